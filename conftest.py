@@ -1,0 +1,76 @@
+"""Suite-wide fixtures: the personal-data leak guard, Chromium from Debian, the test world."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+SCREENSHOTS = Path(__file__).parent / "var" / "screenshots"
+
+
+@pytest.fixture(autouse=True)
+def _personal_data_leak_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail any test during which a response carried a clear phone or identity number
+    (outside an unmask action). The guard is the LeakGuardMiddleware of the test settings."""
+    from linli.core import leakguard
+
+    leakguard.LEAKS.clear()
+    yield
+    if request.node.get_closest_marker("leak_expected"):
+        leakguard.LEAKS.clear()
+        return
+    leaks = list(leakguard.LEAKS)
+    leakguard.LEAKS.clear()
+    if leaks:
+        pytest.fail(f"personal data leaked in responses: {leaks[:5]}", pytrace=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "leak_expected: the test provokes a leak on purpose")
+
+
+@pytest.fixture
+def world(db: Any) -> Any:
+    from linli.testing import build_world
+
+    return build_world()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    # a small phone screen: the pages are phone-first
+    return {**browser_context_args, "viewport": {"width": 390, "height": 844}, "locale": "zh-CN"}
+
+
+@pytest.fixture
+def screenshot(page: Any, request: pytest.FixtureRequest) -> Any:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = SCREENSHOTS / f"{request.node.name}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

@@ -1,0 +1,27 @@
+"""Sign-in accounts. The person behind an account lives in ``people.Person``."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from linli.people.identity import mask_phone
+
+
+class User(AbstractUser):
+    """A sign-in account: staff sign in with a username, password and TOTP; residents with
+    their phone number and a one-time SMS code. ``phone`` is E.164 (+8613800138000)."""
+
+    phone = models.CharField(_("手机号码"), max_length=20, null=True, blank=True, unique=True)
+    phone_verified = models.BooleanField(_("手机已验证"), default=False)
+    display_name = models.CharField(_("显示名称"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("账户")
+        verbose_name_plural = _("账户")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone or "")

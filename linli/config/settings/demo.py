@@ -1,0 +1,12 @@
+"""Settings for ``make demo``: a local, DEBUG-free demo with a fixed, public secret."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "linli-demo-not-secret-" + "x" * 40)
+
+from .base import *  # noqa: E402,F403
+from .base import env  # noqa: E402
+
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+LINLI_DEMO = True

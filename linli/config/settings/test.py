@@ -1,0 +1,19 @@
+"""Settings for the test suite: fast hashing, file SMS outbox, leak guard on every response."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "linli-test-not-secret-" + "x" * 40)
+
+from .base import *  # noqa: E402,F403
+from .base import MIDDLEWARE, ROOT_DIR  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SMS_FILE_PATH = str(ROOT_DIR / "var" / "sms" / f"test-{os.getpid()}.jsonl")
+MIDDLEWARE = [*MIDDLEWARE, "linli.core.leakguard.LeakGuardMiddleware"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+LINLI_DEMO = True
+AXES_FAILURE_LIMIT = 5

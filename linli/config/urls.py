@@ -1,0 +1,41 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog, set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from linli.core import views as core_views
+from linli.people.api import DepartmentViewSet, HouseholdViewSet, MembershipViewSet, PersonViewSet
+from linli.places.api import PlaceViewSet
+
+
+def _admin_only(request: object) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user and user.is_active and user.is_superuser)
+
+
+# Django admin is for system admins only, not for every is_staff account.
+admin.site.has_permission = _admin_only  # type: ignore[method-assign,assignment]
+admin.site.site_header = "Linli 邻里 · 系统管理"
+
+router = DefaultRouter()
+router.register("places", PlaceViewSet, basename="place")
+router.register("people", PersonViewSet, basename="person")
+router.register("households", HouseholdViewSet, basename="household")
+router.register("departments", DepartmentViewSet, basename="department")
+router.register("memberships", MembershipViewSet, basename="membership")
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("prefs/large-type/", core_views.large_type, name="large_type"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("linli.places.urls")),
+    path("", include("linli.people.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api_docs"),
+    path("api/", include(router.urls)),
+    path("admin/", admin.site.urls),
+]

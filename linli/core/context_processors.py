@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from linli.people.permissions import scope_for
+
+
+def preferences(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    scope = scope_for(user) if user is not None else None
+    return {
+        "large_type": getattr(request, "large_type", False),
+        "scope": scope,
+        "is_staff_role": bool(scope and scope.is_staff_role),
+    }

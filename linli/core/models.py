@@ -1,0 +1,74 @@
+"""Shared base models. No domain models live here."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+import pgtrigger
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Heartbeat(models.Model):
+    """The last time a background process proved it was alive (the worker writes one).
+
+    ``/healthz`` reads it to tell operators whether the job worker runs.
+    """
+
+    name = models.CharField(max_length=64, primary_key=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditEntry(models.Model):
+    """One line of the append-only audit trail: who did what to whose data, where and why.
+
+    Services write an entry in the same transaction as the change; unmasking a phone or
+    identity number writes one too. A database trigger forbids updates and deletes, and
+    django-pghistory keeps row-level history underneath for writes that bypass services.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("创建")
+        UPDATE = "update", _("修改")
+        DELETE = "delete", _("删除")
+        UNMASK = "unmask", _("查看完整信息")
+        GRANT = "grant", _("授予角色")
+        REVOKE = "revoke", _("撤销角色")
+        IMPORT = "import", _("导入")
+        EXPORT = "export", _("导出")
+
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(_("操作人"), max_length=150, blank=True)
+    action = models.CharField(_("动作"), max_length=16, choices=Action.choices)
+    target_type = models.CharField(_("对象类型"), max_length=64)
+    target_id = models.CharField(_("对象"), max_length=64)
+    target_label = models.CharField(_("对象名称"), max_length=200, blank=True)
+    place = models.ForeignKey("places.Place", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    place_path = models.CharField(max_length=255, blank=True, db_index=True)
+    field = models.CharField(_("字段"), max_length=64, blank=True)
+    reason = models.TextField(_("理由"), blank=True)
+    changes = models.JSONField(_("变更"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["place_path"], name="audit_place_path_like", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["target_type", "target_id"]),
+        ]
+        triggers = [pgtrigger.Protect(name="audit_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+        verbose_name = _("审计记录")
+        verbose_name_plural = _("审计记录")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.target_type}:{self.target_id}"

@@ -1,0 +1,65 @@
+"""Home, preferences and the operators' health check."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from linli.core.middleware import LARGE_TYPE_COOKIE, remember
+from linli.core.tasks import worker_is_fresh
+from linli.people.permissions import scope_for
+from linli.people.roles import Action
+from linli.people.selectors import my_memberships
+from linli.places.selectors import place_roots
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The home page of each role: its places, and what it may do there."""
+    scope = scope_for(request.user)
+    memberships = list(my_memberships(actor=request.user))
+    return render(request, "core/home.html", {
+        "memberships": memberships,
+        "roots": list(place_roots(actor=request.user)[:50]),
+        "can_audit": scope.everything or bool(scope.paths(Action.VIEW_AUDIT)),
+        "can_people": scope.everything or bool(scope.paths(Action.VIEW_PEOPLE)),
+        "can_manage": scope.everything or bool(scope.paths(Action.MANAGE_MEMBERSHIPS)),
+        "can_import": scope.everything or bool(scope.paths(Action.MANAGE_PLACES)),
+    })
+
+
+@require_POST
+def large_type(request: HttpRequest) -> HttpResponse:
+    """Toggle (or set with ``on=1|0``) the large-type mode; remembered in a cookie."""
+    wanted = request.POST.get("on")
+    on = (wanted == "1") if wanted in ("0", "1") else not getattr(request, "large_type", False)
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    remember(response, LARGE_TYPE_COOKIE, "1" if on else "0")
+    return response
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For operators and load balancers: is the database reachable, is the worker alive?"""
+    checks: dict[str, object] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+        fresh, at = worker_is_fresh()
+        checks["worker"] = "ok" if fresh else "stale"
+        checks["worker_last_beat"] = at.isoformat() if at else None
+    except Exception:
+        checks["database"] = "unreachable"
+        checks["worker"] = "unknown"
+    healthy = checks.get("database") == "ok" and checks.get("worker") == "ok"
+    return JsonResponse({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)

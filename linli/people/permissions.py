@@ -1,0 +1,129 @@
+"""The actor's scope: which subtrees of the place tree it may act on, and how.
+
+An actor's scope is computed once per request from its active memberships and cached on
+the user object. ``restrict(queryset, actor, action)`` keeps only rows whose place path
+starts with one of the paths where the actor holds a role granting ``action``
+(NetBox's ``restrict(user, action)``). Superusers see everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import rules
+from django.db.models import Q, QuerySet
+
+from linli.people.roles import CAPABILITIES, RANK, STAFF_ROLES, Action, Role
+
+Q_T = TypeVar("Q_T", bound=QuerySet[Any])
+_CACHE_ATTR = "_linli_scope"
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    path: str
+    place_id: int
+    department_id: int | None
+
+
+@dataclass
+class Scope:
+    """The roles an actor holds and where. ``everything`` is true for system admins."""
+
+    user_id: int | None
+    person_id: int | None = None
+    grants: list[Grant] = field(default_factory=list)
+    everything: bool = False
+
+    def paths(self, action: str) -> list[str]:
+        """Minimal list of path prefixes where ``action`` is allowed."""
+        found = sorted({g.path for g in self.grants if action in CAPABILITIES.get(g.role, set())})
+        minimal: list[str] = []
+        for path in found:
+            if not any(path.startswith(p) for p in minimal):
+                minimal.append(path)
+        return minimal
+
+    def allows(self, action: str, path: str) -> bool:
+        return self.everything or any(path.startswith(p) for p in self.paths(action))
+
+    def roles(self) -> set[str]:
+        return {g.role for g in self.grants}
+
+    def rank_at(self, path: str) -> int:
+        """The highest rank the actor holds at ``path`` or an ancestor of it."""
+        if self.everything:
+            return RANK[Role.ADMIN]
+        ranks = [RANK[g.role] for g in self.grants if path.startswith(g.path)]
+        return max(ranks, default=-1)
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.everything or bool(self.roles() & STAFF_ROLES)
+
+
+def scope_for(actor: Any) -> Scope:
+    """The actor's scope; computed with one query and cached on the user object."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return Scope(user_id=None)
+    cached = getattr(actor, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    from linli.people.models import Membership
+
+    rows = (
+        Membership.objects.filter(person__user=actor, ended_at__isnull=True)
+        .values_list("role", "place__path", "place_id", "department_id", "person_id")
+    )
+    grants = [Grant(role=r, path=p, place_id=pid, department_id=d) for r, p, pid, d, _ in rows]
+    person_id = rows[0][4] if rows else getattr(getattr(actor, "person", None), "pk", None)
+    scope = Scope(
+        user_id=actor.pk,
+        person_id=person_id,
+        grants=grants,
+        everything=bool(actor.is_superuser) or any(g.role == Role.ADMIN for g in grants),
+    )
+    setattr(actor, _CACHE_ATTR, scope)
+    return scope
+
+
+def forget_scope(actor: Any) -> None:
+    if actor is not None and hasattr(actor, _CACHE_ATTR):
+        delattr(actor, _CACHE_ATTR)
+
+
+def restrict(queryset: Q_T, actor: Any, action: str, *, path_field: str) -> Q_T:
+    scope = scope_for(actor)
+    if scope.everything:
+        return queryset
+    prefixes = scope.paths(action)
+    if not prefixes:
+        return queryset.none()
+    condition = Q()
+    for prefix in prefixes:
+        condition |= Q(**{f"{path_field}__startswith": prefix})
+    return queryset.filter(condition)
+
+
+# django-rules predicates, for templates ({% has_perm %}) and DRF permission checks.
+@rules.predicate
+def holds_staff_role(user: Any) -> bool:
+    return scope_for(user).is_staff_role
+
+
+def _can(action: str) -> Any:
+    @rules.predicate(name=f"can_{action}")
+    def predicate(user: Any, obj: Any = None) -> bool:
+        scope = scope_for(user)
+        if obj is None:
+            return scope.everything or bool(scope.paths(action))
+        path = getattr(obj, "scope_path", None) or getattr(obj, "path", "")
+        return scope.allows(action, path)
+
+    return predicate
+
+
+for _action in Action:
+    rules.add_perm(f"linli.{_action.value}", _can(_action.value))

@@ -1,0 +1,124 @@
+"""Reads about people, always through the actor's scope (masked values only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from linli.core.models import AuditEntry
+from linli.core.text import normalize
+from linli.people.models import Department, Household, HouseholdMember, Membership, Person
+from linli.people.permissions import restrict, scope_for
+from linli.people.roles import Action
+from linli.places.models import Place
+
+
+def person_list(*, actor: Any, place: Place | None = None, q: str | None = None,
+                vulnerability: str | None = None) -> QuerySet[Person]:
+    """People the actor may see: in its scope, plus always the actor itself."""
+    scope = scope_for(actor)
+    qs = Person.objects.select_related("place")
+    if not scope.everything:
+        visible = restrict(Person.objects.all(), actor, Action.VIEW_PEOPLE, path_field="place__path")
+        condition = Q(pk__in=visible.values("pk"))
+        if scope.user_id:
+            condition |= Q(user_id=scope.user_id)
+        qs = qs.filter(condition)
+    if place is not None:
+        qs = qs.filter(place__path__startswith=place.path)
+    if q:
+        key = normalize(q)
+        qs = qs.filter(Q(name_search__contains=key) | Q(name_pinyin__startswith=key.replace(" ", "")))
+    if vulnerability:
+        if not (scope.everything or scope.paths(Action.VIEW_SENSITIVE)):
+            return qs.none()
+        qs = restrict(qs, actor, Action.VIEW_SENSITIVE, path_field="place__path").filter(
+            vulnerabilities__contains=[vulnerability]
+        )
+    return qs.order_by("name", "id")
+
+
+def access_person(actor: Any, person_id: int | str) -> Person:
+    try:
+        pk = int(person_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404("person not found") from exc
+    person = person_list(actor=actor).filter(pk=pk).first()
+    if person is None:
+        raise Http404("person not found")
+    return person
+
+
+def can_see_sensitive(actor: Any, person: Person) -> bool:
+    return scope_for(actor).allows(Action.VIEW_SENSITIVE, person.place.path)
+
+
+def can_unmask(actor: Any, person: Person) -> bool:
+    return scope_for(actor).allows(Action.UNMASK, person.place.path)
+
+
+def household_list(*, actor: Any, place: Place | None = None) -> QuerySet[Household]:
+    qs = Household.objects.restrict(actor, Action.VIEW_PEOPLE).select_related("place")
+    if place is not None:
+        qs = qs.filter(place__path__startswith=place.path)
+    return qs.prefetch_related(
+        Prefetch("members", queryset=HouseholdMember.objects.select_related("person").order_by("id"))
+    ).order_by("place__path")
+
+
+def access_household(actor: Any, household_id: int | str) -> Household:
+    try:
+        pk = int(household_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404("household not found") from exc
+    household = household_list(actor=actor).filter(pk=pk).first()
+    if household is None:
+        raise Http404("household not found")
+    return household
+
+
+def membership_list(*, actor: Any, place: Place | None = None, person: Person | None = None,
+                    active: bool = True) -> QuerySet[Membership]:
+    qs = Membership.objects.restrict(actor, Action.VIEW_MEMBERSHIPS).select_related(
+        "person", "place", "department"
+    )
+    if place is not None:
+        qs = qs.filter(place__path__startswith=place.path)
+    if person is not None:
+        qs = qs.filter(person=person)
+    if active:
+        qs = qs.filter(ended_at__isnull=True)
+    return qs.order_by("place__path", "role", "id")
+
+
+def access_membership(actor: Any, membership_id: int | str) -> Membership:
+    try:
+        pk = int(membership_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404("membership not found") from exc
+    membership = membership_list(actor=actor, active=False).filter(pk=pk).first()
+    if membership is None:
+        raise Http404("membership not found")
+    return membership
+
+
+def my_memberships(*, actor: Any) -> QuerySet[Membership]:
+    return Membership.objects.filter(person__user=actor, ended_at__isnull=True).select_related(
+        "place", "department"
+    ).order_by("place__path")
+
+
+def department_list(*, actor: Any) -> QuerySet[Department]:
+    return Department.objects.restrict(actor, Action.VIEW_PLACES).select_related("place")
+
+
+def audit_list(*, actor: Any, place: Place | None = None, action: str | None = None) -> QuerySet[AuditEntry]:
+    """The audit trail of the places the actor may audit (community secretaries, admins)."""
+    qs = restrict(AuditEntry.objects.all(), actor, Action.VIEW_AUDIT, path_field="place_path")
+    if place is not None:
+        qs = qs.filter(place_path__startswith=place.path)
+    if action:
+        qs = qs.filter(action=action)
+    return qs.order_by("-at", "-id")

@@ -1,0 +1,305 @@
+"""Writes about people: persons, households, memberships, and unmasking personal data.
+
+Every service is keyword-only, runs in one transaction, checks the actor's scope for the
+place it writes at, validates with ``full_clean`` and writes an audit entry. ``actor=None``
+means the system itself (the command line, the demo loader).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from linli.core.audit import audit_record
+from linli.core.models import AuditEntry
+from linli.core.text import looks_gbk_damaged, normalize, pinyin_key
+from linli.people.identity import (
+    birth_date_from_id,
+    normalize_phone,
+    sex_from_id,
+    validate_other_document,
+    validate_resident_id,
+)
+from linli.people.models import (
+    DocumentKind,
+    Household,
+    HouseholdMember,
+    Membership,
+    PartyKind,
+    Person,
+    Relation,
+    Vulnerability,
+)
+from linli.people.permissions import forget_scope, scope_for
+from linli.people.roles import RANK, Action, Role
+from linli.places.models import KIND_LEVEL, Place, PlaceKind
+
+UNMASKABLE_FIELDS = ("phone", "id_number")
+PERSON_FIELDS = (
+    "name", "phone", "document_kind", "id_number", "birth_date", "sex", "vulnerabilities",
+    "party_kind", "party_unit", "is_veteran", "is_volunteer",
+)
+
+
+def require(actor: Any, action: str, place: Place) -> None:
+    """Raise PermissionDenied unless the actor may ``action`` at ``place``."""
+    if actor is None:
+        return
+    if not scope_for(actor).allows(action, place.path):
+        raise PermissionDenied("此地点不在您的管辖范围内 / This place is outside your scope")
+
+
+def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
+    """Validate and set person fields; return the names of the fields that changed."""
+    errors: dict[str, list[str]] = {}
+    changed: list[str] = []
+
+    def err(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if "name" in data:
+        name = (data["name"] or "").strip()
+        if not name:
+            err("name", "姓名不能为空 / The name is empty")
+        elif looks_gbk_damaged(name):
+            err("name", "姓名疑似乱码(编码错误) / The name looks garbled (wrong text encoding)")
+        if name != person.name:
+            person.name = name
+            changed.append("name")
+    if "phone" in data:
+        phone = ""
+        if data["phone"]:
+            try:
+                phone = normalize_phone(data["phone"])
+            except ValidationError as exc:
+                err("phone", exc.messages[0])
+        if phone != person.phone:
+            person.phone = phone
+            changed.append("phone")
+    kind = data.get("document_kind") or person.document_kind
+    if kind not in DocumentKind.values:
+        err("document_kind", "未知的证件类型 / Unknown document kind")
+    elif kind != person.document_kind:
+        person.document_kind = kind
+        changed.append("document_kind")
+    if "id_number" in data:
+        raw = data["id_number"] or ""
+        number = ""
+        if raw:
+            try:
+                number = validate_resident_id(raw) if kind == DocumentKind.RESIDENT_ID else validate_other_document(raw)
+            except ValidationError as exc:
+                err("id_number", exc.messages[0])
+        if number and kind == DocumentKind.RESIDENT_ID and "id_number" not in errors:
+            born = birth_date_from_id(number)
+            if data.get("birth_date") and data["birth_date"] != born:
+                err("birth_date", "出生日期与身份证号不符 / The birth date does not match the identity number")
+            if data.get("sex") and data["sex"] != sex_from_id(number):
+                err("sex", "性别与身份证号不符 / The sex does not match the identity number")
+            data = {**data, "birth_date": born, "sex": sex_from_id(number)}
+        if "id_number" not in errors:
+            from linli.core import crypto
+
+            if (crypto.digest(number) if number else "") != person.id_number_digest:
+                if number and Person.objects.filter(id_number_digest=crypto.digest(number)).exclude(
+                    pk=person.pk
+                ).exists():
+                    err("id_number", "该证件号码已登记 / This identity number is already registered")
+                person.set_id_number(number)
+                changed.append("id_number")
+    if "birth_date" in data and data["birth_date"] != person.birth_date:
+        born = data["birth_date"]
+        if born is not None and (born > timezone.localdate() or born < dt.date(1880, 1, 1)):
+            err("birth_date", "出生日期不合理 / The birth date is not plausible")
+        person.birth_date = born
+        changed.append("birth_date")
+    if "sex" in data and (data["sex"] or "") != person.sex:
+        person.sex = data["sex"] or ""
+        changed.append("sex")
+    if "vulnerabilities" in data:
+        flags = sorted(set(data["vulnerabilities"] or []))
+        unknown = set(flags) - set(Vulnerability.values)
+        if unknown:
+            err("vulnerabilities", "未知的困难标记 / Unknown vulnerability flags: " + ", ".join(sorted(unknown)))
+        if flags != sorted(person.vulnerabilities):
+            person.vulnerabilities = flags
+            changed.append("vulnerabilities")
+    if "party_kind" in data or "party_unit" in data:
+        party_kind = data.get("party_kind", person.party_kind) or ""
+        party_unit = (data.get("party_unit", person.party_unit) or "").strip()
+        if party_kind not in PartyKind.values:
+            err("party_kind", "未知的党员类别 / Unknown party membership kind")
+        if party_kind == PartyKind.PAIRED_UNIT and not party_unit:
+            err("party_unit", "结对共建单位党员需填写单位 / A paired-unit member needs the unit")
+        if party_kind != PartyKind.PAIRED_UNIT:
+            party_unit = ""
+        if (party_kind, party_unit) != (person.party_kind, person.party_unit):
+            person.party_kind, person.party_unit = party_kind, party_unit
+            changed.append("party_kind")
+    for flag in ("is_veteran", "is_volunteer"):
+        if flag in data and bool(data[flag]) != getattr(person, flag):
+            setattr(person, flag, bool(data[flag]))
+            changed.append(flag)
+    if errors:
+        raise ValidationError(errors)
+    person.name_search = normalize(person.name)
+    person.name_pinyin = pinyin_key(person.name)
+    return changed
+
+
+@transaction.atomic
+def person_create(*, actor: Any, place: Place, household: Household | None = None,
+                  relation: str = Relation.OTHER, **data: Any) -> Person:
+    """Register a person at ``place`` (a household's node, or where they work).
+
+    With ``household`` the person is also added to it with ``relation`` to the head.
+    """
+    unknown = set(data) - set(PERSON_FIELDS)
+    if unknown:
+        raise ValidationError({f: ["未知字段 / unknown field"] for f in sorted(unknown)})
+    if household is not None:
+        place = household.place
+    require(actor, Action.EDIT_PEOPLE, place)
+    person = Person(place=place)
+    _apply_person_fields(person, {"name": data.pop("name", ""), **data})
+    person.full_clean(exclude=["user", "place"])
+    person.save()
+    if household is not None:
+        _add_member(household, person, relation)
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=person, place=place,
+                 changes={"fields": sorted(k for k, v in data.items() if v not in ("", None, [], False))})
+    return person
+
+
+@transaction.atomic
+def person_update(*, actor: Any, person: Person, reason: str = "", **data: Any) -> Person:
+    unknown = set(data) - set(PERSON_FIELDS)
+    if unknown:
+        raise ValidationError({f: ["未知字段 / unknown field"] for f in sorted(unknown)})
+    person = Person.objects.select_for_update().select_related("place").get(pk=person.pk)
+    require(actor, Action.EDIT_PEOPLE, person.place)
+    changed = _apply_person_fields(person, data)
+    if changed:
+        person.full_clean(exclude=["user", "place"])
+        person.save()
+        # field names only: the audit trail must not become a second copy of the data
+        audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=person, place=person.place,
+                     reason=reason, changes={"fields": changed})
+    return person
+
+
+def _add_member(household: Household, person: Person, relation: str) -> HouseholdMember:
+    if relation not in Relation.values:
+        raise ValidationError({"relation": ["未知的关系 / Unknown relation"]})
+    if relation == Relation.HEAD and household.members.filter(relation=Relation.HEAD).exists():
+        raise ValidationError({"relation": ["该户已有户主 / This household already has a head"]})
+    if household.members.filter(person=person).exists():
+        raise ValidationError({"person": ["已是该户成员 / Already a member of this household"]})
+    return HouseholdMember.objects.create(household=household, person=person, relation=relation)
+
+
+@transaction.atomic
+def household_add_member(*, actor: Any, household: Household, person: Person, relation: str) -> HouseholdMember:
+    require(actor, Action.EDIT_PEOPLE, household.place)
+    require(actor, Action.EDIT_PEOPLE, person.place)
+    member = _add_member(household, person, relation)
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=household, place=household.place,
+                 changes={"added_member": person.pk, "relation": relation})
+    return member
+
+
+@transaction.atomic
+def household_create(
+    *, actor: Any, building: Place, code: str, name: str, tenure: str = "owner",
+    floor_area: Decimal | None = None, note: str = "",
+) -> Household:
+    """Create a household: a household node under a building or courtyard, and its record."""
+    from linli.places.services import place_create
+
+    require(actor, Action.EDIT_PEOPLE, building)
+    if building.kind not in (PlaceKind.BUILDING, PlaceKind.COURTYARD):
+        raise ValidationError({"building": ["户只能建在楼栋或院落下 / A household belongs to a building or courtyard"]})
+    node = place_create(actor=None, parent=building, code=code, name=name, kind=PlaceKind.HOUSEHOLD)
+    household = Household(place=node, tenure=tenure, floor_area=floor_area, note=note)
+    household.full_clean()
+    household.save()
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=household, place=node)
+    return household
+
+
+@transaction.atomic
+def membership_grant(
+    *, actor: Any, person: Person, place: Place, role: str, department: Any = None, reason: str = ""
+) -> Membership:
+    """Give ``person`` a role at ``place``. The granter needs ``manage_memberships`` there and
+    may only grant roles ranked below its own. Granting a role already held returns it."""
+    if role not in Role.values:
+        raise ValidationError({"role": ["未知的角色 / Unknown role"]})
+    if actor is not None:
+        scope = scope_for(actor)
+        if not scope.allows(Action.MANAGE_MEMBERSHIPS, place.path):
+            raise PermissionDenied("此地点不在您的管辖范围内 / This place is outside your scope")
+        if not scope.everything and RANK[role] >= scope.rank_at(place.path):
+            raise PermissionDenied("不能授予与自己同级或更高的角色 / You cannot grant a role at or above your own")
+    if role == Role.RESIDENT and place.kind != PlaceKind.HOUSEHOLD:
+        raise ValidationError({"place": ["居民角色应授予在户上 / The resident role is held at a household"]})
+    if role in (Role.GRID_WORKER,) and KIND_LEVEL[place.kind] > KIND_LEVEL[PlaceKind.GRID]:
+        raise ValidationError({"place": ["网格员应授予在网格或更高层级 / A grid worker is held at a grid or above"]})
+    if (role == Role.LIAISON) != (department is not None):
+        raise ValidationError({"department": ["部门联络人需要且只有部门联络人需要部门 / Liaisons, and only "
+                                              "liaisons, name a department"]})
+    existing = Membership.objects.filter(person=person, place=place, role=role, ended_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    membership = Membership(person=person, place=place, role=role, department=department,
+                            granted_by=actor if getattr(actor, "is_authenticated", False) else None)
+    membership.full_clean()
+    membership.save()
+    audit_record(actor=actor, action=AuditEntry.Action.GRANT, target=membership, place=place, reason=reason,
+                 changes={"person": person.pk, "role": role})
+    if person.user_id:
+        forget_scope(person.user)
+    return membership
+
+
+@transaction.atomic
+def membership_revoke(*, actor: Any, membership: Membership, reason: str = "") -> Membership:
+    membership = Membership.objects.select_for_update().select_related("place").get(pk=membership.pk)
+    if actor is not None:
+        scope = scope_for(actor)
+        if not scope.allows(Action.MANAGE_MEMBERSHIPS, membership.place.path):
+            raise PermissionDenied("此地点不在您的管辖范围内 / This place is outside your scope")
+        if not scope.everything and RANK[membership.role] >= scope.rank_at(membership.place.path):
+            raise PermissionDenied("不能撤销与自己同级或更高的角色 / You cannot revoke a role at or above your own")
+    if membership.ended_at is None:
+        membership.ended_at = timezone.now()
+        membership.save(update_fields=["ended_at", "updated_at"])
+        audit_record(actor=actor, action=AuditEntry.Action.REVOKE, target=membership, place=membership.place,
+                     reason=reason, changes={"person": membership.person_id, "role": membership.role})
+    return membership
+
+
+@transaction.atomic
+def person_unmask(*, actor: Any, person: Person, field: str, reason: str) -> str:
+    """Return the full phone or identity number, and log who saw it, where and why.
+
+    Requires the ``unmask`` capability at the person's place and a reason of at least two
+    characters. Every call writes an audit entry, even for the same person twice.
+    """
+    if field not in UNMASKABLE_FIELDS:
+        raise ValidationError({"field": ["只能查看手机号码或证件号码 / Only phone or id_number can be unmasked"]})
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationError({"reason": ["请填写查看理由 / Give a reason for viewing the full value"]})
+    if len(reason) > 500:
+        raise ValidationError({"reason": ["理由过长 / The reason is too long"]})
+    require(actor, Action.UNMASK, person.place)
+    value = person.phone if field == "phone" else person.id_number()
+    audit_record(actor=actor, action=AuditEntry.Action.UNMASK, target=person, place=person.place,
+                 field=field, reason=reason)
+    return value

@@ -1,0 +1,114 @@
+"""The five-level place tree (五级架构) with the city and district above it.
+
+City 市 → district/county 区/县 → street/town 街道/镇 → community/village 社区/村 → grid 网格 →
+building/courtyard 楼栋/院落 → household 户. Every record that belongs to a place points at a
+node of this tree, and every permission is a subtree of it: a subtree is one indexed
+``path LIKE 'prefix%'`` query (materialised path, django-treebeard).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
+
+from linli.core.text import normalize
+
+
+class PlaceKind(models.TextChoices):
+    CITY = "city", _("市")
+    DISTRICT = "district", _("区")
+    COUNTY = "county", _("县")
+    STREET = "street", _("街道")
+    TOWN = "town", _("镇")
+    COMMUNITY = "community", _("社区")
+    VILLAGE = "village", _("村")
+    GRID = "grid", _("网格")
+    BUILDING = "building", _("楼栋")
+    COURTYARD = "courtyard", _("院落")
+    HOUSEHOLD = "household", _("户")
+
+
+#: The level of each kind in the tree; a child sits exactly one level below its parent.
+KIND_LEVEL: dict[str, int] = {
+    PlaceKind.CITY: 0,
+    PlaceKind.DISTRICT: 1,
+    PlaceKind.COUNTY: 1,
+    PlaceKind.STREET: 2,
+    PlaceKind.TOWN: 2,
+    PlaceKind.COMMUNITY: 3,
+    PlaceKind.VILLAGE: 3,
+    PlaceKind.GRID: 4,
+    PlaceKind.BUILDING: 5,
+    PlaceKind.COURTYARD: 5,
+    PlaceKind.HOUSEHOLD: 6,
+}
+
+code_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+    _("编码只能包含字母、数字、点、下划线和连字符 / Codes may contain letters, digits, '.', '_' and '-' only"),
+)
+
+
+class PlaceQuerySet(MP_NodeQuerySet):
+    def restrict(self, actor: object, action: str) -> PlaceQuerySet:
+        from linli.people.permissions import restrict
+
+        return restrict(self, actor, action, path_field="path")
+
+
+class PlaceManager(MP_NodeManager.from_queryset(PlaceQuerySet)):  # type: ignore[misc]
+    pass
+
+
+class Place(MP_Node):
+    """A node of the place tree: a city, district, street, community, grid, building or household.
+
+    ``code`` is the stable identifier used in imports, URLs and the API; ``path`` (from
+    treebeard) encodes the ancestry so that a whole subtree is one prefix query.
+    """
+
+    steplen = 4
+    node_order_by: ClassVar[list[str]] = []
+
+    code = models.CharField(_("编码"), max_length=64, unique=True, validators=[code_validator])
+    name = models.CharField(_("名称"), max_length=120)
+    name_search = models.CharField(max_length=240, editable=False, default="")
+    kind = models.CharField(_("类型"), max_length=16, choices=PlaceKind.choices)
+    boundary = models.JSONField(_("边界 (GeoJSON, WGS-84)"), null=True, blank=True)
+    lat = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    lng = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+
+    objects = PlaceManager()
+
+    class Meta:
+        ordering = ["path"]
+        indexes = [
+            models.Index(fields=["path"], name="place_path_like", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["kind", "path"], name="place_kind_path"),
+            GinIndex(fields=["name_search"], opclasses=["gin_trgm_ops"], name="place_name_trgm"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lat__isnull=True, lng__isnull=True)
+                | models.Q(lat__gte=-90, lat__lte=90, lng__gte=-180, lng__lte=180),
+                name="place_point_valid",
+            )
+        ]
+        verbose_name = _("地点")
+        verbose_name_plural = _("地点")
+
+    def __str__(self) -> str:
+        return f"{self.name}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.name_search = normalize(self.name)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def level(self) -> int:
+        return KIND_LEVEL[self.kind]

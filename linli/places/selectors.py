@@ -1,0 +1,85 @@
+"""Reads of the place tree, always through the actor's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from linli.core.text import normalize
+from linli.people.permissions import scope_for
+from linli.people.roles import Action
+from linli.places.models import Place, PlaceKind
+
+
+def place_list(
+    *, actor: Any, action: str = Action.VIEW_PLACES, parent: Place | None = None, kind: str | None = None,
+    q: str | None = None,
+) -> QuerySet[Place]:
+    qs = Place.objects.restrict(actor, action)
+    if parent is not None:
+        qs = qs.filter(path__startswith=parent.path, depth=parent.depth + 1)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if q:
+        qs = qs.filter(name_search__contains=normalize(q))
+    return qs.order_by("path")
+
+
+def place_roots(*, actor: Any) -> QuerySet[Place]:
+    """The top nodes an actor may browse: its grant places (or the cities for admins)."""
+    scope = scope_for(actor)
+    if scope.everything:
+        return Place.objects.filter(depth=1).order_by("path")
+    return Place.objects.filter(path__in=scope.paths(Action.VIEW_PLACES)).order_by("path")
+
+
+def access_place(actor: Any, code: str, action: str = Action.VIEW_PLACES) -> Place:
+    """The place with this code if the actor may ``action`` it, else 404 (never a 403 that
+    would confirm the place exists)."""
+    place = Place.objects.restrict(actor, action).filter(code=code).first()
+    if place is None:
+        raise Http404("place not found")
+    return place
+
+
+def place_ancestors(place: Place) -> list[Place]:
+    """The chain from the root to ``place`` (inclusive), one query."""
+    steps = [place.path[: i * Place.steplen] for i in range(1, place.depth + 1)]
+    return list(Place.objects.filter(path__in=steps).order_by("depth"))
+
+
+def with_counts(qs: QuerySet[Place]) -> QuerySet[Place]:
+    """Annotate each place with the households and people in its subtree (two correlated
+    subqueries on indexed prefixes: the query count does not grow with the rows)."""
+    from linli.people.models import Person
+
+    households = (
+        Place.objects.filter(kind=PlaceKind.HOUSEHOLD, path__startswith=OuterRef("path"))
+        .order_by()
+        .values("kind")
+        .annotate(c=Count("id"))
+        .values("c")
+    )
+    people = (
+        Person.objects.filter(place__path__startswith=OuterRef("path"))
+        .order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(c=Count("id"))
+        .values("c")
+    )
+    return qs.annotate(
+        household_count=Coalesce(Subquery(households, output_field=IntegerField()), 0),
+        people_count=Coalesce(Subquery(people, output_field=IntegerField()), 0),
+    )
+
+
+def place_search(*, actor: Any, q: str, limit: int = 20) -> list[Place]:
+    """Places whose normalised name contains the normalised query (社區 finds 社区)."""
+    key = normalize(q)
+    if not key:
+        return []
+    return list(place_list(actor=actor).filter(name_search__contains=key).order_by("depth", "path")[:limit])

@@ -1,0 +1,79 @@
+"""Pages of the place tree: browse from the actor's top places down to households."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from linli.core.pagination import paginate
+from linli.people.permissions import scope_for
+from linli.people.roles import Action
+from linli.people.selectors import person_list
+from linli.places.forms import PlaceImportForm
+from linli.places.models import PlaceKind
+from linli.places.selectors import access_place, place_ancestors, place_list, place_roots, with_counts
+from linli.places.services import ImportFailed, place_export_xlsx, place_import
+
+
+@login_required
+def place_index(request: HttpRequest) -> HttpResponse:
+    roots = with_counts(place_roots(actor=request.user))
+    q = request.GET.get("q", "").strip()
+    results = with_counts(place_list(actor=request.user, q=q)) if q else None
+    return render(request, "places/index.html", {
+        "page": paginate(request, results if results is not None else roots), "q": q,
+    })
+
+
+@login_required
+def place_detail(request: HttpRequest, code: str) -> HttpResponse:
+    place = access_place(request.user, code)
+    scope = scope_for(request.user)
+    children = with_counts(place_list(actor=request.user, parent=place))
+    context = {
+        "place": place,
+        "ancestors": place_ancestors(place)[:-1],
+        "page": paginate(request, children),
+        "can_people": scope.allows(Action.VIEW_PEOPLE, place.path),
+        "can_manage_places": scope.allows(Action.MANAGE_PLACES, place.path),
+        "can_memberships": scope.allows(Action.VIEW_MEMBERSHIPS, place.path),
+        "is_household": place.kind == PlaceKind.HOUSEHOLD,
+    }
+    if place.kind == PlaceKind.HOUSEHOLD and context["can_people"]:
+        household = getattr(place, "household", None)
+        if household is not None:
+            return redirect("people:household", household.pk)
+    if context["can_people"] and place.kind in (PlaceKind.GRID, PlaceKind.BUILDING, PlaceKind.COURTYARD):
+        context["people_page"] = paginate(request, person_list(actor=request.user, place=place), per_page=30)
+    return render(request, "places/detail.html", context)
+
+
+@login_required
+def place_export(request: HttpRequest, code: str) -> HttpResponse:
+    place = access_place(request.user, code, Action.MANAGE_PLACES)
+    data = place_export_xlsx(actor=request.user, root=place)
+    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="places-{place.code}.xlsx"'
+    return response
+
+
+@login_required
+def place_import_view(request: HttpRequest) -> HttpResponse:
+    scope = scope_for(request.user)
+    if not (scope.everything or scope.paths(Action.MANAGE_PLACES)):
+        raise PermissionDenied(_("没有导入地点的权限 / You may not import places"))
+    form = PlaceImportForm(request.POST or None, request.FILES or None)
+    result, errors, status = None, None, 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = place_import(actor=request.user, data=upload.read(), filename=upload.name)
+            except ImportFailed as exc:
+                errors, status = exc.row_errors, 400
+        else:
+            status = 400
+    return render(request, "places/import.html", {"form": form, "result": result, "errors": errors}, status=status)

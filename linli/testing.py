@@ -1,0 +1,126 @@
+"""Test helpers shared by every app's tests: a small world built through the services.
+
+Not imported by the application. ``build_world()`` makes two communities under one street,
+people in households, a department, and one account per role in community A, plus a grid
+worker and a secretary in community B (the "other place" for scoping tests).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from linli.accounts.models import User
+from linli.people.identity import id_check_char
+from linli.people.models import Department, DepartmentKind, Household, Person, Relation
+from linli.people.roles import STAFF_ROLES, Role
+from linli.people.services import household_create, membership_grant, person_create
+from linli.places.models import Place, PlaceKind
+from linli.places.services import place_create
+
+PASSWORD = "test-pass-Linli-2026"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+_serial = itertools.count(1)
+
+
+def make_id_number(birth: str = "19800101", region: str = "420103", seq: int | None = None, male: bool = True) -> str:
+    """A valid GB 11643 identity number (unique per call unless ``seq`` is given)."""
+    n = seq if seq is not None else next(_serial) % 500
+    sequence = f"{n * 2 + (1 if male else 0):03d}"[-3:]
+    first17 = f"{region}{birth}{sequence}"
+    return first17 + id_check_char(first17)
+
+
+def make_phone() -> str:
+    return f"+86139{next(_serial) % 100_000_000:08d}"
+
+
+def totp_now(secret: str = TOTP_SECRET) -> str:
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+
+    counter = next(iter(yield_hotp_counters_from_time()))
+    return format_hotp_value(hotp_value(secret, counter))
+
+
+def make_user(username: str, role: str, place: Place, *, department: Department | None = None,
+              totp: bool | None = None, phone: str | None = None, person: Person | None = None) -> User:
+    """An account with a Person at ``place`` holding ``role`` there (TOTP for staff roles)."""
+    user = User.objects.create_user(username=username, password=PASSWORD, display_name=username,
+                                    phone=phone)
+    if phone:
+        user.phone_verified = True
+        user.save(update_fields=["phone_verified"])
+    if person is None:
+        person = person_create(actor=None, place=place, name=f"用户{username}", phone=phone or "")
+    person.user = user
+    person.save(update_fields=["user"])
+    membership_grant(actor=None, person=person, place=place, role=role, department=department)
+    if totp if totp is not None else role in STAFF_ROLES:
+        from allauth.mfa.totp.internal.auth import TOTP
+
+        TOTP.activate(user, TOTP_SECRET)
+    return user
+
+
+@dataclass
+class World:
+    places: dict[str, Place] = field(default_factory=dict)
+    households: dict[str, Household] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    department: Department | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        for bucket in ("places", "households", "people", "users"):
+            items = self.__dict__.get(bucket, {})
+            if name in items:
+                return items[name]
+        raise AttributeError(name)
+
+
+def build_world() -> World:
+    w = World()
+    add = w.places.__setitem__
+    add("city", place_create(actor=None, parent=None, code="t-city", name="武汉市", kind=PlaceKind.CITY))
+    add("district", place_create(actor=None, parent=w.city, code="t-district", name="江汉区", kind=PlaceKind.DISTRICT))
+    add("street", place_create(actor=None, parent=w.district, code="t-street", name="汉兴街道", kind=PlaceKind.STREET))
+    for tag, name in (("a", "常二社区"), ("b", "常四社区")):
+        community = place_create(actor=None, parent=w.street, code=f"t-{tag}", name=name, kind=PlaceKind.COMMUNITY)
+        add(f"community_{tag}", community)
+        grid = place_create(actor=None, parent=community, code=f"t-{tag}-g1", name="第一网格", kind=PlaceKind.GRID)
+        add(f"grid_{tag}", grid)
+        building = place_create(actor=None, parent=grid, code=f"t-{tag}-g1-b1", name="1栋", kind=PlaceKind.BUILDING)
+        add(f"building_{tag}", building)
+        household = household_create(actor=None, building=building, code=f"t-{tag}-g1-b1-101", name="1单元101",
+                                     floor_area=None)
+        w.households[f"household_{tag}"] = household
+        w.places[f"household_place_{tag}"] = household.place
+        head = person_create(actor=None, place=household.place, household=household, relation=Relation.HEAD,
+                             name="张建国" if tag == "a" else "李秀英",
+                             phone="+8613800138000" if tag == "a" else make_phone(),
+                             id_number=make_id_number(), vulnerabilities=["elderly_alone"] if tag == "a" else [])
+        w.people[f"resident_{tag}"] = head
+    w.department = Department.objects.create(code="t-water", name="武汉水务集团", kind=DepartmentKind.WATER,
+                                             place=w.city)
+    a = w.places
+    for role, place in (
+        (Role.ADMIN, a["city"]),
+        (Role.DISTRICT_OFFICIAL, a["district"]),
+        (Role.STREET_OFFICIAL, a["street"]),
+        (Role.SECRETARY, a["community_a"]),
+        (Role.COMMUNITY_STAFF, a["community_a"]),
+        (Role.GRID_WORKER, a["grid_a"]),
+        (Role.BUILDING_LEADER, a["building_a"]),
+        (Role.CENTRAL_HOUSEHOLD, a["building_a"]),
+        (Role.MEDIATOR, a["community_a"]),
+        (Role.VOLUNTEER, a["community_a"]),
+    ):
+        w.users[role.value] = make_user(role.value, role, place)
+    w.users["department_liaison"] = make_user("department_liaison", Role.LIAISON, a["district"],
+                                              department=w.department)
+    w.users["resident"] = make_user("resident", Role.RESIDENT, a["household_place_a"], phone="+8613800138000",
+                                    person=w.people["resident_a"])
+    w.users["grid_worker_b"] = make_user("grid_worker_b", Role.GRID_WORKER, a["grid_b"])
+    w.users["secretary_b"] = make_user("secretary_b", Role.SECRETARY, a["community_b"])
+    return w
