@@ -23,7 +23,7 @@ class Pagination(pagination.PageNumberPagination):
 
 def validation_detail(exc: ValidationError) -> Any:
     if hasattr(exc, "error_dict"):
-        return {field: [str(m) for m in errs.messages] for field, errs in exc.error_dict.items()}  # type: ignore[attr-defined]
+        return {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
     return {"detail": " ".join(str(m) for m in exc.messages)}
 
 

@@ -6,9 +6,8 @@ from typing import Any
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Left, Length
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
-from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,7 +15,13 @@ from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place, place_list, with_counts
 
 
+@extend_schema_field({"type": ["object", "null"], "description": "GeoJSON Polygon or MultiPolygon, WGS-84"})
+class GeoJSONField(serializers.JSONField):
+    pass
+
+
 class PlaceOut(serializers.ModelSerializer[Place]):
+    boundary = GeoJSONField(read_only=True, allow_null=True)
     parent_code = serializers.CharField(read_only=True, allow_null=True)
     household_count = serializers.IntegerField(read_only=True)
     people_count = serializers.IntegerField(read_only=True)
@@ -64,10 +69,3 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet[Place]):
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
-
-    @action(detail=True)
-    def children(self, request: Request, code: str) -> Response:
-        place = access_place(request.user, code)
-        qs = with_parent_code(with_counts(place_list(actor=request.user, parent=place)))
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(PlaceOut(page, many=True).data)

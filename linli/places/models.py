@@ -61,8 +61,12 @@ class PlaceQuerySet(MP_NodeQuerySet):
         return restrict(self, actor, action, path_field="path")
 
 
-class PlaceManager(MP_NodeManager.from_queryset(PlaceQuerySet)):  # type: ignore[misc]
-    pass
+class PlaceManager(MP_NodeManager):
+    def get_queryset(self) -> PlaceQuerySet:
+        return PlaceQuerySet(self.model, using=self._db).order_by("path")
+
+    def restrict(self, actor: object, action: str) -> PlaceQuerySet:
+        return self.get_queryset().restrict(actor, action)
 
 
 class Place(MP_Node):

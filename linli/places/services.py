@@ -343,7 +343,10 @@ def place_import(
                 msgs.append(f"编码 {item['code']} 已在别处存在，不能移动 / code {item['code']} exists elsewhere: "
                             "places cannot be moved by import")
         if scope is not None and not scope.everything and not msgs:
-            if not parent_code:
+            if current is not None:  # an update: the node itself must be in scope
+                if not scope.allows(Action.MANAGE_PLACES, current.path):
+                    msgs.append("该地点不在您的管辖范围内 / this place is outside your scope")
+            elif not parent_code:
                 msgs.append("只有系统管理员可以导入顶级地点 / only system admins may import top-level places")
             elif parent_code in existing and not scope.allows(Action.MANAGE_PLACES, existing[parent_code].path):
                 msgs.append("上级地点不在您的管辖范围内 / the parent place is outside your scope")

@@ -134,7 +134,10 @@ LOGOUT_REDIRECT_URL = "account_login"
 
 ACCOUNT_ADAPTER = "linli.accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "phone"}
-ACCOUNT_SIGNUP_FIELDS = ["phone*", "username*", "password1*"]
+# Sign-up is closed (staff create accounts); phone optional so staff without one can sign in.
+ACCOUNT_SIGNUP_FIELDS = ["username*", "phone", "password1*"]
+# SMS codes are six digits, as residents expect
+ALLAUTH_USER_CODE_FORMAT = {"numeric": True, "dashed": False, "length": 6}
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
@@ -209,6 +212,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "OAS_VERSION": "3.1.0",
     # served from our own static files: no CDN, and the CSP stays script-src 'self'
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

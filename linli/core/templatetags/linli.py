@@ -1,0 +1,12 @@
+from django import template
+
+from linli.people.identity import mask_phone as _mask_phone
+
+register = template.Library()
+
+
+@register.filter
+def mask_phone(value: object) -> str:
+    """Show a phone number as 138****8000 (anything else unchanged)."""
+    text = str(value or "").strip()
+    return _mask_phone(text) if text.lstrip("+").isdigit() else text

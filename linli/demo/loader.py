@@ -1,0 +1,1015 @@
+"""Demo data: places, households, residents, departments and one account per role.
+
+``load_demo()`` builds, in one transaction, the places the seed reports talk about:
+
+* Wuhan 武汉市 → Jianghan 江汉区 → Hanxing street 汉兴街道 with its 20 communities (the 13
+  named in seed 004 and seven more), each with 2–3 grids, 2–4 buildings a grid and 8–16
+  households a building; and Qingshan 青山区 → 工人村街道 → 青和居社区 (seed 001).
+* Huangshi 黄石市 → Yangxin 阳新县 → Xingguo 兴国镇 → Linfeng 林峰社区, whose Pingan estate
+  平安小区 (buildings and courtyards) has about 1,800 residents and exactly 365 party members:
+  57 direct, 218 by residence and 90 from paired units (seed 003). All 218 residence members
+  and 40 of the direct ones live in the estate; the 90 paired-unit members and 17 direct ones
+  (among them the secretary, 吴莉) are registered at the community node without a household.
+* Huanggang 黄冈市 → Huangzhou 黄州区 → 东湖街道 → Anju 安居社区 (seed 002).
+
+Codes are lowercase ASCII and predictable: communities ``hanxing-changer`` (street code plus
+the pinyin of the name without 社区; the three single communities are ``qinghe``,
+``linfeng`` and ``anju``), grids ``<community>-g1``, buildings and courtyards
+``<community>-g1-b3``, households ``<community>-g1-b3-u0201`` (floor 02, door 01).
+
+People are generated from ``seed`` (Faker zh_CN and ``random.Random``); ages are counted
+from today, so the same seed gives the same data on the same day. Identity numbers are
+built from the generated birth date (region code, date, sequence with the sex's parity,
+GB 11643 check character) rather than with Faker's ``ssn``, whose 365-day years put ages
+off by a few days and so contradict the age-based flags (≥ 80 → 高龄老人).
+
+DEMO ONLY: every demo account shares the password :data:`DEMO_PASSWORD` and every staff
+account the TOTP secret :data:`DEMO_TOTP_SECRET`; both are public. ``load_demo`` refuses to
+run unless ``settings.LINLI_DEMO`` is true.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import pgtrigger
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models, transaction
+from django.db.models import Count, ProtectedError, Q, RestrictedError
+from django.utils import timezone
+from faker import Faker
+from pypinyin import lazy_pinyin
+
+from linli.accounts.models import User
+from linli.core.audit import audit_record
+from linli.core.models import AuditEntry
+from linli.core.text import normalize, pinyin_key
+from linli.people.identity import _MOBILE_RE, id_check_char, validate_resident_id
+from linli.people.models import (
+    Department,
+    DepartmentKind,
+    Household,
+    HouseholdMember,
+    Membership,
+    PartyKind,
+    Person,
+    Relation,
+    Tenure,
+    Vulnerability,
+)
+from linli.people.roles import STAFF_ROLES, Role
+from linli.people.services import membership_grant
+from linli.places.models import Place, PlaceKind
+from linli.places.services import TreeBuilder
+
+__all__ = [
+    "ACCOUNTS",
+    "DEMO_PASSWORD",
+    "DEMO_TOTP_SECRET",
+    "RESIDENT_PHONE",
+    "ROOT_CODES",
+    "DemoAccount",
+    "DemoSummary",
+    "load_demo",
+    "reset_demo",
+    "totp_code_for",
+]
+
+#: The password of every demo account. Public: demo only.
+DEMO_PASSWORD = "linli-demo-2026"
+#: The TOTP secret (base32) of every demo staff account. Public: demo only.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+#: The phone of the demo resident (``resident``), who signs in with an SMS code.
+RESIDENT_PHONE = "+8613800138000"
+#: The top-level places of the demo; their subtrees are what ``reset_demo`` removes.
+ROOT_CODES = ("wuhan", "huangshi", "huanggang")
+
+#: ``progress(description, done, total)``
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    place_code: str
+    department_code: str | None = None
+
+
+#: One account per role. The leader, the party-member central household, the volunteer and
+#: the resident are residents of the first building of 常二社区's first grid.
+ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount("admin", Role.ADMIN, "wuhan"),
+    DemoAccount("district", Role.DISTRICT_OFFICIAL, "jianghan"),
+    DemoAccount("street", Role.STREET_OFFICIAL, "hanxing"),
+    DemoAccount("secretary", Role.SECRETARY, "hanxing-changer"),
+    DemoAccount("staff", Role.COMMUNITY_STAFF, "hanxing-changer"),
+    DemoAccount("grid", Role.GRID_WORKER, "hanxing-changer-g1"),
+    DemoAccount("leader", Role.BUILDING_LEADER, "hanxing-changer-g1-b1"),
+    DemoAccount("partyhead", Role.CENTRAL_HOUSEHOLD, "hanxing-changer-g1-b1"),
+    DemoAccount("liaison", Role.LIAISON, "jianghan", "wuhan-water"),
+    DemoAccount("mediator", Role.MEDIATOR, "hanxing-changer"),
+    DemoAccount("volunteer", Role.VOLUNTEER, "hanxing-changer"),
+    DemoAccount("resident", Role.RESIDENT, "hanxing-changer-g1-b1-u0101"),
+    DemoAccount("linfeng", Role.SECRETARY, "linfeng"),
+)
+USERNAMES = tuple(a.username for a in ACCOUNTS)
+
+
+@dataclass
+class DemoSummary:
+    already_loaded: bool = False
+    seconds: float = 0.0
+    places: dict[str, int] = field(default_factory=dict)
+    households: int = 0
+    people: int = 0
+    departments: int = 0
+    party_members: dict[str, int] = field(default_factory=dict)
+    pingan_residents: int = 0
+    pingan_party_members: dict[str, int] = field(default_factory=dict)
+    vulnerabilities: dict[str, int] = field(default_factory=dict)
+    veterans: int = 0
+    volunteers: int = 0
+    #: (username, role label, place name, sign-in method)
+    accounts: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+
+# --- the places --------------------------------------------------------------------------
+
+HANXING_NAMED = (
+    "常二",
+    "常四",
+    "江汉里",
+    "盛世",
+    "常远里",
+    "和祥里",
+    "新松里",
+    "桃林",
+    "华安里",
+    "民航里",
+    "玉兰里",
+    "华苑里",
+    "新华家园",
+)  # seed 004
+HANXING_MORE = ("常一", "常三", "常五", "汉兴里", "常青里", "新湾", "华中里")
+
+# (south-west corner of the first community's cell) and the cell size, in degrees
+HANXING_ORIGIN = (30.5890, 114.2470)
+CELL = (0.0040, 0.0046)
+
+PINGAN_UNITS = (  # the 90 paired-unit party members of the Pingan estate, by unit
+    ("阳新县财政局", 16),
+    ("阳新县供水公司", 12),
+    ("国网阳新县供电公司", 12),
+    ("阳新县城管局", 10),
+    ("阳新县住建局", 10),
+    ("阳新县燃气公司", 8),
+    ("中国电信阳新分公司", 8),
+    ("阳新县人民医院", 8),
+    ("阳新县教育局", 6),
+)
+PINGAN_DIRECT, PINGAN_RESIDENCE, PINGAN_PAIRED = 57, 218, 90
+PINGAN_DIRECT_LIVING_THERE = 40
+PINGAN_TARGET = 1800
+
+WUHAN_UNITS = ("江汉区财政局", "江汉区教育局", "江汉区人民医院", "江汉区税务局", "中建三局", "江汉区卫健局")
+
+DEPARTMENTS = (
+    ("wuhan-water", "武汉水务集团", DepartmentKind.WATER, "wuhan"),
+    ("wuhan-power", "国网武汉供电公司", DepartmentKind.POWER, "wuhan"),
+    ("wuhan-gas", "武汉燃气集团", DepartmentKind.GAS, "wuhan"),
+    ("wuhan-telecom", "中国电信武汉分公司", DepartmentKind.TELECOM, "wuhan"),
+    ("jianghan-housing", "江汉区房管局", DepartmentKind.HOUSING, "jianghan"),
+    ("jianghan-city-management", "江汉区城管执法局", DepartmentKind.CITY_MANAGEMENT, "jianghan"),
+    ("jianghan-court", "江汉区人民法院", DepartmentKind.COURT, "jianghan"),
+    ("jianghan-market", "江汉区市场监管局", DepartmentKind.MARKET, "jianghan"),
+    ("jianghan-civil-affairs", "江汉区民政局", DepartmentKind.CIVIL_AFFAIRS, "jianghan"),
+    ("hanxing-property", "汉兴物业服务有限公司", DepartmentKind.PROPERTY, "hanxing"),
+    ("hanxing-police", "汉兴街派出所", DepartmentKind.POLICE, "hanxing"),
+    ("qingshan-housing", "青山区房管局", DepartmentKind.HOUSING, "qingshan"),
+    ("yangxin-water", "阳新县供水公司", DepartmentKind.WATER, "yangxin"),
+    ("yangxin-power", "国网阳新县供电公司", DepartmentKind.POWER, "yangxin"),
+    ("yangxin-gas", "阳新县燃气公司", DepartmentKind.GAS, "yangxin"),
+    ("yangxin-telecom", "中国电信阳新分公司", DepartmentKind.TELECOM, "yangxin"),
+    ("yangxin-housing", "阳新县住建局", DepartmentKind.HOUSING, "yangxin"),
+    ("yangxin-city-management", "阳新县城管局", DepartmentKind.CITY_MANAGEMENT, "yangxin"),
+    ("yangxin-police", "阳新县公安局兴国派出所", DepartmentKind.POLICE, "xingguo"),
+    ("huangzhou-housing", "黄州区住建局", DepartmentKind.HOUSING, "huangzhou"),
+)
+
+# Region codes of identity numbers: where people were registered at birth.
+OTHER_HUBEI = (
+    "420102",
+    "420104",
+    "420105",
+    "420106",
+    "420107",
+    "420111",
+    "420112",
+    "420113",
+    "420114",
+    "420115",
+    "420116",
+    "420117",
+    "420202",
+    "420281",
+    "420222",
+    "421102",
+    "421181",
+    "421182",
+    "420902",
+    "420583",
+    "421002",
+)
+OTHER_PROVINCES = ("110105", "310115", "430102", "410105", "360102", "500103", "440305", "511702", "340104", "320106")
+
+# Household compositions: (kind, weight). Mean size ≈ 2.5.
+COMPOSITIONS = (
+    ("alone_elderly", 0.20),
+    ("alone_adult", 0.05),
+    ("elderly_couple", 0.13),
+    ("couple", 0.10),
+    ("single_parent", 0.05),
+    ("couple_child", 0.16),
+    ("couple_adult_child", 0.07),
+    ("grandparents_child", 0.025),
+    ("couple_two_children", 0.08),
+    ("couple_child_parent", 0.06),
+    ("three_generations", 0.075),
+)
+
+
+#: Compositions of the first households of a community's first building (the demo accounts').
+FORCED: dict[str, tuple[str, ...]] = {
+    "hanxing-changer": ("couple_child", "couple", "couple_adult_child", "couple_two_children"),
+}
+
+
+# --- small helpers -----------------------------------------------------------------------
+
+_normalize = lru_cache(maxsize=None)(normalize)
+_pinyin_key = lru_cache(maxsize=None)(pinyin_key)
+
+
+def _slug(name: str) -> str:
+    return "".join(lazy_pinyin(name)).lower()
+
+
+def _deg(value: float) -> Decimal:
+    return Decimal(f"{value:.6f}")
+
+
+def _rect(south: float, west: float, north: float, east: float) -> dict[str, Any]:
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [[[round(x, 6), round(y, 6)] for x, y in ring]]}
+
+
+def _age_on(born: dt.date, today: dt.date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _subtree(paths: list[str], field_name: str = "path") -> Q:
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{field_name}__startswith": path})
+    return q
+
+
+def _root_paths() -> list[str]:
+    return list(Place.objects.filter(code__in=ROOT_CODES, depth=1).values_list("path", flat=True))
+
+
+# --- generation --------------------------------------------------------------------------
+
+
+@dataclass
+class _Spec:
+    relation: str
+    age: int
+    sex: str
+    family: bool = True  # takes the head's surname
+
+
+class _Generator:
+    """Builds places, households and people in memory; ``save`` writes them in bulk."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.fake = Faker("zh_CN")
+        self.fake.seed_instance(seed)
+        self.today = timezone.localdate()
+        self.ids: set[str] = set()
+        self.phones: set[str] = {RESIDENT_PHONE}
+        self.builder = TreeBuilder()
+        self.places: dict[str, Place] = {}
+        self.persons: list[Person] = []
+        self.households: list[Household] = []
+        self.members: list[HouseholdMember] = []
+        #: community code → its households, each as a list of (person, relation)
+        self.by_community: dict[str, list[list[tuple[Person, str]]]] = {}
+        self.composition_kinds, weights = zip(*COMPOSITIONS, strict=True)
+        self.composition_weights = list(weights)
+
+    # places
+
+    def place(self, parent: Place | None, code: str, name: str, kind: str, **extra: Any) -> Place:
+        node = self.builder.add(parent, code=code, name=name, kind=kind, **extra)
+        self.places[code] = node
+        return node
+
+    # people
+
+    def id_number(self, age: int, sex: str, area: str) -> tuple[str, dt.date]:
+        while True:
+            try:
+                anchor = self.today.replace(year=self.today.year - age)
+            except ValueError:  # 29 February
+                anchor = self.today.replace(year=self.today.year - age, day=28)
+            born = anchor - dt.timedelta(days=self.rng.randint(1, 364))
+            sequence = self.rng.randrange(0, 1000, 2) + (1 if sex == "M" else 0)
+            if sequence > 999:
+                sequence -= 2
+            first17 = f"{area}{born:%Y%m%d}{sequence:03d}"
+            number = first17 + id_check_char(first17)
+            if number in self.ids:
+                continue
+            validate_resident_id(number)  # never fails; guards the demo against a broken builder
+            self.ids.add(number)
+            return number, born
+
+    def area(self, local: str) -> str:
+        roll = self.rng.random()
+        if roll < 0.65:
+            return local
+        if roll < 0.90:
+            return self.rng.choice(OTHER_HUBEI)
+        return self.rng.choice(OTHER_PROVINCES)
+
+    def phone_for(self, age: int) -> str:
+        chance = 0.0 if age < 14 else 0.6 if age < 18 else 0.97 if age < 70 else 0.7 if age < 80 else 0.4
+        if self.rng.random() >= chance:
+            return ""
+        return self.new_phone()
+
+    def new_phone(self) -> str:
+        while True:
+            national = self.fake.phone_number()
+            phone = "+86" + national
+            if _MOBILE_RE.match(national) and phone not in self.phones:
+                self.phones.add(phone)
+                return phone
+
+    def person(
+        self, *, place: Place, age: int, sex: str, local_area: str, surname: str | None = None, phone: str | None = None
+    ) -> Person:
+        number, born = self.id_number(age, sex, self.area(local_area))
+        given = self.fake.first_name_male() if sex == "M" else self.fake.first_name_female()
+        name = (surname or self.fake.last_name()) + given
+        person = Person(
+            place=place,
+            name=name,
+            name_search=_normalize(name),
+            name_pinyin=_pinyin_key(name),
+            phone=self.phone_for(age) if phone is None else phone,
+            birth_date=born,
+            sex=sex,
+        )
+        person.set_id_number(number)
+        self.persons.append(person)
+        return person
+
+    def rename(self, person: Person, name: str) -> None:
+        person.name, person.name_search, person.name_pinyin = name, _normalize(name), _pinyin_key(name)
+
+    # households
+
+    def compose(self, kind: str) -> list[_Spec]:
+        r = self.rng
+
+        def child_of(mother_age: int, low: int = 0) -> int:
+            return max(low, mother_age - r.randint(22, max(22, min(36, mother_age))))
+
+        if kind == "alone_elderly":
+            return [_Spec(Relation.HEAD, r.choice([r.randint(70, 79), r.randint(80, 96)]), r.choice("FFFMM"))]
+        if kind == "alone_adult":
+            return [_Spec(Relation.HEAD, r.randint(22, 60), r.choice("MF"))]
+        if kind in (
+            "elderly_couple",
+            "couple",
+            "couple_child",
+            "couple_adult_child",
+            "grandparents_child",
+            "couple_two_children",
+            "couple_child_parent",
+            "three_generations",
+        ):
+            low, high = {
+                "elderly_couple": (66, 92),
+                "couple": (25, 64),
+                "couple_child": (28, 50),
+                "couple_adult_child": (50, 75),
+                "grandparents_child": (58, 78),
+                "couple_two_children": (30, 50),
+                "couple_child_parent": (30, 50),
+                "three_generations": (60, 88),
+            }[kind]
+            head = r.randint(low, high)
+            wife = max(20, head - r.randint(-2, 5))
+            specs = [_Spec(Relation.HEAD, head, "M"), _Spec(Relation.SPOUSE, wife, "F", family=False)]
+            if kind == "couple_child":
+                specs.append(_Spec(Relation.CHILD, child_of(wife), r.choice("MF")))
+            elif kind == "couple_adult_child":
+                specs.append(_Spec(Relation.CHILD, child_of(wife, 18), r.choice("MF")))
+            elif kind == "grandparents_child":
+                specs.append(_Spec(Relation.GRANDCHILD, r.randint(4, 15), r.choice("MF")))
+            elif kind == "couple_two_children":
+                first = child_of(wife)
+                specs += [
+                    _Spec(Relation.CHILD, first, r.choice("MF")),
+                    _Spec(Relation.CHILD, max(0, first - r.randint(2, 8)), r.choice("MF")),
+                ]
+            elif kind == "couple_child_parent":
+                specs += [
+                    _Spec(Relation.CHILD, child_of(wife), r.choice("MF")),
+                    _Spec(Relation.PARENT, min(96, head + r.randint(22, 32)), r.choice("MF")),
+                ]
+            elif kind == "three_generations":
+                son = child_of(wife, 25)
+                daughter_in_law = max(22, son - r.randint(-2, 4))
+                specs += [
+                    _Spec(Relation.CHILD, son, "M"),
+                    _Spec(Relation.OTHER, daughter_in_law, "F", family=False),
+                    _Spec(Relation.GRANDCHILD, child_of(daughter_in_law), r.choice("MF")),
+                ]
+            return specs
+        if kind == "single_parent":
+            parent = r.randint(30, 55)
+            return [
+                _Spec(Relation.HEAD, parent, r.choice("MF")),
+                _Spec(Relation.CHILD, child_of(parent, 1), r.choice("MF")),
+            ]
+        raise ValueError(kind)
+
+    def household(
+        self,
+        building: Place,
+        code: str,
+        name: str,
+        community: str,
+        local_area: str,
+        kind: str | None = None,
+        party: bool = True,
+    ) -> list[tuple[Person, str]]:
+        r = self.rng
+        kind = kind or r.choices(self.composition_kinds, self.composition_weights)[0]
+        specs = self.compose(kind)
+        node = self.place(building, code, name, PlaceKind.HOUSEHOLD)
+        area = min(140.0, max(45.0, 30 + 16 * len(specs) + r.uniform(-10, 25)))
+        tenure = r.choices([Tenure.OWNER, Tenure.TENANT, Tenure.RESIDENT], [0.75, 0.15, 0.10])[0]
+        household = Household(place=node, tenure=tenure, floor_area=Decimal(f"{area:.2f}"))
+        self.households.append(household)
+        low_income = r.random() < 0.03
+        surname = self.fake.last_name()
+        members: list[tuple[Person, str]] = []
+        for spec in specs:
+            person = self.person(
+                place=node, age=spec.age, sex=spec.sex, local_area=local_area, surname=surname if spec.family else None
+            )
+            age = _age_on(person.birth_date, self.today) if person.birth_date else spec.age
+            flags: set[str] = set()
+            if len(specs) == 1 and age >= 70:
+                flags.add(Vulnerability.ELDERLY_ALONE)
+            if age >= 80:
+                flags.add(Vulnerability.ELDERLY)
+            if kind == "elderly_couple" and age >= 60:
+                flags.add(Vulnerability.EMPTY_NEST)
+            if kind == "grandparents_child" and spec.relation == Relation.GRANDCHILD and age < 16:
+                flags.add(Vulnerability.LEFT_BEHIND_CHILD)
+            if r.random() < (0.035 if age >= 60 else 0.012):
+                flags.add(Vulnerability.DISABLED)
+            if r.random() < (0.025 if age >= 60 else 0.004):
+                flags.add(Vulnerability.SERIOUSLY_ILL)
+            if low_income:
+                flags.add(Vulnerability.LOW_INCOME)
+            person.vulnerabilities = sorted(flags)
+            person.is_veteran = spec.sex == "M" and 40 <= age <= 85 and r.random() < 0.08
+            person.is_volunteer = 18 <= age <= 75 and r.random() < 0.085
+            if party and age >= 20 and r.random() < 0.11:
+                person.party_kind = r.choices(
+                    [PartyKind.RESIDENCE, PartyKind.DIRECT, PartyKind.PAIRED_UNIT], [0.7, 0.2, 0.1]
+                )[0]
+                if person.party_kind == PartyKind.PAIRED_UNIT:
+                    person.party_unit = r.choice(WUHAN_UNITS)
+            self.members.append(HouseholdMember(household=household, person=person, relation=spec.relation))
+            members.append((person, spec.relation))
+        self.by_community.setdefault(community, []).append(members)
+        return members
+
+    # whole communities
+
+    def community(
+        self,
+        street: Place,
+        code: str,
+        name: str,
+        origin: tuple[float, float],
+        grids: int,
+        buildings: Callable[[], int],
+        households: Callable[[], int],
+        local_area: str,
+        courtyard_grids: tuple[int, ...] = (),
+    ) -> Place:
+        south, west = origin
+        north, east = south + CELL[0], west + CELL[1]
+        community = self.place(
+            street,
+            code,
+            name,
+            PlaceKind.COMMUNITY,
+            boundary=_rect(south, west, north, east),
+            lat=_deg((south + north) / 2),
+            lng=_deg((west + east) / 2),
+        )
+        width = CELL[1] / grids
+        number = 0
+        for g in range(1, grids + 1):
+            g_west, g_east = west + (g - 1) * width, west + g * width
+            grid = self.place(
+                community,
+                f"{code}-g{g}",
+                f"{name}第{g}网格",
+                PlaceKind.GRID,
+                boundary=_rect(south, g_west, north, g_east),
+            )
+            courtyards = g in courtyard_grids
+            for b in range(1, buildings() + 1):
+                number += 1
+                lat = south + 0.0003 + self.rng.random() * (CELL[0] - 0.0006)
+                lng = g_west + 0.0003 + self.rng.random() * (width - 0.0006)
+                b_name = f"{number}号院" if courtyards else f"{number}栋"
+                building = self.place(
+                    grid,
+                    f"{code}-g{g}-b{b}",
+                    b_name,
+                    PlaceKind.COURTYARD if courtyards else PlaceKind.BUILDING,
+                    lat=_deg(lat),
+                    lng=_deg(lng),
+                )
+                count = households()
+                doors = count if courtyards else (2 if count <= 12 else 3)
+                for i in range(count):
+                    floor, door = divmod(i, doors)
+                    forced = FORCED.get(code, ()) if g == b == 1 else ()
+                    kind = forced[i] if i < len(forced) else None
+                    label = f"{b_name}{door + 1}号" if courtyards else f"{b_name}{floor + 1}{door + 1:02d}室"
+                    self.household(
+                        building, f"{code}-g{g}-b{b}-u{floor + 1:02d}{door + 1:02d}", label, code, local_area, kind=kind
+                    )
+        return community
+
+    def pingan(self, street: Place) -> Place:
+        """Linfeng community: the Pingan estate, ~1,800 residents, 365 party members."""
+        south, west = 29.8370, 115.2080
+        north, east = south + CELL[0], west + CELL[1]
+        community = self.place(
+            street,
+            "linfeng",
+            "林峰社区",
+            PlaceKind.COMMUNITY,
+            boundary=_rect(south, west, north, east),
+            lat=_deg((south + north) / 2),
+            lng=_deg((west + east) / 2),
+        )
+        # grids 1–3: five 7-storey buildings with 6 flats a floor; grid 4: six courtyards
+        slots: list[tuple[Place, str, str]] = []
+        width = CELL[1] / 4
+        number = 0
+        yards = ("东一", "东二", "东三", "西一", "西二", "西三")
+        for g in range(1, 5):
+            g_west = west + (g - 1) * width
+            grid = self.place(
+                community,
+                f"linfeng-g{g}",
+                f"林峰社区第{g}网格",
+                PlaceKind.GRID,
+                boundary=_rect(south, g_west, north, g_west + width),
+            )
+            for b in range(1, (6 if g == 4 else 5) + 1):
+                lat = _deg(south + 0.0003 + self.rng.random() * (CELL[0] - 0.0006))
+                lng = _deg(g_west + 0.0003 + self.rng.random() * (width - 0.0006))
+                code = f"linfeng-g{g}-b{b}"
+                if g == 4:
+                    yard = f"平安小区{yards[b - 1]}院"
+                    building = self.place(grid, code, yard, PlaceKind.COURTYARD, lat=lat, lng=lng)
+                    slots += [(building, f"{code}-u01{d:02d}", f"{yard}{d}号") for d in range(1, 15)]
+                else:
+                    number += 1
+                    name = f"平安小区{number}栋"
+                    building = self.place(grid, code, name, PlaceKind.BUILDING, lat=lat, lng=lng)
+                    slots += [
+                        (building, f"{code}-u{f:02d}{d:02d}", f"{name}{f}{d:02d}室")
+                        for f in range(1, 8)
+                        for d in range(1, 7)
+                    ]
+        # fill flats in a random order until the estate has its 1,800 residents
+        order = list(range(len(slots)))
+        self.rng.shuffle(order)
+        residents = 0
+        for index in order:
+            if residents >= PINGAN_TARGET:
+                break
+            building, code, label = slots[index]
+            residents += len(self.household(building, code, label, "linfeng", "420222", party=False))
+        # the estate's party members (seed 003): residence and most direct ones live here
+        people = [p for household in self.by_community["linfeng"] for p, _ in household]
+        # 何兆品, 80, head of the courtyard party group (院落党小组组长), a direct member
+        elders = [p for p in people if p.sex == "M" and p.birth_date and _age_on(p.birth_date, self.today) >= 75]
+        he = elders[0]
+        self.rename(he, "何兆品")
+        eligible = [p for p in people if p is not he and p.birth_date and _age_on(p.birth_date, self.today) >= 20]
+        chosen = self.rng.sample(eligible, PINGAN_RESIDENCE + PINGAN_DIRECT_LIVING_THERE - 1)
+        for person in chosen[:PINGAN_RESIDENCE]:
+            person.party_kind = PartyKind.RESIDENCE
+        for person in [he, *chosen[PINGAN_RESIDENCE:]]:
+            person.party_kind = PartyKind.DIRECT
+        # residents named in seed 003
+        chosen_ids = {id(p) for p in chosen}
+        others = [p for p in eligible if id(p) not in chosen_ids]
+        for name, sex in (("胡朝阳", "M"), ("王来香", "F"), ("邓春燕", "F")):
+            match = next(p for p in others if p.sex == sex)
+            others.remove(match)
+            self.rename(match, name)
+        # members who do not live in the estate, registered at the community node
+        for i in range(PINGAN_DIRECT - PINGAN_DIRECT_LIVING_THERE):
+            age, sex = (46, "F") if i == 0 else (self.rng.randint(26, 58), self.rng.choice("MF"))
+            person = self.person(place=community, age=age, sex=sex, local_area="420222", phone=self.new_phone())
+            person.party_kind = PartyKind.DIRECT
+            if i == 0:
+                self.rename(person, "吴莉")  # the community secretary (seed 003)
+        for unit, count in PINGAN_UNITS:
+            for _ in range(count):
+                person = self.person(
+                    place=community,
+                    age=self.rng.randint(25, 58),
+                    sex=self.rng.choice("MF"),
+                    local_area="420222",
+                    phone=self.new_phone(),
+                )
+                person.party_kind, person.party_unit = PartyKind.PAIRED_UNIT, unit
+        return community
+
+    def save(self) -> None:
+        self.builder.save()
+        Household.objects.bulk_create(self.households, batch_size=1000)
+        Person.objects.bulk_create(self.persons, batch_size=1000)
+        HouseholdMember.objects.bulk_create(self.members, batch_size=2000)
+
+
+def _build(gen: _Generator, step: Callable[[str], None]) -> None:
+    r = gen.rng
+    wuhan = gen.place(None, "wuhan", "武汉市", PlaceKind.CITY, lat=_deg(30.5928), lng=_deg(114.3055))
+    jianghan = gen.place(wuhan, "jianghan", "江汉区", PlaceKind.DISTRICT, lat=_deg(30.6015), lng=_deg(114.2710))
+    hanxing = gen.place(
+        jianghan,
+        "hanxing",
+        "汉兴街道",
+        PlaceKind.STREET,
+        lat=_deg(30.5970),
+        lng=_deg(114.2570),
+        boundary=_rect(
+            HANXING_ORIGIN[0], HANXING_ORIGIN[1], HANXING_ORIGIN[0] + 4 * CELL[0], HANXING_ORIGIN[1] + 5 * CELL[1]
+        ),
+    )
+    for i, short in enumerate(HANXING_NAMED + HANXING_MORE):
+        code = f"hanxing-{_slug(short)}"
+        step(f"{short}社区")
+        origin = (HANXING_ORIGIN[0] + (i // 5) * CELL[0], HANXING_ORIGIN[1] + (i % 5) * CELL[1])
+        gen.community(
+            hanxing,
+            code,
+            f"{short}社区",
+            origin,
+            grids=r.choice([2, 3]),
+            buildings=lambda: r.randint(2, 4),
+            households=lambda: r.randint(8, 16),
+            local_area="420103",
+        )
+
+    qingshan = gen.place(wuhan, "qingshan", "青山区", PlaceKind.DISTRICT, lat=_deg(30.6400), lng=_deg(114.3850))
+    gongrencun = gen.place(
+        qingshan, "gongrencun", "工人村街道", PlaceKind.STREET, lat=_deg(30.6390), lng=_deg(114.3880)
+    )
+    step("青和居社区")
+    gen.community(
+        gongrencun,
+        "qinghe",
+        "青和居社区",
+        (30.6375, 114.3860),
+        grids=2,
+        buildings=lambda: 3,
+        households=lambda: r.randint(10, 16),
+        local_area="420107",
+    )
+
+    huangshi = gen.place(None, "huangshi", "黄石市", PlaceKind.CITY, lat=_deg(30.1998), lng=_deg(115.0389))
+    yangxin = gen.place(huangshi, "yangxin", "阳新县", PlaceKind.COUNTY, lat=_deg(29.8306), lng=_deg(115.2153))
+    xingguo = gen.place(yangxin, "xingguo", "兴国镇", PlaceKind.TOWN, lat=_deg(29.8400), lng=_deg(115.2100))
+    step("林峰社区 · 平安小区")
+    gen.pingan(xingguo)
+
+    huanggang = gen.place(None, "huanggang", "黄冈市", PlaceKind.CITY, lat=_deg(30.4539), lng=_deg(114.8724))
+    huangzhou = gen.place(huanggang, "huangzhou", "黄州区", PlaceKind.DISTRICT, lat=_deg(30.4347), lng=_deg(114.8800))
+    donghu = gen.place(
+        huangzhou, "huangzhou-donghu", "东湖街道", PlaceKind.STREET, lat=_deg(30.4450), lng=_deg(114.8850)
+    )
+    step("安居社区")
+    gen.community(
+        donghu,
+        "anju",
+        "安居社区",
+        (30.4440, 114.8870),
+        grids=2,
+        buildings=lambda: 3,
+        households=lambda: r.randint(8, 14),
+        local_area="421102",
+        courtyard_grids=(2,),
+    )
+
+    # people named in the seeds
+    _name_first(
+        gen,
+        "hanxing-changsi",
+        "孙黄清",
+        lambda p, rel: p.sex == "M" and Vulnerability.ELDERLY_ALONE in p.vulnerabilities,
+    )  # seed 004: lives alone
+    _name_first(gen, "anju", "成良", lambda p, rel: p.sex == "M" and rel == Relation.HEAD, party=True)  # seed 002
+    _name_first(gen, "anju", "刘光彩", lambda p, rel: p.sex == "M" and rel == Relation.HEAD)  # 乡贤理事会
+
+
+def _name_first(
+    gen: _Generator, community: str, name: str, test: Callable[[Person, str], bool], party: bool = False
+) -> None:
+    taken = {"孙黄清", "成良", "刘光彩"}
+    for household in gen.by_community.get(community, []):
+        for person, relation in household:
+            if person.name not in taken and test(person, relation):
+                gen.rename(person, name)
+                if party:
+                    person.party_kind, person.party_unit = PartyKind.RESIDENCE, ""
+                return
+
+
+def _account_people(gen: _Generator) -> dict[str, Person]:
+    """The person behind each demo account (not yet saved)."""
+    first_building = gen.by_community["hanxing-changer"][:4]  # households u0101, u0102, u0201, u0202
+    heads = [next(p for p, rel in household if rel == Relation.HEAD) for household in first_building]
+    people: dict[str, Person] = {}
+    for username, head in zip(("resident", "leader", "partyhead", "volunteer"), heads, strict=True):
+        if not head.phone:
+            head.phone = gen.new_phone()
+        people[username] = head
+    people["resident"].phone = RESIDENT_PHONE
+    people["partyhead"].party_kind, people["partyhead"].party_unit = PartyKind.RESIDENCE, ""
+    people["volunteer"].is_volunteer = True
+    for account in ACCOUNTS:
+        if account.username in people:
+            continue
+        if account.username == "linfeng":
+            people["linfeng"] = next(p for p in gen.persons if p.name == "吴莉")
+            continue
+        place = gen.places[account.place_code]
+        people[account.username] = gen.person(
+            place=place,
+            age=gen.rng.randint(26, 55),
+            sex=gen.rng.choice("MF"),
+            local_area="420103",
+            phone=gen.new_phone(),
+        )
+    return people
+
+
+def _sign_in(role: str) -> str:
+    if role in STAFF_ROLES:
+        return "密码 + TOTP / password + TOTP"
+    if role == Role.RESIDENT:
+        return f"短信验证码 / SMS code ({RESIDENT_PHONE})"
+    return "短信验证码或密码 / SMS code or password"
+
+
+def _create_accounts(people: dict[str, Person]) -> None:
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    password = make_password(DEMO_PASSWORD)  # hashed once: every demo account shares it
+    departments = {d.code: d for d in Department.objects.all()}
+    for account in ACCOUNTS:
+        if User.objects.filter(username=account.username).exists():
+            raise ImproperlyConfigured(
+                f"用户名 {account.username} 已存在，请使用 --reset / The username {account.username} already "
+                "exists: run load-demo --reset"
+            )
+        person = people[account.username]
+        user = User(username=account.username, display_name=person.name, password=password)
+        if account.role == Role.ADMIN:
+            user.is_superuser = user.is_staff = True
+        if account.role not in STAFF_ROLES:  # residents and volunteers sign in with an SMS code
+            user.phone, user.phone_verified = person.phone, True
+        user.save()
+        person.user = user
+        person.save(update_fields=["user", "updated_at"])
+        place = Place.objects.get(code=account.place_code)
+        membership_grant(
+            actor=None,
+            person=person,
+            place=place,
+            role=account.role,
+            department=departments[account.department_code] if account.department_code else None,
+            reason="演示数据 / demo data",
+        )
+        if account.role in STAFF_ROLES:
+            TOTP.activate(user, DEMO_TOTP_SECRET)
+
+
+def _require_demo() -> None:
+    if not getattr(settings, "LINLI_DEMO", False):
+        raise ImproperlyConfigured(
+            "演示数据只能在演示环境加载 (LINLI_DEMO) / Demo data may only be loaded when LINLI_DEMO is true"
+        )
+
+
+def load_demo(*, progress: Progress | None = None, seed: int = 20261125) -> DemoSummary:
+    """Load the demo data in one transaction; do nothing if it is already there."""
+    _require_demo()
+    started = time.monotonic()
+    total = 4 + len(HANXING_NAMED) + len(HANXING_MORE) + 4
+    done = 0
+
+    def step(description: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(description, min(done, total), total)
+
+    with transaction.atomic():
+        if Place.objects.filter(code="wuhan").exists():
+            summary = summarize()
+            summary.already_loaded = True
+            if progress:
+                progress("已加载 / already loaded", total, total)
+            summary.seconds = time.monotonic() - started
+            return summary
+        step("生成地点与居民 / generating places and people")
+        gen = _Generator(seed)
+        _build(gen, step)
+        people = _account_people(gen)
+        step("写入地点 / saving places")
+        gen.save()
+        step("写入部门 / saving departments")
+        Department.objects.bulk_create(
+            [
+                Department(code=code, name=name, kind=kind, place=gen.places[place])
+                for code, name, kind, place in DEPARTMENTS
+            ]
+        )
+        step("创建演示账户 / creating demo accounts")
+        _create_accounts(people)
+        step("写入审计记录 / writing the audit trail")
+        for code, households in gen.by_community.items():
+            community = gen.places[code]
+            audit_record(
+                actor=None,
+                action=AuditEntry.Action.IMPORT,
+                target=community,
+                place=community,
+                reason="演示数据 / demo data (linli load-demo)",
+                changes={"households": len(households), "people": sum(len(h) for h in households)},
+            )
+        summary = summarize()
+    summary.seconds = time.monotonic() - started
+    if progress:
+        progress("完成 / done", total, total)
+    return summary
+
+
+def summarize() -> DemoSummary:
+    """Counts of what the demo subtrees hold now."""
+    summary = DemoSummary()
+    paths = _root_paths()
+    if not paths:
+        return summary
+    in_places = _subtree(paths)
+    in_people = _subtree(paths, "place__path")
+    summary.places = dict(Place.objects.filter(in_places).values_list("kind").annotate(n=Count("id")).order_by("kind"))
+    summary.households = Household.objects.filter(in_people).count()
+    people = Person.objects.filter(in_people)
+    summary.people = people.count()
+    summary.departments = Department.objects.filter(in_people).count()
+    summary.party_members = dict(
+        people.exclude(party_kind="").values_list("party_kind").annotate(n=Count("id")).order_by("party_kind")
+    )
+    summary.vulnerabilities = {v: people.filter(vulnerabilities__contains=[v]).count() for v in Vulnerability.values}
+    summary.veterans = people.filter(is_veteran=True).count()
+    summary.volunteers = people.filter(is_volunteer=True).count()
+    linfeng = Place.objects.filter(code="linfeng").first()
+    if linfeng is not None:
+        summary.pingan_residents = HouseholdMember.objects.filter(
+            household__place__path__startswith=linfeng.path
+        ).count()
+        summary.pingan_party_members = dict(
+            Person.objects.filter(place__path__startswith=linfeng.path)
+            .exclude(party_kind="")
+            .values_list("party_kind")
+            .annotate(n=Count("id"))
+            .order_by("party_kind")
+        )
+    for account in ACCOUNTS:
+        membership = (
+            Membership.objects.filter(person__user__username=account.username, role=account.role, ended_at__isnull=True)
+            .select_related("place")
+            .first()
+        )
+        if membership is not None:
+            summary.accounts.append(
+                (account.username, str(Role(account.role).label), membership.place.name, _sign_in(account.role))
+            )
+    return summary
+
+
+# --- reset -------------------------------------------------------------------------------
+
+
+def _purge(queryset: models.QuerySet[Any], depth: int = 0) -> int:
+    """Delete ``queryset``; rows of other models that protect it are deleted first."""
+    for _ in range(20):
+        try:
+            return int(queryset.delete()[0])
+        except (ProtectedError, RestrictedError) as exc:
+            if depth > 8:
+                raise
+            blocking = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+            by_model: dict[type[models.Model], list[Any]] = {}
+            for obj in blocking:
+                by_model.setdefault(type(obj), []).append(obj.pk)
+            for model, pks in by_model.items():
+                _purge(model._default_manager.filter(pk__in=pks), depth + 1)
+    return int(queryset.delete()[0])
+
+
+def reset_demo() -> dict[str, int]:
+    """Remove the demo subtrees, everything registered in them and the demo accounts.
+
+    Audit entries about the demo are deleted too, with the append-only trigger suspended
+    for this transaction only; every other audit entry stays as it was.
+    """
+    _require_demo()
+    deleted: Counter[str] = Counter()
+    with transaction.atomic(), pgtrigger.ignore("core.AuditEntry:audit_append_only"):
+        paths = _root_paths()
+        places = Place.objects.filter(_subtree(paths)).values("pk")
+        users = User.objects.filter(username__in=USERNAMES)
+        deleted["audit"] = _purge(
+            AuditEntry.objects.filter(
+                _subtree(paths, "place_path") | Q(place__in=places) | Q(actor__in=users.values("pk"))
+            )
+        )
+        deleted["memberships"] = _purge(
+            Membership.objects.filter(
+                Q(place__in=places)
+                | Q(person__place__in=places)
+                | Q(department__place__in=places)
+                | Q(person__user__in=users.values("pk"))
+            )
+        )
+        deleted["users"] = _purge(users)
+        deleted["households"] = _purge(Household.objects.filter(place__in=places))
+        deleted["people"] = _purge(Person.objects.filter(place__in=places))
+        deleted["departments"] = _purge(Department.objects.filter(place__in=places))
+        deleted["places"] = _purge(Place.objects.filter(code__in=ROOT_CODES, depth=1))
+    return dict(deleted)
+
+
+# --- TOTP --------------------------------------------------------------------------------
+
+
+def totp_code_for(username: str, at: float | None = None) -> str:
+    """The current TOTP code of a demo account, computed the way allauth checks it."""
+    from allauth.mfa import app_settings
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+    from allauth.mfa.utils import decrypt
+
+    authenticator = Authenticator.objects.filter(user__username=username, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        raise LookupError(f"{username} has no TOTP authenticator / 该账户未设置两步验证")
+    secret = decrypt(authenticator.data["secret"])
+    counter = int(time.time() if at is None else at) // app_settings.TOTP_PERIOD
+    return format_hotp_value(hotp_value(secret, counter))

@@ -1,0 +1,77 @@
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
+
+from linli.people.identity import (
+    birth_date_from_id,
+    id_check_char,
+    mask_id_number,
+    mask_phone,
+    normalize_phone,
+    sex_from_id,
+    validate_resident_id,
+)
+
+# 11010519491231002X is the example of GB 11643 itself.
+STANDARD_EXAMPLE = "11010519491231002X"
+
+
+def test_standard_example_validates() -> None:
+    assert validate_resident_id(STANDARD_EXAMPLE) == STANDARD_EXAMPLE
+    assert birth_date_from_id(STANDARD_EXAMPLE) == dt.date(1949, 12, 31)
+    assert sex_from_id(STANDARD_EXAMPLE) == "F"
+
+
+def test_lowercase_x_and_spaces_are_normalised() -> None:
+    assert validate_resident_id(" 110105 19491231 002x ") == STANDARD_EXAMPLE
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("110105194912310021", "id_checksum"),
+        ("11010519491231002", "id_format"),
+        ("01010519491231002X", "id_format"),
+        ("1101051949123100AX", "id_format"),
+        ("110105194902300028", "id_birth_date"),  # 30 February
+    ],
+)
+def test_bad_numbers_are_refused_with_a_code(value: str, code: str) -> None:
+    if code == "id_birth_date":
+        value = value[:17] + id_check_char(value[:17])
+    with pytest.raises(ValidationError) as info:
+        validate_resident_id(value)
+    assert info.value.code == code
+    assert "/" in str(info.value.messages[0])  # Chinese / English
+
+
+@given(st.from_regex(r"[1-8]\d{5}(19[5-9]\d|200\d)(0[1-9]|1[0-2])(0[1-9]|1\d|2[0-8])\d{3}", fullmatch=True))
+def test_every_wellformed_number_with_its_check_char_validates(first17: str) -> None:
+    number = first17 + id_check_char(first17)
+    assert validate_resident_id(number) == number
+    wrong = "0" if number[-1] != "0" else "1"
+    with pytest.raises(ValidationError):
+        validate_resident_id(number[:17] + wrong)
+
+
+@pytest.mark.parametrize(
+    "raw", ["13800138000", "138-0013-8000", "+86 138-0013-8000", "0086 13800138000", "(138) 0013 8000", "8613800138000"]
+)
+def test_mainland_phone_forms_normalise_to_e164(raw: str) -> None:
+    assert normalize_phone(raw) == "+8613800138000"
+
+
+@pytest.mark.parametrize("raw", ["12800138000", "1380013800", "phone", "+86 1380013800012"])
+def test_bad_phones_are_refused(raw: str) -> None:
+    with pytest.raises(ValidationError):
+        normalize_phone(raw)
+
+
+def test_masks() -> None:
+    assert mask_phone("+8613812341234") == "138****1234"
+    assert mask_id_number("420106199001011234") == "420106********1234"
+    assert mask_id_number("E12345678") == "E******78"
+    assert mask_phone("") == ""

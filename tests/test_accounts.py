@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from linli.accounts.sms import read_outbox
+from linli.testing import PASSWORD, make_user, totp_now
+from linli.people.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_outbox(settings: Any, tmp_path: Any) -> None:
+    settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+
+
+def _last_code(phone: str) -> str:
+    messages = [m for m in read_outbox() if m["to"] == phone]
+    assert messages, "no SMS was sent"
+    return re.search(r"\b(\d{6})\b", messages[-1]["body"]).group(1)
+
+
+def test_resident_signs_in_with_phone_and_sms_code(client: Any, world: Any) -> None:
+    response = client.post(reverse("account_request_login_code"), {"phone": "138 0013 8000"})
+    assert response.status_code == 302, response.content[:500]
+    code = _last_code("+8613800138000")
+    response = client.post(response["Location"], {"code": code})
+    assert response.status_code == 302
+    home = client.get("/")
+    assert home.status_code == 200 and home.context["user"] == world.users["resident"]
+    # the page shows the resident's own phone masked, never in full
+    assert "+8613800138000" not in client.get("/me/").content.decode()
+
+
+def test_wrong_sms_code_does_not_sign_in(client: Any, world: Any) -> None:
+    response = client.post(reverse("account_request_login_code"), {"phone": "13800138000"})
+    confirm = response["Location"]
+    code = _last_code("+8613800138000")
+    wrong = "000000" if code != "000000" else "111111"
+    response = client.post(confirm, {"code": wrong})
+    assert client.get("/").status_code == 302
+
+
+def test_unknown_phone_gets_no_code_and_no_account_enumeration(client: Any, world: Any) -> None:
+    response = client.post(reverse("account_request_login_code"), {"phone": "13900009999"})
+    assert response.status_code == 302  # same answer as for a known number
+    bodies = [m["body"] for m in read_outbox() if m["to"] == "+8613900009999"]
+    assert bodies and not re.search(r"\b\d{6}\b", bodies[-1])
+
+
+def test_bad_phone_gets_a_clear_400_message(client: Any, world: Any) -> None:
+    response = client.post(reverse("account_request_login_code"), {"phone": "12345"})
+    assert response.status_code == 200  # form redisplayed with the error
+    assert "11位手机号码" in response.content.decode()
+
+
+def test_code_requests_are_rate_limited(world: Any) -> None:
+    """An abuser with a fresh session each time still cannot make us send more than 3 codes
+    to one number within five minutes (SMS costs money and annoys the resident)."""
+    from django.test import Client
+
+    for _ in range(6):
+        Client().post(reverse("account_request_login_code"), {"phone": "13800138000"})
+    sent = len([m for m in read_outbox() if m["to"] == "+8613800138000"])
+    assert 1 <= sent <= 3
+
+
+def test_staff_password_then_totp(client: Any, world: Any) -> None:
+    response = client.post(reverse("account_login"), {"login": "grid_worker", "password": PASSWORD})
+    assert response.status_code == 302 and "2fa" in response["Location"]
+    assert client.get("/").status_code == 302  # not signed in before the second factor
+    response = client.post(response["Location"], {"code": totp_now()})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_staff_without_totp_must_set_it_up(client: Any, world: Any) -> None:
+    user = make_user("new_grid", Role.GRID_WORKER, world.grid_a, totp=False)
+    client.force_login(user)
+    response = client.get("/people/")
+    assert response.status_code == 302 and response["Location"] == reverse("mfa_activate_totp")
+    api = client.get("/api/people/")
+    assert api.status_code == 403
+    # a resident needs no second factor
+    client.force_login(world.users["resident"])
+    assert client.get("/people/").status_code == 200
+
+
+def test_lockout_after_repeated_failures(client: Any, world: Any) -> None:
+    for _ in range(5):
+        client.post(reverse("account_login"), {"login": "secretary", "password": "wrong"})
+    response = client.post(reverse("account_login"), {"login": "secretary", "password": PASSWORD})
+    # even the right password is refused now: allauth's per-account limit or axes' lockout
+    assert response.status_code in (200, 403, 429)
+    assert "登录失败次数过多" in response.content.decode() or response.status_code != 200
+    assert client.get("/").status_code == 302
+
+
+def test_admin_is_for_superusers_only(client: Any, world: Any) -> None:
+    client.force_login(world.users["secretary"])
+    assert client.get("/admin/").status_code == 302
+    world.users["system_admin"].is_superuser = True
+    world.users["system_admin"].is_staff = True
+    world.users["system_admin"].save()
+    client.force_login(world.users["system_admin"])
+    assert client.get("/admin/").status_code == 200
