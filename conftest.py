@@ -30,6 +30,25 @@ def _personal_data_leak_guard(request: pytest.FixtureRequest) -> Iterator[None]:
         pytest.fail(f"personal data leaked in responses: {leaks[:5]}", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in zh-Hans: a request handled by LocaleMiddleware leaves its
+    language active in the thread, which would leak into the next test."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Rate limits and used one-time codes live in the cache: one test's must not throttle
+    the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "leak_expected: the test provokes a leak on purpose")
 

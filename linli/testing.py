@@ -43,11 +43,18 @@ def totp_now(secret: str = TOTP_SECRET) -> str:
     return format_hotp_value(hotp_value(secret, counter))
 
 
-def make_user(username: str, role: str, place: Place, *, department: Department | None = None,
-              totp: bool | None = None, phone: str | None = None, person: Person | None = None) -> User:
+def make_user(
+    username: str,
+    role: str,
+    place: Place,
+    *,
+    department: Department | None = None,
+    totp: bool | None = None,
+    phone: str | None = None,
+    person: Person | None = None,
+) -> User:
     """An account with a Person at ``place`` holding ``role`` there (TOTP for staff roles)."""
-    user = User.objects.create_user(username=username, password=PASSWORD, display_name=username,
-                                    phone=phone)
+    user = User.objects.create_user(username=username, password=PASSWORD, display_name=username, phone=phone)
     if phone:
         user.phone_verified = True
         user.save(update_fields=["phone_verified"])
@@ -92,17 +99,25 @@ def build_world() -> World:
         add(f"grid_{tag}", grid)
         building = place_create(actor=None, parent=grid, code=f"t-{tag}-g1-b1", name="1栋", kind=PlaceKind.BUILDING)
         add(f"building_{tag}", building)
-        household = household_create(actor=None, building=building, code=f"t-{tag}-g1-b1-101", name="1单元101",
-                                     floor_area=None)
+        household = household_create(
+            actor=None, building=building, code=f"t-{tag}-g1-b1-101", name="1单元101", floor_area=None
+        )
         w.households[f"household_{tag}"] = household
         w.places[f"household_place_{tag}"] = household.place
-        head = person_create(actor=None, place=household.place, household=household, relation=Relation.HEAD,
-                             name="张建国" if tag == "a" else "李秀英",
-                             phone="+8613800138000" if tag == "a" else make_phone(),
-                             id_number=make_id_number(), vulnerabilities=["elderly_alone"] if tag == "a" else [])
+        head = person_create(
+            actor=None,
+            place=household.place,
+            household=household,
+            relation=Relation.HEAD,
+            name="张建国" if tag == "a" else "李秀英",
+            phone="+8613800138000" if tag == "a" else make_phone(),
+            id_number=make_id_number(),
+            vulnerabilities=["elderly_alone"] if tag == "a" else [],
+        )
         w.people[f"resident_{tag}"] = head
-    w.department = Department.objects.create(code="t-water", name="武汉水务集团", kind=DepartmentKind.WATER,
-                                             place=w.city)
+    w.department = Department.objects.create(
+        code="t-water", name="武汉水务集团", kind=DepartmentKind.WATER, place=w.city
+    )
     a = w.places
     for role, place in (
         (Role.ADMIN, a["city"]),
@@ -117,10 +132,12 @@ def build_world() -> World:
         (Role.VOLUNTEER, a["community_a"]),
     ):
         w.users[role.value] = make_user(role.value, role, place)
-    w.users["department_liaison"] = make_user("department_liaison", Role.LIAISON, a["district"],
-                                              department=w.department)
-    w.users["resident"] = make_user("resident", Role.RESIDENT, a["household_place_a"], phone="+8613800138000",
-                                    person=w.people["resident_a"])
+    w.users["department_liaison"] = make_user(
+        "department_liaison", Role.LIAISON, a["district"], department=w.department
+    )
+    w.users["resident"] = make_user(
+        "resident", Role.RESIDENT, a["household_place_a"], phone="+8613800138000", person=w.people["resident_a"]
+    )
     w.users["grid_worker_b"] = make_user("grid_worker_b", Role.GRID_WORKER, a["grid_b"])
     w.users["secretary_b"] = make_user("secretary_b", Role.SECRETARY, a["community_b"])
     return w

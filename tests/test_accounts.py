@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from linli.accounts.sms import read_outbox
-from linli.testing import PASSWORD, make_user, totp_now
 from linli.people.roles import Role
+from linli.testing import PASSWORD, make_user, totp_now
 
 pytestmark = pytest.mark.django_db
 

@@ -70,8 +70,16 @@ def test_create_person_validates_and_never_500s(api: APIClient, world: Any) -> N
         response = api.post("/api/people/", payload, format="json")
         assert response.status_code in (400, 404), (payload, response.status_code)
     assert not AuditEntry.objects.filter(action="create", target_label="王五").exists()
-    response = api.post("/api/people/", {"place": world.household_place_a.code, "name": "王五",
-                                         "phone": "+86 139-0000-1234", "id_number": make_id_number()}, format="json")
+    response = api.post(
+        "/api/people/",
+        {
+            "place": world.household_place_a.code,
+            "name": "王五",
+            "phone": "+86 139-0000-1234",
+            "id_number": make_id_number(),
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert_matches_schema("POST", "/api/people/", 201, response.json())
     assert response.json()["phone_masked"] == "139****1234"
@@ -95,12 +103,18 @@ def test_memberships_grant_and_revoke(world: Any) -> None:
     client = APIClient()
     client.force_authenticate(world.users["secretary"])
     helper = person_create(actor=None, place=world.community_a, name="新志愿者")
-    response = client.post("/api/memberships/", {"person": helper.pk, "place": world.community_a.code,
-                                                 "role": "volunteer", "reason": "报名"}, format="json")
+    response = client.post(
+        "/api/memberships/",
+        {"person": helper.pk, "place": world.community_a.code, "role": "volunteer", "reason": "报名"},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert_matches_schema("POST", "/api/memberships/", 201, response.json())
-    too_high = client.post("/api/memberships/", {"person": helper.pk, "place": world.community_a.code,
-                                                 "role": "street_official"}, format="json")
+    too_high = client.post(
+        "/api/memberships/",
+        {"person": helper.pk, "place": world.community_a.code, "role": "street_official"},
+        format="json",
+    )
     assert too_high.status_code == 403
     assert client.delete(f"/api/memberships/{response.json()['id']}/").status_code == 204
 
@@ -114,10 +128,18 @@ def test_bad_filters_are_400_or_404(api: APIClient) -> None:
 
 def _grow(world: Any, n: int) -> None:
     for i in range(n):
-        household = household_create(actor=None, building=world.building_a, code=f"t-a-g1-b1-x{i}",
-                                     name=f"2单元{i:03d}")
-        person_create(actor=None, place=household.place, household=household, relation=Relation.HEAD,
-                      name=f"居民{i}", phone=make_phone(), id_number=make_id_number(birth="19700101", seq=i))
+        household = household_create(
+            actor=None, building=world.building_a, code=f"t-a-g1-b1-x{i}", name=f"2单元{i:03d}"
+        )
+        person_create(
+            actor=None,
+            place=household.place,
+            household=household,
+            relation=Relation.HEAD,
+            name=f"居民{i}",
+            phone=make_phone(),
+            id_number=make_id_number(birth="19700101", seq=i),
+        )
 
 
 ENDPOINTS = ["/api/places/", "/api/people/", "/api/households/", "/api/memberships/"]
@@ -145,9 +167,17 @@ def test_query_counts_do_not_grow_with_rows(world: Any, client: Any) -> None:
     small = _counts(api, ENDPOINTS, {"page_size": 200}) | _counts(client, PAGES, {})
     _grow_more = 190
     for i in range(10, 10 + _grow_more):
-        household = household_create(actor=None, building=world.building_a, code=f"t-a-g1-b1-x{i}",
-                                     name=f"2单元{i:03d}")
-        person_create(actor=None, place=household.place, household=household, relation=Relation.HEAD,
-                      name=f"居民{i}", phone=make_phone(), id_number=make_id_number(birth="19700101", seq=i))
+        household = household_create(
+            actor=None, building=world.building_a, code=f"t-a-g1-b1-x{i}", name=f"2单元{i:03d}"
+        )
+        person_create(
+            actor=None,
+            place=household.place,
+            household=household,
+            relation=Relation.HEAD,
+            name=f"居民{i}",
+            phone=make_phone(),
+            id_number=make_id_number(birth="19700101", seq=i),
+        )
     large = _counts(api, ENDPOINTS, {"page_size": 200}) | _counts(client, PAGES, {})
     assert large == small

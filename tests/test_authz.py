@@ -16,10 +16,25 @@ from linli.people.models import Membership
 # URL names that need no place scope: sign-in pages, health, preferences, the API schema.
 PUBLIC_PREFIXES = ("account_", "mfa_", "admin:", "usersessions")
 PUBLIC = {
-    "healthz", "set_language", "javascript_catalog", "large_type", "schema", "api_docs", "api-root",
-    "home", "places:index", "people:index", "people:profile",
-    "place-list", "person-list", "household-list", "department-list", "membership-list",
-    "places:import", "people:audit", "department-detail",
+    "healthz",
+    "set_language",
+    "javascript_catalog",
+    "large_type",
+    "schema",
+    "api_docs",
+    "api-root",
+    "home",
+    "places:index",
+    "people:index",
+    "people:profile",
+    "place-list",
+    "person-list",
+    "household-list",
+    "department-list",
+    "membership-list",
+    "places:import",
+    "people:audit",
+    "department-detail",
 }
 
 
@@ -68,13 +83,17 @@ SCOPED: dict[str, tuple[str, str, str]] = {
 
 
 def all_urls() -> list[tuple[str, URLPattern]]:
-    return [(name, p) for name, p in iter_named(get_resolver()) if not name.endswith("-format")
-            and "format" not in kwarg_names(p)]
+    return [
+        (name, p)
+        for name, p in iter_named(get_resolver())
+        if not name.endswith("-format") and "format" not in kwarg_names(p)
+    ]
 
 
 def test_every_url_is_classified() -> None:
     unclassified = sorted(
-        name for name, _ in all_urls()
+        name
+        for name, _ in all_urls()
         if name not in PUBLIC and name not in SCOPED and not name.startswith(PUBLIC_PREFIXES)
     )
     assert not unclassified, f"classify these URLs in tests/test_authz.py (public or scoped): {unclassified}"
@@ -125,7 +144,9 @@ def test_anonymous_is_turned_away_everywhere(client: Any, world: Any) -> None:
             assert response.status_code in (401, 403), (name, response.status_code)
         else:
             assert response.status_code == 302 and "/accounts/login/" in response["Location"], (
-                name, response.status_code)
+                name,
+                response.status_code,
+            )
 
 
 @pytest.mark.django_db
@@ -146,8 +167,8 @@ def test_other_place_gets_404(client: Any, world: Any) -> None:
 @pytest.mark.django_db
 def test_wrong_role_is_refused(client: Any, world: Any) -> None:
     """A role without the capability, at the same place: 403 or 404, never the data."""
-    from linli.testing import make_user
     from linli.people.roles import Role
+    from linli.testing import make_user
 
     outsider = make_user("outsider", Role.RESIDENT, world.household_place_b)
     own = {
@@ -180,8 +201,9 @@ def test_right_role_gets_through(client: Any, world: Any) -> None:
         if name not in SCOPED:
             continue
         method, which, _ = SCOPED[name]
-        user = world.users["secretary"] if "membership" in name or name == "places:export" else world.users[
-            "grid_worker"]
+        user = (
+            world.users["secretary"] if "membership" in name or name == "places:export" else world.users["grid_worker"]
+        )
         if name == "places:export":
             user = world.users["street_official"]
         client.force_login(user)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -35,11 +36,11 @@ class RequireStaffMFAMiddleware:
         return self.get_response(request)
 
 
-def _has_totp(user: object) -> bool:
+def _has_totp(user: Any) -> bool:
     from allauth.mfa.models import Authenticator
 
     cached = getattr(user, "_linli_has_totp", None)
     if cached is None:
         cached = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
-        setattr(user, "_linli_has_totp", cached)
+        user._linli_has_totp = cached
     return bool(cached)

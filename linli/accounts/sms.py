@@ -40,8 +40,9 @@ class FileSMSBackend(BaseSMSBackend):
     def send(self, message: SMS) -> None:
         path = Path(settings.SMS_FILE_PATH)
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"to": message.to, "body": message.body, "at": timezone.now().isoformat()},
-                          ensure_ascii=False)
+        line = json.dumps(
+            {"to": message.to, "body": message.body, "at": timezone.now().isoformat()}, ensure_ascii=False
+        )
         with _lock, path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
         logger.info("sms queued to file", extra={"to": mask_phone(message.to)})

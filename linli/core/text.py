@@ -71,9 +71,7 @@ def _once(name: str, build: Callable[[], _T]) -> _T:
 
 def _converter(config: str) -> Callable[[str], str]:
     """The ``convert`` method of the shared OpenCC converter for ``config``."""
-    convert: Callable[[str], str] = _once(
-        f"opencc:{config}", lambda: opencc.OpenCC(config).convert
-    )
+    convert: Callable[[str], str] = _once(f"opencc:{config}", lambda: opencc.OpenCC(config).convert)
     return convert
 
 
@@ -362,10 +360,7 @@ def text_quality(text: str) -> TextQuality:
     if not text.isascii():
         if is_bad(text):
             reasons.append("ftfy-badness")
-        if (
-            len(text) >= _MESS_MIN_LENGTH
-            and mess_ratio(text, maximum_threshold=1.0) >= _MESS_THRESHOLD
-        ):
+        if len(text) >= _MESS_MIN_LENGTH and mess_ratio(text, maximum_threshold=1.0) >= _MESS_THRESHOLD:
             reasons.append("mess-ratio")
     return TextQuality(reasons=tuple(reasons))
 

@@ -23,14 +23,18 @@ def home(request: HttpRequest) -> HttpResponse:
     """The home page of each role: its places, and what it may do there."""
     scope = scope_for(request.user)
     memberships = list(my_memberships(actor=request.user))
-    return render(request, "core/home.html", {
-        "memberships": memberships,
-        "roots": list(place_roots(actor=request.user)[:50]),
-        "can_audit": scope.everything or bool(scope.paths(Action.VIEW_AUDIT)),
-        "can_people": scope.everything or bool(scope.paths(Action.VIEW_PEOPLE)),
-        "can_manage": scope.everything or bool(scope.paths(Action.MANAGE_MEMBERSHIPS)),
-        "can_import": scope.everything or bool(scope.paths(Action.MANAGE_PLACES)),
-    })
+    return render(
+        request,
+        "core/home.html",
+        {
+            "memberships": memberships,
+            "roots": list(place_roots(actor=request.user)[:50]),
+            "can_audit": scope.everything or bool(scope.paths(Action.VIEW_AUDIT)),
+            "can_people": scope.everything or bool(scope.paths(Action.VIEW_PEOPLE)),
+            "can_manage": scope.everything or bool(scope.paths(Action.MANAGE_MEMBERSHIPS)),
+            "can_import": scope.everything or bool(scope.paths(Action.MANAGE_PLACES)),
+        },
+    )
 
 
 @require_POST

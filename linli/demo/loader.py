@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -54,7 +55,7 @@ from linli.accounts.models import User
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.core.text import normalize, pinyin_key
-from linli.people.identity import _MOBILE_RE, id_check_char, validate_resident_id
+from linli.people.identity import id_check_char, validate_resident_id
 from linli.people.models import (
     Department,
     DepartmentKind,
@@ -235,8 +236,8 @@ OTHER_PROVINCES = ("110105", "310115", "430102", "410105", "360102", "500103", "
 
 # Household compositions: (kind, weight). Mean size ≈ 2.5.
 COMPOSITIONS = (
-    ("alone_elderly", 0.20),
-    ("alone_adult", 0.05),
+    ("alone_elderly", 0.205),
+    ("alone_adult", 0.045),
     ("elderly_couple", 0.13),
     ("couple", 0.10),
     ("single_parent", 0.05),
@@ -253,6 +254,9 @@ COMPOSITIONS = (
 FORCED: dict[str, tuple[str, ...]] = {
     "hanxing-changer": ("couple_child", "couple", "couple_adult_child", "couple_two_children"),
 }
+
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers, as people.identity checks them
 
 
 # --- small helpers -----------------------------------------------------------------------
@@ -317,6 +321,7 @@ class _Generator:
         self.members: list[HouseholdMember] = []
         #: community code → its households, each as a list of (person, relation)
         self.by_community: dict[str, list[list[tuple[Person, str]]]] = {}
+        self.linfeng_secretary: Person | None = None
         self.composition_kinds, weights = zip(*COMPOSITIONS, strict=True)
         self.composition_weights = list(weights)
 
@@ -365,7 +370,7 @@ class _Generator:
         while True:
             national = self.fake.phone_number()
             phone = "+86" + national
-            if _MOBILE_RE.match(national) and phone not in self.phones:
+            if _MOBILE.match(national) and phone not in self.phones:
                 self.phones.add(phone)
                 return phone
 
@@ -393,6 +398,9 @@ class _Generator:
 
     # households
 
+    def pick_kind(self) -> str:
+        return self.rng.choices(self.composition_kinds, self.composition_weights)[0]
+
     def compose(self, kind: str) -> list[_Spec]:
         r = self.rng
 
@@ -400,7 +408,13 @@ class _Generator:
             return max(low, mother_age - r.randint(22, max(22, min(36, mother_age))))
 
         if kind == "alone_elderly":
-            return [_Spec(Relation.HEAD, r.choice([r.randint(70, 79), r.randint(80, 96)]), r.choice("FFFMM"))]
+            return [
+                _Spec(
+                    Relation.HEAD,
+                    r.choice([r.randint(70, 79), r.randint(80, 96), r.randint(80, 92)]),
+                    r.choice("FFFMM"),
+                )
+            ]
         if kind == "alone_adult":
             return [_Spec(Relation.HEAD, r.randint(22, 60), r.choice("MF"))]
         if kind in (
@@ -414,14 +428,14 @@ class _Generator:
             "three_generations",
         ):
             low, high = {
-                "elderly_couple": (66, 92),
+                "elderly_couple": (70, 92),
                 "couple": (25, 64),
                 "couple_child": (28, 50),
                 "couple_adult_child": (50, 75),
                 "grandparents_child": (58, 78),
                 "couple_two_children": (30, 50),
                 "couple_child_parent": (30, 50),
-                "three_generations": (60, 88),
+                "three_generations": (64, 90),
             }[kind]
             head = r.randint(low, high)
             wife = max(20, head - r.randint(-2, 5))
@@ -469,10 +483,11 @@ class _Generator:
         local_area: str,
         kind: str | None = None,
         party: bool = True,
+        specs: list[_Spec] | None = None,
     ) -> list[tuple[Person, str]]:
         r = self.rng
-        kind = kind or r.choices(self.composition_kinds, self.composition_weights)[0]
-        specs = self.compose(kind)
+        kind = kind or self.pick_kind()
+        specs = specs or self.compose(kind)
         node = self.place(building, code, name, PlaceKind.HOUSEHOLD)
         area = min(140.0, max(45.0, 30 + 16 * len(specs) + r.uniform(-10, 25)))
         tenure = r.choices([Tenure.OWNER, Tenure.TENANT, Tenure.RESIDENT], [0.75, 0.15, 0.10])[0]
@@ -503,8 +518,8 @@ class _Generator:
                 flags.add(Vulnerability.LOW_INCOME)
             person.vulnerabilities = sorted(flags)
             person.is_veteran = spec.sex == "M" and 40 <= age <= 85 and r.random() < 0.08
-            person.is_volunteer = 18 <= age <= 75 and r.random() < 0.085
-            if party and age >= 20 and r.random() < 0.11:
+            person.is_volunteer = 18 <= age <= 75 and r.random() < 0.09
+            if party and age >= 20 and r.random() < 0.095:
                 person.party_kind = r.choices(
                     [PartyKind.RESIDENCE, PartyKind.DIRECT, PartyKind.PAIRED_UNIT], [0.7, 0.2, 0.1]
                 )[0]
@@ -590,7 +605,7 @@ class _Generator:
             lat=_deg((south + north) / 2),
             lng=_deg((west + east) / 2),
         )
-        # grids 1–3: five 7-storey buildings with 6 flats a floor; grid 4: six courtyards
+        # grids 1–3: five 8-storey buildings with 6 flats a floor; grid 4: six courtyards
         slots: list[tuple[Place, str, str]] = []
         width = CELL[1] / 4
         number = 0
@@ -618,18 +633,18 @@ class _Generator:
                     building = self.place(grid, code, name, PlaceKind.BUILDING, lat=lat, lng=lng)
                     slots += [
                         (building, f"{code}-u{f:02d}{d:02d}", f"{name}{f}{d:02d}室")
-                        for f in range(1, 8)
+                        for f in range(1, 9)
                         for d in range(1, 7)
                     ]
-        # fill flats in a random order until the estate has its 1,800 residents
-        order = list(range(len(slots)))
-        self.rng.shuffle(order)
-        residents = 0
-        for index in order:
-            if residents >= PINGAN_TARGET:
-                break
+        # households until the estate has its 1,800 residents, in flats picked at random
+        planned: list[tuple[str, list[_Spec]]] = []
+        while sum(len(specs) for _, specs in planned) < PINGAN_TARGET:
+            kind = self.pick_kind()
+            planned.append((kind, self.compose(kind)))
+        flats = sorted(self.rng.sample(range(len(slots)), len(planned)))
+        for index, (kind, specs) in zip(flats, planned, strict=True):
             building, code, label = slots[index]
-            residents += len(self.household(building, code, label, "linfeng", "420222", party=False))
+            self.household(building, code, label, "linfeng", "420222", kind=kind, party=False, specs=specs)
         # the estate's party members (seed 003): residence and most direct ones live here
         people = [p for household in self.by_community["linfeng"] for p, _ in household]
         # 何兆品, 80, head of the courtyard party group (院落党小组组长), a direct member
@@ -656,6 +671,7 @@ class _Generator:
             person.party_kind = PartyKind.DIRECT
             if i == 0:
                 self.rename(person, "吴莉")  # the community secretary (seed 003)
+                self.linfeng_secretary = person
         for unit, count in PINGAN_UNITS:
             for _ in range(count):
                 person = self.person(
@@ -784,8 +800,8 @@ def _account_people(gen: _Generator) -> dict[str, Person]:
     for account in ACCOUNTS:
         if account.username in people:
             continue
-        if account.username == "linfeng":
-            people["linfeng"] = next(p for p in gen.persons if p.name == "吴莉")
+        if account.username == "linfeng" and gen.linfeng_secretary is not None:
+            people["linfeng"] = gen.linfeng_secretary
             continue
         place = gen.places[account.place_code]
         people[account.username] = gen.person(
@@ -934,24 +950,43 @@ def summarize() -> DemoSummary:
     for account in ACCOUNTS:
         membership = (
             Membership.objects.filter(person__user__username=account.username, role=account.role, ended_at__isnull=True)
-            .select_related("place")
+            .select_related("place", "department")
             .first()
         )
         if membership is not None:
             summary.accounts.append(
-                (account.username, str(Role(account.role).label), membership.place.name, _sign_in(account.role))
+                (
+                    account.username,
+                    str(Role(account.role).label),
+                    _place_label(membership.place)
+                    + (f" · {membership.department.name}" if membership.department else ""),
+                    _sign_in(account.role),
+                )
             )
     return summary
+
+
+def _place_label(place: Place) -> str:
+    """A place's name, prefixed with its community's when it sits below one (``常二社区 1栋``)."""
+    community_depth = 4
+    if place.depth <= community_depth:
+        return place.name
+    community = Place.objects.filter(path=place.path[: community_depth * Place.steplen]).first()
+    if community is None or place.name.startswith(community.name):
+        return place.name
+    return f"{community.name} {place.name}"
 
 
 # --- reset -------------------------------------------------------------------------------
 
 
-def _purge(queryset: models.QuerySet[Any], depth: int = 0) -> int:
-    """Delete ``queryset``; rows of other models that protect it are deleted first."""
+def _purge(queryset: models.QuerySet[Any], deleted: Counter[str], depth: int = 0) -> None:
+    """Delete ``queryset`` and count the rows by model; rows of other models that protect
+    it (say, a future app's records at a demo place) are deleted first."""
     for _ in range(20):
         try:
-            return int(queryset.delete()[0])
+            deleted.update({label: n for label, n in queryset.delete()[1].items() if n})
+            return
         except (ProtectedError, RestrictedError) as exc:
             if depth > 8:
                 raise
@@ -960,15 +995,17 @@ def _purge(queryset: models.QuerySet[Any], depth: int = 0) -> int:
             for obj in blocking:
                 by_model.setdefault(type(obj), []).append(obj.pk)
             for model, pks in by_model.items():
-                _purge(model._default_manager.filter(pk__in=pks), depth + 1)
-    return int(queryset.delete()[0])
+                _purge(model._default_manager.filter(pk__in=pks), deleted, depth + 1)
+    raise RuntimeError("could not delete the demo data: too many protecting rows")
 
 
 def reset_demo() -> dict[str, int]:
     """Remove the demo subtrees, everything registered in them and the demo accounts.
 
-    Audit entries about the demo are deleted too, with the append-only trigger suspended
-    for this transaction only; every other audit entry stays as it was.
+    Returns the number of deleted rows by model label. Audit entries about the demo are
+    deleted too, with the append-only trigger suspended for this transaction only; every
+    other audit entry stays as it was (one whose actor was a demo account keeps its
+    ``actor_name`` and loses the link).
     """
     _require_demo()
     deleted: Counter[str] = Counter()
@@ -976,24 +1013,21 @@ def reset_demo() -> dict[str, int]:
         paths = _root_paths()
         places = Place.objects.filter(_subtree(paths)).values("pk")
         users = User.objects.filter(username__in=USERNAMES)
-        deleted["audit"] = _purge(
-            AuditEntry.objects.filter(
-                _subtree(paths, "place_path") | Q(place__in=places) | Q(actor__in=users.values("pk"))
-            )
-        )
-        deleted["memberships"] = _purge(
+        _purge(AuditEntry.objects.filter(_subtree(paths, "place_path") | Q(place__in=places)), deleted)
+        _purge(
             Membership.objects.filter(
                 Q(place__in=places)
                 | Q(person__place__in=places)
                 | Q(department__place__in=places)
                 | Q(person__user__in=users.values("pk"))
-            )
+            ),
+            deleted,
         )
-        deleted["users"] = _purge(users)
-        deleted["households"] = _purge(Household.objects.filter(place__in=places))
-        deleted["people"] = _purge(Person.objects.filter(place__in=places))
-        deleted["departments"] = _purge(Department.objects.filter(place__in=places))
-        deleted["places"] = _purge(Place.objects.filter(code__in=ROOT_CODES, depth=1))
+        _purge(users, deleted)
+        _purge(Household.objects.filter(place__in=places), deleted)
+        _purge(Person.objects.filter(place__in=places), deleted)
+        _purge(Department.objects.filter(place__in=places), deleted)
+        _purge(Place.objects.filter(code__in=ROOT_CODES, depth=1), deleted)
     return dict(deleted)
 
 

@@ -15,8 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from linli.people.models import Department, Household, Membership, Person
-from linli.people.models import Vulnerability
+from linli.people.models import Department, Household, Membership, Person, Vulnerability
 from linli.people.permissions import scope_for
 from linli.people.roles import Action, Role
 from linli.people.selectors import (
@@ -28,8 +27,14 @@ from linli.people.selectors import (
     membership_list,
     person_list,
 )
-from linli.people.services import PERSON_FIELDS, membership_grant, membership_revoke, person_create, person_unmask
-from linli.people.services import person_update
+from linli.people.services import (
+    PERSON_FIELDS,
+    membership_grant,
+    membership_revoke,
+    person_create,
+    person_unmask,
+    person_update,
+)
 from linli.places.selectors import access_place
 
 
@@ -40,14 +45,28 @@ class PersonOut(serializers.ModelSerializer[Person]):
 
     class Meta:
         model = Person
-        fields = ["id", "name", "place", "phone_masked", "document_kind", "id_number_masked", "birth_date", "sex",
-                  "party_kind", "party_unit", "is_veteran", "is_volunteer", "vulnerabilities"]
+        fields = [
+            "id",
+            "name",
+            "place",
+            "phone_masked",
+            "document_kind",
+            "id_number_masked",
+            "birth_date",
+            "sex",
+            "party_kind",
+            "party_unit",
+            "is_veteran",
+            "is_volunteer",
+            "vulnerabilities",
+        ]
 
     def get_vulnerabilities(self, person: Person) -> list[str] | None:
         """Sensitive: only for roles that need it (null otherwise)."""
         actor = self.context["request"].user
-        return list(person.vulnerabilities) if scope_for(actor).allows(Action.VIEW_SENSITIVE, person.place.path) \
-            else None
+        return (
+            list(person.vulnerabilities) if scope_for(actor).allows(Action.VIEW_SENSITIVE, person.place.path) else None
+        )
 
 
 class PersonIn(serializers.Serializer[Any]):
@@ -58,8 +77,7 @@ class PersonIn(serializers.Serializer[Any]):
     id_number = serializers.CharField(max_length=32, required=False, allow_blank=True)
     birth_date = serializers.DateField(required=False, allow_null=True)
     sex = serializers.ChoiceField(choices=["M", "F", ""], required=False)
-    vulnerabilities = serializers.ListField(child=serializers.ChoiceField(choices=Vulnerability.values),
-                                            required=False)
+    vulnerabilities = serializers.ListField(child=serializers.ChoiceField(choices=Vulnerability.values), required=False)
     party_kind = serializers.CharField(required=False, allow_blank=True)
     party_unit = serializers.CharField(required=False, allow_blank=True)
     is_veteran = serializers.BooleanField(required=False)
@@ -76,8 +94,11 @@ class PersonViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Person]:
-        place = access_place(self.request.user, self.request.query_params["place"]) \
-            if self.request.query_params.get("place") else None
+        place = (
+            access_place(self.request.user, self.request.query_params["place"])
+            if self.request.query_params.get("place")
+            else None
+        )
         return person_list(actor=self.request.user, place=place, q=self.request.query_params.get("q") or None)
 
     def get_object(self) -> Person:
@@ -107,15 +128,20 @@ class PersonViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.partial_update(request, *args, **kwargs)
 
-    @extend_schema(request=UnmaskIn, responses={200: inline_serializer(
-        "Unmasked", {"field": serializers.CharField(), "value": serializers.CharField()})})
+    @extend_schema(
+        request=UnmaskIn,
+        responses={
+            200: inline_serializer("Unmasked", {"field": serializers.CharField(), "value": serializers.CharField()})
+        },
+    )
     @action(detail=True, methods=["post"])
     def unmask(self, request: Request, pk: str) -> Response:
         person = self.get_object()
         data = UnmaskIn(data=request.data)
         data.is_valid(raise_exception=True)
-        value = person_unmask(actor=request.user, person=person, field=data.validated_data["field"],
-                              reason=data.validated_data["reason"])
+        value = person_unmask(
+            actor=request.user, person=person, field=data.validated_data["field"], reason=data.validated_data["reason"]
+        )
         return Response({"field": data.validated_data["field"], "value": value})
 
 
@@ -140,8 +166,11 @@ class HouseholdViewSet(viewsets.ReadOnlyModelViewSet[Household]):
     serializer_class = HouseholdOut
 
     def get_queryset(self) -> QuerySet[Household]:
-        place = access_place(self.request.user, self.request.query_params["place"]) \
-            if self.request.query_params.get("place") else None
+        place = (
+            access_place(self.request.user, self.request.query_params["place"])
+            if self.request.query_params.get("place")
+            else None
+        )
         return household_list(actor=self.request.user, place=place)
 
     def get_object(self) -> Household:
@@ -165,8 +194,11 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet[Department]):
     def get_object(self) -> Department:
         from django.http import Http404
 
-        found = department_list(actor=self.request.user).filter(pk=self.kwargs["pk"]).first() \
-            if str(self.kwargs["pk"]).isdigit() else None
+        found = (
+            department_list(actor=self.request.user).filter(pk=self.kwargs["pk"]).first()
+            if str(self.kwargs["pk"]).isdigit()
+            else None
+        )
         if found is None:
             raise Http404
         return found
@@ -194,8 +226,11 @@ class MembershipViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, views
     serializer_class = MembershipOut
 
     def get_queryset(self) -> QuerySet[Membership]:
-        place = access_place(self.request.user, self.request.query_params["place"]) \
-            if self.request.query_params.get("place") else None
+        place = (
+            access_place(self.request.user, self.request.query_params["place"])
+            if self.request.query_params.get("place")
+            else None
+        )
         return membership_list(actor=self.request.user, place=place)
 
     def get_object(self) -> Membership:
@@ -213,11 +248,18 @@ class MembershipViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, views
             department = department_list(actor=request.user).filter(code=values["department"]).first()
             if department is None:
                 raise serializers.ValidationError({"department": ["部门不存在 / unknown department"]})
-        membership = membership_grant(actor=request.user, person=person, place=place, role=values["role"],
-                                      department=department, reason=values.get("reason", ""))
+        membership = membership_grant(
+            actor=request.user,
+            person=person,
+            place=place,
+            role=values["role"],
+            department=department,
+            reason=values.get("reason", ""),
+        )
         return Response(MembershipOut(membership).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        membership_revoke(actor=request.user, membership=self.get_object(),
-                          reason=str(request.query_params.get("reason", "")))
+        membership_revoke(
+            actor=request.user, membership=self.get_object(), reason=str(request.query_params.get("reason", ""))
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

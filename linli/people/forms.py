@@ -6,8 +6,12 @@ from linli.people.roles import Role
 
 class UnmaskForm(forms.Form):
     field = forms.ChoiceField(choices=[("phone", _("手机号码")), ("id_number", _("证件号码"))])
-    reason = forms.CharField(label=_("查看理由"), min_length=2, max_length=500,
-                             widget=forms.TextInput(attrs={"placeholder": _("例如：电话回访 / e.g. follow-up call")}))
+    reason = forms.CharField(
+        label=_("查看理由"),
+        min_length=2,
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": _("例如：电话回访 / e.g. follow-up call")}),
+    )
 
 
 class GrantForm(forms.Form):

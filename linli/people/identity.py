@@ -30,7 +30,9 @@ def validate_resident_id(value: str) -> str:
     number = normalize_id_number(value)
     if not _ID_RE.match(number):
         raise ValidationError(
-            _("身份证号应为18位：17位数字加1位校验码 / An identity number has 18 characters: 17 digits and a check character"),
+            _(
+                "身份证号应为18位：17位数字加1位校验码 / An identity number has 18 characters: 17 digits and a check character"
+            ),
             code="id_format",
         )
     if id_check_char(number[:17]) != number[17]:
@@ -94,9 +96,7 @@ def normalize_phone(value: str) -> str:
     else:
         national = raw
     if not _MOBILE_RE.match(national):
-        raise ValidationError(
-            _("请输入11位手机号码 / Enter an 11-digit mobile number"), code="phone_format"
-        )
+        raise ValidationError(_("请输入11位手机号码 / Enter an 11-digit mobile number"), code="phone_format")
     return "+86" + national
 
 

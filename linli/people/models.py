@@ -83,7 +83,9 @@ class Person(TimeStampedModel):
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
     vulnerabilities = ArrayField(
-        models.CharField(max_length=32, choices=Vulnerability.choices), default=list, blank=True,
+        models.CharField(max_length=32, choices=Vulnerability.choices),
+        default=list,
+        blank=True,
         verbose_name=_("困难标记"),
     )
     party_kind = models.CharField(_("党员类别"), max_length=16, choices=PartyKind.choices, blank=True, default="")
@@ -121,6 +123,10 @@ class Person(TimeStampedModel):
     @property
     def phone_masked(self) -> str:
         return mask_phone(self.phone)
+
+    @property
+    def vulnerability_labels(self) -> list[str]:
+        return [str(Vulnerability(v).label) for v in self.vulnerabilities if v in Vulnerability.values]
 
     @property
     def is_party_member(self) -> bool:
@@ -240,8 +246,9 @@ class Department(TimeStampedModel):
     code = models.CharField(_("编码"), max_length=64, unique=True)
     name = models.CharField(_("名称"), max_length=120)
     kind = models.CharField(_("类别"), max_length=32, choices=DepartmentKind.choices)
-    place = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="departments",
-                              verbose_name=_("服务范围"))
+    place = models.ForeignKey(
+        "places.Place", on_delete=models.PROTECT, related_name="departments", verbose_name=_("服务范围")
+    )
 
     objects = DepartmentQuerySet.as_manager()
 
@@ -265,10 +272,10 @@ class Membership(TimeStampedModel):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships")
     place = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
-    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="liaisons")
-    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT, related_name="liaisons")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     ended_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -277,7 +284,8 @@ class Membership(TimeStampedModel):
         ordering = ["place__path", "role"]
         constraints = [
             models.UniqueConstraint(
-                fields=["person", "place", "role"], condition=models.Q(ended_at__isnull=True),
+                fields=["person", "place", "role"],
+                condition=models.Q(ended_at__isnull=True),
                 name="membership_active_once",
             ),
             models.CheckConstraint(
@@ -286,8 +294,9 @@ class Membership(TimeStampedModel):
                 name="membership_department_iff_liaison",
             ),
         ]
-        indexes = [models.Index(fields=["person"], condition=models.Q(ended_at__isnull=True),
-                                name="membership_active_person")]
+        indexes = [
+            models.Index(fields=["person"], condition=models.Q(ended_at__isnull=True), name="membership_active_person")
+        ]
         verbose_name = _("角色任职")
         verbose_name_plural = _("角色任职")
 

@@ -73,9 +73,8 @@ def scope_for(actor: Any) -> Scope:
         return cached
     from linli.people.models import Membership
 
-    rows = (
-        Membership.objects.filter(person__user=actor, ended_at__isnull=True)
-        .values_list("role", "place__path", "place_id", "department_id", "person_id")
+    rows = Membership.objects.filter(person__user=actor, ended_at__isnull=True).values_list(
+        "role", "place__path", "place_id", "department_id", "person_id"
     )
     grants = [Grant(role=r, path=p, place_id=pid, department_id=d) for r, p, pid, d, _ in rows]
     person_id = rows[0][4] if rows else getattr(getattr(actor, "person", None), "pk", None)
@@ -119,7 +118,7 @@ def _can(action: str) -> Any:
         scope = scope_for(user)
         if obj is None:
             return scope.everything or bool(scope.paths(action))
-        path = getattr(obj, "scope_path", None) or getattr(obj, "path", "")
+        path = str(getattr(obj, "scope_path", None) or getattr(obj, "path", ""))
         return scope.allows(action, path)
 
     return predicate

@@ -15,8 +15,9 @@ from linli.people.roles import Action
 from linli.places.models import Place
 
 
-def person_list(*, actor: Any, place: Place | None = None, q: str | None = None,
-                vulnerability: str | None = None) -> QuerySet[Person]:
+def person_list(
+    *, actor: Any, place: Place | None = None, q: str | None = None, vulnerability: str | None = None
+) -> QuerySet[Person]:
     """People the actor may see: in its scope, plus always the actor itself."""
     scope = scope_for(actor)
     qs = Person.objects.select_related("place")
@@ -79,11 +80,10 @@ def access_household(actor: Any, household_id: int | str) -> Household:
     return household
 
 
-def membership_list(*, actor: Any, place: Place | None = None, person: Person | None = None,
-                    active: bool = True) -> QuerySet[Membership]:
-    qs = Membership.objects.restrict(actor, Action.VIEW_MEMBERSHIPS).select_related(
-        "person", "place", "department"
-    )
+def membership_list(
+    *, actor: Any, place: Place | None = None, person: Person | None = None, active: bool = True
+) -> QuerySet[Membership]:
+    qs = Membership.objects.restrict(actor, Action.VIEW_MEMBERSHIPS).select_related("person", "place", "department")
     if place is not None:
         qs = qs.filter(place__path__startswith=place.path)
     if person is not None:
@@ -105,9 +105,11 @@ def access_membership(actor: Any, membership_id: int | str) -> Membership:
 
 
 def my_memberships(*, actor: Any) -> QuerySet[Membership]:
-    return Membership.objects.filter(person__user=actor, ended_at__isnull=True).select_related(
-        "place", "department"
-    ).order_by("place__path")
+    return (
+        Membership.objects.filter(person__user=actor, ended_at__isnull=True)
+        .select_related("place", "department")
+        .order_by("place__path")
+    )
 
 
 def department_list(*, actor: Any) -> QuerySet[Department]:

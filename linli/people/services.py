@@ -41,8 +41,17 @@ from linli.places.models import KIND_LEVEL, Place, PlaceKind
 
 UNMASKABLE_FIELDS = ("phone", "id_number")
 PERSON_FIELDS = (
-    "name", "phone", "document_kind", "id_number", "birth_date", "sex", "vulnerabilities",
-    "party_kind", "party_unit", "is_veteran", "is_volunteer",
+    "name",
+    "phone",
+    "document_kind",
+    "id_number",
+    "birth_date",
+    "sex",
+    "vulnerabilities",
+    "party_kind",
+    "party_unit",
+    "is_veteran",
+    "is_volunteer",
 )
 
 
@@ -106,9 +115,10 @@ def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
             from linli.core import crypto
 
             if (crypto.digest(number) if number else "") != person.id_number_digest:
-                if number and Person.objects.filter(id_number_digest=crypto.digest(number)).exclude(
-                    pk=person.pk
-                ).exists():
+                if (
+                    number
+                    and Person.objects.filter(id_number_digest=crypto.digest(number)).exclude(pk=person.pk).exists()
+                ):
                     err("id_number", "该证件号码已登记 / This identity number is already registered")
                 person.set_id_number(number)
                 changed.append("id_number")
@@ -153,8 +163,9 @@ def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
 
 
 @transaction.atomic
-def person_create(*, actor: Any, place: Place, household: Household | None = None,
-                  relation: str = Relation.OTHER, **data: Any) -> Person:
+def person_create(
+    *, actor: Any, place: Place, household: Household | None = None, relation: str = Relation.OTHER, **data: Any
+) -> Person:
     """Register a person at ``place`` (a household's node, or where they work).
 
     With ``household`` the person is also added to it with ``relation`` to the head.
@@ -171,8 +182,13 @@ def person_create(*, actor: Any, place: Place, household: Household | None = Non
     person.save()
     if household is not None:
         _add_member(household, person, relation)
-    audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=person, place=place,
-                 changes={"fields": sorted(k for k, v in data.items() if v not in ("", None, [], False))})
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        target=person,
+        place=place,
+        changes={"fields": sorted(k for k, v in data.items() if v not in ("", None, [], False))},
+    )
     return person
 
 
@@ -188,8 +204,14 @@ def person_update(*, actor: Any, person: Person, reason: str = "", **data: Any) 
         person.full_clean(exclude=["user", "place"])
         person.save()
         # field names only: the audit trail must not become a second copy of the data
-        audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=person, place=person.place,
-                     reason=reason, changes={"fields": changed})
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            target=person,
+            place=person.place,
+            reason=reason,
+            changes={"fields": changed},
+        )
     return person
 
 
@@ -208,15 +230,26 @@ def household_add_member(*, actor: Any, household: Household, person: Person, re
     require(actor, Action.EDIT_PEOPLE, household.place)
     require(actor, Action.EDIT_PEOPLE, person.place)
     member = _add_member(household, person, relation)
-    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, target=household, place=household.place,
-                 changes={"added_member": person.pk, "relation": relation})
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=household,
+        place=household.place,
+        changes={"added_member": person.pk, "relation": relation},
+    )
     return member
 
 
 @transaction.atomic
 def household_create(
-    *, actor: Any, building: Place, code: str, name: str, tenure: str = "owner",
-    floor_area: Decimal | None = None, note: str = "",
+    *,
+    actor: Any,
+    building: Place,
+    code: str,
+    name: str,
+    tenure: str = "owner",
+    floor_area: Decimal | None = None,
+    note: str = "",
 ) -> Household:
     """Create a household: a household node under a building or courtyard, and its record."""
     from linli.places.services import place_create
@@ -251,17 +284,29 @@ def membership_grant(
     if role in (Role.GRID_WORKER,) and KIND_LEVEL[place.kind] > KIND_LEVEL[PlaceKind.GRID]:
         raise ValidationError({"place": ["网格员应授予在网格或更高层级 / A grid worker is held at a grid or above"]})
     if (role == Role.LIAISON) != (department is not None):
-        raise ValidationError({"department": ["部门联络人需要且只有部门联络人需要部门 / Liaisons, and only "
-                                              "liaisons, name a department"]})
+        raise ValidationError(
+            {"department": ["部门联络人需要且只有部门联络人需要部门 / Liaisons, and only liaisons, name a department"]}
+        )
     existing = Membership.objects.filter(person=person, place=place, role=role, ended_at__isnull=True).first()
     if existing is not None:
         return existing
-    membership = Membership(person=person, place=place, role=role, department=department,
-                            granted_by=actor if getattr(actor, "is_authenticated", False) else None)
+    membership = Membership(
+        person=person,
+        place=place,
+        role=role,
+        department=department,
+        granted_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
     membership.full_clean()
     membership.save()
-    audit_record(actor=actor, action=AuditEntry.Action.GRANT, target=membership, place=place, reason=reason,
-                 changes={"person": person.pk, "role": role})
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.GRANT,
+        target=membership,
+        place=place,
+        reason=reason,
+        changes={"person": person.pk, "role": role},
+    )
     if person.user_id:
         forget_scope(person.user)
     return membership
@@ -279,8 +324,14 @@ def membership_revoke(*, actor: Any, membership: Membership, reason: str = "") -
     if membership.ended_at is None:
         membership.ended_at = timezone.now()
         membership.save(update_fields=["ended_at", "updated_at"])
-        audit_record(actor=actor, action=AuditEntry.Action.REVOKE, target=membership, place=membership.place,
-                     reason=reason, changes={"person": membership.person_id, "role": membership.role})
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.REVOKE,
+            target=membership,
+            place=membership.place,
+            reason=reason,
+            changes={"person": membership.person_id, "role": membership.role},
+        )
     return membership
 
 
@@ -300,6 +351,7 @@ def person_unmask(*, actor: Any, person: Person, field: str, reason: str) -> str
         raise ValidationError({"reason": ["理由过长 / The reason is too long"]})
     require(actor, Action.UNMASK, person.place)
     value = person.phone if field == "phone" else person.id_number()
-    audit_record(actor=actor, action=AuditEntry.Action.UNMASK, target=person, place=person.place,
-                 field=field, reason=reason)
+    audit_record(
+        actor=actor, action=AuditEntry.Action.UNMASK, target=person, place=person.place, field=field, reason=reason
+    )
     return value

@@ -40,29 +40,37 @@ def person_index(request: HttpRequest) -> HttpResponse:
 def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
     household = access_household(request.user, pk)
     members = list(household.members.all())
-    return render(request, "people/household.html", {
-        "household": household,
-        "members": members,
-        "ancestors": place_ancestors(household.place)[:-1],
-        "can_unmask": scope_for(request.user).allows(Action.UNMASK, household.place.path),
-        "can_sensitive": scope_for(request.user).allows(Action.VIEW_SENSITIVE, household.place.path),
-        "unmask_form": UnmaskForm(),
-    })
+    return render(
+        request,
+        "people/household.html",
+        {
+            "household": household,
+            "members": members,
+            "ancestors": place_ancestors(household.place)[:-1],
+            "can_unmask": scope_for(request.user).allows(Action.UNMASK, household.place.path),
+            "can_sensitive": scope_for(request.user).allows(Action.VIEW_SENSITIVE, household.place.path),
+            "unmask_form": UnmaskForm(),
+        },
+    )
 
 
 @login_required
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = access_person(request.user, pk)
     links = list(person.household_links.select_related("household__place"))
-    return render(request, "people/person.html", {
-        "person": person,
-        "links": links,
-        "memberships": list(membership_list(actor=request.user, person=person)),
-        "ancestors": place_ancestors(person.place),
-        "can_unmask": can_unmask(request.user, person),
-        "can_sensitive": can_see_sensitive(request.user, person),
-        "unmask_form": UnmaskForm(),
-    })
+    return render(
+        request,
+        "people/person.html",
+        {
+            "person": person,
+            "links": links,
+            "memberships": list(membership_list(actor=request.user, person=person)),
+            "ancestors": place_ancestors(person.place),
+            "can_unmask": can_unmask(request.user, person),
+            "can_sensitive": can_see_sensitive(request.user, person),
+            "unmask_form": UnmaskForm(),
+        },
+    )
 
 
 @login_required
@@ -75,20 +83,30 @@ def person_unmask_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return render(request, template, {"person": person, "form": form, "error": True}, status=400)
     try:
-        value = person_unmask(actor=request.user, person=person, field=form.cleaned_data["field"],
-                              reason=form.cleaned_data["reason"])
+        value = person_unmask(
+            actor=request.user, person=person, field=form.cleaned_data["field"], reason=form.cleaned_data["reason"]
+        )
     except ValidationError as exc:
-        return render(request, template, {"person": person, "form": form, "error": True,
-                                          "messages_list": exc.messages}, status=400)
+        return render(
+            request,
+            template,
+            {"person": person, "form": form, "error": True, "messages_list": exc.messages},
+            status=400,
+        )
     return render(request, template, {"person": person, "value": value, "field": form.cleaned_data["field"]})
 
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     person = getattr(request.user, "person", None)
-    return render(request, "people/profile.html", {
-        "person": person, "memberships": list(my_memberships(actor=request.user)),
-    })
+    return render(
+        request,
+        "people/profile.html",
+        {
+            "person": person,
+            "memberships": list(my_memberships(actor=request.user)),
+        },
+    )
 
 
 @login_required
@@ -114,10 +132,15 @@ def place_memberships(request: HttpRequest, code: str) -> HttpResponse:
             data = form.cleaned_data
             try:
                 person = access_person(request.user, data["person"])
-                department = (get_object_or_404(Department, pk=data["department"])
-                              if data.get("department") else None)
-                membership_grant(actor=request.user, person=person, place=place, role=data["role"],
-                                 department=department, reason=data.get("reason", ""))
+                department = get_object_or_404(Department, pk=data["department"]) if data.get("department") else None
+                membership_grant(
+                    actor=request.user,
+                    person=person,
+                    place=place,
+                    role=data["role"],
+                    department=department,
+                    reason=data.get("reason", ""),
+                )
                 return redirect("people:place_memberships", place.code)
             except (ValidationError, PermissionDenied) as exc:
                 error = "; ".join(getattr(exc, "messages", [str(exc)]))
@@ -125,10 +148,18 @@ def place_memberships(request: HttpRequest, code: str) -> HttpResponse:
         else:
             status = 400
     memberships = membership_list(actor=request.user, place=place)
-    return render(request, "people/memberships.html", {
-        "place": place, "page": paginate(request, memberships), "form": form, "can_grant": can_grant,
-        "error": error,
-    }, status=status)
+    return render(
+        request,
+        "people/memberships.html",
+        {
+            "place": place,
+            "page": paginate(request, memberships),
+            "form": form,
+            "can_grant": can_grant,
+            "error": error,
+        },
+        status=status,
+    )
 
 
 @login_required

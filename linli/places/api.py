@@ -29,8 +29,20 @@ class PlaceOut(serializers.ModelSerializer[Place]):
 
     class Meta:
         model = Place
-        fields = ["code", "name", "kind", "kind_label", "depth", "parent_code", "lat", "lng", "boundary",
-                  "numchild", "household_count", "people_count"]
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "kind_label",
+            "depth",
+            "parent_code",
+            "lat",
+            "lng",
+            "boundary",
+            "numchild",
+            "household_count",
+            "people_count",
+        ]
 
 
 def with_parent_code(qs: QuerySet[Place]) -> QuerySet[Place]:

@@ -4,7 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PlaceImportForm(forms.Form):
-    file = forms.FileField(label=_("XLSX 或 CSV 文件"), help_text=_("每行一个地点：编码、上级编码、名称、类型、纬度、经度、边界"))
+    file = forms.FileField(
+        label=_("XLSX 或 CSV 文件"), help_text=_("每行一个地点：编码、上级编码、名称、类型、纬度、经度、边界")
+    )
 
     def clean_file(self) -> object:
         upload = self.cleaned_data["file"]

@@ -8,6 +8,7 @@ node of this tree, and every permission is a subtree of it: a subtree is one ind
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 from django.contrib.postgres.indexes import GinIndex
@@ -79,13 +80,19 @@ class Place(MP_Node):
     steplen = 4
     node_order_by: ClassVar[list[str]] = []
 
-    code = models.CharField(_("编码"), max_length=64, unique=True, validators=[code_validator])
-    name = models.CharField(_("名称"), max_length=120)
-    name_search = models.CharField(max_length=240, editable=False, default="")
-    kind = models.CharField(_("类型"), max_length=16, choices=PlaceKind.choices)
+    code: models.CharField[str, str] = models.CharField(
+        _("编码"), max_length=64, unique=True, validators=[code_validator]
+    )
+    name: models.CharField[str, str] = models.CharField(_("名称"), max_length=120)
+    name_search: models.CharField[str, str] = models.CharField(max_length=240, editable=False, default="")
+    kind: models.CharField[str, str] = models.CharField(_("类型"), max_length=16, choices=PlaceKind.choices)
     boundary = models.JSONField(_("边界 (GeoJSON, WGS-84)"), null=True, blank=True)
-    lat = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
-    lng = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    lat: models.DecimalField[Decimal | None, Decimal | None] = models.DecimalField(
+        _("纬度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    lng: models.DecimalField[Decimal | None, Decimal | None] = models.DecimalField(
+        _("经度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
 
     objects = PlaceManager()
 

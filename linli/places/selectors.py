@@ -15,7 +15,11 @@ from linli.places.models import Place, PlaceKind
 
 
 def place_list(
-    *, actor: Any, action: str = Action.VIEW_PLACES, parent: Place | None = None, kind: str | None = None,
+    *,
+    actor: Any,
+    action: str = Action.VIEW_PLACES,
+    parent: Place | None = None,
+    kind: str | None = None,
     q: str | None = None,
 ) -> QuerySet[Place]:
     qs = Place.objects.restrict(actor, action)

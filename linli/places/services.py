@@ -29,13 +29,24 @@ from linli.places.models import KIND_LEVEL, Place, PlaceKind, code_validator
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 COLUMNS = ["code", "parent_code", "name", "kind", "lat", "lng", "boundary"]
 HEADER_ALIASES = {
-    "编码": "code", "code": "code",
-    "上级编码": "parent_code", "parent_code": "parent_code", "parent": "parent_code",
-    "名称": "name", "name": "name",
-    "类型": "kind", "kind": "kind",
-    "纬度": "lat", "lat": "lat", "latitude": "lat",
-    "经度": "lng", "lng": "lng", "long": "lng", "longitude": "lng",
-    "边界": "boundary", "boundary": "boundary",
+    "编码": "code",
+    "code": "code",
+    "上级编码": "parent_code",
+    "parent_code": "parent_code",
+    "parent": "parent_code",
+    "名称": "name",
+    "name": "name",
+    "类型": "kind",
+    "kind": "kind",
+    "纬度": "lat",
+    "lat": "lat",
+    "latitude": "lat",
+    "经度": "lng",
+    "lng": "lng",
+    "long": "lng",
+    "longitude": "lng",
+    "边界": "boundary",
+    "boundary": "boundary",
 }
 KIND_ALIASES = {label: value for value, label in PlaceKind.choices} | {v: v for v in PlaceKind.values}
 
@@ -139,8 +150,15 @@ def validate_boundary(value: Any) -> dict[str, Any] | None:
 
 @transaction.atomic
 def place_create(
-    *, actor: Any, parent: Place | None, code: str, name: str, kind: str,
-    lat: Decimal | None = None, lng: Decimal | None = None, boundary: Any = None,
+    *,
+    actor: Any,
+    parent: Place | None,
+    code: str,
+    name: str,
+    kind: str,
+    lat: Decimal | None = None,
+    lng: Decimal | None = None,
+    boundary: Any = None,
 ) -> Place:
     """Create one node under ``parent`` (or a root). The actor needs ``manage_places`` there."""
     _require(actor, Action.MANAGE_PLACES, parent)
@@ -152,8 +170,9 @@ def place_create(
     builder = TreeBuilder()
     if parent is not None:
         parent = Place.objects.select_for_update().get(pk=parent.pk)
-    node = builder.add(parent, code=code, name=name.strip(), kind=kind, lat=lat, lng=lng,
-                       boundary=validate_boundary(boundary))
+    node = builder.add(
+        parent, code=code, name=name.strip(), kind=kind, lat=lat, lng=lng, boundary=validate_boundary(boundary)
+    )
     builder.save()
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=node, place=node)
     return node
@@ -218,10 +237,17 @@ def read_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict[str, str]]
     """Rows of an XLSX or CSV file as dicts keyed by the canonical column names, with the
     file's own line numbers (the header is line 1)."""
     if len(data) > settings.IMPORT_MAX_BYTES:
-        raise ImportFailed([RowError(0, [
-            f"文件过大(上限 {settings.IMPORT_MAX_BYTES // 1024 // 1024} MB) / "
-            f"The file is larger than {settings.IMPORT_MAX_BYTES // 1024 // 1024} MB"
-        ])])
+        raise ImportFailed(
+            [
+                RowError(
+                    0,
+                    [
+                        f"文件过大(上限 {settings.IMPORT_MAX_BYTES // 1024 // 1024} MB) / "
+                        f"The file is larger than {settings.IMPORT_MAX_BYTES // 1024 // 1024} MB"
+                    ],
+                )
+            ]
+        )
     lower = filename.lower()
     if lower.endswith(".xlsx"):
         rows = _xlsx_rows(data)
@@ -236,9 +262,7 @@ def read_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict[str, str]]
             header = [HEADER_ALIASES.get(c.strip().lower(), HEADER_ALIASES.get(c.strip(), "")) for c in cells]
             missing = {"code", "parent_code", "name", "kind"} - set(header)
             if missing:
-                raise ImportFailed([RowError(1, [
-                    "缺少列 / missing columns: " + ", ".join(sorted(missing))
-                ])])
+                raise ImportFailed([RowError(1, ["缺少列 / missing columns: " + ", ".join(sorted(missing))])])
             continue
         if not any(cells):
             continue
@@ -252,9 +276,14 @@ def _csv_rows(data: bytes) -> Iterable[list[Any]]:
         try:
             text = data.decode("gb18030")
         except UnicodeDecodeError as exc:
-            raise ImportFailed([RowError(0, [
-                "无法识别文件编码，请另存为 UTF-8 / The file's encoding is not recognised: save it as UTF-8"
-            ])]) from exc
+            raise ImportFailed(
+                [
+                    RowError(
+                        0,
+                        ["无法识别文件编码，请另存为 UTF-8 / The file's encoding is not recognised: save it as UTF-8"],
+                    )
+                ]
+            ) from exc
     return csv.reader(io.StringIO(text))
 
 
@@ -265,7 +294,7 @@ def _xlsx_rows(data: bytes) -> Iterable[list[Any]]:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:
         raise ImportFailed([RowError(0, ["不是有效的 Excel 文件 / Not a valid .xlsx file"])]) from exc
-    return workbook.worksheets[0].iter_rows(values_only=True)
+    return (list(row) for row in workbook.worksheets[0].iter_rows(values_only=True))
 
 
 def _decimal(value: str, low: int, high: int, label: str, errors: list[str]) -> Decimal | None:
@@ -310,8 +339,20 @@ def place_import(
         except ValidationError as exc:
             msgs.extend(exc.messages)
             boundary = None
-        parsed.append((line, {"code": code, "parent_code": row.get("parent_code", ""), "name": row.get("name", ""),
-                              "kind": kind, "lat": lat, "lng": lng, "boundary": boundary}))
+        parsed.append(
+            (
+                line,
+                {
+                    "code": code,
+                    "parent_code": row.get("parent_code", ""),
+                    "name": row.get("name", ""),
+                    "kind": kind,
+                    "lat": lat,
+                    "lng": lng,
+                    "boundary": boundary,
+                },
+            )
+        )
         if msgs:
             errors.append(RowError(line, msgs))
 
@@ -340,8 +381,10 @@ def place_import(
             current_parent = current.path[: -Place.steplen]
             wanted = existing.get(parent_code)
             if (wanted.path if wanted else "") != current_parent or current.kind != item["kind"]:
-                msgs.append(f"编码 {item['code']} 已在别处存在，不能移动 / code {item['code']} exists elsewhere: "
-                            "places cannot be moved by import")
+                msgs.append(
+                    f"编码 {item['code']} 已在别处存在，不能移动 / code {item['code']} exists elsewhere: "
+                    "places cannot be moved by import"
+                )
         if scope is not None and not scope.everything and not msgs:
             if current is not None:  # an update: the node itself must be in scope
                 if not scope.allows(Action.MANAGE_PLACES, current.path):
@@ -387,14 +430,21 @@ def place_import(
                 if progress:
                     progress(done, total)
             if not progressed:  # a cycle in the parent codes
-                raise ImportFailed([RowError(line, ["上级关系成环 / the parent codes form a cycle"])
-                                    for line, _ in pending])
+                raise ImportFailed(
+                    [RowError(line, ["上级关系成环 / the parent codes form a cycle"]) for line, _ in pending]
+                )
             pending = [p for p in pending if p not in progressed]
         builder.save()
         anchor_place = min(nodes.values(), key=lambda p: p.depth, default=None)
         if anchor_place is not None and anchor_place.pk:
-            audit_record(actor=actor, action=AuditEntry.Action.IMPORT, target=anchor_place, place=anchor_place,
-                         reason=filename, changes={"created": result.created, "updated": result.updated})
+            audit_record(
+                actor=actor,
+                action=AuditEntry.Action.IMPORT,
+                target=anchor_place,
+                place=anchor_place,
+                reason=filename,
+                changes={"created": result.created, "updated": result.updated},
+            )
     return result
 
 
@@ -417,12 +467,17 @@ def place_export_xlsx(*, actor: Any, root: Place) -> bytes:
     for place in Place.objects.filter(path__startswith=root.path).order_by("path").iterator(chunk_size=2000):
         codes[place.path] = place.code
         parent_code = codes.get(place.path[: -Place.steplen], "")
-        sheet.append([
-            place.code, parent_code, place.name, place.kind,
-            float(place.lat) if place.lat is not None else None,
-            float(place.lng) if place.lng is not None else None,
-            json.dumps(place.boundary, ensure_ascii=False) if place.boundary else None,
-        ])
+        sheet.append(
+            [
+                place.code,
+                parent_code,
+                place.name,
+                place.kind,
+                float(place.lat) if place.lat is not None else None,
+                float(place.lng) if place.lng is not None else None,
+                json.dumps(place.boundary, ensure_ascii=False) if place.boundary else None,
+            ]
+        )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

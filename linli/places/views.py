@@ -23,9 +23,14 @@ def place_index(request: HttpRequest) -> HttpResponse:
     roots = with_counts(place_roots(actor=request.user))
     q = request.GET.get("q", "").strip()
     results = with_counts(place_list(actor=request.user, q=q)) if q else None
-    return render(request, "places/index.html", {
-        "page": paginate(request, results if results is not None else roots), "q": q,
-    })
+    return render(
+        request,
+        "places/index.html",
+        {
+            "page": paginate(request, results if results is not None else roots),
+            "q": q,
+        },
+    )
 
 
 @login_required

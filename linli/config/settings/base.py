@@ -247,4 +247,3 @@ LOGGING = {
         "jieba": {"level": "WARNING"},
     },
 }
-

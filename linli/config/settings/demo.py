@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "linli-demo-not-secret-" + "x" * 40)
 
-from .base import *  # noqa: E402,F403
-from .base import env  # noqa: E402
+from .base import *  # noqa: F403
+from .base import env
 
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]

@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "linli-test-not-secret-" + "x" * 40)
 
-from .base import *  # noqa: E402,F403
-from .base import MIDDLEWARE, ROOT_DIR  # noqa: E402
+from .base import *  # noqa: F403
+from .base import MIDDLEWARE, ROOT_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SMS_FILE_PATH = str(ROOT_DIR / "var" / "sms" / f"test-{os.getpid()}.jsonl")

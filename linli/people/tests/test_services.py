@@ -17,8 +17,13 @@ pytestmark = pytest.mark.django_db
 
 def test_person_create_derives_birth_and_sex_and_encrypts(world: Any) -> None:
     number = make_id_number(birth="19520304", male=False)
-    person = person_create(actor=world.users["grid_worker"], place=world.household_place_a, name="王桂兰",
-                           phone="138 0013 8001", id_number=number)
+    person = person_create(
+        actor=world.users["grid_worker"],
+        place=world.household_place_a,
+        name="王桂兰",
+        phone="138 0013 8001",
+        id_number=number,
+    )
     assert person.birth_date.isoformat() == "1952-03-04"
     assert person.sex == "F"
     assert person.phone == "+8613800138001"
@@ -53,8 +58,13 @@ def test_id_must_agree_with_given_birth_date(world: Any) -> None:
     import datetime as dt
 
     with pytest.raises(ValidationError) as info:
-        person_create(actor=None, place=world.household_place_a, name="甲", id_number=make_id_number("19800101"),
-                      birth_date=dt.date(1981, 1, 1))
+        person_create(
+            actor=None,
+            place=world.household_place_a,
+            name="甲",
+            id_number=make_id_number("19800101"),
+            birth_date=dt.date(1981, 1, 1),
+        )
     assert "birth_date" in info.value.message_dict
 
 
@@ -66,8 +76,9 @@ def test_garbled_name_is_refused(world: Any) -> None:
 def test_paired_unit_needs_a_unit(world: Any) -> None:
     with pytest.raises(ValidationError):
         person_create(actor=None, place=world.community_a, name="甲", party_kind="paired_unit")
-    person = person_create(actor=None, place=world.community_a, name="甲", party_kind="paired_unit",
-                           party_unit="阳新县财政局")
+    person = person_create(
+        actor=None, place=world.community_a, name="甲", party_kind="paired_unit", party_unit="阳新县财政局"
+    )
     assert person.is_party_member
 
 
@@ -92,8 +103,9 @@ def test_unmask_needs_role_reason_and_is_logged(world: Any) -> None:
         person_unmask(actor=world.users["building_leader"], person=world.resident_a, field="phone", reason="回访")
     with pytest.raises(PermissionDenied):
         person_unmask(actor=world.users["grid_worker"], person=world.resident_b, field="phone", reason="回访")
-    value = person_unmask(actor=world.users["grid_worker"], person=world.resident_a, field="id_number",
-                          reason="养老金认证")
+    value = person_unmask(
+        actor=world.users["grid_worker"], person=world.resident_a, field="id_number", reason="养老金认证"
+    )
     assert value == world.resident_a.id_number()
     entry = AuditEntry.objects.get(action="unmask")
     assert (entry.field, entry.reason, entry.actor) == ("id_number", "养老金认证", world.users["grid_worker"])
@@ -119,8 +131,9 @@ def test_grant_respects_scope_and_rank(world: Any) -> None:
         membership_grant(actor=secretary, person=helper, place=world.community_a, role=Role.SECRETARY)
     with pytest.raises(PermissionDenied):
         membership_grant(actor=world.users["grid_worker"], person=helper, place=world.grid_a, role=Role.VOLUNTEER)
-    granted = membership_grant(actor=secretary, person=helper, place=world.grid_a, role=Role.GRID_WORKER,
-                               reason="新入职")
+    granted = membership_grant(
+        actor=secretary, person=helper, place=world.grid_a, role=Role.GRID_WORKER, reason="新入职"
+    )
     again = membership_grant(actor=secretary, person=helper, place=world.grid_a, role=Role.GRID_WORKER)
     assert granted.pk == again.pk
     assert AuditEntry.objects.filter(action="grant", target_id=str(granted.pk)).count() == 1
@@ -135,8 +148,9 @@ def test_liaison_needs_department(world: Any) -> None:
     with pytest.raises(ValidationError):
         membership_grant(actor=None, person=person, place=world.district, role=Role.LIAISON)
     with pytest.raises(ValidationError):
-        membership_grant(actor=None, person=person, place=world.district, role=Role.VOLUNTEER,
-                         department=world.department)
+        membership_grant(
+            actor=None, person=person, place=world.district, role=Role.VOLUNTEER, department=world.department
+        )
 
 
 def test_pghistory_tracks_bulk_updates(world: Any) -> None:

@@ -40,6 +40,13 @@ def test_counts_cover_the_subtree(world: Any) -> None:
 
 def test_ancestors_and_search(world: Any) -> None:
     assert [p.code for p in place_ancestors(world.household_place_a)] == [
-        "t-city", "t-district", "t-street", "t-a", "t-a-g1", "t-a-g1-b1", "t-a-g1-b1-101"]
+        "t-city",
+        "t-district",
+        "t-street",
+        "t-a",
+        "t-a-g1",
+        "t-a-g1-b1",
+        "t-a-g1-b1-101",
+    ]
     assert [p.code for p in place_search(actor=world.users["street_official"], q="常二社區")] == ["t-a"]
     assert place_search(actor=world.users["secretary_b"], q="常二") == []

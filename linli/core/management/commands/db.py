@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if settings.DATABASES["default"]["ENGINE"] != "linli.core.pgembedded":
-            raise CommandError("DATABASE_URL is set: the embedded server is not used / 已设置 DATABASE_URL，未使用内置数据库")
+            raise CommandError(
+                "DATABASE_URL is set: the embedded server is not used / 已设置 DATABASE_URL，未使用内置数据库"
+            )
         if action == "start":
             info = embedded.ensure_server(keep=True)
             embedded.ensure_database(settings.DATABASES["default"]["NAME"])

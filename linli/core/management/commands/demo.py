@@ -6,7 +6,6 @@ SIGTERM) stops both, and then the embedded PostgreSQL when this process exits.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -57,10 +56,12 @@ class Command(BaseCommand):
                         raise KeyboardInterrupt
                 if not ready and _answers(url):
                     ready = True
-                    self.stdout.write(self.style.SUCCESS(
-                        f"\n邻里演示已启动 / Linli demo is up: http://{bind}/  "
-                        f"(first start {time.monotonic() - started:.1f} s) — Ctrl-C 停止 / stops"
-                    ))
+                    self.stdout.write(
+                        self.style.SUCCESS(
+                            f"\n邻里演示已启动 / Linli demo is up: http://{bind}/  "
+                            f"(first start {time.monotonic() - started:.1f} s) — Ctrl-C 停止 / stops"
+                        )
+                    )
                 time.sleep(0.5)
         except KeyboardInterrupt:
             self.stdout.write("\n· 正在停止 / stopping …")

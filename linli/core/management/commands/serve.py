@@ -23,9 +23,22 @@ class Command(BaseCommand):
     def handle(self, *args: Any, bind: str, workers: int, **options: Any) -> None:
         hold_database()
         cmd = [
-            sys.executable, "-m", "gunicorn", "linli.config.wsgi:application",
-            "--bind", bind, "--workers", str(workers), "--threads", "4",
-            "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "linli.config.wsgi:application",
+            "--bind",
+            bind,
+            "--workers",
+            str(workers),
+            "--threads",
+            "4",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
         ]
         proc = subprocess.Popen(cmd)
         signal.signal(signal.SIGTERM, lambda *_: proc.terminate())

@@ -1,0 +1,53 @@
+"""``linli import-places FILE.xlsx|csv``: import or update the place tree from a file.
+
+Every row is checked first; with any bad row nothing is imported and each error is printed
+with its line number (Chinese and English). Exit status 1 on errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from linli.places.services import ImportFailed, place_import
+
+
+class Command(BaseCommand):
+    help = "Import places (one row per node, with its parent's code) from an XLSX or CSV file."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+
+    def handle(self, *args: Any, file: Path, **options: Any) -> None:
+        if not file.is_file():
+            raise CommandError(f"文件不存在 / no such file: {file}")
+        console = Console(file=self.stdout._out, highlight=False)  # type: ignore[attr-defined]
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("导入 / importing", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            try:
+                result = place_import(actor=None, data=file.read_bytes(), filename=file.name, progress=advance)
+            except ImportFailed as exc:
+                for error in exc.row_errors:
+                    console.print(f"[red]✗[/red] {error}")
+                raise CommandError(
+                    f"未导入：{len(exc.row_errors)} 行有错误 / nothing imported: {len(exc.row_errors)} rows have errors"
+                ) from exc
+        console.print(
+            f"[green]✓[/green] 新增 created {result.created} · 更新 updated {result.updated} · "
+            f"未变 unchanged {result.unchanged}"
+        )

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import RequestFactory
+from django.utils import timezone
+
+from linli.core import leakguard
+from linli.core.models import Heartbeat
+from linli.core.tasks import beat_worker, ensure_heartbeat_scheduled, worker_is_fresh
+
+
+def test_leak_guard_detects_clear_numbers() -> None:
+    from django.http import HttpResponse
+
+    body = "电话 13800138000 或 +86 13912345678；身份证 11010519491231002X；脱敏 138****8000 420106********1234"
+    middleware = leakguard.LeakGuardMiddleware(lambda request: HttpResponse(body))
+    before = len(leakguard.LEAKS)
+    middleware(RequestFactory().get("/x"))
+    found = leakguard.LEAKS[before:]
+    leakguard.LEAKS[before:] = []
+    assert sorted(v for _, _, v in found) == ["+86 13912345678", "11010519491231002X", "13800138000"]
+
+
+def test_leak_guard_is_on_in_the_test_settings(settings: Any) -> None:
+    assert "linli.core.leakguard.LeakGuardMiddleware" in settings.MIDDLEWARE
+
+
+def test_leak_guard_ignores_long_digit_runs_and_tokens() -> None:
+    assert leakguard.find_leaks("id=123456789012345678901 csrf=a13800138000b ts=1764048000123") == []
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_stale_worker(client: Any) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "ok" and response.json()["worker"] == "stale"
+    Heartbeat.objects.create(name="worker", at=timezone.now())
+    assert client.get("/healthz").json()["status"] == "ok"
+    Heartbeat.objects.filter(name="worker").update(at=timezone.now() - dt.timedelta(minutes=10))
+    assert client.get("/healthz").status_code == 503
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_runs_the_heartbeat_and_reschedules_it() -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    ensure_heartbeat_scheduled()
+    ensure_heartbeat_scheduled()  # idempotent: one waiting beat, not two
+    waiting = DBTaskResult.objects.filter(task_path=beat_worker.module_path, status="READY")
+    assert waiting.count() == 1
+    call_command("worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+    fresh, at = worker_is_fresh()
+    assert fresh and at is not None
+    # the beat re-enqueued itself for later
+    later = DBTaskResult.objects.filter(task_path=beat_worker.module_path, status="READY").get()
+    assert later.run_after is not None and later.run_after > timezone.now()
+
+
+def test_large_type_and_language_are_remembered(client: Any) -> None:
+    response = client.post("/prefs/large-type/", {"on": "1", "next": "/accounts/login/"})
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert client.cookies["linli_large"].value == "1"
+    page = client.get("/accounts/login/").content.decode()
+    assert '<html lang="zh-hans" class="large">' in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert '<html lang="en"' in client.get("/accounts/login/").content.decode()
+    # an open redirect is refused
+    response = client.post("/prefs/large-type/", {"next": "https://evil.example/"})
+    assert response["Location"] == "/"
+
+
+def test_linli_command_lists_project_commands() -> None:
+    out = subprocess.run([sys.executable, "-m", "linli.cli", "help"], capture_output=True, text=True, check=True)
+    for command in ("demo", "serve", "worker", "load_demo", "import_places", "db"):
+        assert command in out.stdout
+
+
+@pytest.mark.django_db
+def test_import_places_command(tmp_path: Any) -> None:
+    from io import StringIO
+
+    from django.core.management.base import CommandError
+
+    from linli.places.models import Place
+
+    good = tmp_path / "places.csv"
+    good.write_text("code,parent_code,name,kind\nc-city,,黄冈市,city\nc-d,c-city,黄州区,district\n", encoding="utf-8")
+    out = StringIO()
+    call_command("import_places", str(good), stdout=out)
+    assert "created 2" in out.getvalue()
+    assert Place.objects.filter(code__startswith="c-").count() == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,parent_code,name,kind\nc-x,nowhere,某地,street\n", encoding="utf-8")
+    out = StringIO()
+    with pytest.raises(CommandError, match="nothing imported"):
+        call_command("import_places", str(bad), stdout=out)
+    assert "line 2" in out.getvalue()

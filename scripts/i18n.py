@@ -1,0 +1,73 @@
+"""Refresh the translation catalogues.
+
+1. ``makemessages`` for zh_Hant and en (source strings are zh-Hans).
+2. zh_Hant: every untranslated or fuzzy entry gets OpenCC ``s2t`` of the source (never
+   ``s2twp``, which rewrites vocabulary: 社区 → 社群). Entries a person has reviewed keep their
+   text; mark a reviewed entry by removing the ``opencc`` flag.
+3. en: untranslated entries whose source is bilingual ("中文 / English") get the English half;
+   the rest are translated by hand in ``linli/locale/en/LC_MESSAGES/django.po``.
+4. ``compilemessages``.
+
+Run: ``.venv/bin/python scripts/i18n.py`` (needs gettext's msgfmt, which ``make test`` installs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import polib
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+LATIN = re.compile(r"[A-Za-z]")
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCALE = ROOT / "linli" / "locale"
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.config.settings.test")
+    linli = [sys.executable, "-m", "linli.cli"]
+    common = ["--ignore=.venv/*", "--ignore=var/*", "--ignore=build/*", "--no-location", "--no-obsolete"]
+    for lang in ("zh_Hant", "en"):
+        subprocess.run(
+            [*linli, "makemessages", "-l", lang, "-e", "html,txt,py", *common], cwd=ROOT / "linli", check=True
+        )
+    from linli.core.text import to_traditional
+
+    hant = polib.pofile(str(LOCALE / "zh_Hant" / "LC_MESSAGES" / "django.po"))
+    for entry in hant:
+        if (not entry.msgstr and not entry.msgstr_plural) or "fuzzy" in entry.flags:
+            if entry.msgid_plural:
+                entry.msgstr_plural = {0: to_traditional(entry.msgid), 1: to_traditional(entry.msgid_plural)}
+            else:
+                entry.msgstr = to_traditional(entry.msgid)
+            if "fuzzy" in entry.flags:
+                entry.flags.remove("fuzzy")
+            entry.flags.append("opencc")
+    hant.save()
+
+    en = polib.pofile(str(LOCALE / "en" / "LC_MESSAGES" / "django.po"))
+    missing = []
+    for entry in en:
+        if "fuzzy" in entry.flags:
+            entry.flags.remove("fuzzy")
+            entry.msgstr = ""
+        if entry.msgstr or entry.msgstr_plural.get(0):
+            continue
+        chinese, _, english = entry.msgid.partition(" / ")
+        if english and HAN.search(chinese) and LATIN.search(english) and not HAN.search(english):
+            entry.msgstr = english
+        else:
+            missing.append(entry.msgid)
+    en.save()
+    subprocess.run([*linli, "compilemessages", "--ignore=.venv/*"], cwd=ROOT / "linli", check=True)
+    if missing:
+        print(f"{len(missing)} English strings still to translate by hand:", *missing[:50], sep="\n  ")
+
+
+if __name__ == "__main__":
+    main()
