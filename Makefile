@@ -33,8 +33,8 @@ browser-deps:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check linli tests
-	$(BIN)/ruff format --check linli tests
+	$(BIN)/ruff check linli tests scripts conftest.py
+	$(BIN)/ruff format --check linli tests scripts conftest.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy linli

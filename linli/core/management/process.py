@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import signal
 import sys
+from typing import IO
 
 from django.conf import settings
+from django.core.management.base import BaseCommand
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 
 def hold_database() -> None:
@@ -17,3 +21,22 @@ def hold_database() -> None:
 
         embedded.ensure_server()
         embedded.ensure_database(settings.DATABASES["default"]["NAME"])
+
+
+def console_for(command: BaseCommand) -> Console:
+    """A rich console on the command's raw output stream (Django's OutputWrapper would add a
+    newline to every chunk rich writes), for progress bars and tables."""
+    stream: IO[str] = getattr(command.stdout, "_out", sys.stdout)
+    return Console(file=stream, highlight=False, soft_wrap=True)
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )

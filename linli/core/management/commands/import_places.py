@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from linli.core.management.process import console_for, progress_bar
 from linli.places.services import ImportFailed, place_import
 
 
@@ -25,15 +24,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, file: Path, **options: Any) -> None:
         if not file.is_file():
             raise CommandError(f"文件不存在 / no such file: {file}")
-        console = Console(file=self.stdout._out, highlight=False)  # type: ignore[attr-defined]
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        console = console_for(self)
+        with progress_bar(console) as progress:
             task = progress.add_task("导入 / importing", total=None)
 
             def advance(done: int, total: int) -> None:

@@ -5,16 +5,15 @@ Demo only: the accounts share a public password and a public TOTP secret.
 
 from __future__ import annotations
 
-import sys
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from linli.core.management.process import console_for, progress_bar
 from linli.demo.loader import DEMO_PASSWORD, DEMO_TOTP_SECRET, DemoSummary, load_demo, reset_demo
 from linli.people.models import PartyKind, Vulnerability
 from linli.places.models import PlaceKind
@@ -32,17 +31,8 @@ class Command(BaseCommand):
             raise CommandError(
                 "演示数据只能在演示环境加载 / Demo data may only be loaded with the demo settings (LINLI_DEMO)"
             )
-        # the raw stream: Django's OutputWrapper would add a newline to every chunk rich writes
-        stream: IO[str] = getattr(self.stdout, "_out", sys.stdout)
-        console = Console(file=stream, highlight=False, soft_wrap=True)
-        columns = (
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as bar:
+        console = console_for(self)
+        with progress_bar(console) as bar:
             task = bar.add_task("演示数据 / demo data", total=None)
 
             def progress(description: str, done: int, total: int) -> None:
