@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import rules
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from linli.people.roles import CAPABILITIES, RANK, STAFF_ROLES, Action, Role
@@ -91,6 +92,20 @@ def scope_for(actor: Any) -> Scope:
 def forget_scope(actor: Any) -> None:
     if actor is not None and hasattr(actor, _CACHE_ATTR):
         delattr(actor, _CACHE_ATTR)
+
+
+def require(actor: Any, action: str, place: Any) -> None:
+    """Raise PermissionDenied unless the actor may ``action`` at ``place`` (``None`` is the
+    top of the tree: system admins only). ``actor=None`` is the system itself."""
+    if actor is None:
+        return
+    scope = scope_for(actor)
+    if place is None:
+        if not scope.everything:
+            raise PermissionDenied("只有系统管理员可以操作顶级地点 / Only system admins may act on top-level places")
+        return
+    if not scope.allows(action, place.path):
+        raise PermissionDenied("此地点不在您的管辖范围内 / This place is outside your scope")
 
 
 def restrict(queryset: Q_T, actor: Any, action: str, *, path_field: str) -> Q_T:

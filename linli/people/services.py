@@ -35,7 +35,7 @@ from linli.people.models import (
     Relation,
     Vulnerability,
 )
-from linli.people.permissions import forget_scope, scope_for
+from linli.people.permissions import forget_scope, require, scope_for
 from linli.people.roles import RANK, Action, Role
 from linli.places.models import KIND_LEVEL, Place, PlaceKind
 
@@ -53,14 +53,6 @@ PERSON_FIELDS = (
     "is_veteran",
     "is_volunteer",
 )
-
-
-def require(actor: Any, action: str, place: Place) -> None:
-    """Raise PermissionDenied unless the actor may ``action`` at ``place``."""
-    if actor is None:
-        return
-    if not scope_for(actor).allows(action, place.path):
-        raise PermissionDenied("此地点不在您的管辖范围内 / This place is outside your scope")
 
 
 def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
@@ -265,6 +257,17 @@ def household_create(
     return household
 
 
+def _require_outranks(actor: Any, role: str, place: Place) -> None:
+    """Granting or revoking ``role`` at ``place`` needs ``manage_memberships`` there and a
+    role of the actor's own ranked above it (admins excepted)."""
+    require(actor, Action.MANAGE_MEMBERSHIPS, place)
+    scope = scope_for(actor)
+    if actor is not None and not scope.everything and RANK[role] >= scope.rank_at(place.path):
+        raise PermissionDenied(
+            "不能授予或撤销与自己同级或更高的角色 / You cannot grant or revoke a role at or above your own"
+        )
+
+
 @transaction.atomic
 def membership_grant(
     *, actor: Any, person: Person, place: Place, role: str, department: Any = None, reason: str = ""
@@ -273,12 +276,7 @@ def membership_grant(
     may only grant roles ranked below its own. Granting a role already held returns it."""
     if role not in Role.values:
         raise ValidationError({"role": ["未知的角色 / Unknown role"]})
-    if actor is not None:
-        scope = scope_for(actor)
-        if not scope.allows(Action.MANAGE_MEMBERSHIPS, place.path):
-            raise PermissionDenied("此地点不在您的管辖范围内 / This place is outside your scope")
-        if not scope.everything and RANK[role] >= scope.rank_at(place.path):
-            raise PermissionDenied("不能授予与自己同级或更高的角色 / You cannot grant a role at or above your own")
+    _require_outranks(actor, role, place)
     if role == Role.RESIDENT and place.kind != PlaceKind.HOUSEHOLD:
         raise ValidationError({"place": ["居民角色应授予在户上 / The resident role is held at a household"]})
     if role in (Role.GRID_WORKER,) and KIND_LEVEL[place.kind] > KIND_LEVEL[PlaceKind.GRID]:
@@ -315,12 +313,7 @@ def membership_grant(
 @transaction.atomic
 def membership_revoke(*, actor: Any, membership: Membership, reason: str = "") -> Membership:
     membership = Membership.objects.select_for_update().select_related("place").get(pk=membership.pk)
-    if actor is not None:
-        scope = scope_for(actor)
-        if not scope.allows(Action.MANAGE_MEMBERSHIPS, membership.place.path):
-            raise PermissionDenied("此地点不在您的管辖范围内 / This place is outside your scope")
-        if not scope.everything and RANK[membership.role] >= scope.rank_at(membership.place.path):
-            raise PermissionDenied("不能撤销与自己同级或更高的角色 / You cannot revoke a role at or above your own")
+    _require_outranks(actor, membership.role, membership.place)
     if membership.ended_at is None:
         membership.ended_at = timezone.now()
         membership.save(update_fields=["ended_at", "updated_at"])

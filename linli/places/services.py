@@ -15,14 +15,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.core.text import looks_gbk_damaged, normalize
-from linli.people.permissions import scope_for
+from linli.people.permissions import require, scope_for
 from linli.people.roles import Action
 from linli.places.models import KIND_LEVEL, Place, PlaceKind, code_validator
 
@@ -111,18 +111,6 @@ def _base36(number: int) -> str:
     return digits or "0"
 
 
-def _require(actor: Any, action: str, place: Place | None) -> None:
-    scope = scope_for(actor)
-    if actor is None:  # system jobs and the command line
-        return
-    if place is None:
-        if not scope.everything:
-            raise PermissionDenied("只有系统管理员可以创建顶级地点 / Only system admins may create top-level places")
-        return
-    if not scope.allows(action, place.path):
-        raise PermissionDenied("此地点不在您的管辖范围内 / This place is outside your scope")
-
-
 def validate_boundary(value: Any) -> dict[str, Any] | None:
     """A GeoJSON Polygon or MultiPolygon in WGS-84 degrees, valid as a shape."""
     if value in (None, ""):
@@ -161,7 +149,7 @@ def place_create(
     boundary: Any = None,
 ) -> Place:
     """Create one node under ``parent`` (or a root). The actor needs ``manage_places`` there."""
-    _require(actor, Action.MANAGE_PLACES, parent)
+    require(actor, Action.MANAGE_PLACES, parent)
     errors = _check_node(code=code, name=name, kind=kind, parent_kind=parent.kind if parent else None)
     if Place.objects.filter(code=code).exists():
         errors.append(f"编码 {code} 已存在 / Code {code} already exists")
@@ -455,7 +443,7 @@ def place_export_xlsx(*, actor: Any, root: Place) -> bytes:
     """The subtree under ``root`` as an XLSX in the import format (so it round-trips)."""
     from openpyxl import Workbook
 
-    _require(actor, Action.VIEW_PLACES, root)
+    require(actor, Action.VIEW_PLACES, root)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("places")
     sheet.append(["编码", "上级编码", "名称", "类型", "纬度", "经度", "边界"])
