@@ -181,3 +181,21 @@ def test_query_counts_do_not_grow_with_rows(world: Any, client: Any) -> None:
         )
     large = _counts(api, ENDPOINTS, {"page_size": 200}) | _counts(client, PAGES, {})
     assert large == small
+
+
+def test_create_is_idempotent_with_a_key(api: APIClient, world: Any) -> None:
+    payload = {"place": world.household_place_a.code, "name": "赵六", "phone": "13900002222"}
+    first = api.post("/api/people/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = api.post("/api/people/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and again["Idempotent-Replayed"] == "true"
+    from linli.people.models import Person
+
+    assert Person.objects.filter(name="赵六").count() == 1
+    other = api.post("/api/people/", {**payload, "name": "钱七"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert other.status_code == 422
+    # a failed request stores nothing, so a corrected retry with the same key goes through
+    bad = api.post("/api/people/", {**payload, "phone": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert bad.status_code == 400
+    fixed = api.post("/api/people/", {**payload, "name": "孙八"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert fixed.status_code == 201

@@ -3,16 +3,21 @@ for a bad request (validation errors from services become 400 with a clear messa
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from linli.core.errors import Conflict
+from linli.core.models import IdempotencyRecord
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -39,3 +44,43 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or "没有权限 / Permission denied")
     return drf_exception_handler(exc, context)
+
+
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """Make a DRF write replayable: with an ``Idempotency-Key`` header, the first request's
+    answer is stored in the same transaction as the write, and a retry with the same key gets
+    that answer again (same status, same body) without writing twice. Reusing a key for a
+    different request is a 422. Without the header the write runs as usual."""
+
+    @wraps(view_method)
+    def wrapper(self: Any, request: Any, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            return view_method(self, request, *args, **kwargs)
+        if len(key) > 100:
+            raise exceptions.ValidationError({"Idempotency-Key": ["最长100个字符 / at most 100 characters"]})
+        fingerprint = hashlib.sha256(
+            json.dumps(request.data, sort_keys=True, default=str).encode() + request.path.encode()
+        ).hexdigest()
+        with transaction.atomic():
+            record, created = IdempotencyRecord.objects.select_for_update().get_or_create(
+                user=request.user,
+                key=key,
+                defaults={"method": request.method, "path": request.path, "fingerprint": fingerprint},
+            )
+            if not created:
+                if record.fingerprint != fingerprint or record.method != request.method:
+                    return Response(
+                        {
+                            "detail": "该 Idempotency-Key 已用于另一个请求 / This Idempotency-Key was used "
+                            "for a different request"
+                        },
+                        status=422,
+                    )
+                return Response(record.body, status=record.status, headers={"Idempotent-Replayed": "true"})
+            response = view_method(self, request, *args, **kwargs)
+            record.status, record.body = response.status_code, response.data
+            record.save(update_fields=["status", "body"])
+            return response
+
+    return wrapper

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from linli.core.api import idempotent
 from linli.people.models import Department, Household, Membership, Person, Vulnerability
 from linli.people.permissions import scope_for
 from linli.people.roles import Action, Role
@@ -89,6 +90,23 @@ class UnmaskIn(serializers.Serializer[Any]):
     reason = serializers.CharField(min_length=2, max_length=500)
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="retry-safe writes: the same key returns the first answer instead of writing again",
+)
+PLACE_PARAM = OpenApiParameter("place", str, description="only within this place's subtree (a place code)")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            PLACE_PARAM,
+            OpenApiParameter("q", str, description="name or pinyin; simplified/traditional-insensitive"),
+        ]
+    )
+)
 class PersonViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[Person]):
     serializer_class = PersonOut
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -104,7 +122,8 @@ class PersonViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
     def get_object(self) -> Person:
         return access_person(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=PersonIn, responses={201: PersonOut})
+    @extend_schema(request=PersonIn, responses={201: PersonOut}, parameters=[IDEMPOTENCY_KEY])
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = PersonIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -162,6 +181,7 @@ class HouseholdOut(serializers.ModelSerializer[Household]):
         fields = ["id", "place", "name", "tenure", "floor_area", "members"]
 
 
+@extend_schema_view(list=extend_schema(parameters=[PLACE_PARAM]))
 class HouseholdViewSet(viewsets.ReadOnlyModelViewSet[Household]):
     serializer_class = HouseholdOut
 
@@ -222,6 +242,7 @@ class MembershipIn(serializers.Serializer[Any]):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
+@extend_schema_view(list=extend_schema(parameters=[PLACE_PARAM]))
 class MembershipViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet[Membership]):
     serializer_class = MembershipOut
 
@@ -236,7 +257,8 @@ class MembershipViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, views
     def get_object(self) -> Membership:
         return access_membership(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=MembershipIn, responses={201: MembershipOut})
+    @extend_schema(request=MembershipIn, responses={201: MembershipOut}, parameters=[IDEMPOTENCY_KEY])
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = MembershipIn(data=request.data)
         data.is_valid(raise_exception=True)

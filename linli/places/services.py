@@ -166,12 +166,18 @@ def place_create(
     return node
 
 
+#: Codes that would collide with page URLs under /places/.
+RESERVED_CODES = frozenset({"import", "export", "new", "search"})
+
+
 def _check_node(*, code: str, name: str, kind: str, parent_kind: str | None) -> list[str]:
     errors: list[str] = []
     try:
         code_validator(code)
     except ValidationError as exc:
         errors.extend(str(m) for m in exc.messages)
+    if code.lower() in RESERVED_CODES:
+        errors.append(f"编码 {code} 为系统保留 / The code {code} is reserved")
     if not name.strip():
         errors.append("名称不能为空 / The name is empty")
     elif len(name) > 120:
