@@ -109,6 +109,16 @@ def _objects(world: Any) -> dict[str, dict[str, Any]]:
     }
 
 
+def _own_objects(world: Any, *, membership_of: str) -> dict[str, dict[str, Any]]:
+    """Objects in community A (the actors' own place) for each kind of URL."""
+    return {
+        "place": {"code": world.grid_a.code},
+        "person": {"pk": world.resident_a.pk},
+        "household": {"pk": world.household_a.pk},
+        "membership": {"pk": Membership.objects.get(person__user=world.users[membership_of]).pk},
+    }
+
+
 def _url(name: str, pattern: URLPattern, objects: dict[str, Any], which: str) -> str:
     values = objects[which]
     names = kwarg_names(pattern)
@@ -171,12 +181,7 @@ def test_wrong_role_is_refused(client: Any, world: Any) -> None:
     from linli.testing import make_user
 
     outsider = make_user("outsider", Role.RESIDENT, world.household_place_b)
-    own = {
-        "place": {"code": world.grid_a.code},
-        "person": {"pk": world.resident_a.pk},
-        "household": {"pk": world.household_a.pk},
-        "membership": {"pk": Membership.objects.get(person__user=world.users["grid_worker"]).pk},
-    }
+    own = _own_objects(world, membership_of="grid_worker")
     for name, pattern in all_urls():
         if name not in SCOPED:
             continue
@@ -191,12 +196,7 @@ def test_wrong_role_is_refused(client: Any, world: Any) -> None:
 @pytest.mark.django_db
 def test_right_role_gets_through(client: Any, world: Any) -> None:
     """The positive control: the grid worker (secretary for role pages) of A reaches A's objects."""
-    own = {
-        "place": {"code": world.grid_a.code},
-        "person": {"pk": world.resident_a.pk},
-        "household": {"pk": world.household_a.pk},
-        "membership": {"pk": Membership.objects.get(person__user=world.users["volunteer"]).pk},
-    }
+    own = _own_objects(world, membership_of="volunteer")
     for name, pattern in all_urls():
         if name not in SCOPED:
             continue
