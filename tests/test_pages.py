@@ -115,3 +115,14 @@ def test_reserved_place_codes(world: Any) -> None:
 
     with pytest.raises(ValidationError, match="reserved"):
         place_create(actor=None, parent=world.community_a, code="import", name="导入", kind="grid")
+
+
+def test_home_per_role(client: Any, world: Any) -> None:
+    client.force_login(world.users["resident"])
+    page = client.get("/").content.decode()
+    assert 'id="my-household"' in page and "查找居民" not in page and "audit-link" not in page
+    client.force_login(world.users["grid_worker"])
+    page = client.get("/").content.decode()
+    assert "查找居民" in page and "audit-link" not in page
+    client.force_login(world.users["secretary"])
+    assert "audit-link" in client.get("/").content.decode()

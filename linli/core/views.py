@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from linli.core.middleware import LARGE_TYPE_COOKIE, remember
 from linli.core.tasks import worker_is_fresh
 from linli.people.permissions import scope_for
-from linli.people.roles import Action
+from linli.people.roles import CAPABILITIES, Action, Role
 from linli.people.selectors import my_memberships
 from linli.places.selectors import place_roots
 
@@ -23,14 +23,21 @@ def home(request: HttpRequest) -> HttpResponse:
     """The home page of each role: its places, and what it may do there."""
     scope = scope_for(request.user)
     memberships = list(my_memberships(actor=request.user))
+    person = getattr(request.user, "person", None)
+    link = person.household_links.select_related("household__place").first() if person else None
+    # residents see their own household; "find residents" is for those who look after others
+    looks_after_others = scope.everything or any(
+        g.role != Role.RESIDENT and Action.VIEW_PEOPLE in CAPABILITIES[g.role] for g in scope.grants
+    )
     return render(
         request,
         "core/home.html",
         {
             "memberships": memberships,
+            "my_household": link.household if link else None,
             "roots": list(place_roots(actor=request.user)[:50]),
             "can_audit": scope.everything or bool(scope.paths(Action.VIEW_AUDIT)),
-            "can_people": scope.everything or bool(scope.paths(Action.VIEW_PEOPLE)),
+            "can_people": looks_after_others,
             "can_manage": scope.everything or bool(scope.paths(Action.MANAGE_MEMBERSHIPS)),
             "can_import": scope.everything or bool(scope.paths(Action.MANAGE_PLACES)),
         },
