@@ -237,6 +237,9 @@ def _reset_reloads_the_same_demo(demo: DemoSummary) -> None:
 
 
 def test_demo_content(demo: DemoSummary, settings: Any) -> None:
+    out = io.StringIO()
+    call_command("bench", "places", "--runs", "2", stdout=out)
+    assert "20 communities" in out.getvalue() and "p95" in out.getvalue()
     _places_follow_the_seeds(demo)
     _pingan_estate(demo)
     _people_are_valid_and_households_have_one_head(demo)
