@@ -35,6 +35,13 @@ class Action(models.TextChoices):
     MANAGE_MEMBERSHIPS = "manage_memberships", _("管理角色")
     VIEW_MEMBERSHIPS = "view_memberships", _("查看角色")
     VIEW_AUDIT = "view_audit", _("查看审计")
+    SUBMIT_NEED = "submit_need", _("反映诉求")
+    VIEW_NEEDS = "view_needs", _("查看诉求")
+    HANDLE_NEEDS = "handle_needs", _("办理诉求")
+    DECIDE_RETURNS = "decide_returns", _("审批退单")
+    VIEW_RATES = "view_rates", _("查看三率")
+    WORK_DISPATCHES = "work_dispatches", _("部门报到办理")
+    MANAGE_CATALOGUE = "manage_catalogue", _("管理派单目录")
 
 
 R, A = Role, Action
@@ -42,14 +49,30 @@ _ALL = set(Action)
 
 #: What each role may do inside the subtree of the place it holds the role at.
 CAPABILITIES: dict[str, set[str]] = {
-    R.RESIDENT: {A.VIEW_PLACES, A.VIEW_PEOPLE},
-    R.VOLUNTEER: {A.VIEW_PLACES},
+    R.RESIDENT: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.SUBMIT_NEED},
+    R.VOLUNTEER: {A.VIEW_PLACES, A.SUBMIT_NEED},
     R.MEDIATOR: {A.VIEW_PLACES},
-    R.LIAISON: {A.VIEW_PLACES},
-    R.BUILDING_LEADER: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.VIEW_SENSITIVE},
-    R.CENTRAL_HOUSEHOLD: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.VIEW_SENSITIVE},
-    R.GRID_WORKER: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.EDIT_PEOPLE, A.VIEW_SENSITIVE, A.UNMASK, A.VIEW_MEMBERSHIPS},
+    # a liaison works the needs whistled to its own department (selectors add that condition)
+    R.LIAISON: {A.VIEW_PLACES, A.WORK_DISPATCHES},
+    R.BUILDING_LEADER: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.VIEW_SENSITIVE, A.SUBMIT_NEED},
+    R.CENTRAL_HOUSEHOLD: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.VIEW_SENSITIVE, A.SUBMIT_NEED},
+    R.GRID_WORKER: {
+        A.VIEW_PLACES,
+        A.VIEW_PEOPLE,
+        A.EDIT_PEOPLE,
+        A.VIEW_SENSITIVE,
+        A.UNMASK,
+        A.VIEW_MEMBERSHIPS,
+        A.SUBMIT_NEED,
+        A.VIEW_NEEDS,
+        A.HANDLE_NEEDS,
+    },
     R.COMMUNITY_STAFF: {
+        A.SUBMIT_NEED,
+        A.VIEW_NEEDS,
+        A.HANDLE_NEEDS,
+        A.DECIDE_RETURNS,
+        A.VIEW_RATES,
         A.VIEW_PLACES,
         A.VIEW_PEOPLE,
         A.EDIT_PEOPLE,
@@ -58,6 +81,11 @@ CAPABILITIES: dict[str, set[str]] = {
         A.VIEW_MEMBERSHIPS,
     },
     R.SECRETARY: {
+        A.SUBMIT_NEED,
+        A.VIEW_NEEDS,
+        A.HANDLE_NEEDS,
+        A.DECIDE_RETURNS,
+        A.VIEW_RATES,
         A.VIEW_PLACES,
         A.VIEW_PEOPLE,
         A.EDIT_PEOPLE,
@@ -68,6 +96,10 @@ CAPABILITIES: dict[str, set[str]] = {
         A.VIEW_AUDIT,
     },
     R.STREET_OFFICIAL: {
+        A.VIEW_NEEDS,
+        A.HANDLE_NEEDS,
+        A.DECIDE_RETURNS,
+        A.VIEW_RATES,
         A.VIEW_PLACES,
         A.MANAGE_PLACES,
         A.VIEW_PEOPLE,
@@ -75,6 +107,10 @@ CAPABILITIES: dict[str, set[str]] = {
         A.MANAGE_MEMBERSHIPS,
     },
     R.DISTRICT_OFFICIAL: {
+        A.VIEW_NEEDS,
+        A.HANDLE_NEEDS,
+        A.DECIDE_RETURNS,
+        A.VIEW_RATES,
         A.VIEW_PLACES,
         A.MANAGE_PLACES,
         A.VIEW_PEOPLE,

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "linli.accounts",
     "linli.places",
     "linli.people",
+    "linli.needs",
 ]
 
 MIDDLEWARE = [
