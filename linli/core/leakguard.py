@@ -6,15 +6,12 @@ that produced it. This is how the suite proves that pages and API answers stay m
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-PHONE_RE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ -]?)?1[3-9]\d{9}(?![0-9A-Za-z])")
-ID_RE = re.compile(
-    r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"
-)
+from linli.people.identity import TEXT_ID_RE as ID_RE
+from linli.people.identity import TEXT_PHONE_RE as PHONE_RE
 
 #: (path, kind, value) of every leak seen since the list was last cleared.
 LEAKS: list[tuple[str, str, str]] = []

@@ -196,6 +196,8 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 WORKER_HEARTBEAT_SECONDS = 30
 WORKER_HEARTBEAT_STALE_SECONDS = 120
+# The public address of this site, for links sent by SMS (rating links).
+LINLI_SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

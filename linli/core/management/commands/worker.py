@@ -8,6 +8,7 @@ from typing import Any
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 
 from linli.core.tasks import ensure_heartbeat_scheduled
+from linli.needs.tasks import ensure_sweep_scheduled
 
 
 class Command(DBWorkerCommand):
@@ -15,4 +16,5 @@ class Command(DBWorkerCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         ensure_heartbeat_scheduled()
+        ensure_sweep_scheduled()
         super().handle(*args, **options)

@@ -1,0 +1,84 @@
+"""Photos of needs: JPEG, PNG or HEIC (converted to JPEG), size-capped, re-encoded so that
+EXIF metadata, and with it the camera's GPS location, never reaches storage."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from linli.needs.models import Need, NeedPhoto, PhotoStage
+
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+MAX_PHOTOS = 6
+MAX_SIDE = 2048
+_heif_registered = False
+
+
+@dataclass(frozen=True)
+class PhotoUpload:
+    name: str
+    content: bytes
+
+
+def _register_heif() -> None:
+    global _heif_registered
+    if not _heif_registered:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+        _heif_registered = True
+
+
+def clean_photo(upload: PhotoUpload) -> tuple[bytes, str, int, int]:
+    """Validate and re-encode one photo; returns (bytes, extension, width, height)."""
+    if len(upload.content) > MAX_PHOTO_BYTES:
+        raise ValidationError(
+            {"photos": [f"照片过大(最大{MAX_PHOTO_BYTES // 1024 // 1024}MB) / Photo too large (at most 8 MB)"]}
+        )
+    _register_heif()
+    try:
+        image: Any = Image.open(io.BytesIO(upload.content))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValidationError({"photos": ["无法识别的图片 / Not an image we can read"]}) from exc
+    fmt = image.format
+    if fmt not in ("JPEG", "PNG", "HEIF", "MPO"):
+        raise ValidationError({"photos": ["只支持JPEG、PNG、HEIC照片 / Only JPEG, PNG and HEIC photos"]})
+    image = ImageOps.exif_transpose(image)  # keep the orientation the camera meant, then drop EXIF
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    out = io.BytesIO()
+    if fmt == "PNG":
+        image.save(out, format="PNG", optimize=True)
+        ext = "png"
+    else:
+        image.convert("RGB").save(out, format="JPEG", quality=85, optimize=True)
+        ext = "jpg"
+    return out.getvalue(), ext, image.width, image.height
+
+
+def photos_attach(
+    *, need: Need, uploads: Sequence[PhotoUpload], actor: Any, stage: str = PhotoStage.INTAKE
+) -> list[NeedPhoto]:
+    """Store the photos of a need (called inside the writing service's transaction)."""
+    if len(uploads) + need.photos.filter(stage=stage).count() > MAX_PHOTOS:
+        raise ValidationError({"photos": [f"最多{MAX_PHOTOS}张照片 / At most {MAX_PHOTOS} photos"]})
+    cleaned = [clean_photo(u) for u in uploads]  # all validated before any is stored
+    stored = []
+    for data, ext, width, height in cleaned:
+        photo = NeedPhoto(
+            need=need,
+            stage=stage,
+            width=width,
+            height=height,
+            uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        photo.image.save(f"need-{need.pk}.{ext}", ContentFile(data), save=False)
+        photo.save()
+        stored.append(photo)
+    return stored

@@ -1,0 +1,174 @@
+"""Reads about needs, always through the actor's scope.
+
+Staff see the needs of the places where they may view needs; department liaisons see the
+needs whistled to their department inside the area of their grant; everyone sees the needs
+they reported themselves. ``access_need`` returns 404 for anything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from linli.core.text import normalize
+from linli.needs.models import (
+    ACTIVE_DISPATCH,
+    OPEN_STATUSES,
+    Category,
+    Dispatch,
+    Need,
+    NeedEvent,
+    NeedReporter,
+)
+from linli.people.permissions import restrict, scope_for
+from linli.people.roles import Action
+from linli.places.models import Place
+
+
+def _liaison_condition(actor: Any) -> Q | None:
+    scope = scope_for(actor)
+    condition: Q | None = None
+    for grant in scope.grants:
+        if grant.department_id is None:
+            continue
+        part = Q(place_path__startswith=grant.path) & Q(
+            Exists(Dispatch.objects.filter(need_id=OuterRef("pk"), department_id=grant.department_id))
+        )
+        condition = part if condition is None else condition | part
+    return condition
+
+
+def need_visibility(actor: Any) -> Q | None:
+    """The condition on ``Need`` rows the actor may see (None: everything)."""
+    scope = scope_for(actor)
+    if scope.everything:
+        return None
+    condition = Q(pk__in=[])
+    for prefix in scope.paths(Action.VIEW_NEEDS):
+        condition |= Q(place_path__startswith=prefix)
+    liaison = _liaison_condition(actor)
+    if liaison is not None:
+        condition |= liaison
+    if scope.user_id:
+        condition |= Q(Exists(NeedReporter.objects.filter(need_id=OuterRef("pk"), user_id=scope.user_id)))
+    return condition
+
+
+def need_list(
+    *,
+    actor: Any,
+    status: str | list[str] | None = None,
+    category: str | None = None,
+    place: Place | None = None,
+    due_before: dt.datetime | None = None,
+    overdue: bool = False,
+    department_id: int | None = None,
+    q: str | None = None,
+    mine: bool = False,
+    level: str | None = None,
+) -> QuerySet[Need]:
+    qs = Need.objects.select_related("category", "place", "grid")
+    visible = need_visibility(actor)
+    if visible is not None:
+        qs = qs.filter(visible)
+    if mine:
+        qs = qs.filter(Exists(NeedReporter.objects.filter(need_id=OuterRef("pk"), user_id=getattr(actor, "pk", None))))
+    if status:
+        qs = qs.filter(status__in=[status] if isinstance(status, str) else status)
+    if category:
+        qs = qs.filter(category__code=category)
+    if place is not None:
+        qs = qs.filter(place_path__startswith=place.path)
+    if due_before is not None:
+        qs = qs.filter(resolution_due__lt=due_before)
+    if overdue:
+        qs = qs.filter(status__in=OPEN_STATUSES, resolution_due__lt=timezone.now())
+    if department_id is not None:
+        qs = qs.filter(Exists(Dispatch.objects.filter(need_id=OuterRef("pk"), department_id=department_id)))
+    if level:
+        qs = qs.filter(level=level)
+    if q:
+        key = normalize(q)
+        if key.isdigit():
+            qs = qs.filter(Q(pk=int(key)) | Q(text_search__contains=key))
+        else:
+            qs = qs.filter(text_search__contains=key)
+    return qs
+
+
+def access_need(actor: Any, need_id: int | str) -> Need:
+    try:
+        pk = int(need_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404("need not found") from exc
+    need = need_list(actor=actor).filter(pk=pk).first()
+    if need is None:
+        raise Http404("need not found")
+    return need
+
+
+def need_timeline(*, need: Need) -> QuerySet[NeedEvent]:
+    return need.events.select_related("department").order_by("at", "id")
+
+
+def need_detail_prefetch(qs: QuerySet[Need]) -> QuerySet[Need]:
+    return qs.prefetch_related(
+        Prefetch("dispatches", queryset=Dispatch.objects.select_related("department").order_by("whistled_at", "id")),
+        "reporters",
+        "photos",
+    )
+
+
+def dispatch_list(*, actor: Any, status: str | list[str] | None = None, active: bool = False) -> QuerySet[Dispatch]:
+    """The dispatches of the departments the actor is a liaison of (inside its grants),
+    or of the places where it may view needs."""
+    scope = scope_for(actor)
+    qs = Dispatch.objects.select_related("need", "need__category", "need__place", "department")
+    if not scope.everything:
+        condition = Q(pk__in=[])
+        for grant in scope.grants:
+            if grant.department_id is not None:
+                condition |= Q(department_id=grant.department_id, need__place_path__startswith=grant.path)
+        for prefix in scope.paths(Action.VIEW_NEEDS):
+            condition |= Q(need__place_path__startswith=prefix)
+        qs = qs.filter(condition)
+    if status:
+        qs = qs.filter(status__in=[status] if isinstance(status, str) else status)
+    if active:
+        qs = qs.filter(status__in=ACTIVE_DISPATCH)
+    return qs.order_by("checkin_due", "id")
+
+
+def access_dispatch(actor: Any, dispatch_id: int | str) -> Dispatch:
+    try:
+        pk = int(dispatch_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404("dispatch not found") from exc
+    dispatch = dispatch_list(actor=actor).filter(pk=pk).first()
+    if dispatch is None:
+        raise Http404("dispatch not found")
+    return dispatch
+
+
+def category_list(*, city: Place | None = None, active: bool = True) -> QuerySet[Category]:
+    qs = Category.objects.all()
+    if active:
+        qs = qs.filter(active=True)
+    if city is not None:
+        own = set(Category.objects.filter(city=city).values_list("code", flat=True))
+        qs = qs.filter(Q(city=city) | Q(city__isnull=True) & ~Q(code__in=own))
+    else:
+        qs = qs.filter(city__isnull=True)
+    return qs.order_by("code")
+
+
+def can_handle(actor: Any, need: Need) -> bool:
+    return scope_for(actor).allows(Action.HANDLE_NEEDS, need.place_path)
+
+
+def restrict_needs(qs: QuerySet[Need], actor: Any, action: str) -> QuerySet[Need]:
+    return restrict(qs, actor, action, path_field="place_path")

@@ -1,0 +1,960 @@
+"""Writes about needs: intake, acceptance, whistling to departments (吹哨), check-in (报到),
+returns (退单), transfer, merge, resolution, follow-up and rating (回访), reopening.
+
+Every transition is one service: keyword-only, ``@transaction.atomic``, the need row locked
+with ``SELECT … FOR UPDATE`` so that two staff acting at once cannot both win (the loser gets
+``Conflict``, a 409), the actor's capability checked at the need's place, one ``NeedEvent``
+written (the timeline, and the raw facts of the three rates, rolled up in the same
+transaction), and notifications enqueued as jobs inside the transaction, so nothing is sent
+for a write that rolled back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from linli.core.errors import Conflict
+from linli.core.text import looks_gbk_damaged, normalize
+from linli.needs import rates
+from linli.needs.models import (
+    ACTIVE_DISPATCH,
+    NEXT_LEVEL,
+    OPEN_STATUSES,
+    Category,
+    Channel,
+    Dispatch,
+    DispatchStatus,
+    EventKind,
+    HandlingLevel,
+    Level,
+    LimitUnit,
+    Need,
+    NeedEvent,
+    NeedReporter,
+    Rating,
+    RatingChannel,
+    Satisfaction,
+    Status,
+    Urgency,
+)
+from linli.needs.photos import PhotoUpload, photos_attach
+from linli.needs.workdays import add_limit
+from linli.people.identity import normalize_phone
+from linli.people.models import Department, Person
+from linli.people.permissions import require, scope_for
+from linli.people.roles import Action
+from linli.places.models import KIND_LEVEL, Place, PlaceKind
+
+MAX_TEXT = 2000
+#: Default limits for a need that has no category yet (an ordinary request, Beijing's rule).
+DEFAULT_RESPONSE = (1, LimitUnit.WORKDAYS)
+DEFAULT_CHECKIN = (1, LimitUnit.WORKDAYS)
+DEFAULT_RESOLUTION = (7, LimitUnit.WORKDAYS)
+#: Emergencies are counted in clock hours whatever the category says.
+EMERGENCY_RESPONSE_HOURS = 2
+EMERGENCY_RESOLUTION_HOURS = 24
+#: After an escalation the next level gets this long to resolve.
+ESCALATION_LIMIT = (3, LimitUnit.WORKDAYS)
+#: A resolved need nobody rated within this many days is closed without a rating.
+UNRATED_CLOSE_DAYS = 7
+
+_COMMUNITY_DEPTH = (KIND_LEVEL[PlaceKind.COMMUNITY] + 1) * Place.steplen
+_DISTRICT_DEPTH = (KIND_LEVEL[PlaceKind.DISTRICT] + 1) * Place.steplen
+_CITY_DEPTH = Place.steplen
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _ancestor(place: Place, depth: int) -> Place | None:
+    if len(place.path) < depth:
+        return None
+    if len(place.path) == depth:
+        return place
+    return Place.objects.filter(path=place.path[:depth]).first()
+
+
+def _city_of(place: Place) -> Place | None:
+    return _ancestor(place, _CITY_DEPTH)
+
+
+def _community_path(path: str) -> str:
+    return path[:_COMMUNITY_DEPTH]
+
+
+def _event(
+    need: Need,
+    kind: str,
+    *,
+    actor: Any,
+    at: dt.datetime,
+    from_status: str = "",
+    department: Department | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> NeedEvent:
+    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    event = NeedEvent.objects.create(
+        need=need,
+        kind=kind,
+        at=at,
+        actor=actor_obj,
+        actor_name=str(actor_obj) if actor_obj else "system",
+        department=department,
+        from_status=from_status,
+        to_status=need.status,
+        note=note,
+        data=data or {},
+        place_path=need.place_path,
+        district_id=need.district_id,
+    )
+    rates.rollup_event(event)
+    return event
+
+
+def _notify(need: Need, kind: str, **extra: Any) -> None:
+    """Queue the notification job inside the transaction (it runs only if this commits)."""
+    from linli.needs.tasks import notify_need
+
+    notify_need.enqueue(need.pk, kind, extra)
+
+
+def _locked(need: Need | int) -> Need:
+    pk = need.pk if isinstance(need, Need) else need
+    locked = Need.objects.select_for_update(of=("self",)).select_related("category", "place").filter(pk=pk).first()
+    if locked is None:
+        raise ValidationError("诉求不存在 / The need does not exist")
+    return locked
+
+
+def _expect(need: Need, statuses: Iterable[str], message: str) -> None:
+    if need.status not in set(statuses):
+        raise Conflict(f"{message} (当前状态: {need.get_status_display()} / current status: {need.status})")
+
+
+def _limits(category: Category | None, urgency: str) -> dict[str, tuple[int, str]]:
+    if category is None:
+        limits = {"response": DEFAULT_RESPONSE, "checkin": DEFAULT_CHECKIN, "resolution": DEFAULT_RESOLUTION}
+    else:
+        limits = {
+            "response": (category.response_limit, category.response_unit),
+            "checkin": (category.checkin_limit, category.checkin_unit),
+            "resolution": (category.resolution_limit, category.resolution_unit),
+        }
+    if urgency == Urgency.EMERGENCY:
+        limits["response"] = (EMERGENCY_RESPONSE_HOURS, LimitUnit.HOURS)
+        limits["checkin"] = (EMERGENCY_RESPONSE_HOURS, LimitUnit.HOURS)
+        limits["resolution"] = (EMERGENCY_RESOLUTION_HOURS, LimitUnit.HOURS)
+    return limits
+
+
+def _due(start: dt.datetime, limit: tuple[int, str], city: Place | None) -> dt.datetime:
+    return add_limit(start, limit[0], limit[1], city=city)
+
+
+def category_for(code: str, *, city: Place | None) -> Category:
+    """The active category ``code`` of the city's catalogue (or the default catalogue)."""
+    found = (
+        Category.objects.filter(code=code, active=True)
+        .filter(Q(city=city) | Q(city__isnull=True) if city else Q(city__isnull=True))
+        .order_by("city_id")  # the city's own row before the default (NULLs sort last)
+        .first()
+    )
+    if found is None:
+        raise ValidationError({"category": [f"未知的诉求类别「{code}」 / Unknown category '{code}'"]})
+    return found
+
+
+def _check_text(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": ["请描述您的诉求 / Please describe the need"]})
+    if len(text) > MAX_TEXT:
+        raise ValidationError({"text": [f"内容过长(最多{MAX_TEXT}字) / Too long (at most {MAX_TEXT} characters)"]})
+    if looks_gbk_damaged(text):
+        raise ValidationError(
+            {"text": ["内容疑似乱码(编码错误)，请重新输入 / The text looks garbled (wrong encoding); please retype it"]}
+        )
+    return text
+
+
+def _may_submit_at(actor: Any, place: Place) -> bool:
+    """Residents and carers report needs anywhere in their community (the lamp outside,
+    the drain of the next building); staff anywhere in their scope."""
+    if actor is None:
+        return True
+    scope = scope_for(actor)
+    if scope.everything:
+        return True
+    community = _community_path(place.path)
+    return any(
+        place.path.startswith(p) or (len(p) >= _COMMUNITY_DEPTH and _community_path(p) == community)
+        for p in scope.paths(Action.SUBMIT_NEED)
+    )
+
+
+def _point(lat: Any, lng: Any) -> tuple[Decimal | None, Decimal | None]:
+    if lat in (None, "") and lng in (None, ""):
+        return None, None
+    try:
+        la, lo = Decimal(str(lat)), Decimal(str(lng))
+    except (ArithmeticError, ValueError) as exc:
+        raise ValidationError({"lat": ["坐标格式不正确 / The coordinates are not numbers"]}) from exc
+    if not (-90 <= la <= 90 and -180 <= lo <= 180):
+        raise ValidationError({"lat": ["坐标超出范围 / The coordinates are out of range"]})
+    return la.quantize(Decimal("0.000001")), lo.quantize(Decimal("0.000001"))
+
+
+# --- intake --------------------------------------------------------------------------------
+
+
+@dataclass
+class Reporter:
+    """Who raised the need, when it is not the actor itself (staff entering it for someone)."""
+
+    person: Person | None = None
+    name: str = ""
+    phone: str = ""
+
+
+def need_create(
+    *,
+    actor: Any,
+    text: str,
+    place: Place | None = None,
+    lat: Any = None,
+    lng: Any = None,
+    address_string: str = "",
+    category_code: str | None = None,
+    channel: str = Channel.RESIDENT,
+    urgency: str = Urgency.NORMAL,
+    reporter: Reporter | None = None,
+    photos: Sequence[PhotoUpload] = (),
+    api_client: Any = None,
+    now: dt.datetime | None = None,
+) -> Need:
+    """Take in a need: locate it to a grid, suggest its category (staff confirm later unless a
+    category is given by staff), compute its deadlines, record the reporter and the
+    ``submitted`` event with the duplicate candidates found, and tell the grid.
+
+    Residents report in their own community; staff anywhere in their scope. Either ``place``
+    or a point (``lat``/``lng``, WGS-84) that falls inside a grid's boundary is required.
+    """
+    from linli.needs import triage
+
+    now = _now(now)
+    text = _check_text(text)
+    if channel not in Channel.values:
+        raise ValidationError({"channel": ["未知的来源渠道 / Unknown channel"]})
+    if urgency not in Urgency.values:
+        raise ValidationError({"urgency": ["未知的紧急程度 / Unknown urgency"]})
+    la, lo = _point(lat, lng)
+    grid = triage.locate_grid(place=place, lat=la, lng=lo)
+    if place is None:
+        if grid is None:
+            raise ValidationError(
+                {"place": ["请选择地点，或给出位于网格内的坐标 / Choose a place, or give a point inside a grid"]}
+            )
+        place = grid
+    if place.kind in (PlaceKind.CITY, PlaceKind.DISTRICT, PlaceKind.COUNTY, PlaceKind.STREET, PlaceKind.TOWN):
+        raise ValidationError(
+            {"place": ["请选择社区、网格、楼栋或住户 / Choose a community, grid, building or household"]}
+        )
+    if not _may_submit_at(actor, place):
+        raise PermissionDenied("不能在此地点反映诉求 / You cannot report a need at this place")
+    city = _city_of(place)
+    category = None
+    confirmed = False
+    suggestions: list[tuple[str, float]] = []
+    if category_code:
+        category = category_for(category_code, city=city)
+        confirmed = actor is None or scope_for(actor).allows(Action.HANDLE_NEEDS, place.path)
+    else:
+        suggestions = triage.suggest_categories(text)
+        if suggestions:
+            category = Category.objects.filter(code=suggestions[0][0], active=True).first()
+    duplicates = triage.find_duplicates(text, place=place, lat=la, lng=lo)
+    person = reporter.person if reporter else None
+    if reporter is None and actor is not None:
+        person = getattr(actor, "person", None)
+    phone = ""
+    if reporter and reporter.phone:
+        phone = normalize_phone(reporter.phone)
+    elif person is not None:
+        phone = person.phone
+    limits = _limits(category, urgency)
+    level = Level.COMMUNITY if category and category.level == HandlingLevel.COMMUNITY else Level.GRID
+    with transaction.atomic():
+        need = Need(
+            text=text,
+            text_search=normalize(text),
+            category=category,
+            category_confirmed=confirmed,
+            place=place,
+            place_path=place.path,
+            grid=grid,
+            district=_ancestor(place, _DISTRICT_DEPTH),
+            lat=la,
+            lng=lo,
+            address_string=(address_string or "")[:200],
+            channel=channel,
+            urgency=urgency,
+            level=level,
+            submitted_by=actor if getattr(actor, "is_authenticated", False) else None,
+            api_client=api_client,
+            response_due=_due(now, limits["response"], city),
+            resolution_due=_due(now, limits["resolution"], city),
+        )
+        need.full_clean(exclude=["place", "grid", "district", "category", "api_client", "submitted_by"])
+        need.save()
+        NeedReporter.objects.create(
+            need=need,
+            person=person,
+            user=getattr(person, "user", None) if person else None,
+            name=(reporter.name if reporter and reporter.name else (person.name if person else ""))[:60],
+            phone=phone,
+            joined_at=now,
+        )
+        if photos:
+            photos_attach(need=need, uploads=photos, actor=actor)
+        _event(
+            need,
+            EventKind.SUBMITTED,
+            actor=actor,
+            at=now,
+            data={
+                "channel": channel,
+                "suggested": [[code, round(score, 3)] for code, score in suggestions],
+                "duplicates": [[pk, round(score, 3)] for pk, score in duplicates],
+            },
+        )
+        _notify(need, "submitted")
+    return need
+
+
+# --- handling by the grid or community ------------------------------------------------------
+
+
+def need_accept(*, actor: Any, need: Need | int, now: dt.datetime | None = None) -> Need:
+    """Accept (受理) a submitted need: the response. Two staff accepting at once: one wins,
+    the other gets ``Conflict``."""
+    now = _now(now)
+    with transaction.atomic():
+        need = _locked(need)
+        require(actor, Action.HANDLE_NEEDS, need.place)
+        _expect(need, [Status.SUBMITTED], "该诉求已被受理 / This need has already been accepted")
+        _accept(need, actor=actor, now=now)
+    return need
+
+
+def _accept(need: Need, *, actor: Any, now: dt.datetime) -> None:
+    before = need.status
+    first = need.accepted_at is None
+    need.status = Status.ACCEPTED
+    if first:
+        need.accepted_at = now
+    need.save(update_fields=["status", "accepted_at", "updated_at"])
+    on_time = bool(need.response_due is None or now <= need.response_due)
+    _event(need, EventKind.ACCEPTED, actor=actor, at=now, from_status=before, data={"first": first, "on_time": on_time})
+    _notify(need, "accepted")
+
+
+def need_categorise(*, actor: Any, need: Need | int, category_code: str, now: dt.datetime | None = None) -> Need:
+    """Confirm or correct the category (it trains the next classifier version)."""
+    now = _now(now)
+    with transaction.atomic():
+        need = _locked(need)
+        require(actor, Action.HANDLE_NEEDS, need.place)
+        _expect(need, OPEN_STATUSES, "已办结的诉求不能改类别 / A finished need cannot change category")
+        category = category_for(category_code, city=_city_of(need.place))
+        before = need.category.code if need.category else ""
+        need.category, need.category_confirmed = category, True
+        need.save(update_fields=["category", "category_confirmed", "updated_at"])
+        _event(
+            need,
+            EventKind.CATEGORISED,
+            actor=actor,
+            at=now,
+            from_status=need.status,
+            data={"from": before, "to": category.code},
+        )
+    return need
+
+
+def department_in_reach(department: Department, need: Need) -> bool:
+    """A department answers whistles from inside the area it serves."""
+    return need.place_path.startswith(department.place.path)
+
+
+def need_whistle(
+    *, actor: Any, need: Need | int, departments: Sequence[Department], note: str = "", now: dt.datetime | None = None
+) -> list[Dispatch]:
+    """Whistle 吹哨 the need to one or more departments. The first department whistled (ever,
+    among those not returned) leads 首接负责. Each gets a check-in and a resolution deadline
+    from the category's limits. A submitted need is accepted by the same act."""
+    now = _now(now)
+    if not departments:
+        raise ValidationError({"departments": ["请选择至少一个部门 / Choose at least one department"]})
+    with transaction.atomic():
+        need = _locked(need)
+        require(actor, Action.HANDLE_NEEDS, need.place)
+        _expect(need, OPEN_STATUSES, "该诉求已办结，不能吹哨 / This need is finished and cannot be whistled")
+        if need.status == Status.SUBMITTED:
+            _accept(need, actor=actor, now=now)
+        city = _city_of(need.place)
+        limits = _limits(need.category, need.urgency)
+        active = {d.department_id for d in need.dispatches.filter(status__in=ACTIVE_DISPATCH)}
+        has_lead = need.dispatches.filter(is_lead=True).exclude(status=DispatchStatus.RETURNED).exists()
+        created: list[Dispatch] = []
+        for department in departments:
+            if not department_in_reach(department, need):
+                raise ValidationError(
+                    {"departments": [f"{department.name}不服务该地点 / {department.name} does not serve this place"]}
+                )
+            if department.pk in active:
+                raise Conflict(f"已向{department.name}吹哨 / {department.name} has already been whistled")
+            dispatch = Dispatch.objects.create(
+                need=need,
+                department=department,
+                is_lead=not has_lead,
+                whistled_at=now,
+                whistled_by=actor if getattr(actor, "is_authenticated", False) else None,
+                checkin_due=_due(now, limits["checkin"], city),
+                resolution_due=_due(now, limits["resolution"], city),
+                note=note[:1000],
+            )
+            has_lead = True
+            active.add(department.pk)
+            created.append(dispatch)
+        before = need.status
+        need.status = Status.WHISTLED
+        need.resolution_due = (
+            max(d.resolution_due for d in created)
+            if need.resolution_due is None
+            else max([need.resolution_due, *(d.resolution_due for d in created)])
+        )
+        need.save(update_fields=["status", "resolution_due", "updated_at"])
+        for dispatch in created:
+            _event(
+                need,
+                EventKind.WHISTLED,
+                actor=actor,
+                at=now,
+                from_status=before,
+                department=dispatch.department,
+                note=note,
+                data={"lead": dispatch.is_lead, "dispatch": dispatch.pk},
+            )
+            _notify(need, "whistled", dispatch=dispatch.pk)
+    return created
+
+
+def need_resolve(
+    *,
+    actor: Any,
+    need: Need | int,
+    result: str,
+    photos: Sequence[PhotoUpload] = (),
+    now: dt.datetime | None = None,
+) -> Need:
+    """The grid or community resolved the need itself. Needs whistled to departments are
+    resolved by the departments (``dispatch_resolve``)."""
+    now = _now(now)
+    result = (result or "").strip()
+    if not result:
+        raise ValidationError({"result": ["请填写办理结果 / Describe what was done"]})
+    with transaction.atomic():
+        need = _locked(need)
+        require(actor, Action.HANDLE_NEEDS, need.place)
+        _expect(need, [Status.SUBMITTED, Status.ACCEPTED], "该诉求不在本级办理中 / This need is not being handled here")
+        if need.status == Status.SUBMITTED:
+            _accept(need, actor=actor, now=now)
+        if photos:
+            photos_attach(need=need, uploads=photos, actor=actor, stage="result")
+        _finish(need, actor=actor, now=now, result=result)
+    return need
+
+
+def _finish(need: Need, *, actor: Any, now: dt.datetime, result: str) -> None:
+    before = need.status
+    need.status, need.resolved_at, need.result = Status.RESOLVED, now, result[:4000]
+    need.save(update_fields=["status", "resolved_at", "result", "updated_at"])
+    on_time = need.resolution_due is None or now <= need.resolution_due
+    _event(need, EventKind.RESOLVED, actor=actor, at=now, from_status=before, note=result, data={"on_time": on_time})
+    _notify(need, "resolved")
+
+
+# --- departments: check in, resolve, return ---------------------------------------------------
+
+
+def _lock_dispatch(dispatch: Dispatch | int) -> tuple[Dispatch, Need]:
+    pk = dispatch.pk if isinstance(dispatch, Dispatch) else dispatch
+    found = Dispatch.objects.select_related("department", "department__place").filter(pk=pk).first()
+    if found is None:
+        raise ValidationError("派单不存在 / The dispatch does not exist")
+    need = _locked(found.need_id)
+    found = (
+        Dispatch.objects.select_for_update(of=("self",)).select_related("department", "department__place").get(pk=pk)
+    )
+    return found, need
+
+
+def require_liaison(actor: Any, dispatch: Dispatch, need: Need) -> None:
+    """Only a liaison of the dispatch's department (or a system admin) works it."""
+    if actor is None:
+        return
+    scope = scope_for(actor)
+    if scope.everything:
+        return
+    for grant in scope.grants:
+        if grant.department_id == dispatch.department_id and need.place_path.startswith(grant.path):
+            return
+    raise PermissionDenied("只有承办部门的联络人可以操作 / Only a liaison of the department can do this")
+
+
+def dispatch_checkin(*, actor: Any, dispatch: Dispatch | int, now: dt.datetime | None = None) -> Dispatch:
+    """The department checks in 报到: it has seen the whistle and takes the work on."""
+    now = _now(now)
+    with transaction.atomic():
+        dispatch, need = _lock_dispatch(dispatch)
+        require_liaison(actor, dispatch, need)
+        if dispatch.status != DispatchStatus.WHISTLED:
+            raise Conflict("已报到或已结束 / Already checked in or finished")
+        dispatch.status, dispatch.checked_in_at = DispatchStatus.CHECKED_IN, now
+        dispatch.checked_in_by = actor if getattr(actor, "is_authenticated", False) else None
+        dispatch.save(update_fields=["status", "checked_in_at", "checked_in_by"])
+        _event(
+            need,
+            EventKind.CHECKED_IN,
+            actor=actor,
+            at=now,
+            from_status=need.status,
+            department=dispatch.department,
+            data={"on_time": now <= dispatch.checkin_due, "dispatch": dispatch.pk},
+        )
+    return dispatch
+
+
+def dispatch_resolve(
+    *,
+    actor: Any,
+    dispatch: Dispatch | int,
+    result: str,
+    photos: Sequence[PhotoUpload] = (),
+    now: dt.datetime | None = None,
+) -> Dispatch:
+    """The department finished its part. When no department is still working, the need is
+    resolved with the lead department's result."""
+    now = _now(now)
+    result = (result or "").strip()
+    if not result:
+        raise ValidationError({"result": ["请填写办理结果 / Describe what was done"]})
+    with transaction.atomic():
+        dispatch, need = _lock_dispatch(dispatch)
+        require_liaison(actor, dispatch, need)
+        if dispatch.status == DispatchStatus.WHISTLED:
+            dispatch_checkin(actor=actor, dispatch=dispatch, now=now)
+            dispatch.refresh_from_db()
+        if dispatch.status != DispatchStatus.CHECKED_IN:
+            raise Conflict("该派单不在办理中 / This dispatch is not being worked on")
+        dispatch.status, dispatch.resolved_at, dispatch.result = DispatchStatus.RESOLVED, now, result[:4000]
+        dispatch.save(update_fields=["status", "resolved_at", "result"])
+        if photos:
+            photos_attach(need=need, uploads=photos, actor=actor, stage="result")
+        on_time = now <= dispatch.resolution_due
+        _event(
+            need,
+            EventKind.RESOLVED,
+            actor=actor,
+            at=now,
+            from_status=need.status,
+            department=dispatch.department,
+            note=result,
+            data={"on_time": on_time, "dispatch": dispatch.pk},
+        )
+        if not need.dispatches.filter(status__in=ACTIVE_DISPATCH).exists():
+            lead = need.dispatches.filter(status=DispatchStatus.RESOLVED).order_by("-is_lead", "resolved_at").first()
+            _finish(need, actor=actor, now=now, result=lead.result if lead else result)
+    return dispatch
+
+
+def dispatch_return(*, actor: Any, dispatch: Dispatch | int, reason: str, now: dt.datetime | None = None) -> Dispatch:
+    """The department asks to return 退单 the need (not ours, wrong place…); the community
+    approves or rejects."""
+    now = _now(now)
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise ValidationError({"reason": ["请说明退单理由(至少4个字) / Give the reason (at least 4 characters)"]})
+    with transaction.atomic():
+        dispatch, need = _lock_dispatch(dispatch)
+        require_liaison(actor, dispatch, need)
+        if dispatch.status not in (DispatchStatus.WHISTLED, DispatchStatus.CHECKED_IN):
+            raise Conflict("该派单不能退回 / This dispatch cannot be returned")
+        dispatch.status, dispatch.return_reason = DispatchStatus.RETURN_REQUESTED, reason[:1000]
+        dispatch.save(update_fields=["status", "return_reason"])
+        _event(
+            need,
+            EventKind.RETURN_REQUESTED,
+            actor=actor,
+            at=now,
+            from_status=need.status,
+            department=dispatch.department,
+            note=reason,
+            data={"dispatch": dispatch.pk},
+        )
+        _notify(need, "return_requested", dispatch=dispatch.pk)
+    return dispatch
+
+
+def dispatch_return_decide(
+    *, actor: Any, dispatch: Dispatch | int, approve: bool, note: str = "", now: dt.datetime | None = None
+) -> Dispatch:
+    """The community approves a return (the department is released; when none is left, the
+    need comes back to the community) or rejects it (the department keeps working)."""
+    now = _now(now)
+    with transaction.atomic():
+        dispatch, need = _lock_dispatch(dispatch)
+        require(actor, Action.DECIDE_RETURNS, need.place)
+        if dispatch.status != DispatchStatus.RETURN_REQUESTED:
+            raise Conflict("没有待审批的退单 / There is no return waiting for a decision")
+        before = need.status
+        if approve:
+            dispatch.status = DispatchStatus.RETURNED
+            dispatch.save(update_fields=["status"])
+            if not need.dispatches.filter(status__in=ACTIVE_DISPATCH).exists():
+                if need.dispatches.filter(status=DispatchStatus.RESOLVED).exists():
+                    lead = need.dispatches.filter(status=DispatchStatus.RESOLVED).order_by("-is_lead").first()
+                    assert lead is not None
+                    _event(
+                        need,
+                        EventKind.RETURN_APPROVED,
+                        actor=actor,
+                        at=now,
+                        from_status=before,
+                        department=dispatch.department,
+                        note=note,
+                        data={"dispatch": dispatch.pk},
+                    )
+                    _finish(need, actor=actor, now=now, result=lead.result)
+                    return dispatch
+                need.status = Status.ACCEPTED
+                need.save(update_fields=["status", "updated_at"])
+            kind = EventKind.RETURN_APPROVED
+        else:
+            dispatch.status = DispatchStatus.CHECKED_IN if dispatch.checked_in_at else DispatchStatus.WHISTLED
+            dispatch.save(update_fields=["status"])
+            kind = EventKind.RETURN_REJECTED
+        _event(
+            need,
+            kind,
+            actor=actor,
+            at=now,
+            from_status=before,
+            department=dispatch.department,
+            note=note,
+            data={"dispatch": dispatch.pk},
+        )
+        _notify(need, kind, dispatch=dispatch.pk)
+    return dispatch
+
+
+# --- transfer and merge ------------------------------------------------------------------------
+
+
+def need_transfer(
+    *, actor: Any, need: Need | int, place: Place, note: str = "", now: dt.datetime | None = None
+) -> Need:
+    """Transfer 转办 the need to another place (another grid or community): the actor must be
+    able to handle needs at both."""
+    from linli.needs import triage
+
+    now = _now(now)
+    with transaction.atomic():
+        need = _locked(need)
+        require(actor, Action.HANDLE_NEEDS, need.place)
+        require(actor, Action.HANDLE_NEEDS, place)
+        _expect(
+            need,
+            [Status.SUBMITTED, Status.ACCEPTED],
+            "只能转办未吹哨的在办诉求 / Only needs not yet whistled can be transferred",
+        )
+        if place.kind not in (
+            PlaceKind.COMMUNITY,
+            PlaceKind.VILLAGE,
+            PlaceKind.GRID,
+            PlaceKind.BUILDING,
+            PlaceKind.COURTYARD,
+            PlaceKind.HOUSEHOLD,
+        ):
+            raise ValidationError(
+                {"place": ["请选择社区、网格、楼栋或住户 / Choose a community, grid, building or household"]}
+            )
+        if place.pk == need.place_id:
+            raise ValidationError({"place": ["已在该地点 / The need is already there"]})
+        old = need.place
+        need.place, need.place_path = place, place.path
+        need.grid = triage.locate_grid(place=place)
+        need.district = _ancestor(place, _DISTRICT_DEPTH)
+        need.save(update_fields=["place", "place_path", "grid", "district", "updated_at"])
+        _event(
+            need,
+            EventKind.TRANSFERRED,
+            actor=actor,
+            at=now,
+            from_status=need.status,
+            note=note,
+            data={"from": old.code, "to": place.code},
+        )
+        _notify(need, "transferred")
+    return need
+
+
+def need_merge(*, actor: Any, duplicate: Need | int, into: Need | int, now: dt.datetime | None = None) -> Need:
+    """Merge a duplicate into another open need of the same community: its reporters join
+    (热度 goes up), each of them follows and rates the surviving need."""
+    now = _now(now)
+    dup_pk = duplicate.pk if isinstance(duplicate, Need) else duplicate
+    into_pk = into.pk if isinstance(into, Need) else into
+    if dup_pk == into_pk:
+        raise ValidationError({"into": ["不能与自身合并 / A need cannot be merged into itself"]})
+    with transaction.atomic():
+        # lock both rows in a fixed order so that two crossing merges cannot deadlock
+        first, second = sorted([dup_pk, into_pk])
+        locked = {
+            n.pk: n
+            for n in Need.objects.select_for_update(of=("self",))
+            .select_related("place")
+            .filter(pk__in=[first, second])
+            .order_by("pk")
+        }
+        if len(locked) != 2:
+            raise ValidationError("诉求不存在 / The need does not exist")
+        dup, target = locked[dup_pk], locked[into_pk]
+        require(actor, Action.HANDLE_NEEDS, dup.place)
+        require(actor, Action.HANDLE_NEEDS, target.place)
+        _expect(dup, OPEN_STATUSES, "只能合并在办的诉求 / Only open needs can be merged")
+        _expect(target, OPEN_STATUSES, "只能合并到在办的诉求 / Needs can be merged only into an open need")
+        if dup.dispatches.filter(status__in=ACTIVE_DISPATCH).exists():
+            raise Conflict("该诉求已吹哨，不能合并 / This need has been whistled and cannot be merged away")
+        if _community_path(dup.place_path) != _community_path(target.place_path):
+            raise ValidationError({"into": ["只能合并同一社区的诉求 / Only needs of one community can be merged"]})
+        existing_people = set(target.reporters.exclude(person=None).values_list("person_id", flat=True))
+        existing_users = set(target.reporters.exclude(user=None).values_list("user_id", flat=True))
+        moved = 0
+        for rep in dup.reporters.all():
+            if (rep.person_id and rep.person_id in existing_people) or (rep.user_id and rep.user_id in existing_users):
+                continue
+            NeedReporter.objects.create(
+                need=target,
+                person_id=rep.person_id,
+                user_id=rep.user_id,
+                name=rep.name,
+                phone=rep.phone,
+                joined_at=now,
+                original_need_id=dup.pk,
+            )
+            moved += 1
+        target.heat = target.reporters.count()
+        target.save(update_fields=["heat", "updated_at"])
+        before = dup.status
+        dup.status, dup.merged_into = Status.MERGED, target
+        dup.save(update_fields=["status", "merged_into", "updated_at"])
+        _event(dup, EventKind.MERGED, actor=actor, at=now, from_status=before, data={"into": target.pk})
+        _event(
+            target,
+            EventKind.JOINED,
+            actor=actor,
+            at=now,
+            from_status=target.status,
+            data={"from": dup.pk, "reporters": moved},
+        )
+    return target
+
+
+# --- follow-up and rating ------------------------------------------------------------------------
+
+
+def _departments_of(need: Need) -> list[int]:
+    return sorted(set(need.dispatches.filter(status=DispatchStatus.RESOLVED).values_list("department_id", flat=True)))
+
+
+def need_rate(
+    *,
+    actor: Any,
+    need: Need | int,
+    reporter: NeedReporter | int | None = None,
+    resolved: bool,
+    satisfaction: str,
+    comment: str = "",
+    channel: str = RatingChannel.APP,
+    now: dt.datetime | None = None,
+) -> Rating:
+    """A reporter rates a resolved need (回访). A reporter rates for themselves (``reporter``
+    found from the actor); staff with the handling capability record a phone follow-up for
+    any reporter (``channel='phone'``); a rating link carries its reporter (``actor=None``).
+
+    When every reporter has answered: an unsatisfied answer reopens the need once, and after
+    that escalates it one level up (to the street first); otherwise the need is closed.
+    """
+    now = _now(now)
+    if satisfaction not in Satisfaction.values:
+        raise ValidationError({"satisfaction": ["请选择满意程度 / Choose how satisfied you are"]})
+    if channel not in RatingChannel.values or channel == RatingChannel.DEFAULT:
+        raise ValidationError({"channel": ["未知的回访方式 / Unknown follow-up channel"]})
+    with transaction.atomic():
+        need = _locked(need)
+        rep = _reporter_for(actor, need, reporter, channel)
+        _expect(need, [Status.RESOLVED], "该诉求尚未办结，暂不能评价 / This need is not resolved yet")
+        round_ = need.reopen_count + 1
+        if Rating.objects.filter(need=need, reporter=rep, round=round_).exists():
+            raise Conflict("您已评价过 / This has already been rated")
+        rating = Rating.objects.create(
+            need=need,
+            reporter=rep,
+            round=round_,
+            resolved=bool(resolved),
+            satisfaction=satisfaction,
+            comment=(comment or "")[:1000],
+            channel=channel,
+            recorded_by=actor if channel == RatingChannel.PHONE and getattr(actor, "is_authenticated", False) else None,
+            at=now,
+        )
+        _event(
+            need,
+            EventKind.RATED,
+            actor=actor,
+            at=now,
+            from_status=need.status,
+            note=rating.comment,
+            data={
+                "resolved": rating.resolved,
+                "satisfaction": satisfaction,
+                "departments": _departments_of(need),
+                "channel": channel,
+                "round": round_,
+            },
+        )
+        answers = list(Rating.objects.filter(need=need, round=round_).values_list("satisfaction", flat=True))
+        if len(answers) >= need.reporters.count():
+            if Satisfaction.UNSATISFIED in answers:
+                _reopen(need, actor=actor, now=now)
+            else:
+                _close(need, actor=actor, now=now, data={"round": round_})
+    return rating
+
+
+def _reporter_for(actor: Any, need: Need, reporter: NeedReporter | int | None, channel: str) -> NeedReporter:
+    if reporter is not None:
+        pk = reporter.pk if isinstance(reporter, NeedReporter) else reporter
+        rep = need.reporters.filter(pk=pk).first()
+        if rep is None:
+            raise ValidationError({"reporter": ["不是该诉求的反映人 / Not a reporter of this need"]})
+        if actor is not None and rep.user_id != getattr(actor, "pk", None):
+            if channel != RatingChannel.PHONE:
+                raise PermissionDenied("只能评价自己反映的诉求 / You can only rate your own needs")
+            require(actor, Action.HANDLE_NEEDS, need.place)
+        return rep
+    if actor is None:
+        raise ValidationError({"reporter": ["缺少反映人 / The reporter is missing"]})
+    rep = need.reporters.filter(user=actor).first()
+    if rep is None and getattr(actor, "person", None) is not None:
+        rep = need.reporters.filter(person=actor.person).first()
+    if rep is None:
+        raise PermissionDenied("只能评价自己反映的诉求 / You can only rate your own needs")
+    return rep
+
+
+def _reopen(need: Need, *, actor: Any, now: dt.datetime) -> None:
+    before = need.status
+    city = _city_of(need.place)
+    if need.reopen_count == 0:
+        need.reopen_count = 1
+        need.status = Status.ACCEPTED
+        need.resolution_due = _due(now, _limits(need.category, need.urgency)["resolution"], city)
+        need.save(update_fields=["status", "reopen_count", "resolution_due", "updated_at"])
+        _event(need, EventKind.REOPENED, actor=actor, at=now, from_status=before)
+        _notify(need, "reopened")
+        return
+    higher = NEXT_LEVEL.get(need.level) or None
+    if higher is None:
+        # nowhere higher to go: closed as unsatisfied, the rating stands in the rates
+        _close(need, actor=actor, now=now, data={"unsatisfied": True})
+        return
+    need.reopen_count += 1
+    need.status = Status.ACCEPTED
+    need.level = max(higher, Level.STREET, key=_level_rank)
+    need.resolution_due = _due(now, ESCALATION_LIMIT, city)
+    need.save(update_fields=["status", "reopen_count", "level", "resolution_due", "updated_at"])
+    _event(
+        need,
+        EventKind.ESCALATED,
+        actor=actor,
+        at=now,
+        from_status=before,
+        data={"to": need.level, "why": "unsatisfied"},
+    )
+    _notify(need, "escalated")
+
+
+def _level_rank(level: str) -> int:
+    return [Level.GRID, Level.COMMUNITY, Level.STREET, Level.DISTRICT].index(Level(level))
+
+
+def _close(need: Need, *, actor: Any, now: dt.datetime, data: dict[str, Any]) -> None:
+    before = need.status
+    need.status, need.closed_at = Status.CLOSED, now
+    need.save(update_fields=["status", "closed_at", "updated_at"])
+    _event(need, EventKind.CLOSED, actor=actor, at=now, from_status=before, data=data)
+
+
+def needs_close_unrated(*, now: dt.datetime | None = None, days: int = UNRATED_CLOSE_DAYS) -> int:
+    """Close resolved needs whose reporters did not all answer within ``days`` of resolution.
+    The answers given count; the missing ones do not enter the rates (docs/rates.md)."""
+    now = _now(now)
+    cutoff = now - dt.timedelta(days=days)
+    closed = 0
+    for pk in Need.objects.filter(status=Status.RESOLVED, resolved_at__lte=cutoff).values_list("pk", flat=True)[:500]:
+        with transaction.atomic():
+            need = _locked(pk)
+            if need.status != Status.RESOLVED:
+                continue
+            round_ = need.reopen_count + 1
+            answers = list(Rating.objects.filter(need=need, round=round_).values_list("satisfaction", flat=True))
+            if Satisfaction.UNSATISFIED in answers:
+                _reopen(need, actor=None, now=now)
+            else:
+                _close(
+                    need, actor=None, now=now, data={"unrated": need.reporters.count() - len(answers), "round": round_}
+                )
+            closed += 1
+    return closed
+
+
+def need_escalate(*, need: Need | int, why: str, now: dt.datetime | None = None, actor: Any = None) -> Need:
+    """Move the need one level up (grid → community → street → district) with a fresh
+    resolution deadline. Used by the deadline sweep; the caller holds the transaction."""
+    now = _now(now)
+    need = _locked(need)
+    higher = NEXT_LEVEL.get(need.level)
+    if higher is None:
+        return need
+    before = need.status
+    need.level = higher
+    need.resolution_due = _due(now, ESCALATION_LIMIT, _city_of(need.place))
+    need.save(update_fields=["level", "resolution_due", "updated_at"])
+    _event(need, EventKind.ESCALATED, actor=actor, at=now, from_status=before, data={"to": higher, "why": why})
+    _notify(need, "escalated")
+    return need
