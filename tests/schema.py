@@ -28,6 +28,8 @@ def openapi() -> dict[str, Any]:
 
 
 def _match(path: str) -> str:
+    if path in openapi()["paths"]:  # a literal path beats a template (/needs/triage/ vs /needs/{id}/)
+        return path
     for template in openapi()["paths"]:
         regex = "^" + re.sub(r"\{[^}]+\}", r"[^/]+", template) + "$"
         if re.match(regex, path):

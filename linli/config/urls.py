@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from linli.core import views as core_views
+from linli.needs.api import CategoryViewSet, DispatchViewSet, NeedViewSet, TriageView
 from linli.people.api import DepartmentViewSet, HouseholdViewSet, MembershipViewSet, PersonViewSet
 from linli.places.api import PlaceViewSet
 
@@ -24,6 +25,9 @@ router.register("people", PersonViewSet, basename="person")
 router.register("households", HouseholdViewSet, basename="household")
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("memberships", MembershipViewSet, basename="membership")
+router.register("needs", NeedViewSet, basename="need")
+router.register("dispatches", DispatchViewSet, basename="dispatch")
+router.register("categories", CategoryViewSet, basename="category")
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -36,6 +40,7 @@ urlpatterns = [
     path("", include("linli.people.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api_docs"),
+    path("api/needs/triage/", TriageView.as_view(), name="need-triage"),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,537 @@
+"""REST API for needs: intake (retry-safe with ``Idempotency-Key``), triage without writing,
+the life of a need as actions, the departments' dispatches, the catalogue and the rates.
+
+Every read goes through ``needs.selectors`` (the actor's scope); every write through one
+service. Need texts go out with phone and identity numbers masked (``redact_text``), and
+reporters only as masked names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import authentication, mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from linli.accounts.api_keys import ApiKeyAuthentication
+from linli.core.api import idempotent
+from linli.needs import selectors, services
+from linli.needs.models import (
+    Category,
+    Channel,
+    Dispatch,
+    DispatchStatus,
+    Need,
+    NeedEvent,
+    RatingChannel,
+    Satisfaction,
+    Status,
+    Urgency,
+)
+from linli.needs.photos import PhotoUpload
+from linli.people.identity import redact_text
+from linli.people.models import Department
+from linli.places.models import Place
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="retry-safe writes: the same key returns the first answer instead of writing again",
+)
+
+
+def _place_by_code(code: str | None, field: str = "place") -> Place | None:
+    if not code:
+        return None
+    place = Place.objects.filter(code=str(code)).first()
+    if place is None:
+        raise serializers.ValidationError({field: [f"地点编码「{code}」不存在 / No place with code '{code}'"]})
+    return place
+
+
+def mask_name(name: str) -> str:
+    """张建国 → 张**: enough for staff to greet, not enough to identify."""
+    return (name[:1] + "*" * (len(name) - 1)) if name else ""
+
+
+class CategoryOut(serializers.ModelSerializer[Category]):
+    label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Category
+        fields = [
+            "code",
+            "label",
+            "name",
+            "name_hant",
+            "name_en",
+            "level",
+            "department_kind",
+            "response_limit",
+            "response_unit",
+            "checkin_limit",
+            "checkin_unit",
+            "resolution_limit",
+            "resolution_unit",
+        ]
+
+    def get_label(self, category: Category) -> str:
+        return category.label()
+
+
+class DispatchOut(serializers.ModelSerializer[Dispatch]):
+    department = serializers.CharField(source="department.code")
+    department_name = serializers.CharField(source="department.name")
+    need = serializers.IntegerField(source="need_id")
+
+    class Meta:
+        model = Dispatch
+        fields = [
+            "id",
+            "need",
+            "department",
+            "department_name",
+            "is_lead",
+            "status",
+            "whistled_at",
+            "checkin_due",
+            "checked_in_at",
+            "resolution_due",
+            "resolved_at",
+            "result",
+            "return_reason",
+        ]
+
+
+class NeedOut(serializers.ModelSerializer[Need]):
+    text = serializers.SerializerMethodField()
+    category = serializers.SerializerMethodField()
+    place = serializers.CharField(source="place.code")
+    place_name = serializers.CharField(source="place.name")
+    grid = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Need
+        fields = [
+            "id",
+            "token",
+            "text",
+            "category",
+            "category_confirmed",
+            "place",
+            "place_name",
+            "grid",
+            "lat",
+            "lng",
+            "channel",
+            "urgency",
+            "status",
+            "level",
+            "heat",
+            "response_due",
+            "resolution_due",
+            "accepted_at",
+            "resolved_at",
+            "closed_at",
+            "created_at",
+            "merged_into",
+        ]
+
+    def get_text(self, need: Need) -> str:
+        return redact_text(need.text)
+
+    def get_category(self, need: Need) -> str | None:
+        return need.category.code if need.category else None
+
+    def get_grid(self, need: Need) -> str | None:
+        return need.grid.code if need.grid else None
+
+
+class EventOut(serializers.ModelSerializer[NeedEvent]):
+    department = serializers.SerializerMethodField()
+    note = serializers.SerializerMethodField()
+
+    class Meta:
+        model = NeedEvent
+        fields = ["at", "kind", "actor_name", "department", "from_status", "to_status", "note"]
+
+    def get_department(self, event: NeedEvent) -> str | None:
+        return event.department.name if event.department else None
+
+    def get_note(self, event: NeedEvent) -> str:
+        return redact_text(event.note)
+
+
+class NeedDetailOut(NeedOut):
+    dispatches = DispatchOut(many=True, read_only=True)
+    reporters = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
+
+    class Meta(NeedOut.Meta):
+        fields = [*NeedOut.Meta.fields, "result", "dispatches", "reporters"]
+
+    def get_reporters(self, need: Need) -> list[str]:
+        return [mask_name(r.name) for r in need.reporters.all()]
+
+    def get_result(self, need: Need) -> str:
+        return redact_text(need.result)
+
+
+class NeedIn(serializers.Serializer[Any]):
+    text = serializers.CharField(max_length=2000, allow_blank=True)
+    place = serializers.CharField(required=False, allow_blank=True, allow_null=True, help_text="place code")
+    lat = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+    long = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+    category = serializers.CharField(required=False, allow_blank=True, allow_null=True, help_text="category code")
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False, default=Urgency.NORMAL)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False, default=Channel.API)
+    address_string = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    photos = serializers.ListField(child=serializers.FileField(), required=False, max_length=6)
+
+
+class TriageIn(serializers.Serializer[Any]):
+    text = serializers.CharField(max_length=2000)
+    place = serializers.CharField(required=False, allow_blank=True, allow_null=True, help_text="place code")
+    lat = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+    long = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+
+
+TriageOut = inline_serializer(
+    "TriageOut",
+    {
+        "categories": inline_serializer(
+            "TriageCategory", {"code": serializers.CharField(), "score": serializers.FloatField()}, many=True
+        ),
+        "grid": serializers.CharField(allow_null=True),
+        "duplicates": inline_serializer(
+            "TriageDuplicate", {"id": serializers.IntegerField(), "score": serializers.FloatField()}, many=True
+        ),
+    },
+)
+
+
+class TriageView(APIView):
+    """Suggest categories, locate the grid and find duplicate candidates, writing nothing.
+    Accepts a signed-in session or the ``api_key`` of a registered client."""
+
+    authentication_classes = [ApiKeyAuthentication, authentication.SessionAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=TriageIn,
+        responses={200: TriageOut},
+        parameters=[OpenApiParameter("api_key", str, required=False, description="a registered client's key")],
+    )
+    def post(self, request: Request) -> Response:
+        from linli.needs import triage
+
+        data = TriageIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        place = _place_by_code(values.get("place"))
+        lat, lng = values.get("lat"), values.get("long")
+        if (lat is None) != (lng is None):
+            raise serializers.ValidationError({"lat": ["lat 和 long 须同时给出 / Give both lat and long"]})
+        grid = triage.locate_grid(place=place, lat=lat, lng=lng)
+        duplicates = triage.find_duplicates(values["text"], place=place or grid, lat=lat, lng=lng)
+        visible = set(
+            selectors.need_list(actor=request.user).filter(pk__in=[pk for pk, _ in duplicates]).values_list("pk", flat=True)
+        )
+        return Response(
+            {
+                "categories": [
+                    {"code": code, "score": round(score, 4)} for code, score in triage.suggest_categories(values["text"])
+                ],
+                "grid": grid.code if grid else None,
+                "duplicates": [{"id": pk, "score": round(score, 4)} for pk, score in duplicates if pk in visible],
+            }
+        )
+
+
+class TextIn(serializers.Serializer[Any]):
+    result = serializers.CharField(max_length=4000, allow_blank=True)
+
+
+class WhistleIn(serializers.Serializer[Any]):
+    departments = serializers.ListField(child=serializers.CharField(), min_length=1, help_text="department codes")
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class CategoryIn(serializers.Serializer[Any]):
+    category = serializers.CharField()
+
+
+class TransferIn(serializers.Serializer[Any]):
+    place = serializers.CharField(help_text="place code")
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class MergeIn(serializers.Serializer[Any]):
+    into = serializers.IntegerField(help_text="the need this one duplicates")
+
+
+class RateIn(serializers.Serializer[Any]):
+    resolved = serializers.BooleanField()
+    satisfaction = serializers.ChoiceField(choices=Satisfaction.choices)
+    comment = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    reporter = serializers.IntegerField(required=False, help_text="staff recording a phone follow-up")
+
+
+class ReasonIn(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=1000, allow_blank=True)
+
+
+class DecideIn(serializers.Serializer[Any]):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+def _valid(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
+def _uploads(files: list[Any]) -> list[PhotoUpload]:
+    return [PhotoUpload(name=f.name or "photo", content=f.read()) for f in files]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="submitted, accepted, whistled, resolved, closed, merged"),
+            OpenApiParameter("category", str, description="category code"),
+            OpenApiParameter("place", str, description="within this place's subtree (a place code)"),
+            OpenApiParameter("overdue", bool, description="open and past the resolution deadline"),
+            OpenApiParameter("mine", bool, description="needs I reported"),
+            OpenApiParameter("q", str, description="text or number; simplified/traditional-insensitive"),
+        ]
+    )
+)
+class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Need]):
+    serializer_class = NeedOut
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Need]:
+        params = self.request.query_params
+        status_value = params.get("status") or None
+        if status_value and status_value not in Status.values:
+            raise serializers.ValidationError({"status": [f"未知状态「{status_value}」 / Unknown status"]})
+        return selectors.need_list(
+            actor=self.request.user,
+            status=status_value,
+            category=params.get("category") or None,
+            place=_place_by_code(params.get("place")),
+            overdue=params.get("overdue") in ("1", "true"),
+            mine=params.get("mine") in ("1", "true"),
+            q=params.get("q") or None,
+        ).order_by("-created_at", "-id")
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        return NeedDetailOut if self.action == "retrieve" else NeedOut
+
+    def get_object(self) -> Need:
+        need = selectors.access_need(self.request.user, self.kwargs["pk"])
+        return selectors.need_detail_prefetch(Need.objects.filter(pk=need.pk)).select_related(
+            "category", "place", "grid"
+        )[0]
+
+    def _detail(self, need: Need | int, code: int = 200) -> Response:
+        pk = need.pk if isinstance(need, Need) else need
+        fresh = selectors.need_detail_prefetch(Need.objects.filter(pk=pk)).select_related("category", "place", "grid")[0]
+        return Response(NeedDetailOut(fresh, context={"request": self.request}).data, status=code)
+
+    @extend_schema(request=NeedIn, responses={201: NeedDetailOut}, parameters=[IDEMPOTENCY_KEY])
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        values = _valid(NeedIn, request)
+        need = services.need_create(
+            actor=request.user,
+            text=values["text"],
+            place=_place_by_code(values.get("place")),
+            lat=values.get("lat"),
+            lng=values.get("long"),
+            address_string=values.get("address_string", ""),
+            category_code=values.get("category") or None,
+            channel=values["channel"],
+            urgency=values["urgency"],
+            photos=_uploads(values.get("photos") or []),
+        )
+        return self._detail(need, status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: EventOut(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def timeline(self, request: Request, pk: str) -> Response:
+        need = selectors.access_need(request.user, pk)
+        return Response(EventOut(selectors.need_timeline(need=need), many=True).data)
+
+    @extend_schema(request=None, responses={200: NeedDetailOut})
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str) -> Response:
+        need = selectors.access_need(request.user, pk)
+        return self._detail(services.need_accept(actor=request.user, need=need))
+
+    @extend_schema(request=CategoryIn, responses={200: NeedDetailOut})
+    @action(detail=True, methods=["post"])
+    def categorise(self, request: Request, pk: str) -> Response:
+        need = selectors.access_need(request.user, pk)
+        values = _valid(CategoryIn, request)
+        return self._detail(services.need_categorise(actor=request.user, need=need, category_code=values["category"]))
+
+    @extend_schema(request=WhistleIn, responses={200: NeedDetailOut})
+    @action(detail=True, methods=["post"])
+    def whistle(self, request: Request, pk: str) -> Response:
+        need = selectors.access_need(request.user, pk)
+        values = _valid(WhistleIn, request)
+        codes = list(dict.fromkeys(values["departments"]))
+        departments = list(Department.objects.select_related("place").filter(code__in=codes))
+        missing = set(codes) - {d.code for d in departments}
+        if missing:
+            raise serializers.ValidationError(
+                {"departments": [f"部门编码不存在: {', '.join(sorted(missing))} / Unknown departments"]}
+            )
+        departments.sort(key=lambda d: codes.index(d.code))
+        services.need_whistle(actor=request.user, need=need, departments=departments, note=values["note"])
+        return self._detail(need)
+
+    @extend_schema(request=TextIn, responses={200: NeedDetailOut})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str) -> Response:
+        need = selectors.access_need(request.user, pk)
+        values = _valid(TextIn, request)
+        return self._detail(services.need_resolve(actor=request.user, need=need, result=values["result"]))
+
+    @extend_schema(request=TransferIn, responses={200: NeedDetailOut})
+    @action(detail=True, methods=["post"])
+    def transfer(self, request: Request, pk: str) -> Response:
+        need = selectors.access_need(request.user, pk)
+        values = _valid(TransferIn, request)
+        place = _place_by_code(values["place"])
+        assert place is not None
+        return self._detail(services.need_transfer(actor=request.user, need=need, place=place, note=values["note"]))
+
+    @extend_schema(request=MergeIn, responses={200: NeedDetailOut})
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk: str) -> Response:
+        need = selectors.access_need(request.user, pk)
+        values = _valid(MergeIn, request)
+        target = selectors.access_need(request.user, values["into"])
+        return self._detail(services.need_merge(actor=request.user, duplicate=need, into=target))
+
+    @extend_schema(request=RateIn, responses={200: NeedDetailOut})
+    @action(detail=True, methods=["post"])
+    def rate(self, request: Request, pk: str) -> Response:
+        need = selectors.access_need(request.user, pk)
+        values = _valid(RateIn, request)
+        services.need_rate(
+            actor=request.user,
+            need=need,
+            reporter=values.get("reporter"),
+            resolved=values["resolved"],
+            satisfaction=values["satisfaction"],
+            comment=values["comment"],
+            channel=RatingChannel.PHONE if values.get("reporter") else RatingChannel.APP,
+        )
+        return self._detail(need)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="whistled, checked_in, resolved, return_requested, returned"),
+            OpenApiParameter("active", bool, description="only those still to be worked on"),
+        ]
+    )
+)
+class DispatchViewSet(viewsets.ReadOnlyModelViewSet[Dispatch]):
+    """What has been whistled to my department: check in, resolve, or ask to return it."""
+
+    serializer_class = DispatchOut
+
+    def get_queryset(self) -> QuerySet[Dispatch]:
+        params = self.request.query_params
+        status_value = params.get("status") or None
+        if status_value and status_value not in DispatchStatus.values:
+            raise serializers.ValidationError({"status": [f"未知状态「{status_value}」 / Unknown status"]})
+        return selectors.dispatch_list(
+            actor=self.request.user, status=status_value, active=params.get("active") in ("1", "true")
+        )
+
+    def get_object(self) -> Dispatch:
+        return selectors.access_dispatch(self.request.user, self.kwargs["pk"])
+
+    def _out(self, dispatch: Dispatch) -> Response:
+        return Response(DispatchOut(selectors.access_dispatch(self.request.user, dispatch.pk)).data)
+
+    @extend_schema(request=None, responses={200: DispatchOut})
+    @action(detail=True, methods=["post"])
+    def checkin(self, request: Request, pk: str) -> Response:
+        dispatch = self.get_object()
+        return self._out(services.dispatch_checkin(actor=request.user, dispatch=dispatch))
+
+    @extend_schema(request=TextIn, responses={200: DispatchOut})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str) -> Response:
+        dispatch = self.get_object()
+        values = _valid(TextIn, request)
+        return self._out(services.dispatch_resolve(actor=request.user, dispatch=dispatch, result=values["result"]))
+
+    @extend_schema(request=ReasonIn, responses={200: DispatchOut}, operation_id="dispatches_return")
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_(self, request: Request, pk: str) -> Response:
+        dispatch = self.get_object()
+        values = _valid(ReasonIn, request)
+        return self._out(services.dispatch_return(actor=request.user, dispatch=dispatch, reason=values["reason"]))
+
+    @extend_schema(request=DecideIn, responses={200: DispatchOut})
+    @action(detail=True, methods=["post"])
+    def decide(self, request: Request, pk: str) -> Response:
+        dispatch = self.get_object()
+        values = _valid(DecideIn, request)
+        return self._out(
+            services.dispatch_return_decide(
+                actor=request.user, dispatch=dispatch, approve=values["approve"], note=values["note"]
+            )
+        )
+
+
+class CategoryViewSet(viewsets.ReadOnlyModelViewSet[Category]):
+    """The dispatch catalogue 派单目录 (the default catalogue, or a city's with ``city``)."""
+
+    serializer_class = CategoryOut
+    lookup_field = "code"
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[Category]:
+        return selectors.category_list(city=_place_by_code(self.request.query_params.get("city"), "city"))
+
+    def get_object(self) -> Category:
+        from django.http import Http404
+
+        found = self.get_queryset().filter(code=self.kwargs["code"]).first()
+        if found is None:
+            raise Http404("category not found")
+        return found
+
+
+def parse_period(request: Request) -> tuple[dt.date, dt.date]:
+    """``start``/``end`` (YYYY-MM-DD, inclusive); the last 30 days by default."""
+    today = timezone.localdate()
+    try:
+        end = dt.date.fromisoformat(request.query_params.get("end") or today.isoformat())
+        start = dt.date.fromisoformat(request.query_params.get("start") or (end - dt.timedelta(days=29)).isoformat())
+    except ValueError as exc:
+        raise serializers.ValidationError({"start": ["日期格式应为YYYY-MM-DD / Dates are YYYY-MM-DD"]}) from exc
+    if start > end:
+        raise serializers.ValidationError({"start": ["开始日期晚于结束日期 / start is after end"]})
+    if (end - start).days > 3660:
+        raise serializers.ValidationError({"start": ["时间段最长10年 / The period is at most 10 years"]})
+    return start, end
