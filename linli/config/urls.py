@@ -38,6 +38,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("linli.places.urls")),
     path("", include("linli.people.urls")),
+    path("", include("linli.needs.urls")),
+    path("open311/v2/", include("linli.open311.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api_docs"),
     path("api/needs/triage/", TriageView.as_view(), name="need-triage"),

@@ -18,6 +18,11 @@ class JSONFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         for key, value in vars(record).items():
+            if key == "request":
+                # Django's request logger attaches the request, whose repr carries the query
+                # string (api keys, search terms): log its method and path only
+                payload["request"] = f"{getattr(value, 'method', '')} {getattr(value, 'path', '')}"
+                continue
             if key not in _RESERVED and not key.startswith("_"):
                 payload[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
         if record.exc_info:

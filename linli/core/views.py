@@ -40,6 +40,10 @@ def home(request: HttpRequest) -> HttpResponse:
             "can_people": looks_after_others,
             "can_manage": scope.everything or bool(scope.paths(Action.MANAGE_MEMBERSHIPS)),
             "can_import": scope.everything or bool(scope.paths(Action.MANAGE_PLACES)),
+            "can_submit": scope.everything or bool(scope.paths(Action.SUBMIT_NEED)),
+            "can_queue": scope.everything or bool(scope.paths(Action.VIEW_NEEDS)),
+            "is_liaison": any(g.department_id for g in scope.grants),
+            "can_rates": scope.everything or bool(scope.paths(Action.VIEW_RATES)),
         },
     )
 

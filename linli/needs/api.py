@@ -63,7 +63,7 @@ def mask_name(name: str) -> str:
 
 
 class CategoryOut(serializers.ModelSerializer[Category]):
-    label = serializers.SerializerMethodField()
+    label = serializers.SerializerMethodField()  # type: ignore[assignment]
 
     class Meta:
         model = Category
@@ -243,12 +243,15 @@ class TriageView(APIView):
         grid = triage.locate_grid(place=place, lat=lat, lng=lng)
         duplicates = triage.find_duplicates(values["text"], place=place or grid, lat=lat, lng=lng)
         visible = set(
-            selectors.need_list(actor=request.user).filter(pk__in=[pk for pk, _ in duplicates]).values_list("pk", flat=True)
+            selectors.need_list(actor=request.user)
+            .filter(pk__in=[pk for pk, _ in duplicates])
+            .values_list("pk", flat=True)
         )
         return Response(
             {
                 "categories": [
-                    {"code": code, "score": round(score, 4)} for code, score in triage.suggest_categories(values["text"])
+                    {"code": code, "score": round(score, 4)}
+                    for code, score in triage.suggest_categories(values["text"])
                 ],
                 "grid": grid.code if grid else None,
                 "duplicates": [{"id": pk, "score": round(score, 4)} for pk, score in duplicates if pk in visible],
@@ -346,7 +349,9 @@ class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Need]):
 
     def _detail(self, need: Need | int, code: int = 200) -> Response:
         pk = need.pk if isinstance(need, Need) else need
-        fresh = selectors.need_detail_prefetch(Need.objects.filter(pk=pk)).select_related("category", "place", "grid")[0]
+        fresh = selectors.need_detail_prefetch(Need.objects.filter(pk=pk)).select_related("category", "place", "grid")[
+            0
+        ]
         return Response(NeedDetailOut(fresh, context={"request": self.request}).data, status=code)
 
     @extend_schema(request=NeedIn, responses={201: NeedDetailOut}, parameters=[IDEMPOTENCY_KEY])

@@ -71,14 +71,18 @@ class Category(TimeStampedModel):
     name = models.CharField(_("名称"), max_length=60)
     name_hant = models.CharField(_("名称(繁体)"), max_length=60, blank=True)
     name_en = models.CharField(_("名称(英文)"), max_length=80, blank=True)
-    level = models.CharField(_("默认办理层级"), max_length=16, choices=HandlingLevel.choices, default=HandlingLevel.GRID)
-    department_kind = models.CharField(
-        _("默认承办部门类别"), max_length=32, choices=DepartmentKind.choices, blank=True
+    level = models.CharField(
+        _("默认办理层级"), max_length=16, choices=HandlingLevel.choices, default=HandlingLevel.GRID
     )
+    department_kind = models.CharField(_("默认承办部门类别"), max_length=32, choices=DepartmentKind.choices, blank=True)
     response_limit = models.PositiveSmallIntegerField(_("响应时限"), default=1)
-    response_unit = models.CharField(_("响应时限单位"), max_length=8, choices=LimitUnit.choices, default=LimitUnit.WORKDAYS)
+    response_unit = models.CharField(
+        _("响应时限单位"), max_length=8, choices=LimitUnit.choices, default=LimitUnit.WORKDAYS
+    )
     checkin_limit = models.PositiveSmallIntegerField(_("部门报到时限"), default=1)
-    checkin_unit = models.CharField(_("报到时限单位"), max_length=8, choices=LimitUnit.choices, default=LimitUnit.WORKDAYS)
+    checkin_unit = models.CharField(
+        _("报到时限单位"), max_length=8, choices=LimitUnit.choices, default=LimitUnit.WORKDAYS
+    )
     resolution_limit = models.PositiveSmallIntegerField(_("办结时限"), default=7)
     resolution_unit = models.CharField(
         _("办结时限单位"), max_length=8, choices=LimitUnit.choices, default=LimitUnit.WORKDAYS
@@ -215,7 +219,8 @@ class Need(TimeStampedModel):
                 name="need_point_valid",
             ),
             models.CheckConstraint(
-                condition=~models.Q(status="merged") | models.Q(merged_into__isnull=False), name="need_merged_has_target"
+                condition=~models.Q(status="merged") | models.Q(merged_into__isnull=False),
+                name="need_merged_has_target",
             ),
         ]
         verbose_name = _("诉求")
@@ -242,7 +247,9 @@ class NeedReporter(models.Model):
 
     need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="reporters")
     person = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     name = models.CharField(_("姓名"), max_length=60, blank=True)
     phone = models.CharField(_("手机号码"), max_length=20, blank=True)
     joined_at = models.DateTimeField(default=timezone.now)
@@ -334,7 +341,9 @@ class Dispatch(models.Model):
                 name="dispatch_active_once",
             ),
             models.UniqueConstraint(
-                fields=["need"], condition=models.Q(is_lead=True) & ~models.Q(status="returned"), name="dispatch_one_lead"
+                fields=["need"],
+                condition=models.Q(is_lead=True) & ~models.Q(status="returned"),
+                name="dispatch_one_lead",
             ),
         ]
         indexes = [models.Index(fields=["department", "status"], name="dispatch_department_status")]
@@ -378,7 +387,9 @@ class NeedEvent(models.Model):
     need = models.ForeignKey(Need, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=20, choices=EventKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor_name = models.CharField(max_length=150, blank=True)
     department = models.ForeignKey(
         "people.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -395,6 +406,7 @@ class NeedEvent(models.Model):
         indexes = [
             models.Index(fields=["need", "at"], name="need_event_need_at"),
             models.Index(fields=["kind", "at"], name="need_event_kind_at"),
+            models.Index(fields=["place_path"], name="need_event_path_like", opclasses=["varchar_pattern_ops"]),
         ]
         triggers = [pgtrigger.Protect(name="need_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
         verbose_name = _("诉求事件")
@@ -511,7 +523,9 @@ class CalendarYear(models.Model):
     loaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["city", "year"], nulls_distinct=False, name="calendar_year_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["city", "year"], nulls_distinct=False, name="calendar_year_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.year} ({self.source})"
@@ -526,6 +540,7 @@ class TriageModel(models.Model):
     examples = models.PositiveIntegerField(default=0)
     labels = ArrayField(models.CharField(max_length=32), default=list)
     accuracy = models.FloatField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
     blob = models.BinaryField()
     active = models.BooleanField(default=True)
 
@@ -579,7 +594,8 @@ class RateRollup(models.Model):
                 fields=["day", "place", "department"], nulls_distinct=False, name="rate_rollup_once"
             ),
             models.CheckConstraint(
-                condition=models.Q(place__isnull=False) | models.Q(department__isnull=False), name="rate_rollup_has_owner"
+                condition=models.Q(place__isnull=False) | models.Q(department__isnull=False),
+                name="rate_rollup_has_owner",
             ),
         ]
         indexes = [

@@ -54,6 +54,8 @@ def need_visibility(actor: Any) -> Q | None:
     if liaison is not None:
         condition |= liaison
     if scope.user_id:
+        # what I reported, and what I entered (for a resident, or as an API client's account)
+        condition |= Q(submitted_by_id=scope.user_id)
         condition |= Q(Exists(NeedReporter.objects.filter(need_id=OuterRef("pk"), user_id=scope.user_id)))
     return condition
 
@@ -76,7 +78,9 @@ def need_list(
     if visible is not None:
         qs = qs.filter(visible)
     if mine:
-        qs = qs.filter(Exists(NeedReporter.objects.filter(need_id=OuterRef("pk"), user_id=getattr(actor, "pk", None))))
+        qs = qs.filter(
+            Exists(NeedReporter.objects.filter(need_id=OuterRef("pk"), user_id=getattr(actor, "pk", 0) or 0))
+        )
     if status:
         qs = qs.filter(status__in=[status] if isinstance(status, str) else status)
     if category:

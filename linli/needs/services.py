@@ -146,6 +146,7 @@ def _expect(need: Need, statuses: Iterable[str], message: str) -> None:
 
 
 def _limits(category: Category | None, urgency: str) -> dict[str, tuple[int, str]]:
+    limits: dict[str, tuple[int, str]]
     if category is None:
         limits = {"response": DEFAULT_RESPONSE, "checkin": DEFAULT_CHECKIN, "resolution": DEFAULT_RESOLUTION}
     else:
@@ -745,7 +746,9 @@ def need_merge(*, actor: Any, duplicate: Need | int, into: Need | int, now: dt.d
         dup, target = locked[dup_pk], locked[into_pk]
         require(actor, Action.HANDLE_NEEDS, dup.place)
         require(actor, Action.HANDLE_NEEDS, target.place)
-        _expect(dup, OPEN_STATUSES, "只能合并在办的诉求 / Only open needs can be merged")
+        # a duplicate is merged before it is accepted (at triage), so that it counts once in
+        # the rates: received and responded are both the surviving need's
+        _expect(dup, [Status.SUBMITTED], "只能合并尚未受理的诉求 / Only needs not yet accepted can be merged away")
         _expect(target, OPEN_STATUSES, "只能合并到在办的诉求 / Needs can be merged only into an open need")
         if dup.dispatches.filter(status__in=ACTIVE_DISPATCH).exists():
             raise Conflict("该诉求已吹哨，不能合并 / This need has been whistled and cannot be merged away")

@@ -18,3 +18,5 @@ STORAGES = {
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 LINLI_DEMO = True
 AXES_FAILURE_LIMIT = 5
+# triage caches the classifier and the grid polygons per process; tests roll back both
+LINLI_TRIAGE_RECHECK_SECONDS = 0

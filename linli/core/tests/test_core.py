@@ -101,3 +101,19 @@ def test_import_places_command(tmp_path: Any) -> None:
     with pytest.raises(CommandError, match="nothing imported"):
         call_command("import_places", str(bad), stdout=out)
     assert "line 2" in out.getvalue()
+
+
+def test_json_logs_never_carry_the_query_string() -> None:
+    """Django's request logger attaches the request; its repr has the query string (api keys)."""
+    import json
+    import logging
+
+    from django.test import RequestFactory
+
+    from linli.core.logging import JSONFormatter
+
+    request = RequestFactory().get("/open311/v2/requests.json?api_key=SECRET-KEY")
+    record = logging.makeLogRecord({"msg": "Bad Request: %s", "args": (request.path,), "request": request})
+    line = JSONFormatter().format(record)
+    assert "SECRET-KEY" not in line
+    assert json.loads(line)["request"] == "GET /open311/v2/requests.json"

@@ -366,3 +366,32 @@ def test_unrated_needs_close_after_a_week(nw: Any) -> None:
 def test_reporter_rows_are_unique(nw: Any) -> None:
     need = _need(nw)
     assert NeedReporter.objects.filter(need=need).count() == 1
+
+
+def test_an_accepted_need_is_not_merged_away(nw: Any) -> None:
+    first, second = _need(nw), _need(nw, text="楼下的路灯也坏了")
+    need_accept(actor=nw.users["grid_worker"], need=second)
+    with pytest.raises(Conflict):
+        need_merge(actor=nw.users["grid_worker"], duplicate=second, into=first)
+
+
+def test_roll_ups_written_by_the_services_equal_a_recomputation(nw: Any) -> None:
+    from django.utils import timezone
+
+    from linli.needs.rates import rates_for, rates_recompute
+
+    test_whistle_checkin_resolve_rate_close(nw)
+    first = _need(nw)
+    second = _need(nw, text="楼下的路燈壞了")
+    need_merge(actor=nw.users["grid_worker"], duplicate=second, into=first)
+    need_resolve(actor=nw.users["grid_worker"], need=first, result="修好了")
+    need_rate(actor=nw.users["resident"], need=first, resolved=False, satisfaction="unsatisfied")
+    today = timezone.localdate()
+    period = {"start": today - dt.timedelta(days=1), "end": today + dt.timedelta(days=1)}
+    for place in (nw.grid_a, nw.community_a, nw.street, nw.district, nw.city):
+        assert rates_for(place=place, **period) == rates_recompute(place=place, **period), place
+    for department in (nw.department, nw.power):
+        assert rates_for(department=department, **period) == rates_recompute(department=department, **period)
+    community = rates_for(place=nw.community_a, **period)
+    assert (community.received, community.responded, community.followed_up) == (2, 2, 2)
+    assert community.satisfaction_rate is not None and community.satisfaction_rate == 1 / 2

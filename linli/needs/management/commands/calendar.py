@@ -1,0 +1,112 @@
+"""``linli calendar seed|import|show``: the working-day calendar (holidays and make-up days).
+
+``seed [--years 2025 2026]`` loads the national calendar from the chinese-calendar package
+(years it does not know are skipped); ``import FILE [--city CODE]`` loads a year's calendar
+from an XLSX or CSV file (日期, 类型 休/班, 名称), nationally or for one city; ``show YEAR
+[--city CODE]`` prints the holidays and make-up working days, and a warning when the year has
+no calendar (deadlines then count Monday to Friday).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.table import Table
+
+from linli.core.management.process import console_for
+from linli.needs import workdays
+from linli.places.models import Place
+from linli.places.services import ImportFailed
+
+
+def find_city(code: str | None) -> Place | None:
+    if not code:
+        return None
+    city = Place.objects.filter(code=code).first()
+    if city is None:
+        raise CommandError(f"地点编码 {code} 不存在 / no place with code {code}")
+    return city
+
+
+class Command(BaseCommand):
+    help = "Seed, import or show the working-day calendar (public holidays and make-up working days)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True)
+        seed = actions.add_parser("seed", help="load the national calendar from the chinese-calendar package")
+        seed.add_argument("--years", type=int, nargs="+", help="only these years (default: every year it knows)")
+        load = actions.add_parser("import", help="import a calendar from an XLSX or CSV file")
+        load.add_argument("file", type=Path)
+        load.add_argument("--city", help="the city's place code (default: the national calendar)")
+        show = actions.add_parser("show", help="print a year's holidays and make-up working days")
+        show.add_argument("year", type=int)
+        show.add_argument("--city", help="the city's place code")
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        if action == "seed":
+            self.seed(options.get("years"))
+        elif action == "import":
+            self.load(options["file"], find_city(options.get("city")))
+        else:
+            self.show(options["year"], find_city(options.get("city")))
+
+    def seed(self, years: list[int] | None) -> None:
+        console = console_for(self)
+        written = workdays.calendar_seed(years=years)
+        if years:
+            for warning in workdays.calendar_warnings(years):
+                console.print(f"[yellow]![/yellow] {warning}")
+        console.print(f"[green]✓[/green] 写入 {written} 天 / {written} days written")
+
+    def load(self, file: Path, city: Place | None) -> None:
+        if not file.is_file():
+            raise CommandError(f"文件不存在 / no such file: {file}")
+        console = console_for(self)
+        try:
+            result = workdays.calendar_import(actor=None, data=file.read_bytes(), filename=file.name, city=city)
+        except ImportFailed as exc:
+            for error in exc.row_errors:
+                console.print(f"[red]✗[/red] {error}")
+            raise CommandError(
+                f"未导入：{len(exc.row_errors)} 行有错误 / nothing imported: {len(exc.row_errors)} rows have errors"
+            ) from exc
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        years = ", ".join(str(y) for y in result.years)
+        console.print(
+            f"[green]✓[/green] {years}: 新增 created {result.created} · 更新 updated {result.updated} · "
+            f"删除 removed {result.removed}"
+        )
+
+    def show(self, year: int, city: Place | None) -> None:
+        console = console_for(self)
+        for warning in workdays.calendar_warnings([year], city):
+            console.print(f"[yellow]![/yellow] {warning}")
+        days = workdays.calendar_days(year, city=city)
+        table = Table(title=f"{year} {city.name if city else '全国 national'}")
+        table.add_column("日期 date")
+        table.add_column("星期 weekday")
+        table.add_column("类型 kind")
+        table.add_column("名称 name")
+        if city is not None:
+            table.add_column("来源 source")
+        weekdays = "一二三四五六日"
+        for day, local in days:
+            cells = [
+                day.date.isoformat(),
+                f"周{weekdays[day.date.weekday()]} {day.date:%a}",
+                "[cyan]班 workday[/cyan]" if day.is_workday else "[magenta]休 holiday[/magenta]",
+                day.name,
+            ]
+            if city is not None:
+                cells.append("本市 city" if local else "全国 national")
+            table.add_row(*cells)
+        console.print(table)
+        holidays = sum(1 for d, _ in days if not d.is_workday)
+        console.print(
+            f"工作日休假 {holidays} 天 · 周末调休上班 {len(days) - holidays} 天 / "
+            f"{holidays} weekday holidays · {len(days) - holidays} weekend working days"
+        )

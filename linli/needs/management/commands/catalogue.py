@@ -1,0 +1,62 @@
+"""``linli catalogue load-defaults|import|export``: the dispatch catalogue 派单目录.
+
+``load-defaults`` creates or resets the default categories; ``import FILE`` creates or updates
+categories from an XLSX or CSV file (all or nothing, errors per row); ``export FILE`` writes the
+catalogue as an XLSX in the import format. ``--city CODE`` works on that city's catalogue.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from linli.core.management.process import console_for
+from linli.needs.catalogue import catalogue_export_xlsx, catalogue_import, catalogue_load_defaults
+from linli.needs.management.commands.calendar import find_city
+from linli.places.services import ImportFailed
+
+
+class Command(BaseCommand):
+    help = "Load the default dispatch catalogue, or import or export it as XLSX."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True)
+        defaults = actions.add_parser("load-defaults", help="create or reset the default categories")
+        load = actions.add_parser("import", help="import categories from an XLSX or CSV file")
+        load.add_argument("file", type=Path)
+        export = actions.add_parser("export", help="write the catalogue to an XLSX file")
+        export.add_argument("file", type=Path)
+        for sub in (defaults, load, export):
+            sub.add_argument("--city", help="the city's place code (default: the national defaults)")
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        console = console_for(self)
+        city = find_city(options.get("city"))
+        try:
+            if action == "load-defaults":
+                written = catalogue_load_defaults(city=city)
+                console.print(f"[green]✓[/green] 写入 {written} 个类别 / {written} categories written")
+            elif action == "import":
+                file: Path = options["file"]
+                if not file.is_file():
+                    raise CommandError(f"文件不存在 / no such file: {file}")
+                result = catalogue_import(actor=None, data=file.read_bytes(), filename=file.name, city=city)
+                console.print(
+                    f"[green]✓[/green] 新增 created {result.created} · 更新 updated {result.updated} · "
+                    f"未变 unchanged {result.unchanged}"
+                )
+            else:
+                target: Path = options["file"]
+                target.write_bytes(catalogue_export_xlsx(actor=None, city=city))
+                console.print(f"[green]✓[/green] 已导出 / exported: {target}")
+        except ImportFailed as exc:
+            for error in exc.row_errors:
+                console.print(f"[red]✗[/red] {error}")
+            raise CommandError(
+                f"未导入：{len(exc.row_errors)} 行有错误 / nothing imported: {len(exc.row_errors)} rows have errors"
+            ) from exc
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc

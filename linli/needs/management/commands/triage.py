@@ -1,0 +1,76 @@
+"""``linli triage train|show|suggest``: the category classifier of needs 诉求.
+
+``train`` fits a new version on the catalogue and the confirmed needs and makes it active;
+``show`` lists the versions; ``suggest "text"`` prints the top categories for a text.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.table import Table
+
+from linli.core.management.process import console_for
+from linli.needs.models import Category, TriageModel
+from linli.needs.triage import suggest_categories, triage_train
+
+
+class Command(BaseCommand):
+    help = "Train, list or try the need category classifier / 训练、查看或试用诉求分类模型."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        train = sub.add_parser("train", help="train a new version and make it active")
+        train.add_argument("--note", default="", help="why this version was trained (kept in the audit trail)")
+        sub.add_parser("show", help="list the trained versions")
+        suggest = sub.add_parser("suggest", help="suggest categories for a text")
+        suggest.add_argument("text")
+        suggest.add_argument("--top", type=int, default=3)
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        console = console_for(self)
+        if action == "train":
+            started = time.perf_counter()
+            try:
+                model = triage_train(note=options["note"])
+            except ValidationError as exc:
+                raise CommandError("; ".join(exc.messages)) from exc
+            accuracy = "—" if model.accuracy is None else f"{model.accuracy:.1%}"
+            console.print(
+                f"[bold]v{model.version}[/bold] trained in {time.perf_counter() - started:.1f}s · "
+                f"{model.examples} examples · {len(model.labels)} labels · accuracy (CV) {accuracy}"
+            )
+            console.print("labels: " + ", ".join(model.labels))
+        elif action == "show":
+            table = Table(title="triage models / 分类模型")
+            for column in ("version", "trained at", "examples", "labels", "accuracy", "active"):
+                table.add_column(column, justify="left" if column == "trained at" else "right")
+            for model in TriageModel.objects.defer("blob").order_by("-version"):
+                table.add_row(
+                    f"v{model.version}",
+                    f"{model.trained_at:%Y-%m-%d %H:%M}",
+                    str(model.examples),
+                    str(len(model.labels)),
+                    "—" if model.accuracy is None else f"{model.accuracy:.1%}",
+                    "✓" if model.active else "",
+                )
+            console.print(table)
+        else:
+            started = time.perf_counter()
+            suggestions = suggest_categories(options["text"], top=options["top"])
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            if not suggestions:
+                console.print("no suggestion / 无建议")
+                return
+            names = dict(
+                Category.objects.filter(code__in=[code for code, _ in suggestions]).values_list("code", "name")
+            )
+            table = Table(title=f"suggestions / 建议类别 ({elapsed_ms:.0f} ms)")
+            for column in ("code", "name", "score"):
+                table.add_column(column, justify="right" if column == "score" else "left")
+            for code, score in suggestions:
+                table.add_row(code, names.get(code, ""), f"{score:.3f}")
+            console.print(table)

@@ -1,0 +1,46 @@
+"""Template helpers of the needs pages: the countdown badge and masked text."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+from linli.needs.models import OPEN_STATUSES
+from linli.people.identity import redact_text
+
+register = template.Library()
+
+
+def _span(delta: dt.timedelta) -> str:
+    seconds = abs(int(delta.total_seconds()))
+    if seconds >= 86400:
+        return _("%(n)s天") % {"n": seconds // 86400}
+    if seconds >= 3600:
+        return _("%(n)s小时") % {"n": seconds // 3600}
+    return _("%(n)s分钟") % {"n": max(1, seconds // 60)}
+
+
+@register.simple_tag
+def countdown(due: dt.datetime | None, status: str = "", now: dt.datetime | None = None) -> SafeString | str:
+    """剩2天 / 超期3小时, coloured; nothing for finished needs."""
+    if due is None or (status and status not in OPEN_STATUSES and status not in ("whistled", "checked_in")):
+        return ""
+    now = now or timezone.now()
+    left = due - now
+    if left.total_seconds() < 0:
+        return format_html(
+            '<span class="badge overdue" title="{}">{}</span>', due.isoformat(), _("超期%(t)s") % {"t": _span(left)}
+        )
+    css = "badge soon" if left < dt.timedelta(hours=24) else "badge"
+    return format_html('<span class="{}" title="{}">{}</span>', css, due.isoformat(), _("剩%(t)s") % {"t": _span(left)})
+
+
+@register.filter
+def redact(text: Any) -> str:
+    return redact_text(str(text or ""))

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from linli.needs import views
+
+app_name = "needs"
+urlpatterns = [
+    path("needs/new/", views.need_new, name="new"),
+    path("needs/mine/", views.my_needs, name="mine"),
+    path("needs/queue/", views.queue, name="queue"),
+    path("needs/dispatches/", views.dispatches, name="dispatches"),
+    path("needs/dispatches/<int:pk>/<slug:verb>/", views.dispatch_act, name="dispatch_act"),
+    path("needs/<int:pk>/", views.need_detail, name="detail"),
+    path("needs/<int:pk>/<slug:verb>/", views.need_act, name="act"),
+    path("places/<str:code>/qr/", views.building_qr, name="qr"),
+    path("r/<str:token>/", views.rate_by_link, name="rate_by_link"),
+]

@@ -1,0 +1,465 @@
+"""Pages of needs: report one (three taps from home), my needs with their timeline and
+rating, the grid and community workbench, the departments' dispatches, the rating link sent
+by SMS, and the QR code of a building's bulletin board."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from linli.core.errors import Conflict
+from linli.core.models import IdempotencyRecord
+from linli.core.pagination import paginate
+from linli.needs import selectors, services
+from linli.needs.forms import NeedForm, RateForm
+from linli.needs.models import (
+    OPEN_STATUSES,
+    Channel,
+    DispatchStatus,
+    Need,
+    NeedReporter,
+    RatingChannel,
+    Status,
+)
+from linli.needs.photos import PhotoUpload
+from linli.needs.tasks import read_rating_token
+from linli.people.models import Department
+from linli.people.permissions import scope_for
+from linli.people.roles import Action
+from linli.places.models import Place, PlaceKind
+from linli.places.selectors import access_place
+
+
+def _messages_of(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "；".join(str(m) for msgs in exc.message_dict.values() for m in msgs)
+    return "；".join(str(m) for m in exc.messages)
+
+
+def _attempt(request: HttpRequest, fn: Callable[[], Any], success: str) -> bool:
+    """Run one service; a refusal becomes a message on the page, never a 500."""
+    try:
+        fn()
+    except ValidationError as exc:
+        messages.error(request, _messages_of(exc))
+        return False
+    except Conflict as exc:
+        messages.error(request, str(exc))
+        return False
+    messages.success(request, success)
+    return True
+
+
+def _home_place(user: Any) -> Place | None:
+    person = getattr(user, "person", None)
+    if person is None:
+        return None
+    link = person.household_links.select_related("household__place").first()
+    return link.household.place if link else person.place
+
+
+# --- residents -------------------------------------------------------------------------------
+
+
+@login_required
+def need_new(request: HttpRequest) -> HttpResponse:
+    """Report a need. ``?place=CODE`` (from a building's QR code) fills the place in."""
+    user: Any = request.user
+    scope = scope_for(request.user)
+    if not (scope.everything or scope.paths(Action.SUBMIT_NEED)):
+        raise PermissionDenied(_("您的角色不能反映诉求 / Your role cannot report needs"))
+    code = request.GET.get("place") or request.POST.get("place") or ""
+    place = Place.objects.filter(code=code).first() if code else _home_place(request.user)
+    if code and place is None:
+        raise Http404("place not found")
+    staff = place is not None and scope.allows(Action.HANDLE_NEEDS, place.path)
+    categories = list(selectors.category_list())
+    form = NeedForm(request.POST or None, request.FILES or None, initial={"place": place.code if place else ""})
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        key = data.get("submission") or ""
+        done = IdempotencyRecord.objects.filter(user=user, key=f"need-form:{key}").first() if key else None
+        if done is not None and done.body:
+            return redirect("needs:detail", pk=done.body["need"])
+        reporter = None
+        if staff and data.get("on_behalf_name"):
+            reporter = services.Reporter(name=data["on_behalf_name"], phone=data.get("on_behalf_phone") or "")
+        try:
+            with transaction.atomic():
+                need = services.need_create(
+                    actor=request.user,
+                    text=data["text"],
+                    place=place,
+                    category_code=data.get("category") or None,
+                    urgency=data["urgency"],
+                    channel=Channel.QR
+                    if request.GET.get("via") == "qr"
+                    else (Channel.STAFF if reporter else Channel.RESIDENT),
+                    reporter=reporter,
+                    photos=[PhotoUpload(name=f.name, content=f.read()) for f in data.get("photos") or []],
+                )
+                if key:
+                    IdempotencyRecord.objects.create(
+                        user=user,
+                        key=f"need-form:{key}",
+                        method="POST",
+                        path=request.path,
+                        fingerprint="",
+                        status=302,
+                        body={"need": need.pk},
+                    )
+        except ValidationError as exc:
+            form.add_error(None, _messages_of(exc))
+            status = 400
+        except IntegrityError:  # the same form sent twice at once: the first one won
+            done = IdempotencyRecord.objects.filter(user=user, key=f"need-form:{key}").first()
+            if done is not None and done.body:
+                return redirect("needs:detail", pk=done.body["need"])
+            raise
+        else:
+            messages.success(request, _("已提交，编号 %(pk)s。我们会尽快处理。") % {"pk": need.pk})
+            return redirect("needs:detail", pk=need.pk)
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "needs/new.html",
+        {"form": form, "place": place, "categories": categories, "staff": staff},
+        status=status,
+    )
+
+
+@login_required
+def my_needs(request: HttpRequest) -> HttpResponse:
+    needs = selectors.need_list(actor=request.user, mine=True).order_by("-created_at", "-id")
+    return render(request, "needs/mine.html", {"page": paginate(request, needs)})
+
+
+@login_required
+def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    need = selectors.access_need(request.user, pk)
+    need = selectors.need_detail_prefetch(Need.objects.filter(pk=need.pk)).select_related("category", "place", "grid")[
+        0
+    ]
+    can_handle = selectors.can_handle(request.user, need)
+    mine = need.reporters.filter(user_id=request.user.pk or 0).first()
+    round_ = need.reopen_count + 1
+    rated = mine is not None and mine.ratings.filter(round=round_).exists()
+    departments = []
+    if can_handle and need.status in OPEN_STATUSES:
+        departments = [d for d in Department.objects.select_related("place") if services.department_in_reach(d, need)]
+    duplicates: list[Need] = []
+    if can_handle and need.status in OPEN_STATUSES:
+        submitted = need.events.filter(kind="submitted").first()
+        ids = [pk for pk, _ in (submitted.data.get("duplicates", []) if submitted else [])]
+        duplicates = list(selectors.need_list(actor=request.user, status=list(OPEN_STATUSES)).filter(pk__in=ids))
+    return render(
+        request,
+        "needs/detail.html",
+        {
+            "need": need,
+            "events": list(selectors.need_timeline(need=need)),
+            "dispatches": list(need.dispatches.all()),
+            "can_handle": can_handle,
+            "can_decide": scope_for(request.user).allows(Action.DECIDE_RETURNS, need.place_path),
+            "can_rate": mine is not None and need.status == Status.RESOLVED and not rated,
+            "rate_form": RateForm(),
+            "departments": departments,
+            "categories": list(selectors.category_list()),
+            "duplicates": duplicates,
+            "unrated_reporters": [r for r in need.reporters.all() if not r.ratings.filter(round=round_).exists()]
+            if need.status == Status.RESOLVED
+            else [],
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def need_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
+    """One step of a need from its page (accept, whistle, resolve, rate…)."""
+    need = selectors.access_need(request.user, pk)
+    user, post = request.user, request.POST
+    actions: dict[str, tuple[Callable[[], Any], str]] = {
+        "accept": (lambda: services.need_accept(actor=user, need=need), _("已受理")),
+        "categorise": (
+            lambda: services.need_categorise(actor=user, need=need, category_code=post.get("category", "")),
+            _("类别已确认"),
+        ),
+        "whistle": (
+            lambda: services.need_whistle(
+                actor=user,
+                need=need,
+                departments=list(
+                    Department.objects.select_related("place").filter(pk__in=_ints(post.getlist("department")))
+                ),
+                note=post.get("note", ""),
+            ),
+            _("已吹哨，等待部门报到"),
+        ),
+        "resolve": (lambda: services.need_resolve(actor=user, need=need, result=post.get("result", "")), _("已办结")),
+        "merge": (
+            lambda: services.need_merge(
+                actor=user, duplicate=need, into=selectors.access_need(user, post.get("into", ""))
+            ),
+            _("已合并"),
+        ),
+        "rate": (
+            lambda: services.need_rate(
+                actor=user,
+                need=need,
+                resolved=post.get("resolved") == "1",
+                satisfaction=post.get("satisfaction", ""),
+                comment=post.get("comment", ""),
+            ),
+            _("谢谢您的评价"),
+        ),
+        "phone-rate": (
+            lambda: services.need_rate(
+                actor=user,
+                need=need,
+                reporter=_int(post.get("reporter")),
+                resolved=post.get("resolved") == "1",
+                satisfaction=post.get("satisfaction", ""),
+                comment=post.get("comment", ""),
+                channel=RatingChannel.PHONE,
+            ),
+            _("电话回访已记录"),
+        ),
+    }
+    if verb == "transfer":
+        target = access_place(user, post.get("place", ""), Action.HANDLE_NEEDS)
+        actions["transfer"] = (
+            lambda: services.need_transfer(actor=user, need=need, place=target, note=post.get("note", "")),
+            _("已转办"),
+        )
+    if verb not in actions:
+        raise Http404("unknown action")
+    fn, success = actions[verb]
+    _attempt(request, fn, success)
+    target_pk = need.pk
+    if verb == "merge" and Need.objects.filter(pk=need.pk, status=Status.MERGED).exists():
+        target_pk = Need.objects.get(pk=need.pk).merged_into_id or need.pk
+    return redirect("needs:detail", pk=target_pk)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _ints(values: list[str]) -> list[int]:
+    return [v for v in (_int(x) for x in values) if v is not None]
+
+
+# --- the grid and community workbench -------------------------------------------------------------
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """The queue of needs to handle, by state, category, grid and due time, with bulk
+    accept and bulk whistle."""
+    scope = scope_for(request.user)
+    if not (scope.everything or scope.paths(Action.VIEW_NEEDS)):
+        raise PermissionDenied(_("您的角色没有诉求工作台 / Your role has no needs workbench"))
+    params = request.GET
+    status = params.get("status", "open")
+    statuses: list[str] | None = (
+        [str(s) for s in OPEN_STATUSES] if status == "open" else ([status] if status in Status.values else None)
+    )
+    grid = Place.objects.filter(code=params.get("grid"), kind=PlaceKind.GRID).first() if params.get("grid") else None
+    due = params.get("due", "")
+    due_before = None
+    if due == "today":
+        due_before = timezone.localtime().replace(hour=23, minute=59, second=59)
+    elif due == "3d":
+        due_before = timezone.now() + dt.timedelta(days=3)
+    needs = selectors.need_list(
+        actor=request.user,
+        status=statuses,
+        category=params.get("category") or None,
+        place=grid,
+        due_before=due_before,
+        overdue=due == "overdue",
+        q=params.get("q") or None,
+        level=params.get("level") or None,
+    ).order_by("resolution_due", "id")
+    if request.method == "POST":
+        return _bulk(request)
+    grids = Place.objects.restrict(request.user, Action.VIEW_NEEDS).filter(kind=PlaceKind.GRID).order_by("path")[:200]
+    return render(
+        request,
+        "needs/queue.html",
+        {
+            "page": paginate(request, needs),
+            "statuses": Status.choices,
+            "status": status,
+            "categories": list(selectors.category_list()),
+            "grids": list(grids),
+            "params": params,
+            "departments": list(
+                Department.objects.restrict(request.user, Action.VIEW_PLACES).select_related("place")[:200]
+            ),
+            "now": timezone.now(),
+        },
+    )
+
+
+def _bulk(request: HttpRequest) -> HttpResponse:
+    ids = _ints(request.POST.getlist("need"))
+    verb = request.POST.get("bulk")
+    done, failed = 0, []
+    departments = list(
+        Department.objects.select_related("place").filter(pk__in=_ints(request.POST.getlist("department")))
+    )
+    for need in selectors.need_list(actor=request.user).filter(pk__in=ids):
+        try:
+            if verb == "accept":
+                services.need_accept(actor=request.user, need=need)
+            elif verb == "whistle":
+                services.need_whistle(actor=request.user, need=need, departments=departments)
+            else:
+                raise Http404("unknown bulk action")
+            done += 1
+        except (ValidationError, Conflict, PermissionDenied) as exc:
+            failed.append(f"#{need.pk}: {_messages_of(exc) if isinstance(exc, ValidationError) else exc}")
+    if done:
+        messages.success(request, _("已处理 %(n)s 件") % {"n": done})
+    for line in failed[:10]:
+        messages.error(request, line)
+    return redirect(request.get_full_path())
+
+
+# --- departments ---------------------------------------------------------------------------------------
+
+
+@login_required
+def dispatches(request: HttpRequest) -> HttpResponse:
+    """What has been whistled to my department: check in, resolve, or ask to return it."""
+    scope = scope_for(request.user)
+    if not (scope.everything or any(g.department_id for g in scope.grants) or scope.paths(Action.VIEW_NEEDS)):
+        raise PermissionDenied(_("您不是部门联络人 / You are not a department liaison"))
+    show = request.GET.get("show", "active")
+    qs = selectors.dispatch_list(actor=request.user, active=show == "active")
+    if show == "returns":
+        qs = selectors.dispatch_list(actor=request.user, status=DispatchStatus.RETURN_REQUESTED)
+    return render(
+        request, "needs/dispatches.html", {"page": paginate(request, qs), "show": show, "now": timezone.now()}
+    )
+
+
+@login_required
+@require_POST
+def dispatch_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
+    dispatch = selectors.access_dispatch(request.user, pk)
+    user, post = request.user, request.POST
+    actions: dict[str, tuple[Callable[[], Any], str]] = {
+        "checkin": (lambda: services.dispatch_checkin(actor=user, dispatch=dispatch), _("已报到")),
+        "resolve": (
+            lambda: services.dispatch_resolve(actor=user, dispatch=dispatch, result=post.get("result", "")),
+            _("已办结"),
+        ),
+        "return": (
+            lambda: services.dispatch_return(actor=user, dispatch=dispatch, reason=post.get("reason", "")),
+            _("已申请退单，等待社区审批"),
+        ),
+        "approve": (
+            lambda: services.dispatch_return_decide(
+                actor=user, dispatch=dispatch, approve=True, note=post.get("note", "")
+            ),
+            _("已同意退单"),
+        ),
+        "reject": (
+            lambda: services.dispatch_return_decide(
+                actor=user, dispatch=dispatch, approve=False, note=post.get("note", "")
+            ),
+            _("已驳回退单"),
+        ),
+    }
+    if verb not in actions:
+        raise Http404("unknown action")
+    fn, success = actions[verb]
+    _attempt(request, fn, success)
+    nxt = post.get("next", "")
+    if nxt.startswith("/") and not nxt.startswith("//"):
+        return redirect(nxt)
+    return redirect("needs:dispatches")
+
+
+# --- the rating link (no sign-in) and the building QR code ------------------------------------------------
+
+
+def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The page a rating SMS links to: the reporter rates without signing in."""
+    try:
+        need_id, reporter_id = read_rating_token(token)
+    except signing.BadSignature as exc:
+        raise Http404("invalid link") from exc
+    reporter = (
+        NeedReporter.objects.select_related("need", "need__place").filter(pk=reporter_id, need_id=need_id).first()
+    )
+    if reporter is None:
+        raise Http404("invalid link")
+    need = reporter.need
+    form = RateForm(request.POST or None)
+    rated = reporter.ratings.filter(round=need.reopen_count + 1).exists()
+    status = 200
+    if request.method == "POST" and not rated and need.status == Status.RESOLVED:
+        if form.is_valid():
+            data = form.cleaned_data
+            if _attempt(
+                request,
+                lambda: services.need_rate(
+                    actor=None,
+                    need=need,
+                    reporter=reporter,
+                    resolved=data["resolved"],
+                    satisfaction=data["satisfaction"],
+                    comment=data.get("comment", ""),
+                    channel=RatingChannel.SMS,
+                ),
+                _("谢谢您的评价"),
+            ):
+                return redirect(request.path)
+        status = 400
+    return render(
+        request,
+        "needs/rate_link.html",
+        {"need": need, "form": form, "rated": rated, "open": need.status == Status.RESOLVED},
+        status=status,
+    )
+
+
+@login_required
+def building_qr(request: HttpRequest, code: str) -> HttpResponse:
+    """The QR code for a building's bulletin board: it opens the report form with the
+    building filled in. ``?format=svg`` gives the bare SVG for printing."""
+    place = access_place(request.user, code, Action.VIEW_NEEDS)
+    if place.kind not in (PlaceKind.BUILDING, PlaceKind.COURTYARD, PlaceKind.GRID, PlaceKind.COMMUNITY):
+        raise Http404("QR codes are for buildings, courtyards, grids and communities")
+    url = request.build_absolute_uri(reverse("needs:new") + f"?place={place.code}&via=qr")
+    qr = segno.make(url, error="m")
+    svg = qr.svg_inline(scale=8, dark="#1d2327", title=place.name)
+    if request.GET.get("format") == "svg":
+        response = HttpResponse(svg, content_type="image/svg+xml")
+        response["Content-Disposition"] = f'inline; filename="linli-qr-{place.code}.svg"'
+        return response
+    return render(request, "needs/qr.html", {"place": place, "svg": svg, "url": url})

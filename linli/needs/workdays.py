@@ -1,0 +1,481 @@
+"""Working-day arithmetic in Asia/Shanghai, over the calendar kept as data.
+
+A day is a working day when a ``CalendarDay`` of the city says so, else when a national
+``CalendarDay`` (``city`` null) says so, else when it is Monday to Friday. The national rows are
+seeded from the ``chinese-calendar`` package (public holidays on weekdays, make-up working days
+调休 on weekends) or imported from a file once the State Council publishes a new year; a city may
+import its own overrides. ``CalendarYear`` records which years are loaded: deadlines in a year
+without one fall back to Monday–Friday and log a warning, they never fail.
+
+A deadline in working days ends at 18:00 local time on the N-th working day after the start's
+local date: the start day itself never counts ("N working days from the next day").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from linli.core.audit import audit_record
+from linli.core.models import AuditEntry
+from linli.needs.models import CalendarDay, CalendarYear, LimitUnit
+from linli.places.models import Place, PlaceKind
+from linli.places.services import ImportFailed, RowError, _csv_rows, _xlsx_rows
+
+logger = logging.getLogger("linli.workdays")
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+#: A deadline counted in working days ends at the close of that day's office hours.
+DUE_TIME = time(18, 0)
+#: The longest run of days off seen in the official calendars is nine (Spring Festival 2025
+#: with its weekends); the first window fetched for an N-day limit covers N working days even
+#: around it, so a deadline costs two queries whatever N is.
+_WINDOW_SLACK = 21
+SEED_SOURCE_PREFIX = "chinese-calendar"
+
+#: The Chinese names of the holidays the package knows, as the State Council writes them.
+HOLIDAY_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
+}
+
+CityArg = Place | int | None
+
+
+def _city_pk(city: CityArg) -> int | None:
+    if city is None or isinstance(city, int):
+        return city
+    return city.pk
+
+
+# --- shared import helpers --------------------------------------------------------------------
+
+
+@dataclass
+class LineError(RowError):
+    """A row's errors as one bilingual line: ``第3行: 中文；中文 / Row 3: English; English``.
+
+    Each message is written ``中文 / English``; the halves are gathered on their side.
+    """
+
+    messages: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        halves = [m.split(" / ", 1) if " / " in m else [m, m] for m in self.messages]
+        zh = "；".join(h[0] for h in halves)
+        en = "; ".join(h[1] for h in halves)
+        if self.line == 0:
+            return f"{zh} / {en}"
+        return f"第{self.line}行: {zh} / Row {self.line}: {en}"
+
+
+def import_failed(line: int, message: str) -> ImportFailed:
+    return ImportFailed([LineError(line, [message])])
+
+
+def read_table(
+    data: bytes, filename: str, *, aliases: dict[str, str], required: Iterable[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of an XLSX or CSV file as dicts keyed by canonical column names (``aliases`` maps
+    header cells, lower-cased, to them), with the file's row numbers (the header is row 1).
+
+    The same reading as ``places.services.read_rows`` (size limit, UTF-8 or GB18030 CSV, first
+    sheet of an XLSX), for other column sets.
+    """
+    limit_mb = settings.IMPORT_MAX_BYTES // 1024 // 1024
+    if len(data) > settings.IMPORT_MAX_BYTES:
+        raise import_failed(0, f"文件过大(上限 {limit_mb} MB) / The file is larger than {limit_mb} MB")
+    lower = filename.lower()
+    if lower.endswith(".xlsx"):
+        rows = _xlsx_rows(data)
+    elif lower.endswith(".csv"):
+        rows = _csv_rows(data)
+    else:
+        raise import_failed(0, "只支持 .xlsx 或 .csv 文件 / Only .xlsx or .csv files can be imported")
+    header: list[str] | None = None
+    for line, raw in enumerate(rows, start=1):
+        cells = ["" if c is None else str(c).strip() for c in raw]
+        if header is None:
+            header = [aliases.get(c.lower(), "") for c in cells]
+            missing = set(required) - set(header)
+            if missing:
+                raise import_failed(
+                    1, "缺少列 " + ", ".join(sorted(missing)) + " / missing columns: " + ", ".join(sorted(missing))
+                )
+            continue
+        if not any(cells):
+            continue
+        yield line, {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name}
+
+
+def require_system_admin(actor: Any, what_zh: str, what_en: str) -> None:
+    """``actor=None`` is the system; anyone else must be a system administrator."""
+    if actor is None:
+        return
+    from linli.people.permissions import scope_for
+
+    if not scope_for(actor).everything:
+        raise PermissionDenied(f"只有系统管理员可以{what_zh} / Only system administrators may {what_en}")
+
+
+def check_city(city: Place | None) -> None:
+    if city is not None and city.kind != PlaceKind.CITY:
+        raise ValidationError(f"“{city.name}”不是市 / {city.code} is not a city")
+
+
+# --- seeding from chinese-calendar --------------------------------------------------------------
+
+
+def _package_source() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{SEED_SOURCE_PREFIX} {version('chinese_calendar')}"
+    except PackageNotFoundError:  # pragma: no cover - vendored copies
+        return SEED_SOURCE_PREFIX
+
+
+def _package_days() -> dict[int, dict[date, tuple[bool, str]]]:
+    """The package's days that differ from Monday–Friday, per year it knows."""
+    import chinese_calendar
+
+    by_year: dict[int, dict[date, tuple[bool, str]]] = {}
+    for day, english in chinese_calendar.holidays.items():
+        by_year.setdefault(day.year, {})
+        if day.weekday() < 5:
+            by_year[day.year][day] = (False, HOLIDAY_NAMES.get(english, english)[:40])
+    for day, english in chinese_calendar.workdays.items():
+        by_year.setdefault(day.year, {})
+        if day.weekday() >= 5:
+            by_year[day.year][day] = (True, (HOLIDAY_NAMES.get(english, english) + "调休")[:40])
+    return by_year
+
+
+@transaction.atomic
+def calendar_seed(*, years: Iterable[int] | None = None) -> int:
+    """Load the national calendar of ``years`` (default: every year the package knows) from
+    ``chinese-calendar`` and record a ``CalendarYear`` for each. Returns the number of days
+    created or changed; running it again writes nothing.
+
+    Years the package does not know are skipped (logged, not an error). A year whose national
+    calendar was imported from a file (its ``CalendarYear.source`` is not the package) is left
+    as imported: the hand-made calendar is the newer word.
+    """
+    known = _package_days()
+    wanted = sorted(set(years)) if years is not None else sorted(known)
+    source = _package_source()
+    imported = set(
+        CalendarYear.objects.filter(city__isnull=True, year__in=wanted)
+        .exclude(source__startswith=SEED_SOURCE_PREFIX)
+        .values_list("year", flat=True)
+    )
+    written = 0
+    for year in wanted:
+        if year not in known:
+            logger.warning("chinese-calendar does not know %s: not seeded", year)
+            continue
+        if year in imported:
+            logger.info("the national calendar of %s was imported from a file: not seeded", year)
+            continue
+        created, changed, _ = _replace_days(None, year, known[year])
+        written += created + changed
+        CalendarYear.objects.update_or_create(city=None, year=year, defaults={"source": source})
+    return written
+
+
+def _replace_days(city_pk: int | None, year: int, days: dict[date, tuple[bool, str]]) -> tuple[int, int, int]:
+    """Make the rows of one (city, year) exactly ``days``: (created, changed, removed)."""
+    existing = {row.date: row for row in CalendarDay.objects.filter(city_id=city_pk, date__year=year)}
+    stale = [row.pk for day, row in existing.items() if day not in days]
+    if stale:
+        CalendarDay.objects.filter(pk__in=stale).delete()
+    new = [
+        CalendarDay(city_id=city_pk, date=day, is_workday=workday, name=name)
+        for day, (workday, name) in sorted(days.items())
+        if day not in existing
+    ]
+    changed = []
+    for day, (workday, name) in days.items():
+        row = existing.get(day)
+        if row is not None and (row.is_workday, row.name) != (workday, name):
+            row.is_workday, row.name = workday, name
+            changed.append(row)
+    CalendarDay.objects.bulk_create(new)
+    CalendarDay.objects.bulk_update(changed, ["is_workday", "name"])
+    return len(new), len(changed), len(stale)
+
+
+# --- reading the calendar -----------------------------------------------------------------------
+
+
+def _owners(city_pk: int | None) -> Q:
+    """The national rows, and the city's when there is one."""
+    return Q(city__isnull=True) | Q(city_id=city_pk) if city_pk is not None else Q(city__isnull=True)
+
+
+def missing_years(years: Iterable[int], city: CityArg = None) -> list[int]:
+    """The years among ``years`` with no loaded calendar (neither national nor the city's)."""
+    wanted = sorted(set(years))
+    if not wanted:
+        return []
+    city_pk = _city_pk(city)
+    owners = _owners(city_pk)
+    loaded = set(CalendarYear.objects.filter(owners, year__in=wanted).values_list("year", flat=True))
+    return [y for y in wanted if y not in loaded]
+
+
+def calendar_warnings(years: Iterable[int], city: CityArg = None) -> list[str]:
+    """A bilingual warning for each year without a loaded calendar."""
+    return [
+        f"{year}年的节假日安排尚未导入，时限按周一至周五计算 / "
+        f"The {year} holiday calendar is not loaded: deadlines count Monday to Friday"
+        for year in missing_years(years, city)
+    ]
+
+
+def _overrides(start: date, end: date, city_pk: int | None) -> dict[date, bool]:
+    """Working status of the days in [start, end] that differ from the default, one query;
+    the city's rows win over the national ones."""
+    owners = _owners(city_pk)
+    result: dict[date, bool] = {}
+    rows = CalendarDay.objects.filter(owners, date__range=(start, end)).values_list("date", "is_workday", "city_id")
+    for day, workday, _owner in sorted(rows, key=lambda r: r[2] is not None):
+        result[day] = workday  # national first, then the city's on top
+    return result
+
+
+def _warn_missing(first: date, last: date, city_pk: int | None) -> None:
+    for year in missing_years(range(first.year, last.year + 1), city_pk):
+        logger.warning(
+            "no holiday calendar for %s%s: counting Monday to Friday",
+            year,
+            f" (city {city_pk})" if city_pk is not None else "",
+        )
+
+
+def is_workday(day: date, *, city: CityArg = None) -> bool:
+    """Whether ``day`` is a working day (in ``city``, whose own rows win over national ones)."""
+    status = _overrides(day, day, _city_pk(city)).get(day)
+    return status if status is not None else day.weekday() < 5
+
+
+def add_limit(start: datetime, limit: int, unit: str, *, city: CityArg = None) -> datetime:
+    """The deadline ``limit`` ``unit`` after ``start`` (an aware datetime).
+
+    ``hours``: exactly that many clock hours later (emergencies run through nights and
+    holidays). ``workdays``: 18:00 Asia/Shanghai on the ``limit``-th working day after the
+    start's local date. Two queries (the calendar of the span, the loaded years) whatever the
+    limit; a span in a year without a calendar counts Monday–Friday and logs a warning.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a positive integer, not {limit!r}")
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise ValueError("start must be an aware datetime")
+    if unit == LimitUnit.HOURS:
+        return (start + timedelta(hours=limit)).astimezone(LOCAL_TZ)
+    if unit != LimitUnit.WORKDAYS:
+        raise ValueError(f"unknown limit unit {unit!r}")
+    city_pk = _city_pk(city)
+    local_day = start.astimezone(LOCAL_TZ).date()
+    due = local_day
+    for count, day in enumerate(_working_days_after(local_day, limit, city_pk), start=1):
+        if count == limit:
+            due = day
+            break
+    _warn_missing(local_day + timedelta(days=1), due, city_pk)
+    return datetime.combine(due, DUE_TIME, tzinfo=LOCAL_TZ)
+
+
+def _working_days_after(after: date, limit: int, city_pk: int | None) -> Iterator[date]:
+    """The working days after ``after``, in order. The calendar is fetched a window at a time,
+    the first one sized to hold ``limit`` working days, so a deadline is one query."""
+    window_start = after + timedelta(days=1)
+    window = limit * 2 + _WINDOW_SLACK
+    while True:
+        window_end = window_start + timedelta(days=window - 1)
+        overrides = _overrides(window_start, window_end, city_pk)
+        day = window_start
+        while day <= window_end:
+            status = overrides.get(day)
+            if status if status is not None else day.weekday() < 5:
+                yield day
+            day += timedelta(days=1)
+        window_start = window_end + timedelta(days=1)
+        window *= 2
+
+
+def workdays_between(a: date, b: date, *, city: CityArg = None) -> int:
+    """The number of working days in (a, b]; negative when ``b`` is before ``a``. One query."""
+    if b < a:
+        return -workdays_between(b, a, city=city)
+    if b == a:
+        return 0
+    first = a + timedelta(days=1)
+    overrides = _overrides(first, b, _city_pk(city))
+    count = 0
+    day = first
+    while day <= b:
+        status = overrides.get(day)
+        count += status if status is not None else day.weekday() < 5
+        day += timedelta(days=1)
+    return count
+
+
+def calendar_days(year: int, *, city: CityArg = None) -> list[tuple[CalendarDay, bool]]:
+    """The days of ``year`` that differ from Monday–Friday, with the city's rows replacing the
+    national ones of the same date; each with whether it comes from the city."""
+    city_pk = _city_pk(city)
+    owners = _owners(city_pk)
+    merged: dict[date, tuple[CalendarDay, bool]] = {}
+    for row in CalendarDay.objects.filter(owners, date__year=year).order_by("date"):
+        local = row.city_id is not None
+        if local or row.date not in merged:
+            merged[row.date] = (row, local)
+    return [merged[d] for d in sorted(merged)]
+
+
+# --- import from a file --------------------------------------------------------------------------
+
+CALENDAR_ALIASES = {
+    "日期": "date",
+    "date": "date",
+    "类型": "kind",
+    "kind": "kind",
+    "type": "kind",
+    "名称": "name",
+    "name": "name",
+}
+KIND_VALUES = {
+    "休": False,
+    "假": False,
+    "休息": False,
+    "放假": False,
+    "holiday": False,
+    "off": False,
+    "0": False,
+    "班": True,
+    "上班": True,
+    "工作日": True,
+    "workday": True,
+    "work": True,
+    "1": True,
+}
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def parse_date(value: str) -> date | None:
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(value.strip())
+        if match:
+            try:
+                return date(*(int(g) for g in match.groups()))
+            except ValueError:
+                return None
+    return None
+
+
+@dataclass
+class CalendarImportResult:
+    created: int = 0
+    updated: int = 0
+    removed: int = 0
+    years: list[int] = field(default_factory=list)
+
+
+def calendar_import(*, actor: Any, data: bytes, filename: str, city: Place | None = None) -> CalendarImportResult:
+    """Import the holidays and make-up working days of one or more years (national, or
+    ``city``'s overrides). The file is the whole calendar of the years it covers: rows of
+    those years that it does not list are removed. Every row is checked first; with any bad
+    row nothing is written (``ImportFailed``, a ``ValidationError``, with each row's errors).
+    System administrators only (``actor=None`` is the system).
+    """
+    require_system_admin(actor, "导入节假日安排", "import holiday calendars")
+    check_city(city)
+    rows = list(read_table(data, filename, aliases=CALENDAR_ALIASES, required=("date", "kind")))
+    if not rows:
+        raise import_failed(0, "文件中没有数据行 / The file has no data rows")
+    errors: list[RowError] = []
+    seen: dict[date, int] = {}
+    days: dict[int, dict[date, tuple[bool, str]]] = {}
+    for line, row in rows:
+        msgs: list[str] = []
+        raw_date = row.get("date", "")
+        day = parse_date(raw_date)
+        if day is None:
+            msgs.append(f"日期“{raw_date}”无效，应为 2027-01-01 / invalid date {raw_date!r}, expected 2027-01-01")
+        elif day in seen:
+            msgs.append(f"日期 {day} 与第{seen[day]}行重复 / date {day} repeats row {seen[day]}")
+        elif not 2000 <= day.year <= 2100:
+            msgs.append(f"年份 {day.year} 超出范围 / year {day.year} is out of range")
+        raw_kind = row.get("kind", "")
+        workday = KIND_VALUES.get(raw_kind.lower())
+        if workday is None:
+            msgs.append(
+                f"类型“{raw_kind}”无效，应为 休 或 班 / invalid kind {raw_kind!r}, expected holiday (休, 0) or workday (班, 1)"
+            )
+        name = row.get("name", "")
+        if len(name) > 40:
+            msgs.append("名称过长(最多40字) / the name is longer than 40 characters")
+        if msgs:
+            errors.append(LineError(line, msgs))
+            continue
+        assert day is not None and workday is not None
+        seen[day] = line
+        days.setdefault(day.year, {})[day] = (workday, name)
+    if errors:
+        raise ImportFailed(errors)
+    return _calendar_write(actor=actor, filename=filename, city=city, days=days)
+
+
+@transaction.atomic
+def _calendar_write(
+    *, actor: Any, filename: str, city: Place | None, days: dict[int, dict[date, tuple[bool, str]]]
+) -> CalendarImportResult:
+    city_pk = city.pk if city is not None else None
+    result = CalendarImportResult(years=sorted(days))
+    source = f"导入 import: {filename}"[:60]
+    anchor: CalendarYear | None = None
+    for year in result.years:
+        created, changed, removed = _replace_days(city_pk, year, days[year])
+        result.created += created
+        result.updated += changed
+        result.removed += removed
+        record, _ = CalendarYear.objects.update_or_create(city_id=city_pk, year=year, defaults={"source": source})
+        anchor = anchor or record
+    assert anchor is not None
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.IMPORT,
+        target=anchor,
+        place=city,
+        reason=filename,
+        changes={
+            "years": result.years,
+            "created": result.created,
+            "updated": result.updated,
+            "removed": result.removed,
+        },
+    )
+    return result

@@ -1,0 +1,1 @@
+from linli.needs.tests.conftest import nw  # noqa: F401

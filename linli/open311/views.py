@@ -1,0 +1,624 @@
+"""The GeoReport v2 endpoints over the needs services and selectors.
+
+Thin as every view here: parse the Open311 parameters (a 400 in the spec's error format for
+anything malformed), ask ``needs.selectors`` for what the client's account may see or call
+``need_create`` once, and render. The client acts as the user its ``api_key`` was registered
+for, so its memberships decide where it may post and which requests it may read; reading
+requests needs a key too, because needs carry residents' data (the descriptions go out with
+phone and identity numbers masked, and no reporter data goes out at all).
+
+Errors are always ``[{"code": …, "description": "中文 / English"}]`` (``<errors><error>`` in
+XML): 400 bad input, 401 no ``api_key``, 403 a bad ``api_key`` or a place outside the
+client's reach, 404 unknown, 409 a clash, 422 an ``Idempotency-Key`` reused for another
+request. A bad request never becomes a 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import exceptions
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from linli.accounts.api_keys import ApiKeyAuthentication
+from linli.core.api import idempotent
+from linli.core.errors import Conflict
+from linli.core.geo import gcj02_to_wgs84
+from linli.needs.models import (
+    OPEN_STATUSES,
+    Category,
+    Channel,
+    Dispatch,
+    DispatchStatus,
+    Level,
+    LimitUnit,
+    Need,
+    Status,
+    Urgency,
+)
+from linli.needs.selectors import category_list, need_list
+from linli.needs.services import Reporter, need_create
+from linli.open311.renderers import ERRORS, SERVICE_REQUESTS, Open311JSONRenderer, Open311XMLRenderer, XmlShape, to_xml
+from linli.people.identity import redact_text
+from linli.places.models import KIND_LEVEL, Place, PlaceKind
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+#: When this endpoint's behaviour last changed (discovery's ``changeset``).
+CHANGESET = "2026-03-01T00:00:00+08:00"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: Without dates, ``GET requests`` covers the last 90 days; it never returns more than 1000 rows.
+DEFAULT_WINDOW = dt.timedelta(days=90)
+MAX_ROWS = 1000
+CLOSED_STATUSES = (Status.RESOLVED, Status.CLOSED, Status.MERGED)
+FORMATS = ["application/json", "text/xml"]
+
+_STATUS_NOTES = {
+    Status.SUBMITTED: "待受理 / awaiting acceptance",
+    Status.ACCEPTED: "办理中 / being handled",
+    Status.RESOLVED: "已办结，待回访 / resolved, awaiting the reporter's rating",
+    Status.CLOSED: "已办结 / closed",
+}
+_LEVEL: dict[str, tuple[str, str]] = {
+    Level.GRID: ("网格", "the grid"),
+    Level.COMMUNITY: ("社区", "the community"),
+    Level.STREET: ("街道", "the street"),
+    Level.DISTRICT: ("区", "the district"),
+}
+_UNIT: dict[str, tuple[str, str]] = {
+    LimitUnit.WORKDAYS: ("个工作日", "working days"),
+    LimitUnit.HOURS: ("小时", "hours"),
+}
+_URGENCY: dict[str, tuple[str, str]] = {
+    Urgency.NORMAL: ("一般", "normal"),
+    Urgency.URGENT: ("紧急", "urgent"),
+    Urgency.EMERGENCY: ("特急", "emergency"),
+}
+#: Need fields named in service errors, as the Open311 parameter that carried them.
+_FIELDS = {
+    "text": "description",
+    "category": "service_code",
+    "place": "address_id",
+    "lat": "lat/long",
+    "lng": "lat/long",
+    "urgency": "attribute[urgency]",
+    "address_string": "address_string",
+}
+_COMMUNITY_DEPTH = (KIND_LEVEL[PlaceKind.COMMUNITY] + 1) * Place.steplen
+_BUILDING_DEPTH = (KIND_LEVEL[PlaceKind.BUILDING] + 1) * Place.steplen
+_ID = re.compile(r"^\d{1,18}$")
+_SPACED_OFFSET = re.compile(r"^(.*\d)\s(\d{2}:?\d{2})$")  # a "+08:00" whose "+" became a space
+
+
+class Open311Error(Exception):
+    """An error to answer in the spec's format, with one or more bilingual descriptions."""
+
+    def __init__(self, status: int, descriptions: str | Sequence[str]) -> None:
+        self.status = status
+        self.descriptions = [descriptions] if isinstance(descriptions, str) else list(descriptions)
+        super().__init__("; ".join(self.descriptions))
+
+
+def error_body(status: int, descriptions: Iterable[str]) -> list[dict[str, Any]]:
+    # a message may echo what the client sent: mask any phone or identity number in it
+    return [{"code": status, "description": redact_text(str(d))} for d in descriptions]
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[str]:
+    if isinstance(detail, Mapping):
+        out: list[str] = []
+        for key, value in detail.items():
+            field = "" if key in ("detail", "non_field_errors", "__all__") else _FIELDS.get(str(key), str(key))
+            out += _flatten(value, field)
+        return out
+    if isinstance(detail, list | tuple):
+        return [m for item in detail for m in _flatten(item, prefix)]
+    return [f"{prefix}: {detail}" if prefix else str(detail)]
+
+
+_API_MESSAGES: dict[type[exceptions.APIException], str] = {
+    exceptions.ParseError: "请求体格式错误 / The request body is malformed",
+    exceptions.UnsupportedMediaType: "不支持的请求体格式，请用表单或 JSON / Unsupported body; send a form or JSON",
+    exceptions.MethodNotAllowed: "不支持该请求方法 / Method not allowed",
+    exceptions.NotAcceptable: "不支持该格式，请用 .json 或 .xml / Unsupported format; use .json or .xml",
+    exceptions.Throttled: "请求过于频繁，请稍后再试 / Too many requests; try again later",
+}
+
+
+def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
+    """Every error in the spec's format; anything else (a bug) is left to become a 500."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, Open311Error):
+        status, messages = exc.status, exc.descriptions
+    elif isinstance(exc, ValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        status, messages = 400, _flatten(detail)
+    elif isinstance(exc, Conflict):
+        status, messages = 409, [str(exc)]
+    elif isinstance(exc, IntegrityError):
+        status, messages = 409, ["与已有记录冲突 / Conflicts with an existing record"]
+    elif isinstance(exc, Http404 | exceptions.NotFound):
+        status, messages = 404, ["未找到 / Not found"]
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        status, messages = 401, ["缺少 api_key / The api_key is required"]
+        if auth_header := getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = str(auth_header)
+    elif isinstance(exc, exceptions.AuthenticationFailed):
+        status, messages = 403, ["api_key 无效或已停用 / The api_key is invalid or disabled"]
+    elif isinstance(exc, PermissionDenied | exceptions.PermissionDenied):
+        text = str(getattr(exc, "detail", "") or exc)
+        status, messages = 403, [text if " / " in text else "没有权限 / Permission denied"]
+    elif isinstance(exc, exceptions.ValidationError):
+        status, messages = 400, _flatten(exc.detail)
+    elif isinstance(exc, exceptions.APIException):
+        status = exc.status_code
+        messages = [_API_MESSAGES.get(type(exc), f"请求有误 / Bad request ({exc.default_code})")]
+    else:
+        return None
+    response = Response(error_body(status, messages or ["请求有误 / Bad request"]), status=status, headers=headers)
+    response.xml_shape = ERRORS  # type: ignore[attr-defined]
+    return response
+
+
+class _NotInSchema(AutoSchema):
+    """Open311 is specified elsewhere (the GeoReport v2 wiki); it stays out of our OpenAPI."""
+
+    def is_excluded(self) -> bool:
+        return True
+
+
+class Open311View(APIView):
+    """Base of the endpoints: ``api_key`` authentication only (no session, so no CSRF), the
+    two formats, and errors in the spec's format."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [AllowAny]
+    renderer_classes = [Open311JSONRenderer, Open311XMLRenderer]
+    schema = _NotInSchema()
+    xml_shape: XmlShape = SERVICE_REQUESTS
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(response, Response):
+            if response.status_code >= 400:
+                data = response.data
+                if not (isinstance(data, list) and all(isinstance(e, dict) and "code" in e for e in data)):
+                    response.data = error_body(response.status_code, _flatten(data))
+                response.xml_shape = ERRORS  # type: ignore[attr-defined]
+            elif getattr(response, "xml_shape", None) is None:
+                response.xml_shape = self.xml_shape  # type: ignore[attr-defined]
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+# --- input -----------------------------------------------------------------------------------
+
+
+def _param(data: Any, name: str, *, max_length: int = 4000) -> str:
+    """One parameter as text ("" when absent); anything that is not text is a 400."""
+    value = data.get(name) if hasattr(data, "get") else None
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise Open311Error(400, f"{name} 应为文本 / {name} must be text")
+    text = str(value).strip()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Open311Error(400, f"{name} 含有无效字符 / {name} contains invalid characters") from None
+    if "\x00" in text:
+        raise Open311Error(400, f"{name} 含有无效字符 / {name} contains invalid characters")
+    if len(text) > max_length:
+        raise Open311Error(400, f"{name} 过长 / {name} is too long")
+    return text
+
+
+def _attribute(data: Any, code: str) -> str:
+    """``attribute[code]`` of a form, or ``{"attribute": {"code": …}}`` of a JSON body."""
+    value = _param(data, f"attribute[{code}]")
+    nested = data.get("attribute") if hasattr(data, "get") else None
+    if not value and isinstance(nested, Mapping):
+        value = _param(nested, code)
+    return value
+
+
+def _degrees(value: str, name: str, limit: int) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise Open311Error(400, f"{name} 应为数字 / {name} must be a number") from None
+    if not math.isfinite(number) or abs(number) > limit:
+        raise Open311Error(400, f"{name} 超出范围 / {name} is out of range")
+    return number
+
+
+def _point(data: Any) -> tuple[float | None, float | None]:
+    """``lat``/``long`` in WGS-84, converted from GCJ-02 when ``coordinates=gcj02`` (the datum
+    of AMap, Tencent maps and WeChat's location picker)."""
+    lat, lng = _param(data, "lat", max_length=40), _param(data, "long", max_length=40)
+    datum = _param(data, "coordinates", max_length=10).lower() or "wgs84"
+    if datum not in ("wgs84", "gcj02"):
+        raise Open311Error(400, "coordinates 只能是 wgs84 或 gcj02 / coordinates must be wgs84 or gcj02")
+    if not lat and not lng:
+        return None, None
+    if not (lat and lng):
+        raise Open311Error(400, "lat 和 long 须同时提供 / Give both lat and long")
+    la, lo = _degrees(lat, "lat", 90), _degrees(lng, "long", 180)
+    if datum == "gcj02":
+        la, lo = gcj02_to_wgs84(la, lo)
+    return round(la, 6), round(lo, 6)
+
+
+def _reporter(data: Any) -> Reporter:
+    """The resident behind the request, kept for follow-up (never shown through Open311).
+    Always given, so the client's own account is not recorded as the reporter."""
+    first, last = _param(data, "first_name", max_length=60), _param(data, "last_name", max_length=60)
+    # a Chinese name is written family name first
+    name = last + first if re.search(r"[\u3400-\u9fff]", first + last) else " ".join(p for p in (first, last) if p)
+    _param(data, "email", max_length=254)  # accepted; Linli follows up by SMS only
+    return Reporter(name=name[:60], phone=_param(data, "phone", max_length=30))
+
+
+def _city(code: str) -> Place | None:
+    """``jurisdiction_id`` is a city's place code; unknown is a 404."""
+    if not code:
+        return None
+    city = Place.objects.filter(code=code, kind=PlaceKind.CITY).first()
+    if city is None:
+        raise Open311Error(404, "未知的 jurisdiction_id / Unknown jurisdiction_id")
+    return city
+
+
+def _when(data: Any, name: str) -> dt.datetime | None:
+    raw = _param(data, name, max_length=40)
+    if not raw:
+        return None
+    raw = _SPACED_OFFSET.sub(r"\1+\2", raw) if "T" in raw else raw
+    try:
+        parsed = parse_datetime(raw)
+        if parsed is None and (day := parse_date(raw)) is not None:
+            parsed = dt.datetime.combine(day, dt.time.min)
+    except ValueError:
+        parsed = None
+    if parsed is None or not 1900 <= parsed.year <= 9000:
+        raise Open311Error(
+            400, f"{name} 应为 ISO-8601 时间 / {name} must be an ISO-8601 date-time, e.g. 2026-01-31T08:00:00+08:00"
+        )
+    return parsed.replace(tzinfo=SHANGHAI) if timezone.is_naive(parsed) else parsed
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(SHANGHAI).isoformat(timespec="seconds") if value else None
+
+
+def _public_path(path: str) -> str:
+    """A need at a household is shown at its building: the home is the reporter's data."""
+    return path[:_BUILDING_DEPTH]
+
+
+def _places_along(needs: Sequence[Need]) -> dict[str, Place]:
+    """Every ancestor of the needs' places, by path, in one query."""
+    steps = {
+        need.place_path[:i] for need in needs for i in range(Place.steplen, len(need.place_path) + 1, Place.steplen)
+    }
+    if not steps:
+        return {}
+    return {p.path: p for p in Place.objects.filter(path__in=steps).only("path", "code", "name", "kind", "lat", "lng")}
+
+
+def _with_dispatch(qs: QuerySet[Need]) -> QuerySet[Need]:
+    """The lead department's name and the number of departments whistled, as subqueries (the
+    query count does not grow with the rows)."""
+    current = Dispatch.objects.filter(need_id=OuterRef("pk")).exclude(status=DispatchStatus.RETURNED)
+    lead = current.filter(is_lead=True).order_by("whistled_at").values("department__name")[:1]
+    count = current.order_by().values("need_id").annotate(n=Count("id")).values("n")
+    return qs.annotate(
+        lead_department=Subquery(lead),
+        departments_whistled=Coalesce(Subquery(count, output_field=IntegerField()), 0),
+    )
+
+
+def _status_notes(need: Any) -> str:
+    if need.status == Status.WHISTLED:
+        n = need.departments_whistled
+        return f"已吹哨 {n} 个部门 / whistled to {n} department{'' if n == 1 else 's'}"
+    if need.status == Status.MERGED:
+        return f"已合并至 #{need.merged_into_id} / merged into #{need.merged_into_id}"
+    return _STATUS_NOTES.get(need.status, need.status)
+
+
+def _request_row(need: Any, places: Mapping[str, Place]) -> dict[str, Any]:
+    path = _public_path(need.place_path)
+    chain = [places[path[:i]] for i in range(Place.steplen, len(path) + 1, Place.steplen) if path[:i] in places]
+    shown = places.get(path)
+    address = "".join(p.name for p in chain if p.kind != PlaceKind.GRID)
+    if need.address_string:
+        address = f"{address}（{redact_text(need.address_string)}）"
+    community = places.get(need.place_path[:_COMMUNITY_DEPTH])
+    community_name = community.name if community else ""
+    agency = need.lead_department or (f"{community_name}{need.grid.name}" if need.grid else community_name)
+    level_zh, level_en = _LEVEL.get(need.level, (need.level, need.level))
+    lat = need.lat if need.lat is not None else (shown.lat if shown else None)
+    lng = need.lng if need.lng is not None else (shown.lng if shown else None)
+    category = need.category
+    return {
+        "service_request_id": str(need.pk),
+        "status": "open" if need.status in OPEN_STATUSES else "closed",
+        "status_notes": _status_notes(need),
+        "service_name": category.label() if category else "",
+        "service_code": category.code if category else "",
+        "description": redact_text(need.text),
+        "agency_responsible": agency,
+        "service_notice": f"由{level_zh}办理 / handled by {level_en}",
+        "requested_datetime": _iso(need.created_at),
+        "updated_datetime": _iso(need.updated_at),
+        "expected_datetime": _iso(need.resolution_due),
+        "address": address,
+        "address_id": shown.code if shown else "",
+        "zipcode": "",
+        "lat": float(lat) if lat is not None else None,
+        "long": float(lng) if lng is not None else None,
+        "media_url": "",
+    }
+
+
+def _rows(qs: QuerySet[Need]) -> list[dict[str, Any]]:
+    needs = list(_with_dispatch(qs)[:MAX_ROWS])
+    places = _places_along(needs)
+    return [_request_row(need, places) for need in needs]
+
+
+def _service(category: Category) -> dict[str, Any]:
+    label = category.label()
+    zh_unit, en_unit = _UNIT.get(category.resolution_unit, ("", category.resolution_unit))
+    limit = category.resolution_limit
+    return {
+        "service_code": category.code,
+        "service_name": label,
+        "description": (
+            f"{category.name}：{limit}{zh_unit}内办结 / {category.name_en or category.code}: "
+            f"resolved within {limit} {en_unit}"
+        ),
+        "metadata": True,
+        "type": "realtime",
+        "keywords": ",".join(category.keywords),
+        "group": str(category.get_level_display()),
+    }
+
+
+def _attributes() -> list[dict[str, Any]]:
+    return [
+        {
+            "variable": True,
+            "code": "urgency",
+            "datatype": "singlevaluelist",
+            "required": False,
+            "datatype_description": "normal / urgent / emergency",
+            "order": 1,
+            "description": "紧急程度 / Urgency",
+            "values": [{"key": key, "name": f"{zh} / {en}"} for key, (zh, en) in _URGENCY.items()],
+        },
+        {
+            "variable": True,
+            "code": "floor",
+            "datatype": "string",
+            "required": False,
+            "datatype_description": "楼层，如 3 / the floor, e.g. 3",
+            "order": 2,
+            "description": "楼层 / Floor",
+        },
+    ]
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+
+class DiscoveryView(Open311View):
+    xml_shape = ("discovery", None)
+
+    def get(self, request: Request, format: str | None = None) -> Response:
+        here = request.build_absolute_uri(reverse("open311:discovery", kwargs={"format": "json"}))
+        base = here[: -len("discovery.json")]
+        return Response(
+            {
+                "changeset": CHANGESET,
+                "contact": getattr(settings, "DEFAULT_FROM_EMAIL", ""),
+                "key_service": "接口密钥由系统管理员登记发放 / API keys are issued by a system administrator",
+                "notes": (
+                    "查询诉求也需要 api_key：诉求含居民个人信息，只返回密钥所属账号可见范围内的诉求，"
+                    "描述中的电话和身份证号已打码，不含诉求人信息。坐标为 WGS-84，提交时可用 "
+                    "coordinates=gcj02 传高德/腾讯坐标。 / Reading requests needs an api_key too: needs carry "
+                    "residents' data, so only the requests the key's account may see are listed, with phone "
+                    "and identity numbers masked and no reporter data. Coordinates are WGS-84; when posting, "
+                    "coordinates=gcj02 converts GCJ-02 points (AMap, Tencent)."
+                ),
+                "endpoints": [
+                    {
+                        "specification": SPECIFICATION,
+                        "url": base,
+                        "changeset": CHANGESET,
+                        "type": "production",
+                        "formats": FORMATS,
+                    }
+                ],
+            }
+        )
+
+
+class ServiceListView(Open311View):
+    xml_shape = ("services", "service")
+
+    def get(self, request: Request, format: str | None = None) -> Response:
+        city = _city(_param(request.query_params, "jurisdiction_id", max_length=64))
+        return Response([_service(c) for c in category_list(city=city)])
+
+
+class ServiceDefinitionView(Open311View):
+    xml_shape = ("service_definition", None)
+
+    def get(self, request: Request, service_code: str, format: str | None = None) -> Response:
+        city = _city(_param(request.query_params, "jurisdiction_id", max_length=64))
+        category = category_list(city=city).filter(code=service_code).first()
+        if category is None:
+            raise Open311Error(404, "未知的 service_code / Unknown service_code")
+        return Response({"service_code": category.code, "attributes": _attributes()})
+
+
+class RequestListView(Open311View):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, format: str | None = None) -> Response:
+        params = request.query_params
+        city = _city(_param(params, "jurisdiction_id", max_length=64))
+        ids_raw = _param(params, "service_request_id", max_length=20000)
+        qs = need_list(actor=request.user, place=city)
+        if ids_raw:  # the spec: ids override every other filter
+            ids = [part.strip() for part in ids_raw.split(",") if part.strip()]
+            if len(ids) > MAX_ROWS or not all(_ID.match(i) for i in ids):
+                raise Open311Error(
+                    400, "service_request_id 应为逗号分隔的编号 / service_request_id must be comma-separated ids"
+                )
+            return Response(_rows(qs.filter(pk__in=[int(i) for i in ids])))
+        statuses: list[str] = []
+        for word in _param(params, "status", max_length=40).lower().split(","):
+            if word.strip() == "open":
+                statuses += OPEN_STATUSES
+            elif word.strip() == "closed":
+                statuses += CLOSED_STATUSES
+            elif word.strip():
+                raise Open311Error(400, "status 只能是 open 或 closed / status must be open or closed")
+        if statuses:
+            qs = qs.filter(status__in=statuses)
+        service_code = _param(params, "service_code", max_length=64)
+        if service_code:
+            qs = qs.filter(category__code=service_code)
+        start, end = _when(params, "start_date"), _when(params, "end_date")
+        if start and end and end < start:
+            raise Open311Error(400, "end_date 早于 start_date / end_date is before start_date")
+        if start is None:
+            start = (end or timezone.now()) - DEFAULT_WINDOW
+        qs = qs.filter(created_at__gte=start)
+        if end is not None:
+            qs = qs.filter(created_at__lte=end)
+        return Response(_rows(qs))
+
+    @idempotent
+    def post(self, request: Request, format: str | None = None) -> Response:
+        data = request.data
+        if not hasattr(data, "get"):
+            raise Open311Error(400, "请求体应为表单或 JSON 对象 / The body must be a form or a JSON object")
+        service_code = _param(data, "service_code", max_length=64)
+        description = _param(data, "description")
+        address_id = _param(data, "address_id", max_length=64)
+        address_string = _param(data, "address_string", max_length=200)
+        lat, lng = _point(data)
+        missing = []
+        if not service_code:
+            missing.append("缺少 service_code / service_code is required")
+        if not description:
+            missing.append("缺少 description / description is required")
+        if lat is None and not address_id and not address_string:
+            missing.append(
+                "缺少位置：lat/long、address_string 或 address_id / "
+                "A location is required: lat and long, address_string or address_id"
+            )
+        if missing:
+            raise Open311Error(400, missing)
+        place = None
+        if address_id:
+            place = Place.objects.filter(code=address_id).first()
+            if place is None:
+                raise Open311Error(400, "未知的 address_id / Unknown address_id")
+        urgency = _attribute(data, "urgency").lower() or Urgency.NORMAL
+        if urgency not in Urgency.values:
+            raise Open311Error(
+                400, "attribute[urgency] 只能是 normal、urgent 或 emergency / must be normal, urgent or emergency"
+            )
+        floor = _attribute(data, "floor")
+        if len(floor) > 20:
+            raise Open311Error(400, "attribute[floor] 过长 / attribute[floor] is too long")
+        if floor:
+            address_string = f"{address_string} {floor}层".strip()
+        _param(data, "media_url", max_length=2000)  # accepted; photos come through the app
+        need = need_create(
+            actor=request.user,
+            text=description,
+            place=place,
+            lat=lat,
+            lng=lng,
+            address_string=address_string,
+            category_code=service_code,
+            channel=Channel.API,
+            urgency=urgency,
+            reporter=_reporter(data),
+            api_client=request.auth,
+        )
+        due = _iso(need.resolution_due)
+        return Response(
+            [
+                {
+                    "service_request_id": str(need.pk),
+                    "token": str(need.token),
+                    "service_notice": f"已收到，办结时限 {due} / Received; to be resolved by {due}",
+                    "account_id": None,
+                }
+            ],
+            status=201,
+        )
+
+
+class RequestDetailView(Open311View):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, service_request_id: str, format: str | None = None) -> Response:
+        if not _ID.match(service_request_id):
+            raise Open311Error(404, "未找到该诉求 / No such service request")
+        rows = _rows(need_list(actor=request.user).filter(pk=int(service_request_id)))
+        if not rows:
+            raise Open311Error(404, "未找到该诉求 / No such service request")
+        return Response(rows)
+
+
+class TokenView(Open311View):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, token: str, format: str | None = None) -> Response:
+        try:
+            key = uuid.UUID(token)
+        except ValueError:
+            raise Open311Error(404, "未找到该 token / No such token") from None
+        need = need_list(actor=request.user).filter(token=key).first()
+        if need is None:
+            raise Open311Error(404, "未找到该 token / No such token")
+        return Response([{"service_request_id": str(need.pk), "token": str(need.token)}])
+
+
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Any other path under the endpoint: a 404 in the spec's format."""
+    body = error_body(404, ["未知的接口 / Unknown endpoint"])
+    if request.path.endswith(".xml"):
+        return HttpResponse(to_xml(body, ERRORS), status=404, content_type="text/xml; charset=utf-8")
+    return JsonResponse(body, status=404, safe=False, json_dumps_params={"ensure_ascii": False})
