@@ -143,6 +143,8 @@ class DemoSummary:
     volunteers: int = 0
     #: (username, role label, place name, sign-in method)
     accounts: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: needs of the demo places by status
+    needs: dict[str, int] = field(default_factory=dict)
 
 
 # --- the places --------------------------------------------------------------------------
@@ -866,7 +868,9 @@ def load_demo(*, progress: Progress | None = None, seed: int = 20261125) -> Demo
     """Load the demo data in one transaction; do nothing if it is already there."""
     _require_demo()
     started = time.monotonic()
-    total = 4 + len(HANXING_NAMED) + len(HANXING_MORE) + 4
+    from linli.demo.needs import NEED_COMMUNITIES, load_demo_needs
+
+    total = 4 + len(HANXING_NAMED) + len(HANXING_MORE) + 4 + len(NEED_COMMUNITIES) + 1
     done = 0
 
     def step(description: str) -> None:
@@ -909,6 +913,8 @@ def load_demo(*, progress: Progress | None = None, seed: int = 20261125) -> Demo
                 reason="演示数据 / demo data (linli load-demo)",
                 changes={"households": len(households), "people": sum(len(h) for h in households)},
             )
+        step("派单目录、节假日、分类模型 / catalogue, holidays, classifier")
+        load_demo_needs(step=step)
         summary = summarize()
     summary.seconds = time.monotonic() - started
     if progress:
@@ -963,6 +969,12 @@ def summarize() -> DemoSummary:
                     _sign_in(account.role),
                 )
             )
+    from linli.needs.models import Need
+
+    summary.needs = {
+        row["status"]: row["n"]
+        for row in Need.objects.filter(_subtree(paths, "place_path")).values("status").annotate(n=Count("id"))
+    }
     return summary
 
 
@@ -1009,10 +1021,19 @@ def reset_demo() -> dict[str, int]:
     """
     _require_demo()
     deleted: Counter[str] = Counter()
-    with transaction.atomic(), pgtrigger.ignore("core.AuditEntry:audit_append_only"):
+    from linli.accounts.models import ApiClient
+    from linli.needs.models import Need, NeedEvent
+
+    with (
+        transaction.atomic(),
+        pgtrigger.ignore("core.AuditEntry:audit_append_only", "needs.NeedEvent:need_event_append_only"),
+    ):
         paths = _root_paths()
         places = Place.objects.filter(_subtree(paths)).values("pk")
         users = User.objects.filter(username__in=USERNAMES)
+        _purge(NeedEvent.objects.filter(_subtree(paths, "place_path")), deleted)
+        _purge(Need.objects.filter(_subtree(paths, "place_path")), deleted)
+        _purge(ApiClient.objects.filter(user__in=users.values("pk")), deleted)
         _purge(AuditEntry.objects.filter(_subtree(paths, "place_path") | Q(place__in=places)), deleted)
         _purge(
             Membership.objects.filter(

@@ -37,9 +37,9 @@ logger = logging.getLogger("linli.workdays")
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 #: A deadline counted in working days ends at the close of that day's office hours.
 DUE_TIME = time(18, 0)
-#: The longest run of days off seen in the official calendars is nine (Spring Festival 2025
-#: with its weekends); the first window fetched for an N-day limit covers N working days even
-#: around it, so a deadline costs two queries whatever N is.
+#: Official runs of days off last at most nine days (Spring Festival), so a first window of
+#: 2N + 21 calendar days holds N working days around any of them and a deadline costs one
+#: calendar query; a longer local shutdown just fetches a further window.
 _WINDOW_SLACK = 21
 SEED_SOURCE_PREFIX = "chinese-calendar"
 

@@ -96,6 +96,7 @@ CAPABILITIES: dict[str, set[str]] = {
         A.VIEW_AUDIT,
     },
     R.STREET_OFFICIAL: {
+        A.SUBMIT_NEED,
         A.VIEW_NEEDS,
         A.HANDLE_NEEDS,
         A.DECIDE_RETURNS,
@@ -107,6 +108,7 @@ CAPABILITIES: dict[str, set[str]] = {
         A.MANAGE_MEMBERSHIPS,
     },
     R.DISTRICT_OFFICIAL: {
+        A.SUBMIT_NEED,
         A.VIEW_NEEDS,
         A.HANDLE_NEEDS,
         A.DECIDE_RETURNS,

@@ -282,13 +282,13 @@ def test_import_is_all_or_nothing_with_line_numbers() -> None:
 
 
 def test_import_checks_the_file() -> None:
-    with pytest.raises(ImportFailed, match="Only .xlsx or .csv"):
+    with pytest.raises(ImportFailed, match=r"Only \.xlsx or \.csv"):
         calendar_import(actor=None, data=b"x", filename="a.txt")
     with pytest.raises(ImportFailed, match="missing columns: kind"):
         calendar_import(actor=None, data="日期,名称\n2027-01-01,元旦\n".encode(), filename="a.csv")
     with pytest.raises(ImportFailed, match="no data rows"):
         calendar_import(actor=None, data="日期,类型\n".encode(), filename="a.csv")
-    with pytest.raises(ImportFailed, match="Not a valid .xlsx"):
+    with pytest.raises(ImportFailed, match=r"Not a valid \.xlsx"):
         calendar_import(actor=None, data=b"not a zip", filename="a.xlsx")
 
 

@@ -79,6 +79,11 @@ class Command(BaseCommand):
             counts.add_row(f"{label} / {kind}", f"{summary.vulnerabilities.get(kind, 0):,}")
         counts.add_row("退役军人 / veterans", f"{summary.veterans:,}")
         counts.add_row("志愿者 / volunteers", f"{summary.volunteers:,}")
+        from linli.needs.models import Status
+
+        for status, label in Status.choices:
+            if summary.needs.get(status):
+                counts.add_row(f"诉求·{label} / needs: {status}", f"{summary.needs[status]:,}")
         console.print(counts)
 
         accounts = Table(title="演示账户 / Demo accounts (demo only)", show_header=True)
@@ -89,5 +94,6 @@ class Command(BaseCommand):
         console.print(accounts)
         console.print(f"密码 / password (all accounts, demo only): [bold]{DEMO_PASSWORD}[/bold]")
         console.print(f"TOTP 密钥 / TOTP secret (all staff accounts, demo only): [bold]{DEMO_TOTP_SECRET}[/bold]")
+        console.print("接口密钥 / API key of the demo 12345 client (Open311, triage): [bold]linli-demo-key[/bold]")
         console.print("当前验证码 / current TOTP code: [bold]linli totp-code <username>[/bold]")
         console.print("居民短信验证码写入 / residents' SMS codes go to: " + str(settings.SMS_FILE_PATH))

@@ -1,0 +1,277 @@
+"""Demo needs: the catalogue, the holiday calendar, a trained classifier, the demo API client,
+and a few hundred needs in every state, built through the needs services with simulated
+clocks over the last four months, so that their timelines, deadlines and rates are real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from linli.accounts.api_keys import api_client_register
+from linli.accounts.models import User
+from linli.core.errors import Conflict
+from linli.needs import services
+from linli.needs.catalogue import DEFAULT_CATALOGUE, catalogue_load_defaults
+from linli.needs.models import Channel, Need, Urgency
+from linli.needs.triage import triage_train
+from linli.needs.workdays import calendar_seed
+from linli.people.models import Department, Person
+from linli.places.models import Place, PlaceKind
+
+DEMO_API_KEY = "linli-demo-key"
+#: Communities whose residents raise needs in the demo, with how many each.
+NEED_COMMUNITIES = (
+    ("hanxing-changer", 120),
+    ("hanxing-changsi", 45),
+    ("hanxing-jianghanli", 35),
+    ("hanxing-shengshi", 30),
+    ("hanxing-taolin", 25),
+    ("linfeng", 45),
+)
+DAYS_BACK = 120
+
+_PLACES_IN_TEXT = ("楼下", "单元门口", "小区东门", "2栋旁边", "车棚那边", "楼道里", "院子里")
+
+
+@dataclass
+class NeedsSummary:
+    categories: int = 0
+    needs: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    api_client: str = ""
+
+
+def _departments_for(kind: str, place: Place) -> list[Department]:
+    return [
+        d for d in Department.objects.select_related("place").filter(kind=kind) if place.path.startswith(d.place.path)
+    ]
+
+
+def _staff_for(community_code: str) -> dict[str, Any]:
+    """The accounts that act in the demo's history: in 常二 the demo accounts themselves; in
+    other communities the system (``None``), as if by their own staff."""
+    users = {u.username: u for u in User.objects.filter(username__in=["grid", "staff", "secretary", "liaison"])}
+    if community_code == "hanxing-changer":
+        g1 = Place.objects.filter(code="hanxing-changer-g1").first()
+        return {
+            "grid": users.get("grid"),
+            "grid_path": g1.path if g1 else "-",
+            "staff": users.get("staff"),
+            "secretary": users.get("secretary"),
+            "liaison": users.get("liaison"),
+        }
+    return {"grid": None, "grid_path": "-", "staff": None, "secretary": None, "liaison": None}
+
+
+class _History:
+    """One need's life on a simulated clock that never passes the real now."""
+
+    def __init__(self, start: dt.datetime, rng: random.Random, real_now: dt.datetime) -> None:
+        self.t, self.rng, self.real_now = start, rng, real_now
+
+    def later(self, low_hours: float, high_hours: float) -> dt.datetime | None:
+        t = self.t + dt.timedelta(hours=self.rng.uniform(low_hours, high_hours))
+        if t >= self.real_now - dt.timedelta(minutes=5):
+            return None
+        self.t = t
+        return t
+
+
+def load_demo_needs(*, seed: int = 20261128, step: Callable[[str], None] | None = None) -> NeedsSummary:
+    """Catalogue, calendar, classifier, API client and needs (call inside the demo's
+    transaction, after the places, people, departments and accounts exist)."""
+    rng = random.Random(seed)
+    summary = NeedsSummary()
+    summary.categories = catalogue_load_defaults()
+    calendar_seed()
+    triage_train(note="演示数据 / demo data")
+    district = User.objects.filter(username="district").first()
+    if district is not None:
+        client, _ = api_client_register(actor=None, name="12345 市民热线(演示)", user=district, key=DEMO_API_KEY)
+        summary.api_client = client.name
+    real_now = timezone.now()
+    examples = {entry.code: list(entry.examples) for entry in DEFAULT_CATALOGUE if entry.examples}
+    codes = sorted(examples)
+    resident = User.objects.filter(username="resident").select_related("person").first()
+    for community_code, count in NEED_COMMUNITIES:
+        community = Place.objects.filter(code=community_code).first()
+        if community is None:
+            continue
+        if step:
+            step(f"诉求 · {community.name} / needs")
+        households = list(
+            Place.objects.filter(path__startswith=community.path, kind=PlaceKind.HOUSEHOLD).order_by("path")[:400]
+        )
+        people = list(Person.objects.filter(place__in=households).exclude(phone="").order_by("id")[:400])
+        staff = _staff_for(community_code)
+        for i in range(count):
+            reporter = rng.choice(people) if people else None
+            if community_code == "hanxing-changer" and i < 5 and resident is not None:
+                reporter = getattr(resident, "person", None)
+            code = rng.choice(codes)
+            text = rng.choice(examples[code])
+            if rng.random() < 0.4:
+                text = f"{rng.choice(_PLACES_IN_TEXT)}{text}"
+            age_days = rng.triangular(0, DAYS_BACK, 5)
+            start = real_now - dt.timedelta(days=age_days, hours=rng.uniform(0, 10))
+            _one_need(
+                rng=rng,
+                history=_History(start, rng, real_now),
+                text=text,
+                place=reporter.place if reporter is not None else rng.choice(households),
+                reporter=reporter,
+                staff=staff,
+                age_days=age_days,
+                own_resident=community_code == "hanxing-changer" and i < 5,
+                index=i,
+            )
+    for status, n in _count_by_status().items():
+        summary.by_status[status] = n
+    summary.needs = sum(summary.by_status.values())
+    return summary
+
+
+def _count_by_status() -> dict[str, int]:
+    from django.db.models import Count
+
+    return {row["status"]: row["n"] for row in Need.objects.values("status").annotate(n=Count("id"))}
+
+
+def _one_need(
+    *,
+    rng: random.Random,
+    history: _History,
+    text: str,
+    place: Place,
+    reporter: Person | None,
+    staff: dict[str, Any],
+    age_days: float,
+    own_resident: bool,
+    index: int,
+) -> None:
+    grid, liaison = staff["staff"], staff["liaison"]
+    urgency = Urgency.EMERGENCY if rng.random() < 0.03 else (Urgency.URGENT if rng.random() < 0.1 else Urgency.NORMAL)
+    channel = rng.choices(
+        [Channel.RESIDENT, Channel.QR, Channel.STAFF, Channel.VISIT, Channel.PATROL, Channel.MEETING],
+        weights=[50, 15, 12, 12, 8, 3],
+    )[0]
+    need = services.need_create(
+        actor=None,
+        text=text,
+        place=place,
+        channel=channel,
+        urgency=urgency,
+        reporter=services.Reporter(person=reporter) if reporter is not None else None,
+        now=history.t,
+    )
+    # the resident's own needs show one of each state in the tour
+    if own_resident:
+        target = ["submitted", "accepted", "whistled", "resolved", "closed"][index % 5]
+    elif rng.random() < 0.05:
+        target = "submitted"  # never looked at: overdue by now unless very recent
+    elif age_days < 3:
+        target = rng.choice(["submitted", "submitted", "accepted", "whistled", "merged"])
+    elif age_days < 12:
+        target = rng.choice(["submitted", "accepted", "whistled", "whistled", "resolved", "closed", "merged"])
+    else:
+        target = rng.choices(["closed", "resolved", "whistled", "accepted"], weights=[85, 5, 5, 5])[0]
+    if staff["grid"] is not None and need.place_path.startswith(staff["grid_path"]):
+        grid = staff["grid"]  # the demo grid worker handles the needs of their own grid
+    if target == "submitted":
+        return
+    if target == "merged":
+        other = (
+            Need.objects.filter(place_path__startswith=need.place_path[:16], status="submitted")
+            .exclude(pk=need.pk)
+            .first()
+        )
+        if other is not None:
+            try:
+                services.need_merge(actor=grid, duplicate=need, into=other, now=history.later(1, 6) or history.t)
+            except Conflict:
+                pass
+        return
+    t = history.later(0.2, 20)
+    if t is None:
+        return
+    category = need.category
+    whistle = target == "whistled" or (
+        category is not None and category.department_kind and target in ("resolved", "closed") and rng.random() < 0.7
+    )
+    if whistle and category is not None and category.department_kind:
+        departments = _departments_for(category.department_kind, need.place)[:1]
+        if not departments:
+            departments = _departments_for("property", need.place)[:1]
+    else:
+        departments = []
+    if departments:
+        [dispatch] = services.need_whistle(actor=grid, need=need, departments=departments, now=t)
+        if target == "whistled":
+            if rng.random() < 0.6 and (t := history.later(1, 30)) is not None:
+                services.dispatch_checkin(
+                    actor=liaison if _serves(liaison, dispatch) else None, dispatch=dispatch, now=t
+                )
+            return
+        if (t := history.later(1, 26)) is None:
+            return
+        services.dispatch_checkin(actor=liaison if _serves(liaison, dispatch) else None, dispatch=dispatch, now=t)
+        if (t := history.later(4, 24 * 6)) is None:
+            return
+        services.dispatch_resolve(
+            actor=liaison if _serves(liaison, dispatch) else None,
+            dispatch=dispatch,
+            result=rng.choice(["已派人上门维修，恢复正常", "已更换损坏设备", "已现场处理完毕", "已清理并加固"]),
+            now=t,
+        )
+    else:
+        services.need_accept(actor=grid, need=need, now=t)
+        if target == "accepted":
+            return
+        if (t := history.later(2, 24 * 5)) is None:
+            return
+        services.need_resolve(
+            actor=grid,
+            need=need,
+            result=rng.choice(["网格员已上门处理", "已协调物业解决", "已联系相关方处理完毕", "志愿者已帮助解决"]),
+            now=t,
+        )
+    if target == "resolved":
+        return
+    for rep in list(need.reporters.all()):
+        if (t := history.later(2, 60)) is None:
+            return
+        satisfaction = rng.choices(["satisfied", "basic", "unsatisfied"], weights=[78, 16, 6])[0]
+        services.need_rate(
+            actor=None,
+            need=need,
+            reporter=rep,
+            resolved=satisfaction != "unsatisfied",
+            satisfaction=satisfaction,
+            comment="" if satisfaction != "unsatisfied" else "还没彻底解决",
+            channel=rng.choice(["sms", "app", "phone"]) if rep.phone else "phone",
+            now=t,
+        )
+    need.refresh_from_db()
+    if need.status == "accepted" and (t := history.later(4, 72)) is not None:  # reopened: a second try
+        services.need_resolve(actor=grid, need=need, result="再次上门，彻底解决", now=t)
+        if (t := history.later(2, 48)) is not None:
+            for rep in need.reporters.all():
+                services.need_rate(
+                    actor=None, need=need, reporter=rep, resolved=True, satisfaction="basic", channel="phone", now=t
+                )
+
+
+def _serves(user: Any, dispatch: Any) -> bool:
+    if user is None:
+        return False
+    return bool(
+        user.person.memberships.filter(department_id=dispatch.department_id, ended_at__isnull=True).exists()
+        if hasattr(user, "person")
+        else False
+    )
