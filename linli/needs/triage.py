@@ -191,7 +191,7 @@ def _train(*, note: str, cross_validate: bool) -> TriageModel:
     return model
 
 
-def triage_train(*, note: str = "") -> TriageModel:
+def triage_train(*, note: str = "", cross_validate: bool = True) -> TriageModel:
     """Train a new version of the category classifier and make it the active one.
 
     Examples are the catalogue's examples and keywords of every active category and the
@@ -199,9 +199,9 @@ def triage_train(*, note: str = "") -> TriageModel:
     (None with too few examples). The fit happens outside any lock; numbering the version and
     switching the active one is a short transaction under an advisory lock. ``note`` is kept
     as the reason of the audit entry. Raises ``ValidationError`` when fewer than two
-    categories have examples.
+    categories have examples. ``cross_validate=False`` skips the accuracy estimate (fast).
     """
-    return _train(note=note, cross_validate=True)
+    return _train(note=note, cross_validate=cross_validate)
 
 
 @dataclass

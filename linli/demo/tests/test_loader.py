@@ -245,6 +245,31 @@ def test_demo_content(demo: DemoSummary, settings: Any) -> None:
     _people_are_valid_and_households_have_one_head(demo)
     _demo_accounts(demo)
     _totp_code_command(demo, settings)
+    _needs_in_every_state(demo)
+
+
+def _needs_in_every_state(demo: DemoSummary) -> None:
+    from linli.accounts.api_keys import api_client_for_key
+    from linli.needs.models import Category, Need, NeedEvent
+    from linli.needs.rates import rates_for, rates_recompute
+
+    assert Category.objects.filter(city=None, active=True).count() == 18
+    assert sum(demo.needs.values()) >= 200
+    for status in ("submitted", "accepted", "whistled", "resolved", "closed"):
+        assert demo.needs.get(status, 0) >= 1, (status, demo.needs)
+    # the resident of the tour has needs of their own
+    assert Need.objects.filter(reporters__user__username="resident").count() >= 3
+    assert NeedEvent.objects.filter(kind="whistled").exists() and NeedEvent.objects.filter(kind="rated").exists()
+    client = api_client_for_key("linli-demo-key")
+    assert client is not None and client.user.username == "district"
+    street = Place.objects.get(code="hanxing")
+    import datetime as dt
+
+    from django.utils import timezone
+
+    period = {"start": timezone.localdate() - dt.timedelta(days=200), "end": timezone.localdate()}
+    assert rates_for(place=street, **period) == rates_recompute(place=street, **period)
+    assert rates_for(place=street, **period).satisfaction_rate is not None
 
 
 def test_demo_reloads_and_resets(demo: DemoSummary) -> None:
