@@ -51,6 +51,8 @@ def _empty_cache() -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "leak_expected: the test provokes a leak on purpose")
+    # registered by pytest-xdist too; declared here so that a run with -p no:xdist accepts it
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from linli.people.models import Membership
 
 # URL names that need no place scope: sign-in pages, health, preferences, the API schema.
-PUBLIC_PREFIXES = ("account_", "mfa_", "admin:", "usersessions")
+# Open311 authenticates by api_key and scopes by the client's account (linli/open311/tests).
+PUBLIC_PREFIXES = ("account_", "mfa_", "admin:", "usersessions", "open311:")
 PUBLIC = {
     "healthz",
     "set_language",
@@ -42,6 +43,9 @@ PUBLIC = {
     "needs:queue",
     "needs:dispatches",
     "needs:rate_by_link",
+    # the rates dashboard scopes by its ``place`` query parameter (linli/needs/tests/test_dashboard.py)
+    "needs:dashboard",
+    "needs:dashboard_export",
     "need-list",
     "need-triage",
     "dispatch-list",

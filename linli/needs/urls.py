@@ -1,6 +1,6 @@
 from django.urls import path
 
-from linli.needs import views
+from linli.needs import dashboard, views
 
 app_name = "needs"
 urlpatterns = [
@@ -9,6 +9,8 @@ urlpatterns = [
     path("needs/queue/", views.queue, name="queue"),
     path("needs/dispatches/", views.dispatches, name="dispatches"),
     path("needs/dispatches/<int:pk>/<slug:verb>/", views.dispatch_act, name="dispatch_act"),
+    path("needs/dashboard/", dashboard.dashboard, name="dashboard"),
+    path("needs/dashboard/export.<str:fmt>", dashboard.dashboard_export, name="dashboard_export"),
     path("needs/<int:pk>/", views.need_detail, name="detail"),
     path("needs/<int:pk>/<slug:verb>/", views.need_act, name="act"),
     path("places/<str:code>/qr/", views.building_qr, name="qr"),
