@@ -97,6 +97,7 @@ SCOPED: dict[str, tuple[str, str, str]] = {
     "membership-detail": ("GET", "membership", "volunteer"),
     "needs:detail": ("GET", "need", "volunteer"),
     "needs:act": ("POST", "need", "volunteer"),
+    "needs:photo": ("GET", "photo", "volunteer"),
     "needs:qr": ("GET", "building", "volunteer"),
     "needs:dispatch_act": ("POST", "dispatch", "volunteer"),
     "need-detail": ("GET", "need", "volunteer"),
@@ -122,6 +123,7 @@ RIGHT_USER_BY_NAME = {"dispatch-decide": "secretary"}
 
 def _needs_of(world: Any) -> dict[str, Any]:
     """A need and a dispatch in each community (created once per world, through the services)."""
+    from linli.needs.photos import PhotoUpload, photos_attach
     from linli.needs.services import need_create, need_whistle
     from linli.needs.tests.conftest import make_categories
 
@@ -133,7 +135,8 @@ def _needs_of(world: Any) -> dict[str, Any]:
             need = need_create(actor=world.users[actor], text="楼道灯坏了", place=place)
             other = need_create(actor=world.users[actor], text="家里停水了", place=place)
             [dispatch] = need_whistle(actor=world.users[actor], need=other, departments=[world.department])
-            made[tag] = (need, dispatch)
+            [photo] = photos_attach(need=need, uploads=[PhotoUpload(name="p.png", content=_png())], actor=None)
+            made[tag] = (need, dispatch, photo)
         world.needs_made = made
     return world.needs_made
 
@@ -155,10 +158,21 @@ def test_every_url_is_classified() -> None:
     assert not unclassified, f"classify these URLs in tests/test_authz.py (public or scoped): {unclassified}"
 
 
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(out, format="PNG")
+    return out.getvalue()
+
+
 def _objects(world: Any) -> dict[str, dict[str, Any]]:
     membership_b = Membership.objects.get(person__user=world.users["grid_worker_b"])
-    need_b, dispatch_b = _needs_of(world)["b"]
+    need_b, dispatch_b, photo_b = _needs_of(world)["b"]
     return {
+        "photo": {"pk": need_b.pk, "photo_id": photo_b.pk},
         "need": {"pk": need_b.pk, "verb": "accept"},
         "dispatch": {"pk": dispatch_b.pk, "verb": "checkin"},
         "building": {"code": world.building_b.code},
@@ -171,8 +185,9 @@ def _objects(world: Any) -> dict[str, dict[str, Any]]:
 
 def _own_objects(world: Any, *, membership_of: str) -> dict[str, dict[str, Any]]:
     """Objects in community A (the actors' own place) for each kind of URL."""
-    need_a, dispatch_a = _needs_of(world)["a"]
+    need_a, dispatch_a, photo_a = _needs_of(world)["a"]
     return {
+        "photo": {"pk": need_a.pk, "photo_id": photo_a.pk},
         "need": {"pk": need_a.pk, "verb": "accept"},
         "dispatch": {"pk": dispatch_a.pk, "verb": "checkin"},
         "building": {"code": world.building_a.code},

@@ -463,3 +463,18 @@ def building_qr(request: HttpRequest, code: str) -> HttpResponse:
         response["Content-Disposition"] = f'inline; filename="linli-qr-{place.code}.svg"'
         return response
     return render(request, "needs/qr.html", {"place": place, "svg": svg, "url": url})
+
+
+@login_required
+def need_photo(request: HttpRequest, pk: int, photo_id: int) -> HttpResponse:
+    """A photo of a need, for whoever may see the need (photos are not public media)."""
+    from django.http import FileResponse
+
+    need = selectors.access_need(request.user, pk)
+    photo = need.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise Http404("photo not found")
+    content_type = "image/png" if photo.image.name.endswith(".png") else "image/jpeg"
+    response = FileResponse(photo.image.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
