@@ -30,6 +30,7 @@ from linli.needs.models import (
     OPEN_STATUSES,
     Channel,
     DispatchStatus,
+    Level,
     Need,
     NeedReporter,
     RatingChannel,
@@ -311,6 +312,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         {
             "page": paginate(request, needs),
             "statuses": Status.choices,
+            "levels": Level.choices,
             "status": status,
             "categories": list(selectors.category_list()),
             "grids": list(grids),
