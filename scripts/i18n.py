@@ -41,21 +41,24 @@ def main() -> None:
     hant = polib.pofile(str(LOCALE / "zh_Hant" / "LC_MESSAGES" / "django.po"))
     for entry in hant:
         if (not entry.msgstr and not entry.msgstr_plural) or "fuzzy" in entry.flags:
-            if entry.msgid_plural:
-                entry.msgstr_plural = {0: to_traditional(entry.msgid), 1: to_traditional(entry.msgid_plural)}
+            if entry.msgid_plural:  # Chinese has one plural form
+                entry.msgstr_plural = {0: to_traditional(entry.msgid)}
             else:
                 entry.msgstr = to_traditional(entry.msgid)
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
+                entry.previous_msgid = entry.previous_msgid_plural = None
             entry.flags.append("opencc")
     hant.save()
 
     en = polib.pofile(str(LOCALE / "en" / "LC_MESSAGES" / "django.po"))
     missing = []
     for entry in en:
-        if "fuzzy" in entry.flags:
+        if "fuzzy" in entry.flags:  # msgmerge's guess is not a translation: start over
             entry.flags.remove("fuzzy")
             entry.msgstr = ""
+            entry.msgstr_plural = {k: "" for k in entry.msgstr_plural}
+            entry.previous_msgid = entry.previous_msgid_plural = None
         if entry.msgstr or entry.msgstr_plural.get(0):
             continue
         chinese, _, english = entry.msgid.partition(" / ")
