@@ -57,7 +57,7 @@ def main() -> None:
         if "fuzzy" in entry.flags:  # msgmerge's guess is not a translation: start over
             entry.flags.remove("fuzzy")
             entry.msgstr = ""
-            entry.msgstr_plural = {k: "" for k in entry.msgstr_plural}
+            entry.msgstr_plural = dict.fromkeys(entry.msgstr_plural, "")
             entry.previous_msgid = entry.previous_msgid_plural = None
         if entry.msgstr or entry.msgstr_plural.get(0):
             continue
