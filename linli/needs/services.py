@@ -956,7 +956,9 @@ def need_escalate(*, need: Need | int, why: str, now: dt.datetime | None = None,
         return need
     before = need.status
     need.level = higher
-    need.resolution_due = _due(now, ESCALATION_LIMIT, _city_of(need.place))
+    # the next level gets at least ESCALATION_LIMIT, never less than the need already had
+    fresh = _due(now, ESCALATION_LIMIT, _city_of(need.place))
+    need.resolution_due = max(fresh, need.resolution_due) if need.resolution_due else fresh
     need.save(update_fields=["level", "resolution_due", "updated_at"])
     _event(need, EventKind.ESCALATED, actor=actor, at=now, from_status=before, data={"to": higher, "why": why})
     _notify(need, "escalated")
