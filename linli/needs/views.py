@@ -363,8 +363,11 @@ def dispatches(request: HttpRequest) -> HttpResponse:
     qs = selectors.dispatch_list(actor=request.user, active=show == "active")
     if show == "returns":
         qs = selectors.dispatch_list(actor=request.user, status=DispatchStatus.RETURN_REQUESTED)
+    can_decide = scope.everything or bool(scope.paths(Action.DECIDE_RETURNS))
     return render(
-        request, "needs/dispatches.html", {"page": paginate(request, qs), "show": show, "now": timezone.now()}
+        request,
+        "needs/dispatches.html",
+        {"page": paginate(request, qs), "show": show, "now": timezone.now(), "can_decide": can_decide},
     )
 
 

@@ -292,3 +292,19 @@ def test_list_pages_do_not_grow_with_the_number_of_needs(nw: Any) -> None:
     add(3)
     assert _queries(liaison, "/needs/dispatches/?show=all") == before
     assert Dispatch.objects.count() >= 5
+
+
+def test_secretary_decides_a_return_from_the_dispatch_list(nw: Any, client: Any) -> None:
+    from linli.needs.models import DispatchStatus
+    from linli.needs.services import dispatch_return, need_create, need_whistle
+
+    need = need_create(actor=nw.users["resident"], text="家里停水了", place=nw.household_place_a)
+    [dispatch] = need_whistle(actor=nw.users["grid_worker"], need=need, departments=[nw.department])
+    dispatch_return(actor=nw.users["department_liaison"], dispatch=dispatch, reason="属于小区内部管网")
+    client.force_login(nw.users["secretary"])
+    page = client.get("/needs/dispatches/?show=returns")
+    assert page.status_code == 200 and "属于小区内部管网" in page.content.decode()
+    assert f"/needs/dispatches/{dispatch.pk}/approve/" in page.content.decode()
+    client.post(f"/needs/dispatches/{dispatch.pk}/approve/", {"next": "/needs/dispatches/?show=returns"})
+    dispatch.refresh_from_db()
+    assert dispatch.status == DispatchStatus.RETURNED
