@@ -1033,7 +1033,14 @@ def reset_demo() -> dict[str, int]:
         users = User.objects.filter(username__in=USERNAMES)
         _purge(NeedEvent.objects.filter(_subtree(paths, "place_path")), deleted)
         _purge(Need.objects.filter(_subtree(paths, "place_path")), deleted)
-        _purge(ApiClient.objects.filter(user__in=users.values("pk")), deleted)
+        clients = ApiClient.objects.filter(user__in=users.values("pk"))
+        _purge(
+            AuditEntry.objects.filter(
+                target_type="accounts.apiclient", target_id__in=[str(pk) for pk in clients.values_list("pk", flat=True)]
+            ),
+            deleted,
+        )
+        _purge(clients, deleted)
         _purge(AuditEntry.objects.filter(_subtree(paths, "place_path") | Q(place__in=places)), deleted)
         _purge(
             Membership.objects.filter(

@@ -19,7 +19,7 @@ from linli.accounts.models import User
 from linli.core.errors import Conflict
 from linli.needs import services
 from linli.needs.catalogue import DEFAULT_CATALOGUE, catalogue_load_defaults
-from linli.needs.models import Channel, Need, Urgency
+from linli.needs.models import Channel, Need, TriageModel, Urgency
 from linli.needs.triage import triage_train
 from linli.needs.workdays import calendar_seed
 from linli.people.models import Department, Person
@@ -91,7 +91,8 @@ def load_demo_needs(*, seed: int = 20261128, step: Callable[[str], None] | None 
     summary = NeedsSummary()
     summary.categories = catalogue_load_defaults()
     calendar_seed()
-    triage_train(note="演示数据 / demo data", cross_validate=False)
+    if not TriageModel.objects.filter(active=True).exists():  # a reload keeps the classifier it has
+        triage_train(note="演示数据 / demo data", cross_validate=False)
     district = User.objects.filter(username="district").first()
     if district is not None:
         client, _ = api_client_register(actor=None, name="12345 市民热线(演示)", user=district, key=DEMO_API_KEY)
