@@ -111,27 +111,19 @@ def _act(item: _Due, now: dt.datetime) -> bool:
         department = None
         if item.dispatch_id is not None:
             department = Dispatch.objects.select_related("department").get(pk=item.dispatch_id).department
-        if item.action == DeadlineAction.Action.REMIND:
-            services._event(
-                need,
-                EventKind.REMINDED,
-                actor=None,
-                at=now,
-                from_status=need.status,
-                department=department,
-                data={"deadline": item.deadline, "due": item.due_at.isoformat()},
-            )
+        remind = item.action == DeadlineAction.Action.REMIND
+        services._event(
+            need,
+            EventKind.REMINDED if remind else EventKind.OVERDUE,
+            actor=None,
+            at=now,
+            from_status=need.status,
+            department=department,
+            data={"deadline": item.deadline, "due": item.due_at.isoformat()},
+        )
+        if remind:
             services._notify(need, "due_soon", deadline=item.deadline, dispatch=item.dispatch_id)
         else:
-            services._event(
-                need,
-                EventKind.OVERDUE,
-                actor=None,
-                at=now,
-                from_status=need.status,
-                department=department,
-                data={"deadline": item.deadline, "due": item.due_at.isoformat()},
-            )
             services.need_escalate(need=need, why=f"overdue:{item.deadline}", now=now)
     return True
 

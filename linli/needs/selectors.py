@@ -11,9 +11,9 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
+from linli.core.access import get_or_404
 from linli.core.text import normalize
 from linli.needs.models import (
     ACTIVE_DISPATCH,
@@ -105,14 +105,7 @@ def need_list(
 
 
 def access_need(actor: Any, need_id: int | str) -> Need:
-    try:
-        pk = int(need_id)
-    except (TypeError, ValueError) as exc:
-        raise Http404("need not found") from exc
-    need = need_list(actor=actor).filter(pk=pk).first()
-    if need is None:
-        raise Http404("need not found")
-    return need
+    return get_or_404(need_list(actor=actor), need_id, "need")
 
 
 def need_timeline(*, need: Need) -> QuerySet[NeedEvent]:
@@ -148,14 +141,7 @@ def dispatch_list(*, actor: Any, status: str | list[str] | None = None, active: 
 
 
 def access_dispatch(actor: Any, dispatch_id: int | str) -> Dispatch:
-    try:
-        pk = int(dispatch_id)
-    except (TypeError, ValueError) as exc:
-        raise Http404("dispatch not found") from exc
-    dispatch = dispatch_list(actor=actor).filter(pk=pk).first()
-    if dispatch is None:
-        raise Http404("dispatch not found")
-    return dispatch
+    return get_or_404(dispatch_list(actor=actor), dispatch_id, "dispatch")
 
 
 def category_list(*, city: Place | None = None, active: bool = True) -> QuerySet[Category]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
-from django.http import Http404
 
+from linli.core.access import get_or_404
 from linli.core.models import AuditEntry
 from linli.core.text import normalize
 from linli.people.models import Department, Household, HouseholdMember, Membership, Person
@@ -42,14 +42,7 @@ def person_list(
 
 
 def access_person(actor: Any, person_id: int | str) -> Person:
-    try:
-        pk = int(person_id)
-    except (TypeError, ValueError) as exc:
-        raise Http404("person not found") from exc
-    person = person_list(actor=actor).filter(pk=pk).first()
-    if person is None:
-        raise Http404("person not found")
-    return person
+    return get_or_404(person_list(actor=actor), person_id, "person")
 
 
 def can_see_sensitive(actor: Any, person: Person) -> bool:
@@ -70,14 +63,7 @@ def household_list(*, actor: Any, place: Place | None = None) -> QuerySet[Househ
 
 
 def access_household(actor: Any, household_id: int | str) -> Household:
-    try:
-        pk = int(household_id)
-    except (TypeError, ValueError) as exc:
-        raise Http404("household not found") from exc
-    household = household_list(actor=actor).filter(pk=pk).first()
-    if household is None:
-        raise Http404("household not found")
-    return household
+    return get_or_404(household_list(actor=actor), household_id, "household")
 
 
 def membership_list(
@@ -94,14 +80,7 @@ def membership_list(
 
 
 def access_membership(actor: Any, membership_id: int | str) -> Membership:
-    try:
-        pk = int(membership_id)
-    except (TypeError, ValueError) as exc:
-        raise Http404("membership not found") from exc
-    membership = membership_list(actor=actor, active=False).filter(pk=pk).first()
-    if membership is None:
-        raise Http404("membership not found")
-    return membership
+    return get_or_404(membership_list(actor=actor, active=False), membership_id, "membership")
 
 
 def my_memberships(*, actor: Any) -> QuerySet[Membership]:
