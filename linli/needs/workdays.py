@@ -17,11 +17,10 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -30,7 +29,7 @@ from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.needs.models import CalendarDay, CalendarYear, LimitUnit
 from linli.places.models import Place, PlaceKind
-from linli.places.services import ImportFailed, RowError, _csv_rows, _xlsx_rows
+from linli.places.services import ImportFailed, RowError, read_rows
 
 logger = logging.getLogger("linli.workdays")
 
@@ -92,36 +91,8 @@ def import_failed(line: int, message: str) -> ImportFailed:
 def read_table(
     data: bytes, filename: str, *, aliases: dict[str, str], required: Iterable[str]
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of an XLSX or CSV file as dicts keyed by canonical column names (``aliases`` maps
-    header cells, lower-cased, to them), with the file's row numbers (the header is row 1).
-
-    The same reading as ``places.services.read_rows`` (size limit, UTF-8 or GB18030 CSV, first
-    sheet of an XLSX), for other column sets.
-    """
-    limit_mb = settings.IMPORT_MAX_BYTES // 1024 // 1024
-    if len(data) > settings.IMPORT_MAX_BYTES:
-        raise import_failed(0, f"文件过大(上限 {limit_mb} MB) / The file is larger than {limit_mb} MB")
-    lower = filename.lower()
-    if lower.endswith(".xlsx"):
-        rows = _xlsx_rows(data)
-    elif lower.endswith(".csv"):
-        rows = _csv_rows(data)
-    else:
-        raise import_failed(0, "只支持 .xlsx 或 .csv 文件 / Only .xlsx or .csv files can be imported")
-    header: list[str] | None = None
-    for line, raw in enumerate(rows, start=1):
-        cells = ["" if c is None else str(c).strip() for c in raw]
-        if header is None:
-            header = [aliases.get(c.lower(), "") for c in cells]
-            missing = set(required) - set(header)
-            if missing:
-                raise import_failed(
-                    1, "缺少列 " + ", ".join(sorted(missing)) + " / missing columns: " + ", ".join(sorted(missing))
-                )
-            continue
-        if not any(cells):
-            continue
-        yield line, {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name}
+    """Rows of an XLSX or CSV file keyed by ``aliases`` (see ``places.services.read_rows``)."""
+    return read_rows(data, filename, aliases=aliases, required=required)
 
 
 def require_system_admin(actor: Any, what_zh: str, what_en: str) -> None:
@@ -288,7 +259,8 @@ def add_limit(start: datetime, limit: int, unit: str, *, city: CityArg = None) -
     if start.tzinfo is None or start.utcoffset() is None:
         raise ValueError("start must be an aware datetime")
     if unit == LimitUnit.HOURS:
-        return (start + timedelta(hours=limit)).astimezone(LOCAL_TZ)
+        # in UTC: aware arithmetic in a zone with daylight saving would add wall-clock hours
+        return (start.astimezone(UTC) + timedelta(hours=limit)).astimezone(LOCAL_TZ)
     if unit != LimitUnit.WORKDAYS:
         raise ValueError(f"unknown limit unit {unit!r}")
     city_pk = _city_pk(city)

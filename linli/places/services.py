@@ -227,9 +227,17 @@ class ImportFailed(ValidationError):
         super().__init__([str(e) for e in errors])
 
 
-def read_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of an XLSX or CSV file as dicts keyed by the canonical column names, with the
-    file's own line numbers (the header is line 1)."""
+def read_rows(
+    data: bytes,
+    filename: str,
+    *,
+    aliases: dict[str, str] | None = None,
+    required: Iterable[str] = ("code", "parent_code", "name", "kind"),
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of an XLSX or CSV file as dicts keyed by the canonical column names (``aliases``
+    maps header cells to them; the place tree's columns by default), with the file's own line
+    numbers (the header is line 1). Other ledgers (calendar, catalogue) read through it too."""
+    aliases = HEADER_ALIASES if aliases is None else aliases
     if len(data) > settings.IMPORT_MAX_BYTES:
         raise ImportFailed(
             [
@@ -253,8 +261,8 @@ def read_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict[str, str]]
     for line, raw in enumerate(rows, start=1):
         cells = ["" if c is None else str(c).strip() for c in raw]
         if header is None:
-            header = [HEADER_ALIASES.get(c.strip().lower(), HEADER_ALIASES.get(c.strip(), "")) for c in cells]
-            missing = {"code", "parent_code", "name", "kind"} - set(header)
+            header = [aliases.get(c.strip().lower(), aliases.get(c.strip(), "")) for c in cells]
+            missing = set(required) - set(header)
             if missing:
                 raise ImportFailed([RowError(1, ["缺少列 / missing columns: " + ", ".join(sorted(missing))])])
             continue
