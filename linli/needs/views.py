@@ -456,13 +456,21 @@ def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def building_qr(request: HttpRequest, code: str) -> HttpResponse:
     """The QR code for a building's bulletin board: it opens the report form with the
-    building filled in. ``?format=svg`` gives the bare SVG for printing."""
+    building filled in. ``?format=svg`` or ``?format=pdf`` gives the bare code for printing."""
     place = access_place(request.user, code, Action.VIEW_NEEDS)
     if place.kind not in (PlaceKind.BUILDING, PlaceKind.COURTYARD, PlaceKind.GRID, PlaceKind.COMMUNITY):
         raise Http404("QR codes are for buildings, courtyards, grids and communities")
     url = request.build_absolute_uri(reverse("needs:new") + f"?place={place.code}&via=qr")
     qr = segno.make(url, error="m")
     svg = qr.svg_inline(scale=8, dark="#1d2327", title=place.name)
+    if request.GET.get("format") == "pdf":
+        import io
+
+        out = io.BytesIO()
+        qr.save(out, kind="pdf", scale=12, border=4)
+        response = HttpResponse(out.getvalue(), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="linli-qr-{place.code}.pdf"'
+        return response
     if request.GET.get("format") == "svg":
         response = HttpResponse(svg, content_type="image/svg+xml")
         response["Content-Disposition"] = f'inline; filename="linli-qr-{place.code}.svg"'

@@ -97,6 +97,9 @@ def test_building_qr_opens_the_form_at_that_building(client: Client, nw: Any) ->
     assert body.startswith("<svg") and body.rstrip().endswith("</svg>")
     # the SVG is exactly the QR code of that URL
     assert body == segno.make(url, error="m").svg_inline(scale=8, dark="#1d2327", title=nw.building_a.name)
+    pdf = client.get(f"/places/{code}/qr/?format=pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-") and b"%%EOF" in pdf.content[-64:]
     # the URL opens the form with the building filled in; a resident reports from it
     resident = _as(Client(), nw, "resident")
     form = resident.get(url.removeprefix("http://testserver"))
