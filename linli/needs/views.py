@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -479,7 +479,7 @@ def building_qr(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def need_photo(request: HttpRequest, pk: int, photo_id: int) -> HttpResponse:
+def need_photo(request: HttpRequest, pk: int, photo_id: int) -> HttpResponseBase:
     """A photo of a need, for whoever may see the need (photos are not public media)."""
     from django.http import FileResponse
 
