@@ -44,9 +44,14 @@ def satisfaction_on_dashboard(page: Page, base: str, street_code: str) -> str:
 
 
 def test_resident_to_department_and_back(
-    page: Page, live_server: Any, request: Any, screenshot: Any, browser: Browser, settings: Any, tmp_path: Any
+    page: Page,
+    live_server: Any,
+    nw: Any,  # noqa: F811 - the fixture imported above
+    screenshot: Any,
+    browser: Browser,
+    settings: Any,
+    tmp_path: Any,
 ) -> None:
-    nw = request.getfixturevalue("nw")
     settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
     base = live_server.url
     street = staff_page(browser, base, "street_official")
