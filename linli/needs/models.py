@@ -164,6 +164,10 @@ class Need(TimeStampedModel):
     """
 
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # when it was raised (set by intake, which may back-date an entry made after a visit or a
+    # phone call), and the time of its last event; not Django's auto_now fields
+    created_at = models.DateTimeField(_("反映时间"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now, editable=False)
     text = models.TextField(_("诉求内容"))
     text_search = models.TextField(editable=False, default="")
     category = models.ForeignKey(

@@ -122,6 +122,8 @@ def _event(
         district_id=need.district_id,
     )
     rates.rollup_event(event)
+    Need.objects.filter(pk=need.pk).update(updated_at=at)
+    need.updated_at = at
     return event
 
 
@@ -316,6 +318,8 @@ def need_create(
             level=level,
             submitted_by=actor if getattr(actor, "is_authenticated", False) else None,
             api_client=api_client,
+            created_at=now,
+            updated_at=now,
             response_due=_due(now, limits["response"], city),
             resolution_due=_due(now, limits["resolution"], city),
         )
@@ -367,7 +371,7 @@ def _accept(need: Need, *, actor: Any, now: dt.datetime) -> None:
     need.status = Status.ACCEPTED
     if first:
         need.accepted_at = now
-    need.save(update_fields=["status", "accepted_at", "updated_at"])
+    need.save(update_fields=["status", "accepted_at"])
     on_time = bool(need.response_due is None or now <= need.response_due)
     _event(need, EventKind.ACCEPTED, actor=actor, at=now, from_status=before, data={"first": first, "on_time": on_time})
     _notify(need, "accepted")
@@ -383,7 +387,7 @@ def need_categorise(*, actor: Any, need: Need | int, category_code: str, now: dt
         category = category_for(category_code, city=_city_of(need.place))
         before = need.category.code if need.category else ""
         need.category, need.category_confirmed = category, True
-        need.save(update_fields=["category", "category_confirmed", "updated_at"])
+        need.save(update_fields=["category", "category_confirmed"])
         _event(
             need,
             EventKind.CATEGORISED,
@@ -447,7 +451,7 @@ def need_whistle(
             if need.resolution_due is None
             else max([need.resolution_due, *(d.resolution_due for d in created)])
         )
-        need.save(update_fields=["status", "resolution_due", "updated_at"])
+        need.save(update_fields=["status", "resolution_due"])
         for dispatch in created:
             _event(
                 need,
@@ -492,7 +496,7 @@ def need_resolve(
 def _finish(need: Need, *, actor: Any, now: dt.datetime, result: str) -> None:
     before = need.status
     need.status, need.resolved_at, need.result = Status.RESOLVED, now, result[:4000]
-    need.save(update_fields=["status", "resolved_at", "result", "updated_at"])
+    need.save(update_fields=["status", "resolved_at", "result"])
     on_time = need.resolution_due is None or now <= need.resolution_due
     _event(need, EventKind.RESOLVED, actor=actor, at=now, from_status=before, note=result, data={"on_time": on_time})
     _notify(need, "resolved")
@@ -652,7 +656,7 @@ def dispatch_return_decide(
                     _finish(need, actor=actor, now=now, result=lead.result)
                     return dispatch
                 need.status = Status.ACCEPTED
-                need.save(update_fields=["status", "updated_at"])
+                need.save(update_fields=["status"])
             kind = EventKind.RETURN_APPROVED
         else:
             dispatch.status = DispatchStatus.CHECKED_IN if dispatch.checked_in_at else DispatchStatus.WHISTLED
@@ -709,7 +713,7 @@ def need_transfer(
         need.place, need.place_path = place, place.path
         need.grid = triage.locate_grid(place=place)
         need.district = _ancestor(place, _DISTRICT_DEPTH)
-        need.save(update_fields=["place", "place_path", "grid", "district", "updated_at"])
+        need.save(update_fields=["place", "place_path", "grid", "district"])
         _event(
             need,
             EventKind.TRANSFERRED,
@@ -771,10 +775,10 @@ def need_merge(*, actor: Any, duplicate: Need | int, into: Need | int, now: dt.d
             )
             moved += 1
         target.heat = target.reporters.count()
-        target.save(update_fields=["heat", "updated_at"])
+        target.save(update_fields=["heat"])
         before = dup.status
         dup.status, dup.merged_into = Status.MERGED, target
-        dup.save(update_fields=["status", "merged_into", "updated_at"])
+        dup.save(update_fields=["status", "merged_into"])
         _event(dup, EventKind.MERGED, actor=actor, at=now, from_status=before, data={"into": target.pk})
         _event(
             target,
@@ -887,7 +891,7 @@ def _reopen(need: Need, *, actor: Any, now: dt.datetime) -> None:
         need.reopen_count = 1
         need.status = Status.ACCEPTED
         need.resolution_due = _due(now, _limits(need.category, need.urgency)["resolution"], city)
-        need.save(update_fields=["status", "reopen_count", "resolution_due", "updated_at"])
+        need.save(update_fields=["status", "reopen_count", "resolution_due"])
         _event(need, EventKind.REOPENED, actor=actor, at=now, from_status=before)
         _notify(need, "reopened")
         return
@@ -900,7 +904,7 @@ def _reopen(need: Need, *, actor: Any, now: dt.datetime) -> None:
     need.status = Status.ACCEPTED
     need.level = max(higher, Level.STREET, key=_level_rank)
     need.resolution_due = _due(now, ESCALATION_LIMIT, city)
-    need.save(update_fields=["status", "reopen_count", "level", "resolution_due", "updated_at"])
+    need.save(update_fields=["status", "reopen_count", "level", "resolution_due"])
     _event(
         need,
         EventKind.ESCALATED,
@@ -919,7 +923,7 @@ def _level_rank(level: str) -> int:
 def _close(need: Need, *, actor: Any, now: dt.datetime, data: dict[str, Any]) -> None:
     before = need.status
     need.status, need.closed_at = Status.CLOSED, now
-    need.save(update_fields=["status", "closed_at", "updated_at"])
+    need.save(update_fields=["status", "closed_at"])
     _event(need, EventKind.CLOSED, actor=actor, at=now, from_status=before, data=data)
 
 
@@ -959,7 +963,7 @@ def need_escalate(*, need: Need | int, why: str, now: dt.datetime | None = None,
     # the next level gets at least ESCALATION_LIMIT, never less than the need already had
     fresh = _due(now, ESCALATION_LIMIT, _city_of(need.place))
     need.resolution_due = max(fresh, need.resolution_due) if need.resolution_due else fresh
-    need.save(update_fields=["level", "resolution_due", "updated_at"])
+    need.save(update_fields=["level", "resolution_due"])
     _event(need, EventKind.ESCALATED, actor=actor, at=now, from_status=before, data={"to": higher, "why": why})
     _notify(need, "escalated")
     return need

@@ -395,3 +395,15 @@ def test_roll_ups_written_by_the_services_equal_a_recomputation(nw: Any) -> None
     community = rates_for(place=nw.community_a, **period)
     assert (community.received, community.responded, community.followed_up) == (2, 2, 2)
     assert community.satisfaction_rate is not None and community.satisfaction_rate == 1 / 2
+
+
+def test_a_back_dated_intake_keeps_its_times(nw: Any) -> None:
+    """Staff entering yesterday's phone call: the need is raised then, its last event is now."""
+    yesterday = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    need = _need(nw, now=yesterday)
+    need.refresh_from_db()
+    assert need.created_at == yesterday and need.updated_at == yesterday
+    later = yesterday + dt.timedelta(hours=3)
+    need_accept(actor=nw.users["grid_worker"], need=need, now=later)
+    need.refresh_from_db()
+    assert need.created_at == yesterday and need.updated_at == later
