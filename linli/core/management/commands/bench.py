@@ -1,19 +1,28 @@
-"""``linli bench places``: time the scoped reads everything else stands on, on the demo data.
+"""``linli bench places|needs``: figures, not assertions (speed targets live here, not in
+unit tests).
 
-Prints p50/p95 in milliseconds over ``--runs`` repetitions (after one warm-up) for: computing
-an actor's scope, a street official's first page of people, a subtree count, the community
-list with household and people counts, and a simplified/traditional-insensitive name search.
-Figures, not assertions: speed targets live here, not in unit tests.
+``places`` times the scoped reads everything else stands on, on the demo data: p50/p95 in
+milliseconds over ``--runs`` repetitions (after one warm-up) for computing an actor's scope,
+a street official's first page of people, a subtree count, the community list with
+household and people counts, and a simplified/traditional-insensitive name search.
+
+``needs`` runs on a generated city (``linli gen-city``) and prints the machine and the scale,
+then intake over HTTP beside bare inserts, the workbench queue and Open311 reads at 50
+concurrent clients, and the three rates from the roll-ups beside a recomputation
+(``linli.needs.benchmarks``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.console import Console
 from rich.table import Table
 
 from linli.accounts.models import User
@@ -25,13 +34,25 @@ from linli.places.selectors import place_list, with_counts
 
 
 class Command(BaseCommand):
-    help = "Benchmark the scoped place and people reads on the demo data (prints p50/p95 in ms)."
+    help = "Benchmark the scoped reads on the demo data (places) or a generated city's needs (needs)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("suite", choices=["places"])
-        parser.add_argument("--runs", type=int, default=50)
+        parser.add_argument("suite", choices=["places", "needs"])
+        parser.add_argument("--runs", type=int, default=None, help="repetitions (places: 50; needs' rates: 20)")
+        parser.add_argument("--city-code", default="gen", help="needs: the generated city (linli gen-city)")
+        parser.add_argument("--quick", action="store_true", help="needs: tiny numbers (tests)")
+        parser.add_argument("--intake", type=int, default=200, help="needs: needs posted per intake case")
+        parser.add_argument("--requests", type=int, default=500, help="needs: requests per read case")
+        parser.add_argument("--clients", type=int, default=50, help="needs: concurrent clients for reads")
+        parser.add_argument(
+            "--in-process", action="store_true", help="needs: Django's test Client in this process, no server"
+        )
 
-    def handle(self, *args: Any, suite: str, runs: int, **options: Any) -> None:
+    def handle(self, *args: Any, suite: str, runs: int | None, **options: Any) -> None:
+        if suite == "needs":
+            self.needs(runs=runs, **options)
+            return
+        runs = runs or 50
         street = User.objects.filter(username="street").first()
         hanxing = Place.objects.filter(code="hanxing").first()
         if street is None or hanxing is None:
@@ -68,3 +89,73 @@ class Command(BaseCommand):
             p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
             table.add_row(label, f"{statistics.median(timings):.2f}", f"{p95:.2f}", str(rows))
         console.print(table)
+
+    def needs(self, *, runs: int | None, city_code: str, quick: bool, in_process: bool, **options: Any) -> None:
+        from linli.needs import benchmarks as b
+
+        city = Place.objects.filter(code=city_code, kind=PlaceKind.CITY).first()
+        if city is None:
+            raise CommandError(f"先生成城市 / generate the city first: linli gen-city --city-code {city_code}")
+        console = console_for(self)
+        sizes = (
+            b.Sizes.quick()
+            if quick
+            else b.Sizes(intake=options["intake"], requests=options["requests"], clients=options["clients"])
+        )
+        if runs:
+            sizes = dataclasses.replace(sizes, runs=runs)
+        if in_process:
+            sizes = dataclasses.replace(sizes, clients=1, intake_clients=1)
+        _pairs(console, "machine", b.machine().items())
+        _pairs(console, "scale", ((k, f"{v:,}") for k, v in b.scale(city).items()))
+        accounts = b.bench_accounts(city)
+        users = {"resident": accounts.resident, "staff": accounts.staff}
+        if in_process:
+            self._needs_run(console, b.InProcessCaller(users), accounts, sizes, city, concurrent=False)
+        else:
+            with b.Server(workers=2) as server:
+                self._needs_run(console, b.HttpCaller(server.port, users), accounts, sizes, city, concurrent=True)
+        load = os.getloadavg()
+        console.print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+    def _needs_run(
+        self, console: Console, caller: Any, accounts: Any, sizes: Any, city: Place, *, concurrent: bool
+    ) -> None:
+        from linli.needs import benchmarks as b
+
+        console.print(f"requests: {caller.description}")
+        intake = b.bench_intake(caller, accounts, sizes, concurrent=concurrent)
+        table = _samples_table(f"intake · {sizes.intake} needs per case", [*intake.http, *intake.bare])
+        console.print(table)
+        for http, bare in zip(intake.http, intake.bare, strict=True):
+            ratio = http.rate / bare.rate if bare.rate else float("nan")
+            console.print(f"  intake/bare ({http.label.rsplit(', ', 1)[-1]}): {ratio:.1%}  (target ≥ 50 %)")
+        reads = b.bench_reads(caller, accounts, sizes)
+        console.print(
+            _samples_table(f"workbench queue and Open311 · {sizes.requests} requests, {sizes.clients} clients", reads)
+        )
+        console.print("  target: p99 ≤ 100 ms")
+        console.print(
+            _samples_table(
+                f"three rates · {sizes.runs} runs (recompute: {sizes.recompute_runs})", b.bench_rates(city, sizes)
+            )
+        )
+        console.print("  target: three rates ≤ 150 ms")
+
+
+def _pairs(console: Console, title: str, rows: Any) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key, value in rows:
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+def _samples_table(title: str, samples: Sequence[Any]) -> Table:
+    table = Table(title=title)
+    for column in ("case", "n", "p50 ms", "p99 ms", "per s", "errors"):
+        table.add_column(column, justify="left" if column == "case" else "right")
+    for s in samples:
+        table.add_row(s.label, str(len(s.ms)), f"{s.p50:.1f}", f"{s.p99:.1f}", f"{s.rate:.1f}", str(s.errors))
+    return table
