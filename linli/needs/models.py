@@ -212,6 +212,13 @@ class Need(TimeStampedModel):
         indexes = [
             models.Index(fields=["place_path"], name="need_place_path_like", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["status", "resolution_due"], name="need_status_due"),
+            # the workbench: open needs of a subtree by due time
+            models.Index(
+                fields=["place_path", "resolution_due"],
+                opclasses=["varchar_pattern_ops", ""],
+                condition=models.Q(status__in=["submitted", "accepted", "whistled"]),
+                name="need_open_path_due",
+            ),
             models.Index(fields=["district", "created_at"], name="need_district_created"),
             models.Index(fields=["created_at"], name="need_created"),
             GinIndex(fields=["text_search"], opclasses=["gin_trgm_ops"], name="need_text_trgm"),

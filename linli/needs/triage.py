@@ -69,7 +69,7 @@ MAX_NEED_EXAMPLES = 50_000
 #: Folds of the cross-validation that estimates a new version's accuracy.
 CV_FOLDS = 5
 #: Candidates fetched by the duplicate query before re-ranking in Python.
-DUPLICATE_CANDIDATES = 50
+DUPLICATE_CANDIDATES = 25  # re-ranking (jieba + rapidfuzz) is the cost of intake: see docs/benchmarks.md
 #: A need this close to the given point counts as nearby, whatever its place.
 NEARBY_METRES = 300.0
 _METRES_PER_DEGREE = 111_195.0
@@ -345,7 +345,7 @@ def find_duplicates(
     ``place`` (a household, building or grid counts as its community) or within ~300 m of
     the point. They come from one query, ranked by trigram similarity plus character bigrams in
     common
-    and capped at 50, and are then scored with rapidfuzz; those at or above ``threshold``
+    and capped at ``DUPLICATE_CANDIDATES``, and are then scored with rapidfuzz; those at or above ``threshold``
     are returned.
     """
     query = normalize(text)

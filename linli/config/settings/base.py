@@ -220,6 +220,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # one name per choice set shared by several fields
+    "ENUM_NAME_OVERRIDES": {
+        "PlaceKindEnum": "linli.places.models.PlaceKind",
+        "DepartmentKindEnum": "linli.people.models.DepartmentKind",
+        "EventKindEnum": "linli.needs.models.EventKind",
+        "LimitUnitEnum": "linli.needs.models.LimitUnit",
+        "HandlingLevelEnum": "linli.needs.models.HandlingLevel",
+        "NeedLevelEnum": "linli.needs.models.Level",
+        "NeedStatusEnum": "linli.needs.models.Status",
+        "DispatchStatusEnum": "linli.needs.models.DispatchStatus",
+    },
 }
 
 # --- Security headers ----------------------------------------------------------------------
