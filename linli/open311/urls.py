@@ -21,7 +21,21 @@ class FormatConverter:
         return value
 
 
+class IdConverter:
+    """An id, a token or a service code: never empty and never starting with a dot, so that
+    ``services/.xml`` is an unknown endpoint answered in XML, not the id ``.xml``."""
+
+    regex = r"[^/.][^/]*"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
 register_converter(FormatConverter, "open311_format")
+register_converter(IdConverter, "open311_id")
 
 app_name = "open311"
 
@@ -34,9 +48,9 @@ def _both(route: str, view: Any, name: str) -> list[URLPattern]:
 urlpatterns = [
     *_both("discovery", views.DiscoveryView.as_view(), "discovery"),
     *_both("services", views.ServiceListView.as_view(), "services"),
-    *_both("services/<str:service_code>", views.ServiceDefinitionView.as_view(), "service"),
+    *_both("services/<open311_id:service_code>", views.ServiceDefinitionView.as_view(), "service"),
     *_both("requests", views.RequestListView.as_view(), "requests"),
-    *_both("requests/<str:service_request_id>", views.RequestDetailView.as_view(), "request"),
-    *_both("tokens/<str:token>", views.TokenView.as_view(), "token"),
+    *_both("requests/<open311_id:service_request_id>", views.RequestDetailView.as_view(), "request"),
+    *_both("tokens/<open311_id:token>", views.TokenView.as_view(), "token"),
     re_path(r"^.*$", views.not_found),
 ]

@@ -183,9 +183,9 @@ def _get(path: str, params: dict[str, Any] | str) -> Any:
 
 
 def _suffixed(route: str, segment: str, fmt: str) -> tuple[str, str]:
-    """The path of ``route/<segment>.<fmt>`` and the format it answers in. An empty segment
-    makes ``route/.xml``, which reads as the id ``.xml`` without a suffix: JSON."""
-    return f"{BASE}{route}/{quote(segment, safe='')}.{fmt}", fmt if segment else "json"
+    """The path of ``route/<segment>.<fmt>`` and the format it answers in (an empty segment
+    makes ``route/.xml``: an unknown endpoint, still answered in the format asked for)."""
+    return f"{BASE}{route}/{quote(segment, safe='')}.{fmt}", fmt
 
 
 def _fuzz_get(path_of: Callable[[str], str], names: list[str], fmt: str, key: str, who: str) -> None:
