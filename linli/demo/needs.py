@@ -133,6 +133,12 @@ def load_demo_needs(*, seed: int = 20261128, step: Callable[[str], None] | None 
                 own_resident=community_code == "hanxing-changer" and i < 5,
                 index=i,
             )
+    # the history is simulated: its notifications were due months ago, so none is sent now
+    from django_tasks_db.models import DBTaskResult
+
+    from linli.needs.tasks import notify_need
+
+    DBTaskResult.objects.filter(task_path=notify_need.module_path, status="READY").delete()
     for status, n in _count_by_status().items():
         summary.by_status[status] = n
     summary.needs = sum(summary.by_status.values())
