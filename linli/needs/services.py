@@ -181,6 +181,13 @@ def category_for(code: str, *, city: Place | None) -> Category:
     return found
 
 
+def _check_result(result: str) -> str:
+    result = (result or "").strip()
+    if not result:
+        raise ValidationError({"result": ["请填写办理结果 / Describe what was done"]})
+    return result
+
+
 def _check_text(text: str) -> str:
     text = (text or "").strip()
     if not text:
@@ -481,9 +488,7 @@ def need_resolve(
     """The grid or community resolved the need itself. Needs whistled to departments are
     resolved by the departments (``dispatch_resolve``)."""
     now = _now(now)
-    result = (result or "").strip()
-    if not result:
-        raise ValidationError({"result": ["请填写办理结果 / Describe what was done"]})
+    result = _check_result(result)
     with transaction.atomic():
         need = _locked(need)
         require(actor, Action.HANDLE_NEEDS, need.place)
@@ -567,9 +572,7 @@ def dispatch_resolve(
     """The department finished its part. When no department is still working, the need is
     resolved with the lead department's result."""
     now = _now(now)
-    result = (result or "").strip()
-    if not result:
-        raise ValidationError({"result": ["请填写办理结果 / Describe what was done"]})
+    result = _check_result(result)
     with transaction.atomic():
         dispatch, need = _lock_dispatch(dispatch)
         require_liaison(actor, dispatch, need)
