@@ -14,7 +14,7 @@ from linli.core.middleware import LARGE_TYPE_COOKIE, remember
 from linli.core.tasks import worker_is_fresh
 from linli.people.permissions import scope_for
 from linli.people.roles import CAPABILITIES, Action, Role
-from linli.people.selectors import my_memberships
+from linli.people.selectors import my_household, my_memberships
 from linli.places.selectors import place_roots
 
 
@@ -23,8 +23,6 @@ def home(request: HttpRequest) -> HttpResponse:
     """The home page of each role: its places, and what it may do there."""
     scope = scope_for(request.user)
     memberships = list(my_memberships(actor=request.user))
-    person = getattr(request.user, "person", None)
-    link = person.household_links.select_related("household__place").first() if person else None
     # residents see their own household; "find residents" is for those who look after others
     looks_after_others = scope.everything or any(
         g.role != Role.RESIDENT and Action.VIEW_PEOPLE in CAPABILITIES[g.role] for g in scope.grants
@@ -34,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "core/home.html",
         {
             "memberships": memberships,
-            "my_household": link.household if link else None,
+            "my_household": my_household(actor=request.user),
             "roots": list(place_roots(actor=request.user)[:50]),
             "can_audit": scope.everything or bool(scope.paths(Action.VIEW_AUDIT)),
             "can_people": looks_after_others,

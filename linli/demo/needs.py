@@ -20,6 +20,7 @@ from linli.core.errors import Conflict
 from linli.needs import services
 from linli.needs.catalogue import DEFAULT_CATALOGUE, catalogue_load_defaults
 from linli.needs.models import Channel, Need, TriageModel, Urgency
+from linli.needs.selectors import departments_in_reach
 from linli.needs.triage import triage_train
 from linli.needs.workdays import calendar_seed
 from linli.people.models import Department, Person
@@ -49,9 +50,7 @@ class NeedsSummary:
 
 
 def _departments_for(kind: str, place: Place) -> list[Department]:
-    return [
-        d for d in Department.objects.select_related("place").filter(kind=kind) if place.path.startswith(d.place.path)
-    ]
+    return list(departments_in_reach(place_path=place.path).filter(kind=kind))
 
 
 def _staff_for(community_code: str) -> dict[str, Any]:

@@ -8,11 +8,9 @@ reporters only as masked names.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import authentication, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -36,7 +34,7 @@ from linli.needs.models import (
     Urgency,
 )
 from linli.needs.photos import PhotoUpload
-from linli.people.identity import redact_text
+from linli.people.identity import mask_name, redact_text
 from linli.people.models import Department
 from linli.places.models import Place
 
@@ -55,11 +53,6 @@ def _place_by_code(code: str | None, field: str = "place") -> Place | None:
     if place is None:
         raise serializers.ValidationError({field: [f"地点编码「{code}」不存在 / No place with code '{code}'"]})
     return place
-
-
-def mask_name(name: str) -> str:
-    """张建国 → 张**: enough for staff to greet, not enough to identify."""
-    return (name[:1] + "*" * (len(name) - 1)) if name else ""
 
 
 class CategoryOut(serializers.ModelSerializer[Category]):
@@ -525,18 +518,3 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet[Category]):
         if found is None:
             raise Http404("category not found")
         return found
-
-
-def parse_period(request: Request) -> tuple[dt.date, dt.date]:
-    """``start``/``end`` (YYYY-MM-DD, inclusive); the last 30 days by default."""
-    today = timezone.localdate()
-    try:
-        end = dt.date.fromisoformat(request.query_params.get("end") or today.isoformat())
-        start = dt.date.fromisoformat(request.query_params.get("start") or (end - dt.timedelta(days=29)).isoformat())
-    except ValueError as exc:
-        raise serializers.ValidationError({"start": ["日期格式应为YYYY-MM-DD / Dates are YYYY-MM-DD"]}) from exc
-    if start > end:
-        raise serializers.ValidationError({"start": ["开始日期晚于结束日期 / start is after end"]})
-    if (end - start).days > 3660:
-        raise serializers.ValidationError({"start": ["时间段最长10年 / The period is at most 10 years"]})
-    return start, end

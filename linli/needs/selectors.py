@@ -23,7 +23,9 @@ from linli.needs.models import (
     Need,
     NeedEvent,
     NeedReporter,
+    Rating,
 )
+from linli.people.models import Department
 from linli.people.permissions import restrict, scope_for
 from linli.people.roles import Action
 from linli.places.models import Place
@@ -155,6 +157,19 @@ def category_list(*, city: Place | None = None, active: bool = True) -> QuerySet
     else:
         qs = qs.filter(city__isnull=True)
     return qs.order_by("code")
+
+
+def departments_in_reach(*, place_path: str) -> QuerySet[Department]:
+    """The departments that answer whistles from this place: those serving it or an
+    ancestor (``services.department_in_reach`` for one department)."""
+    prefixes = [place_path[:n] for n in range(Place.steplen, len(place_path) + 1, Place.steplen)]
+    return Department.objects.select_related("place").filter(place__path__in=prefixes).order_by("place__path", "code")
+
+
+def reporters_to_rate(*, need: Need) -> list[NeedReporter]:
+    """The reporters who have not answered the current follow-up round yet."""
+    answered = set(Rating.objects.filter(need=need, round=need.reopen_count + 1).values_list("reporter_id", flat=True))
+    return [r for r in need.reporters.all() if r.pk not in answered]
 
 
 def can_handle(actor: Any, need: Need) -> bool:

@@ -41,6 +41,7 @@ from linli.needs.tasks import read_rating_token
 from linli.people.models import Department
 from linli.people.permissions import scope_for
 from linli.people.roles import Action
+from linli.people.selectors import my_household
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place
 
@@ -66,11 +67,11 @@ def _attempt(request: HttpRequest, fn: Callable[[], Any], success: str) -> bool:
 
 
 def _home_place(user: Any) -> Place | None:
+    household = my_household(actor=user)
+    if household is not None:
+        return household.place
     person = getattr(user, "person", None)
-    if person is None:
-        return None
-    link = person.household_links.select_related("household__place").first()
-    return link.household.place if link else person.place
+    return person.place if person is not None else None
 
 
 # --- residents -------------------------------------------------------------------------------
@@ -158,15 +159,12 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
         0
     ]
     can_handle = selectors.can_handle(request.user, need)
-    mine = need.reporters.filter(user_id=request.user.pk or 0).first()
-    round_ = need.reopen_count + 1
-    rated = mine is not None and mine.ratings.filter(round=round_).exists()
-    departments = []
-    if can_handle and need.status in OPEN_STATUSES:
-        departments = [d for d in Department.objects.select_related("place") if services.department_in_reach(d, need)]
+    is_open = need.status in OPEN_STATUSES
+    events = list(selectors.need_timeline(need=need))
+    to_rate = selectors.reporters_to_rate(need=need) if need.status == Status.RESOLVED else []
     duplicates: list[Need] = []
-    if can_handle and need.status in OPEN_STATUSES:
-        submitted = need.events.filter(kind="submitted").first()
+    if can_handle and is_open:
+        submitted = next((e for e in events if e.kind == "submitted"), None)
         ids = [pk for pk, _ in (submitted.data.get("duplicates", []) if submitted else [])]
         duplicates = list(selectors.need_list(actor=request.user, status=list(OPEN_STATUSES)).filter(pk__in=ids))
     return render(
@@ -174,18 +172,18 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "needs/detail.html",
         {
             "need": need,
-            "events": list(selectors.need_timeline(need=need)),
+            "events": events,
             "dispatches": list(need.dispatches.all()),
             "can_handle": can_handle,
             "can_decide": scope_for(request.user).allows(Action.DECIDE_RETURNS, need.place_path),
-            "can_rate": mine is not None and need.status == Status.RESOLVED and not rated,
+            "can_rate": any(r.user_id == request.user.pk for r in to_rate),
             "rate_form": RateForm(),
-            "departments": departments,
+            "departments": list(selectors.departments_in_reach(place_path=need.place_path))
+            if can_handle and is_open
+            else [],
             "categories": list(selectors.category_list()),
             "duplicates": duplicates,
-            "unrated_reporters": [r for r in need.reporters.all() if not r.ratings.filter(round=round_).exists()]
-            if need.status == Status.RESOLVED
-            else [],
+            "unrated_reporters": to_rate,
             "now": timezone.now(),
         },
     )

@@ -132,3 +132,8 @@ def redact_text(text: str) -> str:
     masked (the stored original is kept for the staff who unmask it)."""
     text = TEXT_ID_RE.sub(lambda m: mask_id_number(m.group(0).upper()), text)
     return TEXT_PHONE_RE.sub(lambda m: mask_phone(re.sub(r"[^0-9]", "", m.group(0))[-11:]), text)
+
+
+def mask_name(name: str) -> str:
+    """张建国 → 张**: enough for staff to greet, not enough to identify."""
+    return (name[:1] + "*" * (len(name) - 1)) if name else ""

@@ -83,6 +83,15 @@ def access_membership(actor: Any, membership_id: int | str) -> Membership:
     return get_or_404(membership_list(actor=actor, active=False), membership_id, "membership")
 
 
+def my_household(*, actor: Any) -> Household | None:
+    """The household the actor lives in (its first, if it is registered in several)."""
+    person = getattr(actor, "person", None)
+    if person is None:
+        return None
+    link = person.household_links.select_related("household__place").first()
+    return link.household if link else None
+
+
 def my_memberships(*, actor: Any) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(person__user=actor, ended_at__isnull=True)

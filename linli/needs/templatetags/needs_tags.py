@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from linli.needs.models import OPEN_STATUSES
-from linli.people.identity import redact_text
+from linli.people.identity import mask_name, redact_text
 
 register = template.Library()
 
@@ -44,3 +44,8 @@ def countdown(due: dt.datetime | None, status: str = "", now: dt.datetime | None
 @register.filter
 def redact(text: Any) -> str:
     return redact_text(str(text or ""))
+
+
+@register.filter(name="mask_name")
+def mask_name_filter(name: Any) -> str:
+    return mask_name(str(name or ""))
