@@ -42,6 +42,11 @@ class Action(models.TextChoices):
     VIEW_RATES = "view_rates", _("查看三率")
     WORK_DISPATCHES = "work_dispatches", _("部门报到办理")
     MANAGE_CATALOGUE = "manage_catalogue", _("管理派单目录")
+    LOG_VISITS = "log_visits", _("登记走访")
+    VIEW_VISITS = "view_visits", _("查看走访记录")
+    VIEW_COVERAGE = "view_coverage", _("查看走访覆盖率")
+    MANAGE_CARE = "manage_care", _("安排包保")
+    MANAGE_VISIT_POLICY = "manage_visit_policy", _("设置走访频次")
 
 
 R, A = Role, Action
@@ -54,9 +59,11 @@ CAPABILITIES: dict[str, set[str]] = {
     R.MEDIATOR: {A.VIEW_PLACES},
     # a liaison works the needs whistled to its own department (selectors add that condition)
     R.LIAISON: {A.VIEW_PLACES, A.WORK_DISPATCHES},
-    R.BUILDING_LEADER: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.VIEW_SENSITIVE, A.SUBMIT_NEED},
-    R.CENTRAL_HOUSEHOLD: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.VIEW_SENSITIVE, A.SUBMIT_NEED},
+    # carers log visits only to the households assigned to them (the visits services add that)
+    R.BUILDING_LEADER: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.VIEW_SENSITIVE, A.SUBMIT_NEED, A.LOG_VISITS},
+    R.CENTRAL_HOUSEHOLD: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.VIEW_SENSITIVE, A.SUBMIT_NEED, A.LOG_VISITS},
     R.GRID_WORKER: {
+        A.LOG_VISITS, A.VIEW_VISITS, A.VIEW_COVERAGE, A.MANAGE_CARE,
         A.VIEW_PLACES,
         A.VIEW_PEOPLE,
         A.EDIT_PEOPLE,
@@ -68,6 +75,7 @@ CAPABILITIES: dict[str, set[str]] = {
         A.HANDLE_NEEDS,
     },
     R.COMMUNITY_STAFF: {
+        A.LOG_VISITS, A.VIEW_VISITS, A.VIEW_COVERAGE, A.MANAGE_CARE,
         A.SUBMIT_NEED,
         A.VIEW_NEEDS,
         A.HANDLE_NEEDS,
@@ -81,6 +89,7 @@ CAPABILITIES: dict[str, set[str]] = {
         A.VIEW_MEMBERSHIPS,
     },
     R.SECRETARY: {
+        A.LOG_VISITS, A.VIEW_VISITS, A.VIEW_COVERAGE, A.MANAGE_CARE, A.MANAGE_VISIT_POLICY,
         A.SUBMIT_NEED,
         A.VIEW_NEEDS,
         A.HANDLE_NEEDS,
@@ -96,6 +105,7 @@ CAPABILITIES: dict[str, set[str]] = {
         A.VIEW_AUDIT,
     },
     R.STREET_OFFICIAL: {
+        A.VIEW_COVERAGE,
         A.SUBMIT_NEED,
         A.VIEW_NEEDS,
         A.HANDLE_NEEDS,
@@ -108,6 +118,7 @@ CAPABILITIES: dict[str, set[str]] = {
         A.MANAGE_MEMBERSHIPS,
     },
     R.DISTRICT_OFFICIAL: {
+        A.VIEW_COVERAGE,
         A.SUBMIT_NEED,
         A.VIEW_NEEDS,
         A.HANDLE_NEEDS,

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "linli.places",
     "linli.people",
     "linli.needs",
+    "linli.visits",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,490 @@
+"""Reads of the visits app, always through the actor's scope.
+
+Who sees what:
+- visit notes: the household's carer, and the grid worker and community staff of the place
+  (``VIEW_VISITS``);
+- coverage (who is due or overdue, never visited, the rates): those with ``VIEW_COVERAGE`` for
+  their subtree, and a carer for the households assigned to them.
+
+Coverage is one SQL statement over households, their kept last-visit times and their
+community's policies (or the defaults). The policy arithmetic, for a household matching a set of
+policies:
+
+- ``day_interval`` = the shortest interval among matching policies that accept any visit;
+- ``night_interval`` = the shortest among matching night-only policies;
+- due = the earlier of (last visit that met someone + ``day_interval``) and (last night visit
+  that met someone + ``night_interval``); a requirement with no such visit yet is due now;
+- status: ``never`` (nothing ever met), ``overdue`` (due before now), ``due_soon`` (within
+  ``DUE_SOON``), ``ok``, or ``none`` when no policy applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from linli.core.access import get_or_404
+from linli.people.models import Household
+from linli.people.permissions import scope_for
+from linli.people.roles import Action
+from linli.places.models import Place, PlaceKind
+from linli.visits.models import CareAssignment, NightRound, Opinion, Visit, VisitPolicy
+from linli.visits.services import COMMUNITY_PATH_LEN, DEFAULT_POLICIES
+
+DUE_SOON = dt.timedelta(days=3)
+#: Order of statuses in lists: the most urgent first.
+STATUS_ORDER = ("never", "overdue", "due_soon", "ok", "none")
+GREEN = ("ok", "none")
+
+
+# --- visits -------------------------------------------------------------------------------------
+
+
+def _visit_scope(actor: Any) -> Q | None:
+    """The condition on visits the actor may read; ``None`` means everything."""
+    scope = scope_for(actor)
+    if scope.everything:
+        return None
+    condition = Q(pk__in=[])
+    for prefix in scope.paths(Action.VIEW_VISITS):
+        condition |= Q(place_path__startswith=prefix)
+    if scope.person_id is not None:
+        mine = CareAssignment.objects.filter(carer_id=scope.person_id, ended_at__isnull=True).values("household_id")
+        condition |= Q(household_id__in=mine) | Q(visitor_id=scope.person_id)
+    return condition
+
+
+def visit_list(
+    *,
+    actor: Any,
+    place: Place | None = None,
+    household: Household | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    kind: str | None = None,
+    tag: str | None = None,
+) -> QuerySet[Visit]:
+    qs = Visit.objects.select_related("household__place", "visitor", "met_person", "need")
+    condition = _visit_scope(actor)
+    if condition is not None:
+        qs = qs.filter(condition)
+    if place is not None:
+        qs = qs.filter(place_path__startswith=place.path)
+    if household is not None:
+        qs = qs.filter(household=household)
+    if since is not None:
+        qs = qs.filter(visited_at__gte=since)
+    if until is not None:
+        qs = qs.filter(visited_at__lt=until)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if tag:
+        qs = qs.filter(tags__contains=[tag])
+    return qs.order_by("-visited_at", "-id")
+
+
+def access_visit(actor: Any, visit_id: int | str) -> Visit:
+    return get_or_404(visit_list(actor=actor), visit_id, "visit")
+
+
+def loggable_households(*, actor: Any, q: str | None = None) -> QuerySet[Household]:
+    """The households the actor may log a visit to: its assigned ones (a carer), or every one
+    in the places where it keeps visit records (staff). The ones it visited last come first."""
+    from django.db.models import Max
+
+    from linli.core.text import normalize
+
+    scope = scope_for(actor)
+    qs = Household.objects.select_related("place")
+    if not scope.everything:
+        condition = Q(pk__in=[])
+        for prefix in scope.paths(Action.VIEW_VISITS):
+            condition |= Q(place__path__startswith=prefix)
+        if scope.person_id is not None and scope.paths(Action.LOG_VISITS):
+            condition |= Q(care_assignments__carer_id=scope.person_id, care_assignments__ended_at__isnull=True)
+        qs = qs.filter(condition)
+    if q:
+        key = normalize(q)
+        condition = Q(place__name_search__contains=key) | Q(place__code__icontains=q.strip())
+        buildings = Place.objects.filter(
+            kind__in=(PlaceKind.BUILDING, PlaceKind.COURTYARD), name_search__contains=key
+        ).values_list("path", flat=True)[:50]
+        for path in buildings:
+            condition |= Q(place__path__startswith=path)
+        qs = qs.filter(condition)
+    last_by_me = Max("visits__visited_at", filter=Q(visits__visitor_id=scope.person_id)) if scope.person_id else None
+    if last_by_me is not None:
+        qs = qs.annotate(last_by_me=last_by_me).order_by("-last_by_me", "place__path")
+    else:
+        qs = qs.order_by("place__path")
+    return qs.distinct()
+
+
+def assignment_list(
+    *, actor: Any, place: Place | None = None, carer_id: int | None = None, active: bool = True
+) -> QuerySet[CareAssignment]:
+    """Care assignments in the places where the actor may see coverage; a carer sees its own."""
+    scope = scope_for(actor)
+    qs = CareAssignment.objects.select_related("household__place", "carer", "assigned_by")
+    if not scope.everything:
+        condition = Q(pk__in=[])
+        for prefix in scope.paths(Action.VIEW_COVERAGE):
+            condition |= Q(place_path__startswith=prefix)
+        if scope.person_id is not None:
+            condition |= Q(carer_id=scope.person_id)
+        qs = qs.filter(condition)
+    if place is not None:
+        qs = qs.filter(place_path__startswith=place.path)
+    if carer_id is not None:
+        qs = qs.filter(carer_id=carer_id)
+    if active:
+        qs = qs.filter(ended_at__isnull=True)
+    return qs.order_by("place_path", "-started_at", "-id")
+
+
+def policy_list(*, community: Place) -> list[tuple[str, int, bool, bool]]:
+    """(target, interval days, night only, community's own) rows the community follows."""
+    rows = list(VisitPolicy.objects.filter(community=community).order_by("interval_days", "target"))
+    if not rows:
+        return [(t, d, n, False) for t, d, n in DEFAULT_POLICIES]
+    return [(p.target, p.interval_days, p.night_only, True) for p in rows if p.active]
+
+
+def opinion_list(*, actor: Any, place: Place | None = None, status: str | None = None) -> QuerySet[Opinion]:
+    """Opinions heard on visits, for the staff who keep the visit records of the place."""
+    qs = Opinion.objects.restrict(actor, Action.VIEW_VISITS).select_related("visit__household__place", "community")
+    if place is not None:
+        qs = qs.filter(place_path__startswith=place.path)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "-id")
+
+
+def access_opinion(actor: Any, opinion_id: int | str) -> Opinion:
+    return get_or_404(opinion_list(actor=actor), opinion_id, "opinion")
+
+
+def night_round_list(*, actor: Any, place: Place | None = None) -> QuerySet[NightRound]:
+    qs = NightRound.objects.restrict(actor, Action.VIEW_COVERAGE).select_related("place").prefetch_related("members")
+    if place is not None:
+        qs = qs.filter(place_path__startswith=place.path)
+    return qs.order_by("-starts_at", "-id")
+
+
+def access_night_round(actor: Any, round_id: int | str) -> NightRound:
+    return get_or_404(night_round_list(actor=actor), round_id, "night round")
+
+
+# --- coverage -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    household_id: int
+    path: str
+    name: str
+    building: str
+    carer_id: int | None
+    carer_name: str
+    vulnerabilities: list[str]
+    out_by_day: bool
+    last_visit_at: dt.datetime | None
+    last_night_visit_at: dt.datetime | None
+    day_interval: int | None
+    night_interval: int | None
+    due_at: dt.datetime | None
+    status: str
+    visited_in_period: bool
+
+    @property
+    def vulnerable(self) -> bool:
+        return bool(self.vulnerabilities)
+
+    @property
+    def green(self) -> bool:
+        return self.status in GREEN
+
+
+def _default_values() -> tuple[str, list[Any]]:
+    rows = ", ".join(["(%s, %s, %s)"] * len(DEFAULT_POLICIES))
+    params: list[Any] = []
+    for target, days, night in DEFAULT_POLICIES:
+        params += [target, days, night]
+    return rows, params
+
+
+def _coverage_sql(
+    *,
+    actor: Any,
+    place: Place | None,
+    now: dt.datetime,
+    period_start: dt.datetime,
+    carer_id: int | None,
+    night_only: bool,
+) -> tuple[str, list[Any]] | None:
+    """The coverage CTE (``cov``) and its parameters; ``None`` when the actor sees nothing."""
+    where = ["true"]
+    params: list[Any] = []
+    if place is not None:
+        where.append("hp.path LIKE %s")
+        params.append(place.path + "%")
+    if actor is not None:
+        scope = scope_for(actor)
+        if not scope.everything:
+            prefixes = [p + "%" for p in scope.paths(Action.VIEW_COVERAGE)]
+            options = []
+            if prefixes:
+                options.append("hp.path LIKE ANY(%s)")
+                params.append(prefixes)
+            if scope.person_id is not None:
+                options.append("ca.carer_id = %s")
+                params.append(scope.person_id)
+            if not options:
+                return None
+            where.append("(" + " OR ".join(options) + ")")
+    if carer_id is not None:
+        where.append("ca.carer_id = %s")
+        params.append(carer_id)
+    if night_only:
+        where.append("COALESCE(hc.out_by_day, false)")
+    defaults, default_params = _default_values()
+    sql = f"""
+    WITH hh AS (
+        SELECT h.id AS household_id, hp.path, hp.name, COALESCE(bp.name, '') AS building,
+               substr(hp.path, 1, {COMMUNITY_PATH_LEN}) AS cpath,
+               ca.carer_id, COALESCE(cp.name, '') AS carer_name,
+               COALESCE(hc.out_by_day, false) AS out_by_day, hc.last_visit_at, hc.last_night_visit_at,
+               COALESCE((SELECT array_agg(DISTINCT v ORDER BY v)
+                           FROM people_householdmember m
+                           JOIN people_person pe ON pe.id = m.person_id,
+                                unnest(pe.vulnerabilities) AS v
+                          WHERE m.household_id = h.id), '{{}}') AS vulns
+          FROM people_household h
+          JOIN places_place hp ON hp.id = h.place_id
+          LEFT JOIN places_place bp ON bp.path = substr(hp.path, 1, length(hp.path) - 4)
+          LEFT JOIN visits_householdcare hc ON hc.household_id = h.id
+          LEFT JOIN visits_careassignment ca ON ca.household_id = h.id AND ca.ended_at IS NULL
+          LEFT JOIN people_person cp ON cp.id = ca.carer_id
+         WHERE {" AND ".join(where)}
+    ),
+    communities AS (
+        SELECT c.id, c.path FROM places_place c WHERE c.path IN (SELECT DISTINCT cpath FROM hh)
+    ),
+    pol AS (
+        SELECT c.path AS cpath, p.target, p.interval_days, p.night_only
+          FROM visits_visitpolicy p JOIN communities c ON c.id = p.community_id
+         WHERE p.active
+        UNION ALL
+        SELECT c.path, d.target, d.interval_days, d.night_only
+          FROM communities c CROSS JOIN (VALUES {defaults}) AS d(target, interval_days, night_only)
+         WHERE NOT EXISTS (SELECT 1 FROM visits_visitpolicy p WHERE p.community_id = c.id)
+    ),
+    eff AS (
+        SELECT hh.*, x.day_interval, x.night_interval
+          FROM hh LEFT JOIN LATERAL (
+                SELECT min(pol.interval_days) FILTER (WHERE NOT pol.night_only) AS day_interval,
+                       min(pol.interval_days) FILTER (WHERE pol.night_only) AS night_interval
+                  FROM pol
+                 WHERE pol.cpath = hh.cpath
+                   AND (pol.target = 'everyone'
+                        OR (pol.target = 'out_by_day' AND hh.out_by_day)
+                        OR pol.target = ANY(hh.vulns))
+          ) x ON true
+    ),
+    due AS (
+        SELECT eff.*,
+               CASE WHEN day_interval IS NULL THEN 'infinity'::timestamptz
+                    WHEN last_visit_at IS NULL THEN '-infinity'::timestamptz
+                    ELSE last_visit_at + day_interval * interval '1 day' END AS due_day,
+               CASE WHEN night_interval IS NULL THEN 'infinity'::timestamptz
+                    WHEN last_night_visit_at IS NULL THEN '-infinity'::timestamptz
+                    ELSE last_night_visit_at + night_interval * interval '1 day' END AS due_night
+          FROM eff
+    ),
+    cov AS (
+        SELECT household_id, path, name, building, carer_id, carer_name, vulns, out_by_day,
+               last_visit_at, last_night_visit_at, day_interval, night_interval,
+               CASE WHEN LEAST(due_day, due_night) IN ('infinity', '-infinity') THEN NULL
+                    ELSE LEAST(due_day, due_night) END AS due_at,
+               CASE WHEN day_interval IS NULL AND night_interval IS NULL THEN 'none'
+                    WHEN last_visit_at IS NULL THEN 'never'
+                    WHEN LEAST(due_day, due_night) < %s THEN 'overdue'
+                    WHEN LEAST(due_day, due_night) < %s THEN 'due_soon'
+                    ELSE 'ok' END AS status,
+               EXISTS (SELECT 1 FROM visits_visit v
+                        WHERE v.household_id = due.household_id AND NOT v.not_at_home
+                          AND v.visited_at >= %s AND v.visited_at < %s) AS visited_in_period
+          FROM due
+    )
+    """  # noqa: S608 (constants only; values are parameters)
+    return sql, params + default_params + [now, now + DUE_SOON, period_start, now]
+
+
+def coverage_rows(
+    *,
+    actor: Any,
+    place: Place | None = None,
+    now: dt.datetime | None = None,
+    period_days: int = 30,
+    carer_id: int | None = None,
+    night_only: bool = False,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[CoverageRow]:
+    """Households with their visit status, most urgent first (never visited, overdue,
+    vulnerable households before others, then by due date). ``actor=None`` is the system."""
+    now = now or timezone.now()
+    built = _coverage_sql(
+        actor=actor,
+        place=place,
+        now=now,
+        period_start=now - dt.timedelta(days=period_days),
+        carer_id=carer_id,
+        night_only=night_only,
+    )
+    if built is None:
+        return []
+    cte, params = built
+    extra = ""
+    if status:
+        extra = "WHERE status = %s"
+        params.append(status)
+    order = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STATUS_ORDER))
+    paging = ""
+    if limit is not None:
+        paging = "LIMIT %s OFFSET %s"
+        params += [limit, offset]
+    sql = f"""{cte}
+    SELECT household_id, path, name, building, carer_id, carer_name, vulns, out_by_day,
+           last_visit_at, last_night_visit_at, day_interval, night_interval, due_at, status,
+           visited_in_period
+      FROM cov {extra}
+     ORDER BY CASE status {order} END, cardinality(vulns) = 0, due_at NULLS FIRST, path
+     {paging}"""  # noqa: S608
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return [
+            CoverageRow(
+                household_id=r[0],
+                path=r[1],
+                name=r[2],
+                building=r[3],
+                carer_id=r[4],
+                carer_name=r[5],
+                vulnerabilities=list(r[6] or []),
+                out_by_day=r[7],
+                last_visit_at=r[8],
+                last_night_visit_at=r[9],
+                day_interval=r[10],
+                night_interval=r[11],
+                due_at=r[12],
+                status=r[13],
+                visited_in_period=r[14],
+            )
+            for r in cur.fetchall()
+        ]
+
+
+@dataclass(frozen=True)
+class CoverageSummary:
+    key: str
+    place: Place | None
+    carer_name: str
+    households: int
+    never: int
+    overdue: int
+    due_soon: int
+    ok: int
+    vulnerable: int
+    vulnerable_overdue: int
+    visited_in_period: int
+
+    @property
+    def green(self) -> int:
+        return self.households - self.never - self.overdue
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Share of households visited as often as their policy asks (not never, not overdue)."""
+        return self.green / self.households if self.households else None
+
+    @property
+    def period_rate(self) -> float | None:
+        """Share of households met at least once in the period (走访覆盖率)."""
+        return self.visited_in_period / self.households if self.households else None
+
+
+def coverage_summary(
+    *,
+    actor: Any,
+    place: Place | None = None,
+    by: str = "child",
+    now: dt.datetime | None = None,
+    period_days: int = 30,
+) -> list[CoverageSummary]:
+    """Coverage counts grouped by the children of ``place`` (``by="child"``), by carer
+    (``by="carer"``), or one total row (``by="total"``)."""
+    now = now or timezone.now()
+    built = _coverage_sql(
+        actor=actor,
+        place=place,
+        now=now,
+        period_start=now - dt.timedelta(days=period_days),
+        carer_id=None,
+        night_only=False,
+    )
+    if built is None:
+        return []
+    cte, params = built
+    if by == "carer":
+        key = "COALESCE(carer_id::text, '')"
+        label = "max(carer_name)"
+    elif by == "total":
+        key, label = "''", "''"
+    else:
+        depth = len(place.path) + 4 if place is not None else 4
+        key, label = f"substr(path, 1, {depth})", "''"
+    sql = f"""{cte}
+    SELECT {key} AS k, {label},
+           count(*),
+           count(*) FILTER (WHERE status = 'never'),
+           count(*) FILTER (WHERE status = 'overdue'),
+           count(*) FILTER (WHERE status = 'due_soon'),
+           count(*) FILTER (WHERE status IN ('ok', 'none')),
+           count(*) FILTER (WHERE cardinality(vulns) > 0),
+           count(*) FILTER (WHERE cardinality(vulns) > 0 AND status IN ('never', 'overdue')),
+           count(*) FILTER (WHERE visited_in_period)
+      FROM cov GROUP BY 1 ORDER BY 1"""  # noqa: S608
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    places: dict[str, Place] = {}
+    if by == "child":
+        places = {p.path: p for p in Place.objects.filter(path__in=[r[0] for r in rows])}
+    return [
+        CoverageSummary(
+            key=r[0],
+            place=places.get(r[0]),
+            carer_name=r[1] or "",
+            households=r[2],
+            never=r[3],
+            overdue=r[4],
+            due_soon=r[5],
+            ok=r[6],
+            vulnerable=r[7],
+            vulnerable_overdue=r[8],
+            visited_in_period=r[9],
+        )
+        for r in rows
+    ]
+
+
+def household_coverage(*, actor: Any, household: Household, now: dt.datetime | None = None) -> CoverageRow | None:
+    rows = coverage_rows(actor=actor, place=household.place, now=now)
+    return rows[0] if rows else None
