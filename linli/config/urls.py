@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("linli.places.urls")),
     path("", include("linli.people.urls")),
     path("", include("linli.needs.urls")),
+    path("", include("linli.visits.urls")),
     path("open311/v2/", include("linli.open311.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api_docs"),
