@@ -318,7 +318,7 @@ def _coverage_sql(
                     ELSE 'ok' END AS status,
                EXISTS (SELECT 1 FROM visits_visit v
                         WHERE v.household_id = due.household_id AND NOT v.not_at_home
-                          AND v.visited_at >= %s AND v.visited_at < %s) AS visited_in_period
+                          AND v.visited_at >= %s AND v.visited_at <= %s) AS visited_in_period
           FROM due
     )
     """  # noqa: S608 (constants only; values are parameters)
@@ -488,3 +488,12 @@ def coverage_summary(
 def household_coverage(*, actor: Any, household: Household, now: dt.datetime | None = None) -> CoverageRow | None:
     rows = coverage_rows(actor=actor, place=household.place, now=now)
     return rows[0] if rows else None
+
+
+def night_round_visited(*, night_round: NightRound) -> set[int]:
+    """The households met on a night round (visits logged during it that met someone). Only
+    which households, never what was heard: for a round already fetched through
+    ``access_night_round``, so that those who see coverage but not visit notes see it too."""
+    return set(
+        Visit.objects.filter(night_round=night_round, not_at_home=False).values_list("household_id", flat=True)
+    )
