@@ -20,12 +20,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/linli demo
 
-# Debian's Chromium and a CJK font for the browser tests; gettext for the translations.
+# Debian's Chromium and a CJK font for the browser tests and the PDF ledgers; Pango for
+# WeasyPrint (the PDFs); gettext for the translations.
 browser-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qiE "wqy|noto sans cjk|noto serif cjk" || missing="$$missing fonts-wqy-microhei"; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
