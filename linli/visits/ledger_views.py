@@ -1,5 +1,77 @@
-"""(being written)"""
+"""The monthly visits ledger 走访台账 as a download: ``visits:ledger`` at
+``visits/ledger/<code>/<year>-<month>.<xlsx|pdf>``.
 
-from django.urls import URLPattern
+Access: ``view_visits`` at the community (404 outside everything the actor sees, 403 inside it
+without the right); ``?full=1`` (clear names and notes) also needs ``unmask`` there. A month
+still to come is a 400. Every export is audited, saying whether it was masked or full.
+"""
 
-urlpatterns: list[URLPattern] = []
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from linli.core.audit import audit_record
+from linli.core.models import AuditEntry
+from linli.visits.ledger import (
+    FORMATS,
+    LEDGER_PLACE_KINDS,
+    XLSX_TYPE,
+    BadMonth,
+    ledger_build,
+    ledger_community,
+    ledger_month,
+    ledger_pdf,
+    ledger_xlsx,
+    may_unmask,
+)
+
+
+def _bad_request(message: str) -> HttpResponse:
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+@login_required
+@require_GET
+def ledger(request: HttpRequest, code: str, year: int, month: int, fmt: str) -> HttpResponseBase:
+    """One community's ledger of one month, as XLSX or PDF; ``?full=1`` unmasked."""
+    if fmt not in FORMATS:
+        raise Http404("unknown format")
+    community = ledger_community(request.user, code)
+    full = request.GET.get("full") == "1"
+    if full and not may_unmask(request.user, community):
+        raise PermissionDenied("您的角色不能导出未脱敏的台账 / Your role cannot export an unmasked ledger")
+    if community.kind not in LEDGER_PLACE_KINDS:
+        return _bad_request("台账按社区(村)生成，请选择社区 / Ledgers are kept per community: choose a community")
+    now = timezone.now()
+    try:
+        when = ledger_month(year, month, now=now)
+    except BadMonth as exc:
+        return _bad_request(str(exc))
+    book = ledger_build(actor=request.user, community=community, month=when, full=full, now=now)
+    audit_record(
+        actor=request.user,
+        action=AuditEntry.Action.EXPORT,
+        target=community,
+        place=community,
+        reason="走访台账导出 / visits ledger export",
+        field="full" if full else "masked",
+        changes={"format": fmt, "month": when.key, "rows": len(book.rows), "masked": not full},
+    )
+    filename = f"linli-visits-{community.code}-{when.key}.{fmt}"
+    if fmt == "xlsx":
+        return FileResponse(ledger_xlsx(book), as_attachment=True, filename=filename, content_type=XLSX_TYPE)
+    response = HttpResponse(ledger_pdf(book), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+urlpatterns: list[URLPattern] = [
+    path("visits/ledger/<str:code>/<int:year>-<int:month>.<str:fmt>", ledger, name="ledger"),
+]

@@ -9,6 +9,7 @@ from django_tasks_db.management.commands.db_worker import Command as DBWorkerCom
 
 from linli.core.tasks import ensure_heartbeat_scheduled
 from linli.needs.tasks import ensure_sweep_scheduled
+from linli.visits.tasks import ensure_reminders_scheduled
 
 
 class Command(DBWorkerCommand):
@@ -17,4 +18,5 @@ class Command(DBWorkerCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         ensure_heartbeat_scheduled()
         ensure_sweep_scheduled()
+        ensure_reminders_scheduled()
         super().handle(*args, **options)

@@ -1,0 +1,77 @@
+"""Reminders to carers of their overdue households (包保户到期提醒), sent by the worker's hourly
+sweep through the pluggable SMS sender.
+
+A carer is reminded at most once per local day, and only between 09:00 and 20:00. Each reminder
+is its own transaction that first inserts the ``VisitReminder(carer, day)`` row with
+``ON CONFLICT DO NOTHING``: a second sweep, even one running at the same moment in another
+worker, finds the row (or waits for the first transaction and then finds it) and sends nothing.
+The SMS goes out inside that transaction, so a sender that fails rolls the row back and the next
+sweep tries again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from linli.accounts.sms import send_sms
+from linli.needs.workdays import LOCAL_TZ
+from linli.people.models import Person
+from linli.visits.models import VisitReminder
+from linli.visits.selectors import CarerDue, overdue_by_carer
+
+#: Local hours [start, end) in which carers may be sent a reminder.
+SEND_FROM = dt.time(9, 0)
+SEND_UNTIL = dt.time(20, 0)
+
+
+def reminder_text(households: int, vulnerable: int) -> str:
+    among = f"(其中{vulnerable}户为困难户)" if vulnerable else ""
+    return f"【邻里】您包保的{households}户已到走访时间{among}，请尽快上门走访。"
+
+
+def within_hours(now: dt.datetime) -> bool:
+    return SEND_FROM <= now.astimezone(LOCAL_TZ).time() < SEND_UNTIL
+
+
+def _claim(due: CarerDue, day: dt.date, now: dt.datetime) -> bool:
+    """Insert today's reminder row for the carer; False when one exists (or is being written by
+    a concurrent sweep, which this waits for)."""
+    table = VisitReminder._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""INSERT INTO {table} (carer_id, day, overdue, sent_at) VALUES (%s, %s, %s, %s)
+                ON CONFLICT (carer_id, day) DO NOTHING RETURNING id""",  # noqa: S608 (table name only)
+            [due.carer_id, day, due.households, now],
+        )
+        return cur.fetchone() is not None
+
+
+def reminders_sweep(*, now: dt.datetime | None = None) -> int:
+    """Remind every carer with households overdue or never visited, once per local day and
+    within sending hours. Returns how many carers were reminded (a carer without a phone
+    number counts, though no message can reach them)."""
+    now = now or timezone.now()
+    if not within_hours(now):
+        return 0
+    day = now.astimezone(LOCAL_TZ).date()
+    dues = overdue_by_carer(now=now)
+    done = set(
+        VisitReminder.objects.filter(day=day, carer_id__in=[d.carer_id for d in dues]).values_list(
+            "carer_id", flat=True
+        )
+    )
+    todo = [d for d in dues if d.carer_id not in done]
+    phones = dict(Person.objects.filter(pk__in=[d.carer_id for d in todo]).values_list("pk", "phone"))
+    reminded = 0
+    for due in todo:
+        with transaction.atomic():
+            if not _claim(due, day, now):
+                continue
+            phone = phones.get(due.carer_id, "")
+            if phone:
+                send_sms(phone, reminder_text(due.households, due.vulnerable))
+        reminded += 1
+    return reminded

@@ -1,0 +1,31 @@
+"""Background jobs of visits: the hourly sweep that reminds carers of their overdue households.
+It re-enqueues itself (django-tasks has no scheduler), like the needs deadline sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+
+SWEEP_SECONDS = 3600
+
+
+@task()
+def sweep_visit_reminders() -> dict[str, int]:
+    """Remind carers of overdue households (once a day each, in sending hours); then schedule
+    the next sweep."""
+    from linli.visits.reminders import reminders_sweep
+
+    reminded = reminders_sweep()
+    with transaction.atomic():
+        sweep_visit_reminders.using(run_after=timezone.now() + dt.timedelta(seconds=SWEEP_SECONDS)).enqueue()
+    return {"reminded": reminded}
+
+
+def ensure_reminders_scheduled() -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    if not DBTaskResult.objects.filter(task_path=sweep_visit_reminders.module_path, status="READY").exists():
+        sweep_visit_reminders.enqueue()
