@@ -494,6 +494,29 @@ def night_round_visited(*, night_round: NightRound) -> set[int]:
     """The households met on a night round (visits logged during it that met someone). Only
     which households, never what was heard: for a round already fetched through
     ``access_night_round``, so that those who see coverage but not visit notes see it too."""
-    return set(
-        Visit.objects.filter(night_round=night_round, not_at_home=False).values_list("household_id", flat=True)
-    )
+    return set(Visit.objects.filter(night_round=night_round, not_at_home=False).values_list("household_id", flat=True))
+
+
+@dataclass(frozen=True)
+class CarerDue:
+    carer_id: int
+    households: int
+    vulnerable: int
+
+
+def overdue_by_carer(*, now: dt.datetime | None = None) -> list[CarerDue]:
+    """Every carer with assigned households overdue or never visited, with how many and how many
+    of them vulnerable (the system's view, for the reminder sweep): one statement."""
+    now = now or timezone.now()
+    built = _coverage_sql(actor=None, place=None, now=now, period_start=now, carer_id=None, night_only=False)
+    if built is None:  # never for the system, which sees everything
+        return []
+    cte, params = built
+    sql = f"""{cte}
+    SELECT carer_id, count(*), count(*) FILTER (WHERE cardinality(vulns) > 0)
+      FROM cov
+     WHERE carer_id IS NOT NULL AND status IN ('never', 'overdue')
+     GROUP BY carer_id ORDER BY carer_id"""  # noqa: S608
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return [CarerDue(carer_id=r[0], households=r[1], vulnerable=r[2]) for r in cur.fetchall()]
