@@ -51,6 +51,14 @@ PUBLIC = {
     "dispatch-list",
     "category-list",
     "category-detail",
+    # visits: the carer's own households, or a redirect to the actor's coverage page
+    "visits:home",
+    # the doorstep page and its household search list only what the actor may log; the API's
+    # list and coverage scope by their selectors (linli/visits/tests/test_api.py)
+    "visits:log",
+    "visits:pick",
+    "visit-list",
+    "visit-coverage",
 }
 
 
@@ -114,11 +122,33 @@ SCOPED: dict[str, tuple[str, str, str]] = {
     "dispatch-resolve": ("POST", "dispatch", "volunteer"),
     "dispatch-return": ("POST", "dispatch", "volunteer"),
     "dispatch-decide": ("POST", "dispatch", "volunteer"),
+    "visits:coverage": ("GET", "place", "volunteer"),
+    "visits:household": ("GET", "household", "volunteer"),
+    "visits:household_out_by_day": ("POST", "household", "volunteer"),
+    "visits:household_assign": ("POST", "household", "volunteer"),
+    "visits:care": ("GET", "place", "volunteer"),
+    "visits:care_handover": ("POST", "place", "volunteer"),
+    "visits:care_end": ("POST", "assignment", "volunteer"),
+    "visits:policies": ("GET", "place", "volunteer"),
+    "visits:policy_set": ("POST", "place", "grid_worker"),
+    "visits:nights": ("GET", "place", "volunteer"),
+    "visits:night_create": ("POST", "place", "volunteer"),
+    "visits:night": ("GET", "night", "volunteer"),
+    "visits:opinions": ("GET", "place", "volunteer"),
+    "visits:opinion_decide": ("POST", "opinion", "grid_worker"),
+    "visits:photo": ("GET", "visit", "volunteer"),
+    "visit-detail": ("GET", "visit", "volunteer"),
+    "visits:ledger": ("GET", "ledger", "street_official"),
 }
 
 #: Who reaches an object of each kind in community A (the positive control); default grid worker.
 RIGHT_USER = {"membership": "secretary", "dispatch": "department_liaison"}
-RIGHT_USER_BY_NAME = {"dispatch-decide": "secretary"}
+RIGHT_USER_BY_NAME = {
+    "dispatch-decide": "secretary",
+    "visits:policy_set": "secretary",
+    "visits:opinion_decide": "secretary",
+    "visits:ledger": "secretary",
+}
 
 
 def _needs_of(world: Any) -> dict[str, Any]:
@@ -139,6 +169,65 @@ def _needs_of(world: Any) -> dict[str, Any]:
             made[tag] = (need, dispatch, photo)
         world.needs_made = made
     return world.needs_made
+
+
+def _visits_of(world: Any) -> dict[str, Any]:
+    """A carer's assignment, a visit with a photo and an opinion heard, and a night round in each
+    community (created once per world, through the services)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from linli.needs.photos import PhotoUpload
+    from linli.people.roles import Role
+    from linli.testing import make_user
+    from linli.visits.services import care_assign, night_round_create, visit_log
+
+    if not hasattr(world, "visits_made"):
+        made = {}
+        now = timezone.now()
+        for tag, staff in (("a", "grid_worker"), ("b", "grid_worker_b")):
+            carer = make_user(f"authz_carer_{tag}", Role.CENTRAL_HOUSEHOLD, world.places[f"building_{tag}"]).person
+            household = world.households[f"household_{tag}"]
+            assignment = care_assign(actor=None, household=household, carer=carer, now=now)
+            visit = visit_log(
+                actor=world.users[staff],
+                household=household,
+                kind="care",
+                heard="希望加装电梯",
+                tags=["opinion_heard"],
+                photo=PhotoUpload(name="p.png", content=_png()),
+                now=now,
+            )
+            night = night_round_create(
+                actor=None,
+                place=world.places[f"grid_{tag}"],
+                starts_at=now + dt.timedelta(hours=1),
+                ends_at=now + dt.timedelta(hours=3),
+                members=[carer],
+            )
+            local = timezone.localtime(now)
+            ledger = {"code": world.places[f"community_{tag}"].code, "year": local.year, "month": local.month}
+            made[tag] = {
+                "assignment": assignment,
+                "visit": visit,
+                "opinion": visit.opinion,
+                "night": night,
+                "ledger": ledger,
+            }
+        world.visits_made = made
+    return world.visits_made
+
+
+def _visit_objects(world: Any, tag: str) -> dict[str, dict[str, Any]]:
+    made = _visits_of(world)[tag]
+    return {
+        "assignment": {"pk": made["assignment"].pk},
+        "visit": {"pk": made["visit"].pk},
+        "opinion": {"pk": made["opinion"].pk},
+        "night": {"pk": made["night"].pk},
+        "ledger": {**made["ledger"], "fmt": "xlsx"},
+    }
 
 
 def all_urls() -> list[tuple[str, URLPattern]]:
@@ -180,6 +269,7 @@ def _objects(world: Any) -> dict[str, dict[str, Any]]:
         "person": {"pk": world.resident_b.pk},
         "household": {"pk": world.household_b.pk},
         "membership": {"pk": membership_b.pk},
+        **_visit_objects(world, "b"),
     }
 
 
@@ -195,6 +285,7 @@ def _own_objects(world: Any, *, membership_of: str) -> dict[str, dict[str, Any]]
         "person": {"pk": world.resident_a.pk},
         "household": {"pk": world.household_a.pk},
         "membership": {"pk": Membership.objects.get(person__user=world.users[membership_of]).pk},
+        **_visit_objects(world, "a"),
     }
 
 

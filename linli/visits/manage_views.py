@@ -22,7 +22,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
@@ -740,6 +740,19 @@ def opinion_decide(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, reverse("visits:opinions", kwargs={"code": opinion.community.code}))
 
 
+@login_required
+@require_GET
+def visit_photo(request: HttpRequest, pk: int) -> FileResponse:
+    """The photo of a visit, for whoever may read the visit's notes (photos are not public media)."""
+    visit = selectors.access_visit(request.user, pk)
+    if not visit.photo:
+        raise Http404("photo not found")
+    content_type = "image/png" if visit.photo.name.endswith(".png") else "image/jpeg"
+    response = FileResponse(visit.photo.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 urlpatterns: list[URLPattern] = [
     path("visits/", home, name="home"),
     path("visits/coverage/<str:code>/", coverage, name="coverage"),
@@ -756,4 +769,5 @@ urlpatterns: list[URLPattern] = [
     path("visits/nights/r/<int:pk>/", night_detail, name="night"),
     path("visits/opinions/<str:code>/", opinions, name="opinions"),
     path("visits/opinions/o/<int:pk>/", opinion_decide, name="opinion_decide"),
+    path("visits/v/<int:pk>/photo/", visit_photo, name="photo"),
 ]

@@ -517,7 +517,11 @@ def night_round_create(
         raise ValidationError({"members": ["请选择夜访小组成员 / Choose who goes on the round"]})
     note = _check_text(note, "note", 200)
     scope = scope_for(actor)
-    outside = [m.name for m in members if not (scope.everything or scope.allows(Action.VIEW_PEOPLE, m.place.path))]
+    outside = [
+        m.name
+        for m in members
+        if actor is not None and not (scope.everything or scope.allows(Action.VIEW_PEOPLE, m.place.path))
+    ]
     if outside:
         raise ValidationError({"members": [f"{'、'.join(outside)}不在您的管辖范围内 / are outside your scope"]})
     if households is None:
