@@ -8,6 +8,7 @@ from linli.core import views as core_views
 from linli.needs.api import CategoryViewSet, DispatchViewSet, NeedViewSet, TriageView
 from linli.people.api import DepartmentViewSet, HouseholdViewSet, MembershipViewSet, PersonViewSet
 from linli.places.api import PlaceViewSet
+from linli.visits.api import CoverageView, VisitViewSet
 
 
 def _admin_only(request: object) -> bool:
@@ -28,6 +29,7 @@ router.register("memberships", MembershipViewSet, basename="membership")
 router.register("needs", NeedViewSet, basename="need")
 router.register("dispatches", DispatchViewSet, basename="dispatch")
 router.register("categories", CategoryViewSet, basename="category")
+router.register("visits", VisitViewSet, basename="visit")
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -44,6 +46,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api_docs"),
     path("api/needs/triage/", TriageView.as_view(), name="need-triage"),
+    path("api/visits/coverage/", CoverageView.as_view(), name="visit-coverage"),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from linli.core.access import get_or_404
@@ -119,7 +119,7 @@ def loggable_households(*, actor: Any, q: str | None = None) -> QuerySet[Househo
         qs = qs.filter(condition)
     last_by_me = Max("visits__visited_at", filter=Q(visits__visitor_id=scope.person_id)) if scope.person_id else None
     if last_by_me is not None:
-        qs = qs.annotate(last_by_me=last_by_me).order_by("-last_by_me", "place__path")
+        qs = qs.annotate(last_by_me=last_by_me).order_by(F("last_by_me").desc(nulls_last=True), "place__path")
     else:
         qs = qs.order_by("place__path")
     return qs.distinct()

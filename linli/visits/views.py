@@ -1,5 +1,202 @@
-"""(being written)"""
+"""The doorstep page: log a visit on a phone, with a poor signal.
 
-from django.urls import URLPattern
+The page is a plain form that posts to itself; ``visits-offline.js`` takes the same form over
+when it can, keeps the visit in the phone's local storage and sends it to ``/api/visits/``
+with an idempotency key, so a visit logged without a signal is sent once the signal returns.
+"""
 
-urlpatterns: list[URLPattern] = []
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
+from django.utils.translation import gettext as _
+
+from linli.needs.photos import PhotoUpload
+from linli.people.identity import mask_name
+from linli.people.models import Household, HouseholdMember, Person
+from linli.people.permissions import scope_for
+from linli.people.roles import Action
+from linli.people.selectors import access_household
+from linli.places.models import Place
+from linli.visits import selectors, services
+from linli.visits.forms import VisitForm
+from linli.visits.models import Visit
+
+#: How many households the picker lists at once (search finds the others).
+PICK_LIMIT = 20
+NOT_FOUND = "找不到该住户 / Household not found"
+
+
+def _messages_of(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "；".join(str(m) for msgs in exc.message_dict.values() for m in msgs)
+    return "；".join(str(m) for m in exc.messages)
+
+
+def _require_logger(actor: Any) -> None:
+    scope = scope_for(actor)
+    if not (scope.everything or scope.paths(Action.LOG_VISITS)):
+        raise PermissionDenied(_("您的角色不能登记走访 / Your role cannot log visits"))
+
+
+def household_for(actor: Any, household_id: Any) -> Household:
+    """The household a visit is logged to: one the actor may log (its assigned households, or
+    the households of its place for staff), else one it can see, so that ``visit_log`` refuses
+    a carer's visit outside its assignment with a clear message. 404 for anything else."""
+    try:
+        key = int(household_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404("household not found") from exc
+    found = selectors.loggable_households(actor=actor).filter(pk=key).first()
+    if found is not None:
+        return found
+    return access_household(actor, key)
+
+
+def met_person_for(household: Household, person_id: int | None) -> Person | None:
+    """A member of ``household`` (already fetched through the actor's scope), or a 400."""
+    if person_id is None:
+        return None
+    link = HouseholdMember.objects.select_related("person").filter(household=household, person_id=person_id).first()
+    if link is None:
+        raise ValidationError({"met_person": ["此人不是该户成员 / This person is not a member of the household"]})
+    return link.person
+
+
+def _building_names(households: list[Household]) -> dict[str, str]:
+    parents = {h.place.path[: -Place.steplen] for h in households}
+    return dict(Place.objects.filter(path__in=parents).values_list("path", "name"))
+
+
+def _picker(actor: Any, q: str, chosen: Household | None) -> dict[str, Any]:
+    """The households to pick from (the actor's, most recently visited first; ``chosen`` always
+    among them) and the members of each, for "who was met"."""
+    households = list(selectors.loggable_households(actor=actor, q=q or None)[:PICK_LIMIT])
+    if chosen is not None and all(h.pk != chosen.pk for h in households):
+        households.insert(0, chosen)
+    buildings = _building_names(households)
+    scope = scope_for(actor)
+    members: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    links = HouseholdMember.objects.filter(household__in=[h.pk for h in households]).select_related("person")
+    by_household = {h.pk: h for h in households}
+    for link in links.order_by("household_id", "id"):
+        household = by_household[link.household_id]
+        clear = scope.allows(Action.UNMASK, household.place.path)
+        members[link.household_id].append(
+            {
+                "id": link.person_id,
+                "name": link.person.name if clear else mask_name(link.person.name),
+                "relation": link.get_relation_display(),
+            }
+        )
+    rows = [
+        {
+            "household": h,
+            "building": buildings.get(h.place.path[: -Place.steplen], ""),
+            "members": members.get(h.pk, []),
+        }
+        for h in households
+    ]
+    return {"rows": rows, "chosen": chosen, "q": q}
+
+
+def _log(request: HttpRequest, form: VisitForm) -> tuple[Visit | None, int]:
+    """Log the visit the form describes; a refusal becomes a message, never a 500."""
+    data = form.cleaned_data
+    try:
+        household = household_for(request.user, data["household"])
+    except Http404:
+        messages.error(request, NOT_FOUND)
+        return None, 404
+    photo = data.get("photo")
+    try:
+        visit = services.visit_log(
+            actor=request.user,
+            household=household,
+            kind=data["kind"],
+            visited_at=data.get("visited_at"),
+            met_person=met_person_for(household, data.get("met_person")),
+            met_other=data.get("met_other") or "",
+            heard=data.get("heard") or "",
+            tags=data.get("tags") or [],
+            policy_topic=data.get("policy_topic") or "",
+            needs_help=data.get("needs_help", False),
+            not_at_home=data.get("not_at_home", False),
+            refused=data.get("refused", False),
+            photo=PhotoUpload(name=photo.name or "photo", content=photo.read()) if photo else None,
+            raise_need=services.RaiseNeed(text=data["need_text"]) if data.get("raise_need") else None,
+            client_key=data.get("client_key") or "",
+        )
+    except ValidationError as exc:
+        messages.error(request, _messages_of(exc))
+        return None, 400
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("没有权限 / Permission denied"))
+        return None, 403
+    return visit, 200
+
+
+@login_required
+def log(request: HttpRequest) -> HttpResponse:
+    """Log a visit. ``?household=<id>`` picks the household, ``?q=`` searches by building or
+    room without JavaScript."""
+    _require_logger(request.user)
+    q = (request.GET.get("q") or "").strip()[:60]
+    form = VisitForm(request.POST or None, request.FILES or None)
+    status = 200
+    chosen_id = request.POST.get("household") if request.method == "POST" else request.GET.get("household")
+    if request.method == "POST":
+        if form.is_valid():
+            visit, status = _log(request, form)
+            if visit is not None:
+                done = _("已登记走访：%(household)s") % {"household": visit.household.place.name}
+                if visit.need_id:
+                    done += _("；诉求编号 %(pk)s") % {"pk": visit.need_id}
+                messages.success(request, done)
+                return redirect("visits:log")
+        else:
+            status = 400
+            problems = "；".join(str(m) for errors in form.errors.values() for m in errors)
+            messages.error(request, _("请检查填写的内容 / Please check the form") + "：" + problems)
+    chosen = None
+    if chosen_id:
+        try:
+            chosen = household_for(request.user, chosen_id)
+        except Http404:
+            if request.method == "GET":
+                messages.error(request, NOT_FOUND)
+    person = getattr(request.user, "person", None)
+    recent = list(selectors.visit_list(actor=request.user).filter(visitor=person)[:5]) if person is not None else []
+    return render(
+        request,
+        "visits/log.html",
+        {
+            "form": form,
+            "recent": recent,
+            "selected_person": str(form["met_person"].value() or ""),
+            **_picker(request.user, q, chosen),
+        },
+        status=status,
+    )
+
+
+@login_required
+def pick(request: HttpRequest) -> HttpResponse:
+    """The household picker for a search by building or room (an htmx partial), with the
+    members of each listed household swapped in beside it."""
+    _require_logger(request.user)
+    q = (request.GET.get("q") or "").strip()[:60]
+    return render(request, "visits/_log_households.html", {**_picker(request.user, q, None), "oob": True})
+
+
+urlpatterns: list[URLPattern] = [
+    path("visits/log/", log, name="log"),
+    path("visits/log/households/", pick, name="pick"),
+]

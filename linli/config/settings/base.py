@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
         "NeedLevelEnum": "linli.needs.models.Level",
         "NeedStatusEnum": "linli.needs.models.Status",
         "DispatchStatusEnum": "linli.needs.models.DispatchStatus",
+        "VisitKindEnum": "linli.visits.models.VisitKind",
+        "VisitTagEnum": "linli.visits.models.VisitTag",
     },
 }
 
