@@ -1,4 +1,4 @@
-"""``linli bench places|needs``: figures, not assertions (speed targets live here, not in
+"""``linli bench places|needs|visits``: figures, not assertions (speed targets live here, not in
 unit tests).
 
 ``places`` times the scoped reads everything else stands on, on the demo data: p50/p95 in
@@ -10,6 +10,10 @@ household and people counts, and a simplified/traditional-insensitive name searc
 then intake over HTTP beside bare inserts, the workbench queue and Open311 reads at 50
 concurrent clients, and the three rates from the roll-ups beside a recomputation
 (``linli.needs.benchmarks``).
+
+``visits`` generates a street of households, carers and six months of visits in the current
+database (``LINLI_DB_NAME``) unless it is there, then times the coverage list and summaries
+for a street, a community and a grid (``linli.visits.benchmarks``).
 """
 
 from __future__ import annotations
@@ -34,10 +38,13 @@ from linli.places.selectors import place_list, with_counts
 
 
 class Command(BaseCommand):
-    help = "Benchmark the scoped reads on the demo data (places) or a generated city's needs (needs)."
+    help = (
+        "Benchmark the scoped reads on the demo data (places), a generated city's needs (needs) or a "
+        "generated street's visit coverage (visits)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("suite", choices=["places", "needs"])
+        parser.add_argument("suite", choices=["places", "needs", "visits"])
         parser.add_argument("--runs", type=int, default=None, help="repetitions (places: 50; needs' rates: 20)")
         parser.add_argument("--city-code", default="gen", help="needs: the generated city (linli gen-city)")
         parser.add_argument("--quick", action="store_true", help="needs: tiny numbers (tests)")
@@ -47,10 +54,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--in-process", action="store_true", help="needs: Django's test Client in this process, no server"
         )
+        parser.add_argument("--street-code", default="vbench", help="visits: the generated street's city code")
+        parser.add_argument("--communities", type=int, default=20, help="visits: communities in the street")
+        parser.add_argument("--households", type=int, default=5000, help="visits: households per community")
+        parser.add_argument("--regenerate", action="store_true", help="visits: drop and generate the street again")
+        parser.add_argument(
+            "--explain", action="store_true", help="visits: print EXPLAIN ANALYZE of the community list"
+        )
 
     def handle(self, *args: Any, suite: str, runs: int | None, **options: Any) -> None:
         if suite == "needs":
             self.needs(runs=runs, **options)
+            return
+        if suite == "visits":
+            self.visits(runs=runs or 20, **options)
             return
         runs = runs or 50
         street = User.objects.filter(username="street").first()
@@ -141,6 +158,75 @@ class Command(BaseCommand):
             )
         )
         console.print("  target: three rates ≤ 150 ms")
+
+    def visits(
+        self,
+        *,
+        runs: int,
+        street_code: str,
+        communities: int,
+        households: int,
+        regenerate: bool,
+        explain: bool,
+        **options: Any,
+    ) -> None:
+        """Generate the street of households and visits if it is not there (``--regenerate``
+        drops it first), then time the coverage reads (``linli.visits.benchmarks``)."""
+        from django.db import connection
+
+        from linli.core.management.process import progress_bar
+        from linli.needs import benchmarks as nb
+        from linli.visits import benchmarks as b
+
+        if min(communities, households, runs) < 1:
+            raise CommandError("规模和次数至少为 1 / sizes and --runs must be at least 1")
+        if Place.objects.filter(code=street_code).exclude(kind=PlaceKind.CITY).exists():
+            raise CommandError(f"地点编码「{street_code}」已被占用 / The place code '{street_code}' is taken")
+        console = console_for(self)
+        console.print(f"database: {connection.settings_dict['NAME']}")
+        if "visits_visit" not in connection.introspection.table_names():
+            from django.core.management import call_command
+
+            with console.status("迁移数据库 / migrating the database"):
+                call_command("migrate", verbosity=0)
+        city = Place.objects.filter(code=street_code, kind=PlaceKind.CITY).first()
+        if city is not None and regenerate:
+            with console.status("删除旧数据 / dropping the generated street"):
+                b.street_drop(street_code)
+            city = None
+        if city is None:
+            spec = b.StreetSpec(code=street_code, communities=communities, households_per_community=households)
+            console.print(
+                f"generating street [bold]{spec.code}[/]: {spec.communities} communities × "
+                f"{spec.households_per_community:,} households, {spec.months} months of visits (seed {spec.seed})"
+            )
+            started = time.perf_counter()
+            with progress_bar(console) as bar:
+                task = bar.add_task("社区 communities", total=spec.communities)
+                report = b.gen_street(spec, progress=lambda _phase, done, total: bar.update(task, completed=done))
+            s = report.seconds
+            console.print(
+                f"{report.places:,} places, {report.households:,} households, {report.people:,} people, "
+                f"{report.carers:,} carers, {report.assignments:,} assignments, {report.visits:,} visits: "
+                f"COPY {s['copy']:.1f} s, ANALYZE {s['analyze']:.1f} s, visits_refresh_care "
+                f"{report.refreshed:,} rows in {s['refresh_care']:.1f} s; total {time.perf_counter() - started:.1f} s"
+            )
+            city = Place.objects.get(code=street_code, kind=PlaceKind.CITY)
+        street = Place.objects.filter(path__startswith=city.path, kind=PlaceKind.STREET).order_by("path").first()
+        if street is None:
+            raise CommandError(f"「{street_code}」下没有街道 / '{street_code}' has no street: use --regenerate")
+        _pairs(console, "machine", nb.machine().items())
+        _pairs(console, "scale", ((k, f"{v:,}") for k, v in b.street_scale(street).items()))
+        table = Table(title=f"linli bench visits · {runs} runs")
+        for column in ("case", "p50 ms", "p95 ms", "rows"):
+            table.add_column(column, justify="right" if column != "case" else "left")
+        for sample, rows in b.run_cases(b.street_cases(street), runs=runs):
+            table.add_row(sample.label, f"{sample.p50:.1f}", f"{b.p95(sample):.1f}", f"{rows:,}")
+        console.print(table)
+        if explain:
+            console.print(b.explain(street), markup=False)
+        load = os.getloadavg()
+        console.print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 def _pairs(console: Console, title: str, rows: Any) -> None:

@@ -1,0 +1,181 @@
+"""``linli visits balance|import|export|refresh-care``: care assignments (包保) from the shell.
+
+    linli visits balance PLACE_CODE [--capacity 10] [--rebalance] [--apply]
+    linli visits import FILE.xlsx|csv --as USERNAME
+    linli visits export PLACE_CODE --as USERNAME -o FILE.xlsx
+    linli visits refresh-care
+
+``balance`` prints the proposed carers of a community's (grid's, building's) households without
+one, and the households nobody can take; with ``--apply`` it writes them as the system.
+``import`` and ``export`` act as the named account, inside its scope (all or nothing, errors
+per row; names masked unless it may unmask). ``refresh-care`` recomputes every household's last
+visit times from the visits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.console import Console
+from rich.table import Table
+
+from linli.accounts.models import User
+from linli.core.management.process import console_for, progress_bar
+from linli.places.models import Place
+from linli.places.services import ImportFailed
+from linli.visits.balance import NEARNESS_LABELS, Proposal, balance_apply, balance_propose
+from linli.visits.care_io import care_export, care_import
+from linli.visits.services import visits_refresh_care
+
+#: Proposals shown in the table; the rest are counted.
+SHOWN = 200
+
+
+def find_place(code: str) -> Place:
+    place = Place.objects.filter(code=code).first()
+    if place is None:
+        raise CommandError(f"地点编码「{code}」不存在 / No place with the code '{code}'")
+    return place
+
+
+def find_user(username: str | None) -> User:
+    if not username:
+        raise CommandError("请用 --as 指定操作账号 / Name the acting account with --as USERNAME")
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise CommandError(f"账号「{username}」不存在或已停用 / No active account '{username}'")
+    return user
+
+
+class Command(BaseCommand):
+    help = "Balance, import or export care assignments (包保), or refresh the kept last-visit times."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True)
+        balance = actions.add_parser("balance", help="propose carers for households without one")
+        balance.add_argument("place", help="the community's, grid's or building's place code")
+        balance.add_argument("--capacity", type=int, default=10, help="households per carer at most (10)")
+        balance.add_argument("--rebalance", action="store_true", help="propose for every household, not only new ones")
+        balance.add_argument("--apply", action="store_true", help="write the proposals (as the system)")
+        load = actions.add_parser("import", help="assign carers from an XLSX or CSV file")
+        load.add_argument("file", type=Path)
+        load.add_argument("--as", dest="username", help="the acting account")
+        export = actions.add_parser("export", help="write the current assignments to an XLSX file")
+        export.add_argument("place", help="place code")
+        export.add_argument("--as", dest="username", help="the acting account")
+        export.add_argument("-o", "--output", type=Path, required=True, help="the XLSX file to write")
+        actions.add_parser("refresh-care", help="recompute the last-visit times from the visits")
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        console = console_for(self)
+        try:
+            if action == "balance":
+                self.balance(console, **options)
+            elif action == "import":
+                self.load(console, **options)
+            elif action == "export":
+                user = find_user(options["username"])
+                place = find_place(options["place"])
+                target: Path = options["output"]
+                if not target.parent.is_dir():
+                    raise CommandError(f"目录不存在 / no such directory: {target.parent}")
+                target.write_bytes(care_export(actor=user, place=place))
+                console.print(f"[green]✓[/green] 已导出 / exported: {target}")
+            else:
+                with console.status("刷新走访时间 / refreshing the last-visit times"):
+                    written = visits_refresh_care()
+                console.print(f"[green]✓[/green] 更新 {written} 户 / {written} households refreshed")
+        except ImportFailed as exc:
+            for error in exc.row_errors:
+                console.print(f"[red]✗[/red] {error}")
+            raise CommandError(
+                f"未导入：{len(exc.row_errors)} 行有错误 / nothing imported: {len(exc.row_errors)} rows have errors"
+            ) from exc
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        except PermissionDenied as exc:
+            raise CommandError(str(exc)) from exc
+
+    def balance(self, console: Console, *, place: str, capacity: int, rebalance: bool, apply: bool, **_: Any) -> None:
+        if capacity < 1:
+            raise CommandError("--capacity 至少为 1 / --capacity must be at least 1")
+        found = find_place(place)
+        with console.status("计算分配方案 / proposing"):
+            proposals = balance_propose(place=found, capacity=capacity, rebalance=rebalance)
+        placed = [p for p in proposals if p.carer is not None]
+        unplaced = [p for p in proposals if p.carer is None]
+        console.print(_proposals_table(found, placed, capacity))
+        if unplaced:
+            console.print(_unplaced_table(unplaced))
+        changes = sum(p.changes for p in placed)
+        console.print(
+            f"拟分配 {changes} 户，无人可包保 {len(unplaced)} 户 / "
+            f"{changes} households to assign, {len(unplaced)} that nobody can take"
+        )
+        if not apply:
+            if changes:
+                console.print("未写入；加 --apply 写入 / Nothing written: add --apply to write them")
+            return
+        with progress_bar(console) as bar:
+            task = bar.add_task("写入 / assigning", total=changes)
+            written = balance_apply(
+                actor=None, proposals=placed, progress=lambda done, total: bar.update(task, completed=done)
+            )
+        console.print(f"[green]✓[/green] 已写入 {written} 户 / {written} households assigned")
+
+    def load(self, console: Console, *, file: Path, username: str | None, **_: Any) -> None:
+        user = find_user(username)
+        if not file.is_file():
+            raise CommandError(f"文件不存在 / no such file: {file}")
+        with progress_bar(console) as bar:
+            task = bar.add_task("导入 / importing", total=None)
+            result = care_import(
+                actor=user,
+                data=file.read_bytes(),
+                filename=file.name,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        console.print(
+            f"[green]✓[/green] 新分配 assigned {result.created} · 改派 reassigned {result.updated} · "
+            f"未变 unchanged {result.unchanged}"
+        )
+
+
+def _proposals_table(place: Place, proposals: list[Proposal], capacity: int) -> Table:
+    table = Table(title=f"{place.name} ({place.code}) · 包保分配方案 / proposed carers (≤ {capacity})")
+    table.add_column("住户 household", no_wrap=True)
+    table.add_column("楼栋 building")
+    table.add_column("重点 vuln.", justify="center")
+    table.add_column("包保人 carer", no_wrap=True)
+    table.add_column("距离 near")
+    table.add_column("原 was", no_wrap=True)
+    for p in proposals[:SHOWN]:
+        assert p.carer is not None
+        was = "" if p.current_carer_id is None else ("=" if not p.changes else f"#{p.current_carer_id}")
+        table.add_row(
+            p.household.place.code,
+            p.building,
+            "★" if p.vulnerable else "",
+            f"{p.carer.name} #{p.carer.pk}",
+            NEARNESS_LABELS.get(p.nearness or 0, ""),
+            was,
+        )
+    if len(proposals) > SHOWN:
+        table.caption = f"另有 {len(proposals) - SHOWN} 户未列出 / {len(proposals) - SHOWN} more not shown"
+    return table
+
+
+def _unplaced_table(proposals: list[Proposal]) -> Table:
+    table = Table(title="无人可包保 / households nobody can take", title_style="bold red")
+    table.add_column("住户 household", no_wrap=True)
+    table.add_column("楼栋 building")
+    table.add_column("重点 vuln.", justify="center")
+    table.add_column("原因 reason")
+    for p in proposals[:SHOWN]:
+        table.add_row(p.household.place.code, p.building, "★" if p.vulnerable else "", p.reason)
+    if len(proposals) > SHOWN:
+        table.caption = f"另有 {len(proposals) - SHOWN} 户未列出 / {len(proposals) - SHOWN} more not shown"
+    return table
