@@ -33,6 +33,7 @@ from django.views.decorators.http import require_GET
 
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
+from linli.core.sheets import XLSX_TYPE, safe_cell
 from linli.needs import selectors
 from linli.needs.rates import (
     COUNTERS,
@@ -281,20 +282,15 @@ EXPORT_HEADER = [
 ]
 
 
-def _safe_text(value: str) -> str:
-    """Spreadsheets run a cell that starts like a formula: keep it text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def export_cells(row: RateRow) -> list[Any]:
     """One line of the export: texts, the ten counters, the four rates in percent (blank
     when undefined)."""
     rates = row.rates
     return [
-        _safe_text(row.section),
-        _safe_text(row.code),
-        _safe_text(row.name),
-        _safe_text(row.kind),
+        safe_cell(row.section),
+        safe_cell(row.code),
+        safe_cell(row.name),
+        safe_cell(row.kind),
         *(getattr(rates, c) for c in COUNTERS),
         *(_number(getattr(rates, name)) for name in RATE_NAMES),
     ]
@@ -326,9 +322,6 @@ def _xlsx_file(rows: Sequence[RateRow]) -> Any:
     workbook.save(handle)
     handle.seek(0)
     return handle
-
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @login_required

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from linli.core.pagination import paginate
+from linli.core.sheets import XLSX_TYPE
 from linli.people.permissions import scope_for
 from linli.people.roles import Action
 from linli.people.selectors import person_list
@@ -60,7 +61,7 @@ def place_detail(request: HttpRequest, code: str) -> HttpResponse:
 def place_export(request: HttpRequest, code: str) -> HttpResponse:
     place = access_place(request.user, code, Action.MANAGE_PLACES)
     data = place_export_xlsx(actor=request.user, root=place)
-    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = HttpResponse(data, content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="places-{place.code}.xlsx"'
     return response
 

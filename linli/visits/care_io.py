@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
+from linli.core.sheets import safe_cell
 from linli.needs.workdays import LineError
 from linli.people.identity import mask_name, mask_phone, normalize_phone
 from linli.people.models import Household, Membership, Person
@@ -266,10 +267,10 @@ def care_export(*, actor: Any, place: Place) -> bytes:
         sheet.append(
             [
                 a.household.place.code,
-                a.household.place.name,
-                buildings.get(a.household.place.path[: -Place.steplen], ""),
+                safe_cell(a.household.place.name),
+                safe_cell(buildings.get(a.household.place.path[: -Place.steplen], "")),
                 a.carer_id,
-                a.carer.name if clear else mask_name(a.carer.name),
+                safe_cell(a.carer.name if clear else mask_name(a.carer.name)),
                 a.carer.phone if clear else mask_phone(a.carer.phone),
                 timezone.localtime(a.started_at).date().isoformat(),
             ]

@@ -23,7 +23,7 @@ from django.db.models.functions import Length, Substr
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from linli.needs.dashboard import _safe_text
+from linli.core.sheets import safe_cell
 from linli.needs.workdays import LOCAL_TZ
 from linli.people.identity import mask_name, redact_text
 from linli.people.permissions import scope_for
@@ -309,11 +309,9 @@ def ledger_build(
 
 # --- the files --------------------------------------------------------------------------------
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def _safe(cells: list[Any]) -> list[Any]:
-    return [_safe_text(c) if isinstance(c, str) else c for c in cells]
+    return [safe_cell(c) if isinstance(c, str) else c for c in cells]
 
 
 def ledger_xlsx(ledger: Ledger) -> Any:

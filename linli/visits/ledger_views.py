@@ -18,10 +18,10 @@ from django.views.decorators.http import require_GET
 
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
+from linli.core.sheets import XLSX_TYPE
 from linli.visits.ledger import (
     FORMATS,
     LEDGER_PLACE_KINDS,
-    XLSX_TYPE,
     BadMonth,
     ledger_build,
     ledger_community,

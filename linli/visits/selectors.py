@@ -228,7 +228,7 @@ def _coverage_sql(
     night_only: bool,
 ) -> tuple[str, list[Any]] | None:
     """The coverage CTE (``cov``) and its parameters; ``None`` when the actor sees nothing."""
-    where = ["true"]
+    where = ["hp.kind = 'household'"]
     params: list[Any] = []
     if place is not None:
         where.append("hp.path LIKE %s")
@@ -254,28 +254,35 @@ def _coverage_sql(
         where.append("COALESCE(hc.out_by_day, false)")
     defaults, default_params = _default_values()
     sql = f"""
-    WITH hh AS (
-        SELECT h.id AS household_id, hp.path, hp.name, COALESCE(bp.name, '') AS building,
+    WITH hh AS MATERIALIZED (
+        SELECT h.id AS household_id, hp.path, hp.name,
                substr(hp.path, 1, {COMMUNITY_PATH_LEN}) AS cpath,
                ca.carer_id, COALESCE(cp.name, '') AS carer_name,
-               COALESCE(hc.out_by_day, false) AS out_by_day, hc.last_visit_at, hc.last_night_visit_at,
-               COALESCE((SELECT array_agg(DISTINCT v ORDER BY v)
-                           FROM people_householdmember m
-                           JOIN people_person pe ON pe.id = m.person_id,
-                                unnest(pe.vulnerabilities) AS v
-                          WHERE m.household_id = h.id), '{{}}') AS vulns
-          FROM people_household h
-          JOIN places_place hp ON hp.id = h.place_id
-          LEFT JOIN places_place bp ON bp.path = substr(hp.path, 1, length(hp.path) - 4)
+               COALESCE(hc.out_by_day, false) AS out_by_day, hc.last_visit_at, hc.last_night_visit_at
+          FROM places_place hp
+          JOIN people_household h ON h.place_id = hp.id
           LEFT JOIN visits_householdcare hc ON hc.household_id = h.id
           LEFT JOIN visits_careassignment ca ON ca.household_id = h.id AND ca.ended_at IS NULL
           LEFT JOIN people_person cp ON cp.id = ca.carer_id
          WHERE {" AND ".join(where)}
     ),
+    -- the vulnerability marks of each household's members, as one sorted array
+    vul AS (
+        SELECT m.household_id, array_agg(DISTINCT v ORDER BY v) AS vulns
+          FROM hh
+          JOIN people_householdmember m ON m.household_id = hh.household_id
+          JOIN people_person pe ON pe.id = m.person_id,
+               unnest(pe.vulnerabilities) AS v
+         GROUP BY m.household_id
+    ),
+    hv AS (
+        SELECT hh.*, COALESCE(vul.vulns, '{{}}') AS vulns
+          FROM hh LEFT JOIN vul ON vul.household_id = hh.household_id
+    ),
     communities AS (
         SELECT c.id, c.path FROM places_place c WHERE c.path IN (SELECT DISTINCT cpath FROM hh)
     ),
-    pol AS (
+    pol AS MATERIALIZED (
         SELECT c.path AS cpath, p.target, p.interval_days, p.night_only
           FROM visits_visitpolicy p JOIN communities c ON c.id = p.community_id
          WHERE p.active
@@ -284,17 +291,25 @@ def _coverage_sql(
           FROM communities c CROSS JOIN (VALUES {defaults}) AS d(target, interval_days, night_only)
          WHERE NOT EXISTS (SELECT 1 FROM visits_visitpolicy p WHERE p.community_id = c.id)
     ),
-    eff AS (
-        SELECT hh.*, x.day_interval, x.night_interval
-          FROM hh LEFT JOIN LATERAL (
+    -- the policy arithmetic runs once per kind of household (community, out by day, marks), not
+    -- once per household: a street has a few hundred kinds among its 100,000 households
+    kinds AS (SELECT DISTINCT cpath, out_by_day, vulns FROM hv),
+    kind_intervals AS (
+        SELECT kinds.*, x.day_interval, x.night_interval
+          FROM kinds LEFT JOIN LATERAL (
                 SELECT min(pol.interval_days) FILTER (WHERE NOT pol.night_only) AS day_interval,
                        min(pol.interval_days) FILTER (WHERE pol.night_only) AS night_interval
                   FROM pol
-                 WHERE pol.cpath = hh.cpath
+                 WHERE pol.cpath = kinds.cpath
                    AND (pol.target = 'everyone'
-                        OR (pol.target = 'out_by_day' AND hh.out_by_day)
-                        OR pol.target = ANY(hh.vulns))
+                        OR (pol.target = 'out_by_day' AND kinds.out_by_day)
+                        OR pol.target = ANY(kinds.vulns))
           ) x ON true
+    ),
+    eff AS (
+        SELECT hv.*, k.day_interval, k.night_interval
+          FROM hv JOIN kind_intervals k
+            ON k.cpath = hv.cpath AND k.out_by_day = hv.out_by_day AND k.vulns = hv.vulns
     ),
     due AS (
         SELECT eff.*,
@@ -307,7 +322,7 @@ def _coverage_sql(
           FROM eff
     ),
     cov AS (
-        SELECT household_id, path, name, building, carer_id, carer_name, vulns, out_by_day,
+        SELECT household_id, path, name, carer_id, carer_name, vulns, out_by_day,
                last_visit_at, last_night_visit_at, day_interval, night_interval,
                CASE WHEN LEAST(due_day, due_night) IN ('infinity', '-infinity') THEN NULL
                     ELSE LEAST(due_day, due_night) END AS due_at,
@@ -316,13 +331,17 @@ def _coverage_sql(
                     WHEN LEAST(due_day, due_night) < %s THEN 'overdue'
                     WHEN LEAST(due_day, due_night) < %s THEN 'due_soon'
                     ELSE 'ok' END AS status,
-               EXISTS (SELECT 1 FROM visits_visit v
-                        WHERE v.household_id = due.household_id AND NOT v.not_at_home
-                          AND v.visited_at >= %s AND v.visited_at <= %s) AS visited_in_period
+               CASE WHEN last_visit_at IS NULL OR last_visit_at < %s THEN false
+                    WHEN last_visit_at <= %s THEN true
+                    -- a "now" in the past (a ledger's month end): look at the visits themselves
+                    ELSE EXISTS (SELECT 1 FROM visits_visit v
+                                  WHERE v.household_id = due.household_id AND NOT v.not_at_home
+                                    AND v.visited_at >= %s AND v.visited_at <= %s) END
+                    AS visited_in_period
           FROM due
     )
     """  # noqa: S608 (constants only; values are parameters)
-    return sql, params + default_params + [now, now + DUE_SOON, period_start, now]
+    return sql, params + default_params + [now, now + DUE_SOON, period_start, now, period_start, now]
 
 
 def coverage_rows(
@@ -360,13 +379,17 @@ def coverage_rows(
     if limit is not None:
         paging = "LIMIT %s OFFSET %s"
         params += [limit, offset]
+    ordering = f"CASE status {order} END, cardinality(vulns) = 0, due_at NULLS FIRST, path"
+    # the building's name is looked up for the rows returned only (a page, not the whole place)
     sql = f"""{cte}
-    SELECT household_id, path, name, building, carer_id, carer_name, vulns, out_by_day,
-           last_visit_at, last_night_visit_at, day_interval, night_interval, due_at, status,
-           visited_in_period
-      FROM cov {extra}
-     ORDER BY CASE status {order} END, cardinality(vulns) = 0, due_at NULLS FIRST, path
-     {paging}"""  # noqa: S608
+    SELECT c.household_id, c.path, c.name, COALESCE(b.name, ''), c.carer_id, c.carer_name, c.vulns,
+           c.out_by_day, c.last_visit_at, c.last_night_visit_at, c.day_interval, c.night_interval,
+           c.due_at, c.status, c.visited_in_period
+      FROM (SELECT * FROM cov {extra} ORDER BY {ordering} {paging}) c
+      LEFT JOIN LATERAL (
+            SELECT p.name FROM places_place p WHERE p.path = substr(c.path, 1, length(c.path) - 4) LIMIT 1
+      ) b ON true
+     ORDER BY {ordering}"""  # noqa: S608
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return [

@@ -115,6 +115,14 @@ def test_a_visit_turns_the_household_green(vw: Any) -> None:
     assert row.status == "due_soon"
     (row,) = coverage_rows(actor=vw.users["grid_worker"], place=vw.community_a, now=vw.now + 8 * DAY)
     assert row.status == "overdue" and row.visited_in_period
+    # seen from a day before any visit (a ledger's month end), the period holds none of them
+    services.visit_log(
+        actor=vw.users["central_household"], household=vw.household_a, kind="care", now=vw.now + 20 * DAY
+    )
+    (row,) = coverage_rows(actor=vw.users["grid_worker"], place=vw.community_a, now=vw.now - DAY)
+    assert not row.visited_in_period
+    (row,) = coverage_rows(actor=vw.users["grid_worker"], place=vw.community_a, now=vw.now + 10 * DAY)
+    assert row.visited_in_period  # the first visit, found among the visits themselves
 
 
 def test_urgent_households_come_first(vw: Any) -> None:
