@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from linli.core.errors import Conflict
 from linli.core.models import IdempotencyRecord
+from linli.core.pages import attempt, messages_of
 from linli.core.pagination import paginate
 from linli.needs import selectors, services
 from linli.needs.forms import NeedForm, RateForm
@@ -44,26 +45,6 @@ from linli.people.roles import Action
 from linli.people.selectors import my_household
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place
-
-
-def _messages_of(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "；".join(str(m) for msgs in exc.message_dict.values() for m in msgs)
-    return "；".join(str(m) for m in exc.messages)
-
-
-def _attempt(request: HttpRequest, fn: Callable[[], Any], success: str) -> bool:
-    """Run one service; a refusal becomes a message on the page, never a 500."""
-    try:
-        fn()
-    except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
-        return False
-    except Conflict as exc:
-        messages.error(request, str(exc))
-        return False
-    messages.success(request, success)
-    return True
 
 
 def _home_place(user: Any) -> Place | None:
@@ -126,7 +107,7 @@ def need_new(request: HttpRequest) -> HttpResponse:
                         body={"need": need.pk},
                     )
         except ValidationError as exc:
-            form.add_error(None, _messages_of(exc))
+            form.add_error(None, messages_of(exc))
             status = 400
         except IntegrityError:  # the same form sent twice at once: the first one won
             done = IdempotencyRecord.objects.filter(user=user, key=f"need-form:{key}").first()
@@ -251,7 +232,7 @@ def need_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     if verb not in actions:
         raise Http404("unknown action")
     fn, success = actions[verb]
-    _attempt(request, fn, success)
+    attempt(request, fn, success)
     target_pk = need.pk
     if verb == "merge" and Need.objects.filter(pk=need.pk, status=Status.MERGED).exists():
         target_pk = Need.objects.get(pk=need.pk).merged_into_id or need.pk
@@ -340,7 +321,7 @@ def _bulk(request: HttpRequest) -> HttpResponse:
                 raise Http404("unknown bulk action")
             done += 1
         except (ValidationError, Conflict, PermissionDenied) as exc:
-            failed.append(f"#{need.pk}: {_messages_of(exc) if isinstance(exc, ValidationError) else exc}")
+            failed.append(f"#{need.pk}: {messages_of(exc) if isinstance(exc, ValidationError) else exc}")
     if done:
         messages.success(request, _("已处理 %(n)s 件") % {"n": done})
     for line in failed[:10]:
@@ -400,7 +381,7 @@ def dispatch_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     if verb not in actions:
         raise Http404("unknown action")
     fn, success = actions[verb]
-    _attempt(request, fn, success)
+    attempt(request, fn, success)
     nxt = post.get("next", "")
     if nxt.startswith("/") and not nxt.startswith("//"):
         return redirect(nxt)
@@ -428,7 +409,7 @@ def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and not rated and need.status == Status.RESOLVED:
         if form.is_valid():
             data = form.cleaned_data
-            if _attempt(
+            if attempt(
                 request,
                 lambda: services.need_rate(
                     actor=None,

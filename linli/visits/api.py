@@ -26,7 +26,7 @@ from linli.places.models import Place
 from linli.places.selectors import access_place
 from linli.visits import selectors, services
 from linli.visits.models import Visit, VisitKind, VisitTag
-from linli.visits.views import household_for, met_person_for
+from linli.visits.views import household_for, visit_from
 
 CLIENT_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -164,21 +164,10 @@ class VisitViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Visit]
             )
             if done is not None:
                 return Response(VisitOut(done, context={"request": request}).data, status=status.HTTP_200_OK)
-        household = household_for(request.user, values["household"])
         need = values.get("raise_need")
-        visit = services.visit_log(
-            actor=request.user,
-            household=household,
-            kind=values["kind"],
-            visited_at=values.get("visited_at"),
-            met_person=met_person_for(household, values.get("met_person")),
-            met_other=values["met_other"],
-            heard=values["heard"],
-            tags=values["tags"],
-            policy_topic=values["policy_topic"],
-            needs_help=values["needs_help"],
-            not_at_home=values["not_at_home"],
-            refused=values["refused"],
+        visit = visit_from(
+            request.user,
+            values,
             raise_need=services.RaiseNeed(
                 text=need["text"], category_code=need.get("category") or None, urgent=need.get("urgent", False)
             )

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.core.access import get_or_404
-from linli.core.errors import Conflict
+from linli.core.pages import attempt, messages_of
 from linli.core.pagination import paginate
 from linli.people.models import Household, Person
 from linli.people.permissions import scope_for
@@ -64,33 +64,6 @@ LISTS: dict[str, tuple[str, ...]] = {
 
 
 # --- shared -------------------------------------------------------------------------------------
-
-
-def _messages_of(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "；".join(str(m) for msgs in exc.message_dict.values() for m in msgs)
-    return "；".join(str(m) for m in exc.messages)
-
-
-def _attempt(request: HttpRequest, fn: Callable[[], Any], success: str, *, refusals: bool = False) -> bool:
-    """Run one service; a refusal becomes a message on the page, never a 500. With
-    ``refusals``, a permission refused part-way (a handover reaching outside the actor's
-    places) is a message too."""
-    try:
-        fn()
-    except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
-        return False
-    except Conflict as exc:
-        messages.error(request, str(exc))
-        return False
-    except PermissionDenied as exc:
-        if not refusals:
-            raise
-        messages.error(request, str(exc))
-        return False
-    messages.success(request, success)
-    return True
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
@@ -399,7 +372,7 @@ def household_out_by_day(request: HttpRequest, pk: int) -> HttpResponse:
     household, _carer = _access_household(user, pk)
     _require(user, Action.MANAGE_CARE, household.place.path)
     out = request.POST.get("out_by_day") == "1"
-    _attempt(
+    attempt(
         request,
         lambda: services.household_care_set(actor=user, household=household, out_by_day=out),
         _("已标记为白天不在家，需夜访") if out else _("已取消白天不在家标记"),
@@ -418,7 +391,7 @@ def household_assign(request: HttpRequest, pk: int) -> HttpResponse:
     if carer is None:
         messages.error(request, _("请选择本网格的党员中心户或楼栋长 / Choose a carer of this grid"))
     else:
-        _attempt(
+        attempt(
             request,
             lambda: services.care_assign(
                 actor=user, household=household, carer=carer, reason=request.POST.get("reason", "")
@@ -478,7 +451,7 @@ def care_end(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     assignment = get_or_404(selectors.assignment_list(actor=user), pk, "assignment")
     _require(user, Action.MANAGE_CARE, assignment.place_path)
-    _attempt(
+    attempt(
         request,
         lambda: services.care_end(actor=user, assignment=assignment, reason=request.POST.get("reason", "")),
         _("已结束包保"),
@@ -510,7 +483,7 @@ def care_handover(request: HttpRequest, code: str) -> HttpResponse:
     def run() -> None:
         moved.append(services.carer_handover(actor=user, carer=row.carer, to=to, reason=request.POST.get("reason", "")))
 
-    if _attempt(request, run, _("已交接"), refusals=True):
+    if attempt(request, run, _("已交接"), refusals=True):
         messages.info(request, _("共 %(n)s 户") % {"n": moved[0]})
     return redirect(back)
 
@@ -563,11 +536,11 @@ def policy_set(request: HttpRequest, code: str) -> HttpResponse:
     try:
         community = services.community_of(place)
     except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
+        messages.error(request, messages_of(exc))
         return redirect("visits:policies", code=place.code)
     _require(user, Action.MANAGE_VISIT_POLICY, community.path)
     post = request.POST
-    _attempt(
+    attempt(
         request,
         lambda: services.policy_set(
             actor=user,
@@ -661,7 +634,7 @@ def night_create(request: HttpRequest, code: str) -> HttpResponse:
         )
         made.append(night.pk)
 
-    if _attempt(request, run, _("夜访已安排")):
+    if attempt(request, run, _("夜访已安排")):
         return redirect("visits:night", pk=made[0])
     return redirect("visits:nights", code=place.code)
 
@@ -730,7 +703,7 @@ def opinion_decide(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     opinion = selectors.access_opinion(user, pk)
     _require(user, Action.MANAGE_VISIT_POLICY, opinion.place_path)
-    _attempt(
+    attempt(
         request,
         lambda: services.opinion_decide(
             actor=user, opinion=opinion, status=request.POST.get("status", ""), note=request.POST.get("note", "")

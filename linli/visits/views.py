@@ -8,6 +8,7 @@ with an idempotency key, so a visit logged without a signal is sent once the sig
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -18,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 
+from linli.core.pages import messages_of
 from linli.needs.photos import PhotoUpload
 from linli.people.identity import mask_name
 from linli.people.models import Household, HouseholdMember, Person
@@ -32,12 +34,6 @@ from linli.visits.models import Visit
 #: How many households the picker lists at once (search finds the others).
 PICK_LIMIT = 20
 NOT_FOUND = "找不到该住户 / Household not found"
-
-
-def _messages_of(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "；".join(str(m) for msgs in exc.message_dict.values() for m in msgs)
-    return "；".join(str(m) for m in exc.messages)
 
 
 def _require_logger(actor: Any) -> None:
@@ -107,35 +103,53 @@ def _picker(actor: Any, q: str, chosen: Household | None) -> dict[str, Any]:
     return {"rows": rows, "chosen": chosen, "q": q}
 
 
+def visit_from(
+    actor: Any,
+    values: Mapping[str, Any],
+    *,
+    photo: PhotoUpload | None = None,
+    raise_need: services.RaiseNeed | None = None,
+    client_key: str = "",
+) -> Visit:
+    """Log the visit that the doorstep form or the API describes (their fields share names): the
+    household through the actor's reach (404 outside it), the person met among its members."""
+    household = household_for(actor, values["household"])
+    return services.visit_log(
+        actor=actor,
+        household=household,
+        kind=values["kind"],
+        visited_at=values.get("visited_at"),
+        met_person=met_person_for(household, values.get("met_person")),
+        met_other=values.get("met_other") or "",
+        heard=values.get("heard") or "",
+        tags=values.get("tags") or [],
+        policy_topic=values.get("policy_topic") or "",
+        needs_help=bool(values.get("needs_help")),
+        not_at_home=bool(values.get("not_at_home")),
+        refused=bool(values.get("refused")),
+        photo=photo,
+        raise_need=raise_need,
+        client_key=client_key,
+    )
+
+
 def _log(request: HttpRequest, form: VisitForm) -> tuple[Visit | None, int]:
     """Log the visit the form describes; a refusal becomes a message, never a 500."""
     data = form.cleaned_data
-    try:
-        household = household_for(request.user, data["household"])
-    except Http404:
-        messages.error(request, NOT_FOUND)
-        return None, 404
     photo = data.get("photo")
     try:
-        visit = services.visit_log(
-            actor=request.user,
-            household=household,
-            kind=data["kind"],
-            visited_at=data.get("visited_at"),
-            met_person=met_person_for(household, data.get("met_person")),
-            met_other=data.get("met_other") or "",
-            heard=data.get("heard") or "",
-            tags=data.get("tags") or [],
-            policy_topic=data.get("policy_topic") or "",
-            needs_help=data.get("needs_help", False),
-            not_at_home=data.get("not_at_home", False),
-            refused=data.get("refused", False),
+        visit = visit_from(
+            request.user,
+            data,
             photo=PhotoUpload(name=photo.name or "photo", content=photo.read()) if photo else None,
             raise_need=services.RaiseNeed(text=data["need_text"]) if data.get("raise_need") else None,
             client_key=data.get("client_key") or "",
         )
+    except Http404:
+        messages.error(request, NOT_FOUND)
+        return None, 404
     except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
+        messages.error(request, messages_of(exc))
         return None, 400
     except PermissionDenied as exc:
         messages.error(request, str(exc) or _("没有权限 / Permission denied"))

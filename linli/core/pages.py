@@ -1,0 +1,40 @@
+"""What every page that writes shares: a service's refusal shown as a message, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+
+from linli.core.errors import Conflict
+
+
+def messages_of(exc: ValidationError) -> str:
+    """All the messages of a validation error as one line."""
+    if hasattr(exc, "error_dict"):
+        return "；".join(str(m) for msgs in exc.message_dict.values() for m in msgs)
+    return "；".join(str(m) for m in exc.messages)
+
+
+def attempt(request: HttpRequest, fn: Callable[[], Any], success: str, *, refusals: bool = False) -> bool:
+    """Run one service; a refusal becomes a message on the page, never a 500. With
+    ``refusals``, a permission refused part-way (say, a handover reaching outside the actor's
+    places) is a message too; otherwise it stays a 403."""
+    try:
+        fn()
+    except ValidationError as exc:
+        messages.error(request, messages_of(exc))
+        return False
+    except Conflict as exc:
+        messages.error(request, str(exc))
+        return False
+    except PermissionDenied as exc:
+        if not refusals:
+            raise
+        messages.error(request, str(exc))
+        return False
+    messages.success(request, success)
+    return True
