@@ -29,7 +29,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from linli.core.access import get_or_404
-from linli.people.models import Household
+from linli.people.models import Household, Vulnerability
 from linli.people.permissions import scope_for
 from linli.people.roles import Action
 from linli.places.models import Place, PlaceKind
@@ -252,6 +252,7 @@ def _coverage_sql(
         params.append(carer_id)
     if night_only:
         where.append("COALESCE(hc.out_by_day, false)")
+    params.append(list(Vulnerability.values))
     defaults, default_params = _default_values()
     sql = f"""
     WITH hh AS MATERIALIZED (
@@ -269,10 +270,11 @@ def _coverage_sql(
     -- the vulnerability marks of each household's members, as one sorted array
     vul AS (
         SELECT m.household_id, array_agg(DISTINCT v ORDER BY v) AS vulns
-          FROM hh
-          JOIN people_householdmember m ON m.household_id = hh.household_id
-          JOIN people_person pe ON pe.id = m.person_id,
+          FROM people_person pe
+          JOIN people_householdmember m ON m.person_id = pe.id
+          JOIN hh ON hh.household_id = m.household_id,
                unnest(pe.vulnerabilities) AS v
+         WHERE pe.vulnerabilities && %s::varchar[]  -- people with any mark (the GIN index)
          GROUP BY m.household_id
     ),
     hv AS (
