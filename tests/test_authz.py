@@ -128,6 +128,8 @@ SCOPED: dict[str, tuple[str, str, str]] = {
     "visits:household_assign": ("POST", "household", "volunteer"),
     "visits:care": ("GET", "place", "volunteer"),
     "visits:care_handover": ("POST", "place", "volunteer"),
+    "visits:care_import": ("POST", "place", "volunteer"),
+    "visits:care_export": ("GET", "place", "volunteer"),
     "visits:care_end": ("POST", "assignment", "volunteer"),
     "visits:policies": ("GET", "place", "volunteer"),
     "visits:policy_set": ("POST", "place", "grid_worker"),

@@ -33,12 +33,14 @@ from django.views.decorators.http import require_GET, require_POST
 from linli.core.access import get_or_404
 from linli.core.pages import attempt, messages_of
 from linli.core.pagination import paginate
+from linli.core.sheets import XLSX_TYPE
 from linli.people.models import Household, Person
 from linli.people.permissions import scope_for
 from linli.people.roles import Action, Role
 from linli.people.selectors import access_household, membership_list, person_list
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place, place_ancestors, place_list
+from linli.places.services import ImportFailed
 from linli.visits import selectors, services
 from linli.visits.models import POLICY_TARGETS, OpinionStatus
 from linli.visits.selectors import CoverageRow, CoverageSummary
@@ -61,6 +63,11 @@ LISTS: dict[str, tuple[str, ...]] = {
     "ok": ("ok", "none"),
     "all": ("never", "overdue", "due_soon", "ok", "none"),
 }
+
+#: An assignments file larger than this is refused before it is read.
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+#: At most this many row errors are shown as messages; the rest are counted.
+MAX_ROW_MESSAGES = 20
 
 
 # --- shared -------------------------------------------------------------------------------------
@@ -439,10 +446,60 @@ def care(request: HttpRequest, code: str) -> HttpResponse:
             "carers": carers,
             "can_manage": can_manage,
             "can_people": scope.allows(Action.VIEW_PEOPLE, place.path),
-            "import_url": _url_or_empty("visits:care_import"),
             "can_opinions": scope.allows(Action.VIEW_VISITS, place.path),
         },
     )
+
+
+@login_required
+@require_POST
+def care_import(request: HttpRequest, code: str) -> HttpResponse:
+    """Care assignments from an XLSX or CSV upload (住户编码 + 包保人手机 or 包保人编号): every row
+    is checked first and nothing is written if any is bad; the row errors come back as messages."""
+    from linli.visits.care_io import care_import as import_file
+
+    user: Any = request.user
+    place = access_place(user, code, Action.VIEW_COVERAGE)
+    _require(user, Action.MANAGE_CARE, place.path)
+    back = reverse("visits:care", kwargs={"code": place.code})
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("请选择 XLSX 或 CSV 文件 / Choose an XLSX or CSV file"))
+        return redirect(back)
+    if upload.size and upload.size > MAX_IMPORT_BYTES:
+        messages.error(request, _("文件过大(最大5MB) / The file is too large (at most 5 MB)"))
+        return redirect(back)
+    try:
+        result = import_file(actor=user, data=upload.read(), filename=upload.name or "")
+    except ImportFailed as exc:
+        for row in exc.row_errors[:MAX_ROW_MESSAGES]:
+            messages.error(request, str(row))
+        if len(exc.row_errors) > MAX_ROW_MESSAGES:
+            messages.error(request, _("另有 %(n)s 行有错误") % {"n": len(exc.row_errors) - MAX_ROW_MESSAGES})
+        return redirect(back)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, messages_of(exc) if isinstance(exc, ValidationError) else str(exc))
+        return redirect(back)
+    messages.success(
+        request,
+        _("已导入：新安排 %(created)s 户，改派 %(updated)s 户，未变 %(unchanged)s 户")
+        % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+    )
+    return redirect(back)
+
+
+@login_required
+@require_GET
+def care_export(request: HttpRequest, code: str) -> HttpResponse:
+    """The place's current care assignments as XLSX, in the import's columns (audited)."""
+    from linli.visits.care_io import care_export as export_file
+
+    user: Any = request.user
+    place = access_place(user, code, Action.VIEW_COVERAGE)
+    _require(user, Action.VIEW_COVERAGE, place.path)
+    response = HttpResponse(export_file(actor=user, place=place), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="linli-care-{place.code}.xlsx"'
+    return response
 
 
 @login_required
@@ -734,6 +791,8 @@ urlpatterns: list[URLPattern] = [
     path("visits/households/<int:pk>/assign/", household_assign, name="household_assign"),
     path("visits/care/<str:code>/", care, name="care"),
     path("visits/care/<str:code>/handover/", care_handover, name="care_handover"),
+    path("visits/care/<str:code>/import/", care_import, name="care_import"),
+    path("visits/care/<str:code>/export.xlsx", care_export, name="care_export"),
     path("visits/care/a/<int:pk>/end/", care_end, name="care_end"),
     path("visits/policies/<str:code>/", policies, name="policies"),
     path("visits/policies/<str:code>/set/", policy_set, name="policy_set"),

@@ -208,6 +208,44 @@ def test_care_page_ends_and_hands_over(client: Client, vw: Any) -> None:
     assert "1单元101" in street and 'id="handover-form"' not in street
 
 
+def test_care_assignments_round_trip_through_a_spreadsheet(client: Client, vw: Any) -> None:
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from openpyxl import load_workbook
+
+    from linli.core.models import AuditEntry
+
+    _as(client, vw, "grid_worker")
+    second = household_create(actor=None, building=vw.building_a, code="t-a-g1-b1-102", name="1单元102")
+    leader = vw.users["building_leader"].person
+    exported = client.get(f"/visits/care/{vw.grid_a.code}/export.xlsx")
+    assert exported.status_code == 200 and exported["Content-Type"].startswith("application/vnd.openxml")
+    rows = list(load_workbook(io.BytesIO(exported.content)).active.iter_rows(values_only=True))
+    assert len(rows) == 2 and rows[1][0] == vw.household_a.place.code
+    assert AuditEntry.objects.filter(action="export", place=vw.grid_a).exists()
+
+    def upload(body: str) -> str:
+        file = SimpleUploadedFile("care.csv", body.encode(), content_type="text/csv")
+        follow = client.post(f"/visits/care/{vw.grid_a.code}/import/", {"file": file}, follow=True)
+        assert follow.status_code == 200
+        return follow.content.decode()
+
+    # one bad row: its message, and nothing written for the good one either
+    page = upload(f"住户编码,包保人编号\n{second.place.code},{leader.pk}\nno-such-household,{leader.pk}\n")
+    assert "第3行" in page and not CareAssignment.objects.filter(household=second).exists()
+    page = upload(f"住户编码,包保人编号\n{second.place.code},{leader.pk}\n{vw.household_a.place.code},{leader.pk}\n")
+    assert "已导入" in page
+    assert CareAssignment.objects.get(household=second, ended_at__isnull=True).carer == leader
+    assert CareAssignment.objects.get(household=vw.household_a, ended_at__isnull=True).carer == leader
+    assert "请选择" in _html(client.post(f"/visits/care/{vw.grid_a.code}/import/", follow=True))
+    # reading is not managing: the street official exports but may not import
+    street = _as(Client(), vw, "street_official")
+    assert street.get(f"/visits/care/{vw.community_a.code}/export.xlsx").status_code == 200
+    file = SimpleUploadedFile("care.csv", b"x", content_type="text/csv")
+    assert street.post(f"/visits/care/{vw.community_a.code}/import/", {"file": file}).status_code == 403
+
+
 # --- policies ------------------------------------------------------------------------------------
 
 
