@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -107,14 +107,6 @@ def _query(request: HttpRequest, **changes: Any) -> str:
     params = {k: v for k, v in request.GET.items() if k != "page"}
     params.update({k: v for k, v in changes.items() if v is not None})
     return urlencode({k: v for k, v in params.items() if v not in ("", None)})
-
-
-def _url_or_empty(name: str) -> str:
-    """A URL of a page another module may not define yet (the doorstep log, the XLSX import)."""
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return ""
 
 
 def _crumbs(actor: Any, place: Place, action: str) -> list[tuple[Place, bool]]:
@@ -246,7 +238,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "is_carer": is_carer,
             "page": paginate(request, rows, per_page=PER_PAGE),
             "query": _query(request),
-            "log_url": _url_or_empty("visits:log"),
+            "log_url": reverse("visits:log"),
             "late": sum(1 for r in rows if r.status in ("never", "overdue")),
             "can_sensitive": all(scope.allows(Action.VIEW_SENSITIVE, r.path) for r in rows),
             "can_people": all(scope.allows(Action.VIEW_PEOPLE, r.path) for r in rows),
@@ -367,7 +359,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 ]
             ),
             "person_id": scope.person_id,
-            "log_url": _url_or_empty("visits:log"),
+            "log_url": reverse("visits:log") if services.may_log_visit(user, household) else "",
         },
     )
 
