@@ -145,6 +145,8 @@ class DemoSummary:
     accounts: list[tuple[str, str, str, str]] = field(default_factory=list)
     #: needs of the demo places by status
     needs: dict[str, int] = field(default_factory=dict)
+    #: carers, assignments, visits, opinions, night rounds, households never visited or overdue
+    visits: dict[str, int] = field(default_factory=dict)
 
 
 # --- the places --------------------------------------------------------------------------
@@ -252,9 +254,23 @@ COMPOSITIONS = (
 )
 
 
-#: Compositions of the first households of a community's first building (the demo accounts').
+#: Compositions of the first households of a community's first building: the demo accounts',
+#: then the neighbours the ``partyhead`` account looks after (包保), some of them elderly alone.
 FORCED: dict[str, tuple[str, ...]] = {
-    "hanxing-changer": ("couple_child", "couple", "couple_adult_child", "couple_two_children"),
+    "hanxing-changer": (
+        "couple_child",
+        "couple",
+        "couple_adult_child",
+        "couple_two_children",
+        "alone_elderly",
+        "couple_child",
+        "elderly_couple",
+        "alone_elderly",
+        "couple",
+        "alone_elderly",
+        "couple_child_parent",
+        "couple_child",
+    ),
 }
 
 
@@ -583,6 +599,8 @@ class _Generator:
                     lng=_deg(lng),
                 )
                 count = households()
+                if g == b == 1:
+                    count = max(count, len(FORCED.get(code, ())))
                 doors = count if courtyards else (2 if count <= 12 else 3)
                 for i in range(count):
                     floor, door = divmod(i, doors)
@@ -869,8 +887,10 @@ def load_demo(*, progress: Progress | None = None, seed: int = 20261125) -> Demo
     _require_demo()
     started = time.monotonic()
     from linli.demo.needs import NEED_COMMUNITIES, load_demo_needs
+    from linli.demo.visits import load_demo_visits
 
-    total = 4 + len(HANXING_NAMED) + len(HANXING_MORE) + 4 + len(NEED_COMMUNITIES) + 1
+    communities = len(HANXING_NAMED) + len(HANXING_MORE) + 3
+    total = 4 + len(HANXING_NAMED) + len(HANXING_MORE) + 4 + len(NEED_COMMUNITIES) + 1 + communities + 3
     done = 0
 
     def step(description: str) -> None:
@@ -915,6 +935,7 @@ def load_demo(*, progress: Progress | None = None, seed: int = 20261125) -> Demo
             )
         step("派单目录、节假日、分类模型 / catalogue, holidays, classifier")
         load_demo_needs(step=step)
+        load_demo_visits(step=step)
         summary = summarize()
     summary.seconds = time.monotonic() - started
     if progress:
@@ -975,6 +996,9 @@ def summarize() -> DemoSummary:
         row["status"]: row["n"]
         for row in Need.objects.filter(_subtree(paths, "place_path")).values("status").annotate(n=Count("id"))
     }
+    from linli.demo.visits import visits_counts
+
+    summary.visits = visits_counts(paths)
     return summary
 
 
@@ -1023,14 +1047,22 @@ def reset_demo() -> dict[str, int]:
     deleted: Counter[str] = Counter()
     from linli.accounts.models import ApiClient
     from linli.needs.models import Need, NeedEvent
+    from linli.visits.models import CareAssignment, NightRound, Opinion, Visit
 
     with (
         transaction.atomic(),
-        pgtrigger.ignore("core.AuditEntry:audit_append_only", "needs.NeedEvent:need_event_append_only"),
+        pgtrigger.ignore(
+            "core.AuditEntry:audit_append_only",
+            "needs.NeedEvent:need_event_append_only",
+            "visits.Visit:visit_append_only",
+        ),
     ):
         paths = _root_paths()
         places = Place.objects.filter(_subtree(paths)).values("pk")
-        users = User.objects.filter(username__in=USERNAMES)
+        # the demo accounts, and the accounts of the demo's carers (linli.demo.visits)
+        users = User.objects.filter(Q(username__in=USERNAMES) | Q(person__place__in=places))
+        for model in (Opinion, Visit, NightRound, CareAssignment):
+            _purge(model.objects.filter(_subtree(paths, "place_path")), deleted)
         _purge(NeedEvent.objects.filter(_subtree(paths, "place_path")), deleted)
         _purge(Need.objects.filter(_subtree(paths, "place_path")), deleted)
         clients = ApiClient.objects.filter(user__in=users.values("pk"))

@@ -30,6 +30,7 @@ from linli.demo.loader import (
     load_demo,
     totp_code_for,
 )
+from linli.demo.tests.visits_checks import demo_visits_hold
 from linli.people.identity import birth_date_from_id, sex_from_id, validate_resident_id
 from linli.people.models import Department, Household, HouseholdMember, Membership, PartyKind, Person, Relation
 from linli.people.roles import STAFF_ROLES
@@ -246,6 +247,7 @@ def test_demo_content(demo: DemoSummary, settings: Any) -> None:
     _demo_accounts(demo)
     _totp_code_command(demo, settings)
     _needs_in_every_state(demo)
+    demo_visits_hold(demo)
 
 
 def _needs_in_every_state(demo: DemoSummary) -> None:

@@ -84,6 +84,10 @@ class Command(BaseCommand):
         for status, label in Status.choices:
             if summary.needs.get(status):
                 counts.add_row(f"诉求·{label} / needs: {status}", f"{summary.needs[status]:,}")
+        from linli.demo.visits import COUNT_LABELS
+
+        for key, what in COUNT_LABELS:
+            counts.add_row(what, f"{summary.visits.get(key, 0):,}")
         console.print(counts)
 
         accounts = Table(title="演示账户 / Demo accounts (demo only)", show_header=True)

@@ -1,0 +1,1114 @@
+"""Demo visits: carers (党员中心户, 楼栋长) with their assigned households (包保), visit policies,
+households out by day, six months of door-knocking, care, festival and night visits (天天敲门,
+夜访), opinions heard and policies explained on the doorstep, and the night rounds of Linfeng's
+courtyard party group led by 何兆品 (seed 003).
+
+Every household of the demo has a carer of its grid, about ten each, except a few newly moved-in
+ones. Most carers keep to their community's policy; some are slack, a few stopped visiting weeks
+ago, and a few have just been given households they have not visited yet: so coverage shows
+overdue and never-visited households, vulnerable ones first. The ``partyhead`` demo account's
+households show each case.
+
+Thirty thousand visits through ``visit_log`` would take minutes, so 常二社区, where the tour's
+carers, grid worker and secretary work, is built through the services with simulated clocks
+(roles, assignments, a handover, out-by-day marks, and the visits of the last
+:data:`RECENT_DAYS` days, some raising needs); the secretaries of 常二 and 林峰 set their policies
+and 林峰's night rounds are planned through the services too. The older visits and the other
+communities are written in bulk with the same shapes (``COPY``), and ``visits_refresh_care``
+then recomputes the kept last-visit times. Everything is drawn from one ``random.Random(seed)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import zoneinfo
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from linli.accounts.models import User
+from linli.core.audit import audit_record
+from linli.core.models import AuditEntry
+from linli.people.models import Household, HouseholdMember, Membership, Person, Relation, Vulnerability
+from linli.people.roles import Role
+from linli.people.services import membership_grant
+from linli.places.models import Place, PlaceKind
+from linli.visits import services
+from linli.visits.models import (
+    EVERYONE,
+    OUT_BY_DAY,
+    CareAssignment,
+    HouseholdCare,
+    NightRound,
+    Opinion,
+    OpinionStatus,
+    Visit,
+    VisitKind,
+    VisitTag,
+)
+
+#: How far back the visit history goes.
+DAYS_BACK = 183
+#: Visits of the last days in the communities built through the services are logged with
+#: ``visit_log``; older ones are written in bulk.
+RECENT_DAYS = 14
+#: Communities built through the services: the tour's carers, grid worker and secretary work there.
+SERVICE_COMMUNITIES = ("hanxing-changer",)
+#: Households a carer looks after (包保), about.
+PER_CARER = 10
+#: The grid of Linfeng's courtyards, where 何兆品's courtyard party group makes its night rounds.
+NIGHT_ROUND_GRID = "linfeng-g4"
+NIGHT_ROUND_EVERY = 12  # days
+#: The grid of the tour's carers (``partyhead``, ``leader``) and of the ``grid`` account.
+TOUR_GRID = "hanxing-changer-g1"
+
+#: (key, label) of the counts the demo summary prints.
+COUNT_LABELS: tuple[tuple[str, str], ...] = (
+    ("carers", "包保人 / carers"),
+    ("assignments", "包保关系 / care assignments"),
+    ("out_by_day", "白天不在家的住户 / households out by day"),
+    ("visits", "走访记录 / visits"),
+    ("night_visits", "其中夜访 / of which night visits"),
+    ("not_at_home", "其中不在家 / of which nobody at home"),
+    ("opinions", "居民心声 / opinions heard"),
+    ("night_rounds", "夜访安排 / night rounds"),
+    ("never", "从未走访的住户 / households never visited"),
+    ("overdue", "逾期未访的住户 / households overdue"),
+    ("due_soon", "即将到期的住户 / households due soon"),
+)
+
+_VULNERABLE_NOTES = (
+    "老人身体还好，血压偏高，提醒按时吃药",
+    "独居老人精神不错，冰箱里有菜",
+    "老人说腿疼，下楼不方便，帮忙买了菜",
+    "帮老人交了水电费",
+    "老人子女在外地，约好每周给子女打个电话报平安",
+    "天冷了，提醒老人注意保暖，检查了燃气阀门",
+    "陪老人聊了半小时，情绪稳定",
+    "家庭医生上周来过，老人按时复诊",
+    "老人腿脚不便，帮忙订了社区好味到的送餐",
+    "检查了烟感报警器，电池正常",
+    "老人说最近睡得不好，已告诉社区医生",
+)
+_GENERAL_NOTES = (
+    "家里一切正常",
+    "一家人都好，没有什么困难",
+    "了解了家庭成员变化，已更新信息",
+    "提醒电动车不要在楼道里充电",
+    "登记了家里的联系电话",
+    "住户说物业服务比去年好了",
+    "住户很关心小区改造的进度",
+    "孩子上四点半学校，家长很满意",
+)
+_NIGHT_NOTES = (
+    "晚上一家人都在，聊了小区整治的进展",
+    "白天上班，晚上才在家，了解了家里的需求",
+    "刚下班回家，简单聊了几句，没有困难",
+    "询问了孩子入学的事，已告知社区的政策",
+    "夫妻俩在外打工，孩子由老人带，情况正常",
+)
+_NOT_HOME_NOTES = ("敲门无人应答", "家里没人，门上留了联系卡", "邻居说白天都上班去了", "")
+#: Opinions heard on the doorstep (向上报告居民心声), after what residents said in the seeds.
+_OPINIONS = (
+    "小区电线、网线乱拉乱接，看着不安全，希望电力和通讯部门理一理",
+    "一下雨一楼就污水倒灌，排水管网年久失修，希望尽快维修",
+    "办理证件方便了，不用城关乡下两头跑了，希望继续保持",
+    "活动广场什么时候建好？老人晚上想有个地方跳跳舞",
+    "楼道灯坏了好久，晚上回家摸黑，老人容易摔倒",
+    "楼下电动车乱停，消防通道都堵了",
+    "希望把闲置空地改成共享花园，大家一起种花种菜",
+    "四点半学校暑假能不能也开班，孩子没人带",
+    "社区食堂的饭菜能不能送上门，腿脚不方便的老人去不了",
+    "街坊路太窄，车进不来，希望违建拆了把路让出来",
+    "希望多开几次板凳会，大家的事大家商量着办",
+    "老旧小区改造什么时候轮到我们这栋楼？",
+    "想参加一呼百应志愿服务队，不知道找谁报名",
+    "希望社区多办老年课堂，教老人用智能手机",
+    "小区里流浪猫太多，晚上吵得睡不着",
+)
+#: Policies explained on the doorstep (向下传达政策声音).
+_POLICY_TOPICS = (
+    "老旧小区改造政策",
+    "城乡居民医保缴费",
+    "高龄津贴申领",
+    "电动车安全充电规定",
+    "垃圾分类",
+    "防汛安全",
+    "防范电信诈骗",
+    "居民公约",
+    "养老服务补贴",
+    "家庭医生签约",
+    "消防安全",
+)
+_POLICY_NOTES = ("已讲解，住户表示理解", "发了宣传单，住户说会告诉家里人", "住户问了几个问题，已当面解答", "")
+#: Needs raised on a visit (channel = visit), and what the grid did about them.
+_NEED_TEXTS = (
+    "楼道灯坏了，老人晚上出门看不见",
+    "一楼下水道堵了，下雨污水倒灌进屋",
+    "楼道里有人给电动车充电，电线乱拉",
+    "单元门门禁坏了，关不上",
+    "楼上漏水，天花板发霉了",
+    "家门口的路灯不亮，晚上不安全",
+)
+_FESTIVAL_NOTES = {
+    "Spring Festival": "春节前送春联和慰问品，老人很高兴",
+    "Dragon Boat Festival": "端午节送粽子，陪老人聊了聊家常",
+    "Mid-autumn Festival": "中秋节送月饼，老人说子女今年回不来",
+}
+_OPINION_ANSWERS = ("已在板凳会上答复", "已转交物业处理", "已协调相关部门解决", "已在居民群里说明")
+
+
+@dataclass
+class VisitsSummary:
+    carers: int = 0
+    assignments: int = 0
+    visits_by_services: int = 0
+    visits_in_bulk: int = 0
+    needs_raised: int = 0
+    night_rounds: int = 0
+
+
+@dataclass
+class _Carer:
+    person: Person
+    grid: str
+    building: str | None  # a carer whose role is held at a building looks after that building only
+    role: str = Role.CENTRAL_HOUSEHOLD
+    home_code: str = ""
+    profile: str = "good"  # good, slack, lapsed
+    stop_at: dt.datetime | None = None
+    user: Any = None
+
+
+@dataclass
+class _Home:
+    household: Household
+    members: list[tuple[Person, str]]
+    vulnerabilities: set[str]
+    head_age: int
+    carer: _Carer | None = None
+    assigned_at: dt.datetime | None = None
+    out_by_day: bool = False
+    #: no visits of any kind after this; no night visits after ``night_stop_at``
+    stop_at: dt.datetime | None = None
+    night_stop_at: dt.datetime | None = None
+    #: visits that end the history of the tour's households (a last visit at a chosen time)
+    last: list[tuple[dt.datetime, str]] = field(default_factory=list)
+    handover: tuple[dt.datetime, _Carer] | None = None
+
+    @property
+    def path(self) -> str:
+        return self.household.place.path
+
+    @property
+    def grid(self) -> str:
+        return self.path[: services.GRID_PATH_LEN]
+
+    @property
+    def building(self) -> str:
+        return self.path[:-4]
+
+
+@dataclass
+class _Plan:
+    home: _Home
+    carer: _Carer
+    kind: str
+    at: dt.datetime
+    not_at_home: bool = False
+    refused: bool = False
+    met: Person | None = None
+    heard: str = ""
+    tags: list[str] = field(default_factory=list)
+    topic: str = ""
+    needs_help: bool = False
+    night_round: NightRound | None = None
+    raise_need: str = ""
+    recorded: dt.datetime | None = None
+
+
+def _tz() -> dt.tzinfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def _age(born: dt.date | None, today: dt.date) -> int:
+    if born is None:
+        return 0
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _festivals(start: dt.date, end: dt.date) -> list[tuple[dt.date, str]]:
+    """First days of the festivals between ``start`` and ``end`` that carers visit the elderly
+    for, from the holiday calendar (``chinese-calendar``); none for years it does not know."""
+    try:
+        import chinese_calendar
+    except ImportError:  # pragma: no cover - a dependency of the needs calendar
+        return []
+    found: list[tuple[dt.date, str]] = []
+    day, previous = start, ""
+    while day <= end:
+        try:
+            _holiday, name = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            name = None
+        label = str(name or "")
+        if label in _FESTIVAL_NOTES and label != previous:
+            found.append((day, label))
+        previous = label
+        day += dt.timedelta(days=1)
+    return found
+
+
+class _Builder:
+    def __init__(self, *, seed: int, step: Callable[[str], None] | None) -> None:
+        self.rng = random.Random(seed)
+        self.step = step
+        self.now = timezone.now()
+        self.tz = _tz()
+        self.today = timezone.localdate()
+        self.start = self.now - dt.timedelta(days=DAYS_BACK)
+        self.festivals = _festivals(self.start.astimezone(self.tz).date(), self.today)
+        self.summary = VisitsSummary()
+        self.users = {u.username: u for u in User.objects.filter(username__in=["secretary", "linfeng", "grid"])}
+        self.password = make_password(None)
+        self.bulk: list[_Plan] = []
+        self.recent: list[_Plan] = []
+
+    # --- time -----------------------------------------------------------------------------
+
+    def at(self, moment: dt.datetime, low_minutes: int, high_minutes: int) -> dt.datetime:
+        """A time of day (minutes after local midnight) on the local date of ``moment``."""
+        day = moment.astimezone(self.tz).date()
+        midnight = dt.datetime.combine(day, dt.time(0), tzinfo=self.tz)
+        return midnight + dt.timedelta(minutes=self.rng.randint(low_minutes, high_minutes))
+
+    def days_ago(self, days: float) -> dt.datetime:
+        return self.now - dt.timedelta(days=days)
+
+    # --- carers -----------------------------------------------------------------------------
+
+    def carers_for(self, community: Place, homes: list[_Home], through_services: bool) -> list[_Carer]:
+        """The community's carers: those who already hold the role, and enough party members
+        (or, where a grid has too few, other adults as building leaders) for about ten
+        households each, granted the role at their grid."""
+        rng = self.rng
+        home_of = {p.pk: h for h in homes for p, _r in h.members}
+        existing = (
+            Membership.objects.filter(
+                place__path__startswith=community.path, role__in=services.CARER_ROLES, ended_at__isnull=True
+            )
+            .select_related("person__user", "place")
+            .order_by("place__path", "id")
+        )
+        carers: list[_Carer] = []
+        seen: set[int] = set()
+        for membership in existing:
+            if membership.person_id in seen:
+                continue
+            seen.add(membership.person_id)
+            place = membership.place
+            building = place.path if place.kind in (PlaceKind.BUILDING, PlaceKind.COURTYARD) else None
+            home = home_of.get(membership.person_id)
+            carers.append(
+                _Carer(
+                    person=membership.person,
+                    grid=place.path[: services.GRID_PATH_LEN],
+                    building=building,
+                    role=membership.role,
+                    home_code=home.household.place.code if home else "",
+                )
+            )
+        by_grid: dict[str, list[_Home]] = {}
+        for home in homes:
+            by_grid.setdefault(home.grid, []).append(home)
+        grids = {p.path: p for p in Place.objects.filter(path__in=list(by_grid))}
+        grants: list[tuple[_Carer, Place]] = []
+        if community.code == "linfeng":
+            # 何兆品 leads the courtyard party group: he is a carer of the courtyards' grid
+            he = next((p for h in homes for p, _r in h.members if p.name == "何兆品"), None)
+            g4 = Place.objects.filter(code=NIGHT_ROUND_GRID).first()
+            if he is not None and g4 is not None and he.pk not in seen:
+                seen.add(he.pk)
+                carer = _Carer(person=he, grid=g4.path, building=None, home_code=home_of[he.pk].household.place.code)
+                grants.append((carer, g4))
+                carers.append(carer)
+        for grid_path, grid_homes in sorted(by_grid.items()):
+            wanted = max(1, round(len(grid_homes) / PER_CARER))
+            have = sum(1 for c in carers if c.grid == grid_path)
+            if have >= wanted:
+                continue
+            party: list[tuple[Person, _Home]] = []
+            others: list[tuple[Person, _Home]] = []
+            for home in grid_homes:
+                for person, _relation in home.members:
+                    age = _age(person.birth_date, self.today)
+                    if person.pk in seen or person.user_id or not 25 <= age <= 75:
+                        continue
+                    if set(person.vulnerabilities) & {"elderly_alone", "disabled", "seriously_ill"}:
+                        continue
+                    (party if person.party_kind else others).append((person, home))
+            rng.shuffle(party)
+            rng.shuffle(others)
+            chosen = _spread(party, wanted - have) + _spread(others, max(0, wanted - have - len(party)))
+            for person, home in chosen:
+                seen.add(person.pk)
+                role = Role.CENTRAL_HOUSEHOLD if person.party_kind else Role.BUILDING_LEADER
+                carer = _Carer(
+                    person=person, grid=grid_path, building=None, role=role, home_code=home.household.place.code
+                )
+                grants.append((carer, grids[grid_path]))
+                carers.append(carer)
+        if through_services:
+            for carer, place in grants:
+                membership_grant(
+                    actor=None, person=carer.person, place=place, role=carer.role, reason="演示数据 / demo data"
+                )
+        else:
+            Membership.objects.bulk_create(
+                [Membership(person=carer.person, place=place, role=carer.role) for carer, place in grants]
+            )
+        self._accounts_for(carers)
+        for carer in carers:
+            roll = rng.random()
+            carer.profile = "good" if roll < 0.76 else "slack" if roll < 0.92 else "lapsed"
+            if carer.profile == "lapsed":
+                carer.stop_at = self.days_ago(rng.uniform(14, 50))
+        return carers
+
+    def _accounts_for(self, carers: list[_Carer]) -> None:
+        """Carers log visits on their phones, so each has an account. These cannot sign in (no
+        password, no phone): the tour's carers are the ``partyhead`` and ``leader`` accounts."""
+        new: list[tuple[_Carer, User]] = []
+        taken: set[str] = set()
+        for carer in carers:
+            if carer.person.user_id:
+                carer.user = carer.person.user
+                continue
+            base = f"carer-{carer.home_code or carer.person.pk}"
+            username, n = base, 1
+            while username in taken:
+                n += 1
+                username = f"{base}-{n}"
+            taken.add(username)
+            new.append((carer, User(username=username, display_name=carer.person.name, password=self.password)))
+        User.objects.bulk_create([u for _c, u in new])
+        for carer, user in new:
+            carer.person.user = user
+            carer.user = user
+        Person.objects.bulk_update([c.person for c, _u in new], ["user"])
+
+    # --- one community ------------------------------------------------------------------------
+
+    def community(self, community: Place) -> None:
+        rng = self.rng
+        through_services = community.code in SERVICE_COMMUNITIES
+        homes = self._homes(community)
+        if not homes:
+            return
+        carers = self.carers_for(community, homes, through_services)
+        self.summary.carers += len(carers)
+        self._assign(community, homes, carers)
+        tour = community.code == "hanxing-changer"
+        if tour:
+            self._tour_households(homes, carers)
+        # out by day: working households with nobody vulnerable (more in Yangxin, seed 003)
+        share = 0.30 if community.code == "linfeng" else 0.12
+        courtyards = Place.objects.filter(code=NIGHT_ROUND_GRID).values_list("path", flat=True).first()
+        for home in homes:
+            if home.out_by_day or home.vulnerabilities or not 22 <= home.head_age <= 60:
+                continue
+            if home.stop_at is None and rng.random() < (0.45 if home.grid == courtyards else share):
+                home.out_by_day = True
+        self._write_assignments(community, homes, through_services)
+        policies = services.policies_of(community)
+        rounds = self._night_rounds(community, homes) if community.code == "linfeng" else []
+        for home in homes:
+            if home.carer is not None and home.assigned_at is not None:
+                self._plan(community, home, policies, rounds)
+        if through_services:
+            self._raise_needs(self.recent, community, 3)
+
+    def _homes(self, community: Place) -> list[_Home]:
+        households = list(
+            Household.objects.filter(place__path__startswith=community.path)
+            .select_related("place")
+            .order_by("place__path")
+        )
+        members: dict[int, list[tuple[Person, str]]] = {}
+        for link in (
+            HouseholdMember.objects.filter(household__in=households)
+            .select_related("person")
+            .order_by("household_id", "id")
+        ):
+            members.setdefault(link.household_id, []).append((link.person, link.relation))
+        homes = []
+        for household in households:
+            people = members.get(household.pk, [])
+            head = next((p for p, r in people if r == Relation.HEAD), people[0][0] if people else None)
+            homes.append(
+                _Home(
+                    household=household,
+                    members=people,
+                    vulnerabilities={v for p, _r in people for v in p.vulnerabilities},
+                    head_age=_age(head.birth_date, self.today) if head else 0,
+                )
+            )
+        return homes
+
+    def _assign(self, community: Place, homes: list[_Home], carers: list[_Carer]) -> None:
+        """Split each grid's households among its carers in runs along the buildings, so a carer
+        looks after neighbours; a few newly moved-in households have no carer yet."""
+        rng = self.rng
+        by_grid: dict[str, list[_Home]] = {}
+        for home in homes:
+            by_grid.setdefault(home.grid, []).append(home)
+        for grid_path, grid_homes in by_grid.items():
+            grid_carers = [c for c in carers if c.grid == grid_path]
+            if not grid_carers:
+                continue
+            free = list(grid_homes)
+            # carers whose role is held at a building look after that building: the central
+            # household two shares, the building leader one, and neither their own household
+            for building in sorted({c.building for c in grid_carers if c.building}):
+                team = [c for c in grid_carers if c.building == building]
+                own = [h for h in free if h.building == building]
+                weights = [2 if c.role == Role.CENTRAL_HOUSEHOLD else 1 for c in team]
+                cut, start = [], 0
+                for i, weight in enumerate(weights):
+                    end = len(own) if i == len(team) - 1 else start + round(len(own) * weight / sum(weights))
+                    cut.append(own[start:end])
+                    start = end
+                for i, carer in enumerate(team):
+                    mine = [h for h in cut[i] if h.household.place.code == carer.home_code]
+                    other = cut[(i + 1) % len(team)]
+                    for h in mine:
+                        if other is not cut[i] and other:
+                            swap = other.pop(0)
+                            cut[i].remove(h)
+                            cut[i].append(swap)
+                            other.append(h)
+                for carer, share in zip(team, cut, strict=True):
+                    for home in share:
+                        home.carer = carer
+                        free.remove(home)
+            open_carers = [c for c in grid_carers if not c.building] or grid_carers
+            size = max(1, -(-len(free) // len(open_carers)))
+            for i, home in enumerate(free):
+                home.carer = open_carers[min(i // size, len(open_carers) - 1)]
+        for home in homes:
+            if home.carer is None:
+                continue
+            roll = rng.random()
+            if roll < 0.01:
+                home.carer = None  # moved in last month, not assigned yet
+            elif roll < 0.025:
+                home.assigned_at = self.days_ago(rng.uniform(3, 20))  # just assigned: not visited yet
+                home.stop_at = home.assigned_at
+            else:
+                home.assigned_at = self.days_ago(rng.uniform(DAYS_BACK + 10, DAYS_BACK + 60))
+        # in the communities built through the services one carer stepped down two months ago
+        # and handed the households over to a neighbour
+        if community.code in SERVICE_COMMUNITIES:
+            candidates = [c for c in carers if not c.building and c.profile != "lapsed"]
+            for old in candidates[1:2]:
+                heirs = [c for c in carers if c.grid == old.grid and c is not old and not c.building]
+                if heirs:
+                    when = self.days_ago(rng.uniform(50, 70))
+                    for home in homes:
+                        if home.carer is old and home.assigned_at and home.assigned_at < when:
+                            home.handover = (when, heirs[0])
+
+    def _tour_households(self, homes: list[_Home], carers: list[_Carer]) -> None:
+        """The ``partyhead`` account's households show each case: vulnerable ones visited on
+        time, one overdue, one never visited, and one out by day due for a night visit."""
+        partyhead = next((c for c in carers if c.user is not None and c.user.username == "partyhead"), None)
+        if partyhead is None:
+            return
+        partyhead.profile, partyhead.stop_at = "good", None
+        mine = [h for h in homes if h.carer is partyhead]
+        for home in mine:
+            home.assigned_at = self.days_ago(DAYS_BACK + 30)
+            home.stop_at = None
+        alone = [h for h in mine if "elderly_alone" in h.vulnerabilities]
+        plain = [h for h in mine if not h.vulnerabilities and not any(p.user_id for p, _r in h.members)]
+        if alone:  # overdue: last visited nine days ago (常二 visits the elderly alone every 5 days)
+            alone[0].stop_at = self.days_ago(9.2)
+            alone[0].last = [(self.at(self.days_ago(9), 9 * 60, 11 * 60), VisitKind.CARE)]
+        if len(alone) > 1:  # never visited: just assigned
+            alone[-1].assigned_at = alone[-1].stop_at = self.days_ago(6)
+        if plain:  # out by day; its last night visit 28 days ago, so a night visit is due
+            plain[0].out_by_day = True
+            plain[0].night_stop_at = self.days_ago(28.5)
+            plain[0].last = [(self.at(self.days_ago(28), 19 * 60 + 30, 20 * 60 + 30), VisitKind.NIGHT)]
+        if len(plain) > 1:  # moved in recently, assigned but not visited yet
+            plain[-1].assigned_at = plain[-1].stop_at = self.days_ago(10)
+
+    def _write_assignments(self, community: Place, homes: list[_Home], through_services: bool) -> None:
+        assigned = [h for h in homes if h.carer is not None and h.assigned_at is not None]
+        if through_services:
+            for home in assigned:
+                assert home.carer is not None and home.assigned_at is not None
+                services.care_assign(
+                    actor=None,
+                    household=home.household,
+                    carer=home.carer.person,
+                    now=home.assigned_at,
+                    reason="演示数据 / demo data",
+                )
+            for home in homes:
+                if home.out_by_day:
+                    services.household_care_set(actor=None, household=home.household, out_by_day=True)
+            handovers: dict[int, tuple[dt.datetime, _Carer, _Carer]] = {}
+            for home in homes:
+                if home.handover and home.carer:
+                    handovers[home.carer.person.pk] = (home.handover[0], home.carer, home.handover[1])
+            for when, old, new in handovers.values():
+                services.carer_handover(
+                    actor=None, carer=old.person, to=new.person, reason="身体原因不再包保 / stepped down", now=when
+                )
+        else:
+            rows = []
+            for home in assigned:
+                assert home.carer is not None and home.assigned_at is not None
+                rows.append(
+                    CareAssignment(
+                        household=home.household,
+                        carer=home.carer.person,
+                        place_path=home.path,
+                        started_at=home.assigned_at,
+                    )
+                )
+            CareAssignment.objects.bulk_create(rows, batch_size=2000)
+            HouseholdCare.objects.bulk_create(
+                [HouseholdCare(household=h.household, out_by_day=True) for h in homes if h.out_by_day]
+            )
+            if rows:  # one entry for the community's imported assignments (the places have their own)
+                audit_record(
+                    actor=None,
+                    action=AuditEntry.Action.IMPORT,
+                    target=rows[0],
+                    place=community,
+                    reason="演示数据 / demo data (包保 / care assignments)",
+                    changes={"assignments": len(rows), "out_by_day": sum(1 for h in homes if h.out_by_day)},
+                )
+        self.summary.assignments += len(assigned)
+
+    # --- night rounds --------------------------------------------------------------------------
+
+    def _night_rounds(self, community: Place, homes: list[_Home]) -> list[NightRound]:
+        """何兆品's courtyard party group visits the out-by-day households of the courtyards
+        every twelve days in the evening (seed 003: 群众夜归家，干部好上门); the next round is
+        planned for tomorrow."""
+        grid = Place.objects.filter(code=NIGHT_ROUND_GRID).first()
+        if grid is None:
+            return []
+        actor = self.users.get("linfeng")
+        planned = [h for h in homes if h.grid == grid.path and h.out_by_day and h.carer is not None]
+        members = list({h.carer.person.pk: h.carer.person for h in planned if h.carer}.values())
+        he = Person.objects.filter(place__path__startswith=community.path, name="何兆品").first()
+        if he is not None and he.pk not in {m.pk for m in members}:
+            members.insert(0, he)
+        if not planned or not members:
+            return []
+        rounds = []
+        day = self.start + dt.timedelta(days=self.rng.uniform(2, NIGHT_ROUND_EVERY))
+        while True:
+            starts = self.at(day, 19 * 60, 19 * 60)
+            night = services.night_round_create(
+                actor=actor,
+                place=grid,
+                starts_at=starts,
+                ends_at=starts + dt.timedelta(hours=2, minutes=30),
+                members=members,
+                households=[h.household for h in planned],
+                note="院落党小组夜访 / the courtyard party group's night round",
+                now=min(starts - dt.timedelta(days=2), self.now),
+            )
+            rounds.append(night)
+            if starts > self.now:  # the next round, planned
+                break
+            day += dt.timedelta(days=NIGHT_ROUND_EVERY)
+        self.summary.night_rounds += len(rounds)
+        return rounds
+
+    # --- the visits of one household ----------------------------------------------------------
+
+    def _plan(
+        self, community: Place, home: _Home, policies: list[tuple[str, int, bool]], rounds: list[NightRound]
+    ) -> None:
+        rng = self.rng
+        day_interval, night_interval = _intervals(home, policies)
+        if home.vulnerabilities and day_interval >= 60:
+            day_interval = 30  # carers look in on the elderly and the poor more often than asked
+        assert home.carer is not None and home.assigned_at is not None
+        begin = max(home.assigned_at, self.start)
+        end = self.now - dt.timedelta(minutes=20)
+        stops = [s for s in (home.stop_at, home.carer.stop_at) if s is not None]
+        if stops:
+            end = min(end, *stops)
+        plans: list[_Plan] = []
+
+        def carer_at(moment: dt.datetime) -> _Carer:
+            if home.handover and moment >= home.handover[0]:
+                return home.handover[1]
+            return home.carer  # type: ignore[return-value]
+
+        def factor(carer: _Carer) -> float:
+            return rng.uniform(0.85, 1.35) if carer.profile == "slack" else rng.uniform(0.6, 0.95)
+
+        in_round = bool(rounds) and home.out_by_day and home.grid == rounds[0].place_path
+        if home.out_by_day and night_interval:
+            night_end = min(end, home.night_stop_at) if home.night_stop_at else end
+            if in_round:
+                for night in rounds:
+                    at = night.starts_at + dt.timedelta(minutes=rng.randint(10, 140))
+                    if begin <= at < night_end:
+                        plans.append(self._night(home, carer_at(at), at, night))
+            else:
+                t = begin + dt.timedelta(days=rng.uniform(0, night_interval))
+                while True:
+                    at = self.at(t, 19 * 60, 21 * 60 + 30)
+                    if at >= night_end:
+                        break
+                    if at >= begin:
+                        plans.append(self._night(home, carer_at(at), at, None))
+                    t = at + dt.timedelta(days=night_interval * factor(carer_at(at)))
+            # by day, the door stays closed most of the time
+            t = begin + dt.timedelta(days=rng.uniform(10, 80))
+            while True:
+                at = self.at(t, 9 * 60, 17 * 60)
+                if at >= end:
+                    break
+                plans.append(self._day(home, carer_at(at), at, absent=rng.random() < 0.85))
+                t = at + dt.timedelta(days=rng.uniform(40, 90))
+        else:
+            t = begin + dt.timedelta(days=rng.uniform(0, day_interval))
+            while True:
+                at = self.at(t, 9 * 60, 17 * 60 + 30)
+                if at >= end:
+                    break
+                if at >= begin:
+                    absent = rng.random() < 0.08
+                    plans.append(self._day(home, carer_at(at), at, absent=absent))
+                    if absent:  # try again in a day or three
+                        t = at + dt.timedelta(days=rng.uniform(1, 3))
+                        continue
+                t = at + dt.timedelta(days=day_interval * factor(carer_at(at)))
+        if home.vulnerabilities & {"elderly_alone", "elderly", "empty_nest", "disabled"}:
+            for holiday, name in self.festivals:
+                at = self.at(
+                    dt.datetime.combine(holiday, dt.time(12), tzinfo=self.tz) - dt.timedelta(days=rng.randint(1, 4)),
+                    9 * 60,
+                    17 * 60,
+                )
+                if begin <= at < end:
+                    carer = carer_at(at)
+                    plans.append(
+                        _Plan(
+                            home=home,
+                            carer=carer,
+                            kind=VisitKind.FESTIVAL,
+                            at=at,
+                            met=self._met(home),
+                            heard=_FESTIVAL_NOTES[name],
+                        )
+                    )
+        for at, kind in home.last:
+            carer = carer_at(at)
+            if kind == VisitKind.NIGHT:
+                plans.append(self._night(home, carer, at, None))
+                plans[-1].not_at_home = False
+                plans[-1].met = self._met(home)
+            else:
+                plan = self._day(home, carer, at, absent=False)
+                plan.kind = kind
+                plans.append(plan)
+        recent_from = self.now - dt.timedelta(days=RECENT_DAYS)
+        through_services = community.code in SERVICE_COMMUNITIES
+        for plan in plans:
+            (self.recent if through_services and plan.at >= recent_from else self.bulk).append(plan)
+
+    def _met(self, home: _Home) -> Person | None:
+        adults = [p for p, _r in home.members if _age(p.birth_date, self.today) >= 16]
+        if not adults:
+            return None
+        return adults[0] if self.rng.random() < 0.6 else self.rng.choice(adults)
+
+    def _day(self, home: _Home, carer: _Carer, at: dt.datetime, *, absent: bool) -> _Plan:
+        rng = self.rng
+        if absent:
+            return _Plan(
+                home=home, carer=carer, kind=VisitKind.KNOCK, at=at, not_at_home=True, heard=rng.choice(_NOT_HOME_NOTES)
+            )
+        vulnerable = bool(home.vulnerabilities)
+        plan = _Plan(home=home, carer=carer, kind=VisitKind.KNOCK, at=at, met=self._met(home))
+        if vulnerable:
+            plan.kind = VisitKind.CARE if rng.random() < 0.5 else VisitKind.KNOCK
+            if rng.random() < 0.7:
+                plan.heard = rng.choice(_VULNERABLE_NOTES)
+            if rng.random() < 0.004:
+                plan.needs_help = True
+                plan.heard = "老人身体不适，已联系家属和社区医生 / unwell: family and the doctor called"
+        elif rng.random() < 0.5:
+            plan.heard = rng.choice(_GENERAL_NOTES)
+        roll = rng.random()
+        if roll < 0.06:
+            plan.tags = [VisitTag.OPINION_HEARD]
+            plan.heard = rng.choice(_OPINIONS)
+        elif roll < 0.14:
+            plan.tags = [VisitTag.POLICY_EXPLAINED]
+            plan.topic = rng.choice(_POLICY_TOPICS)
+            if not vulnerable and rng.random() < 0.5:
+                plan.kind = VisitKind.POLICY
+            plan.heard = plan.heard or rng.choice(_POLICY_NOTES)
+        elif roll < 0.145 and not plan.needs_help:
+            plan.refused, plan.met = True, None
+            plan.heard = "住户不愿开门，说没什么事 / would not open the door"
+        return plan
+
+    def _night(self, home: _Home, carer: _Carer, at: dt.datetime, night: NightRound | None) -> _Plan:
+        rng = self.rng
+        if rng.random() < 0.12:
+            return _Plan(home=home, carer=carer, kind=VisitKind.NIGHT, at=at, not_at_home=True, night_round=night)
+        plan = _Plan(
+            home=home,
+            carer=carer,
+            kind=VisitKind.NIGHT,
+            at=at,
+            met=self._met(home),
+            heard=rng.choice(_NIGHT_NOTES),
+            night_round=night,
+        )
+        roll = rng.random()
+        if roll < 0.12:  # the night visits are where residents speak up (夜访 → 向上报告居民心声)
+            plan.tags, plan.heard = [VisitTag.OPINION_HEARD], rng.choice(_OPINIONS)
+        elif roll < 0.22:
+            plan.tags, plan.topic = [VisitTag.POLICY_EXPLAINED], rng.choice(_POLICY_TOPICS)
+        return plan
+
+    def _raise_needs(self, plans: list[_Plan], community: Place, count: int) -> None:
+        """A few recent visits in the community raise a need (channel = visit); in 常二 one of
+        them is the ``partyhead`` account's."""
+        rng = self.rng
+        candidates = [
+            p
+            for p in plans
+            if p.home.path.startswith(community.path)
+            and not p.not_at_home
+            and not p.refused
+            and p.at < self.now - dt.timedelta(hours=6)
+        ]
+        candidates.sort(key=lambda p: (p.at, p.home.path))
+        tour = [p for p in candidates if p.carer.user is not None and p.carer.user.username == "partyhead"]
+        chosen = tour[-1:] + [p for p in rng.sample(candidates, min(count, len(candidates))) if p not in tour[-1:]]
+        for plan in chosen:
+            plan.raise_need = rng.choice(_NEED_TEXTS)
+            plan.heard, plan.tags, plan.topic = f"住户反映：{plan.raise_need}", [], ""
+
+    # --- writing --------------------------------------------------------------------------------
+
+    def write_bulk(self) -> None:
+        """The older history, with ``COPY`` (``bulk_create`` of thirty thousand visits takes half
+        a minute), then the opinions heard on those visits, then the kept last-visit times."""
+        if self.step:
+            self.step("走访历史 / visit history")
+        rng = self.rng
+        columns = (
+            "household_id, place_path, visitor_id, recorded_by_id, kind, visited_at, recorded_at, met_person_id, "
+            "met_other, heard, tags, policy_topic, needs_help, not_at_home, refused, photo, night_round_id, client_key"
+        )
+        by_key: dict[tuple[int, int, str, dt.datetime], _Plan] = {}
+        with connection.cursor() as cur, cur.cursor.copy(f"COPY visits_visit ({columns}) FROM STDIN") as copy:
+            for plan in self.bulk:
+                recorded = plan.at + dt.timedelta(minutes=rng.randint(2, 180))
+                if rng.random() < 0.05:
+                    recorded += dt.timedelta(days=rng.uniform(0.5, 3))  # the phone was offline
+                plan.recorded = min(recorded, self.now - dt.timedelta(minutes=10))
+                copy.write_row(
+                    (
+                        plan.home.household.pk,
+                        plan.home.path,
+                        plan.carer.person.pk,
+                        plan.carer.user.pk if plan.carer.user else None,
+                        plan.kind,
+                        plan.at,
+                        plan.recorded,
+                        plan.met.pk if plan.met else None,
+                        "",
+                        plan.heard,
+                        plan.tags,
+                        plan.topic,
+                        plan.needs_help,
+                        plan.not_at_home,
+                        plan.refused,
+                        "",
+                        plan.night_round.pk if plan.night_round else None,
+                        "",
+                    )
+                )
+                if plan.tags == [VisitTag.OPINION_HEARD]:
+                    by_key[(plan.home.household.pk, plan.carer.person.pk, plan.kind, plan.at)] = plan
+        communities = {p.path: p for p in self._communities()}
+        usernames = {"hanxing-changer": "secretary", "linfeng": "linfeng"}
+        secretaries = {
+            path: self.users.get(usernames[code])
+            for path, code in Place.objects.filter(code__in=list(usernames)).values_list("path", "code")
+        }
+        opinion_rows = []
+        heard = Visit.objects.filter(tags__contains=[VisitTag.OPINION_HEARD], opinion__isnull=True).order_by("id")
+        for visit_id, household_id, visitor_id, kind, at in heard.values_list(
+            "id", "household_id", "visitor_id", "kind", "visited_at"
+        ):
+            found = by_key.get((household_id, visitor_id, kind, at))
+            if found is None or found.recorded is None:
+                continue
+            community = communities[found.home.path[: services.COMMUNITY_PATH_LEN]]
+            age = (self.now - found.at).days
+            roll = rng.random()
+            status, note, decided = OpinionStatus.OPEN, "", None
+            if (age > 45 and roll < 0.55) or (age > 20 and roll < 0.3):
+                status, note = OpinionStatus.CLOSED, rng.choice(_OPINION_ANSWERS)
+            elif roll < 0.7 and age > 20:
+                status, note = OpinionStatus.TOPIC, "拟提交治政月谈 / for the monthly talk"
+            if status != OpinionStatus.OPEN:
+                decided = secretaries.get(community.path)
+            updated = found.recorded if status == OpinionStatus.OPEN else found.recorded + dt.timedelta(days=6)
+            opinion_rows.append(
+                (
+                    visit_id,
+                    community.pk,
+                    found.home.path,
+                    found.heard,
+                    status,
+                    note,
+                    decided.pk if decided else None,
+                    found.recorded,
+                    min(updated, self.now),
+                )
+            )
+        columns = "visit_id, community_id, place_path, text, status, status_note, decided_by_id, created_at, updated_at"
+        with connection.cursor() as cur, cur.cursor.copy(f"COPY visits_opinion ({columns}) FROM STDIN") as copy:
+            for row in opinion_rows:
+                copy.write_row(row)
+        self.summary.visits_in_bulk = len(self.bulk)
+        services.visits_refresh_care()
+        _analyze("visits_visit", "visits_opinion", "visits_careassignment", "visits_householdcare", "people_membership")
+
+    def write_recent(self) -> None:
+        """The last two weeks in the tour's communities, through ``visit_log`` in the order
+        they were logged."""
+        if self.step:
+            self.step("近两周走访 / the last two weeks of visits")
+        from linli.visits.services import RaiseNeed
+
+        rng = self.rng
+        for plan in self.recent:
+            delay = dt.timedelta(minutes=rng.randint(2, 90))
+            if rng.random() < 0.04:
+                delay += dt.timedelta(hours=rng.uniform(6, 40))  # logged later, from the phone's queue
+            plan.recorded = min(plan.at + delay, self.now - dt.timedelta(minutes=5))
+        raised = []
+        for plan in sorted(self.recent, key=lambda p: (p.recorded or p.at, p.home.path)):
+            visit = services.visit_log(
+                actor=plan.carer.user,
+                household=plan.home.household,
+                kind=plan.kind,
+                visited_at=plan.at,
+                met_person=plan.met,
+                heard=plan.heard,
+                tags=plan.tags,
+                policy_topic=plan.topic,
+                needs_help=plan.needs_help,
+                not_at_home=plan.not_at_home,
+                refused=plan.refused,
+                raise_need=RaiseNeed(text=plan.raise_need) if plan.raise_need else None,
+                now=plan.recorded,
+            )
+            if visit.need_id:
+                raised.append((visit, plan))
+        self.summary.visits_by_services = len(self.recent)
+        self.summary.needs_raised = len(raised)
+        self._follow_up(raised)
+
+    def _follow_up(self, raised: list[tuple[Visit, _Plan]]) -> None:
+        """The grid takes up the needs raised on visits: accepted within hours, resolved within
+        days; those of the last two days (the ``partyhead`` account's among them) still wait in
+        the grid worker's queue."""
+        from linli.needs import services as needs
+
+        for visit, _plan in raised:
+            need = visit.need
+            if need is None or need.status != "submitted" or visit.recorded_at > self.now - dt.timedelta(days=2):
+                continue
+            accept_at = visit.recorded_at + dt.timedelta(hours=self.rng.uniform(1, 6))
+            needs.need_accept(actor=None, need=need, now=accept_at)
+            resolve_at = accept_at + dt.timedelta(days=self.rng.uniform(1, 4))
+            if visit.recorded_at < self.now - dt.timedelta(days=5) and resolve_at < self.now - dt.timedelta(hours=2):
+                needs.need_resolve(actor=None, need=need, result="网格员已上门处理 / fixed by the grid", now=resolve_at)
+
+    def finish(self) -> None:
+        if self.step:
+            self.step("夜访安排与居民心声 / night rounds and opinions")
+        # opinions were heard when the visit was logged, not today
+        with connection.cursor() as cur:
+            cur.execute(
+                """
+                UPDATE visits_opinion o
+                   SET created_at = v.recorded_at,
+                       updated_at = CASE WHEN o.status = 'open' THEN v.recorded_at
+                                         ELSE LEAST(v.recorded_at + interval '6 days', %s) END
+                  FROM visits_visit v
+                 WHERE v.id = o.visit_id AND o.created_at > v.recorded_at
+                """,
+                [self.now],
+            )
+        # the secretary of 常二 takes up the latest opinion for the monthly talk
+        secretary = self.users.get("secretary")
+        changer = Place.objects.filter(code="hanxing-changer").first()
+        if secretary is not None and changer is not None:
+            latest = (
+                Opinion.objects.filter(community=changer, status=OpinionStatus.OPEN).order_by("-created_at").first()
+            )
+            if latest is not None:
+                services.opinion_decide(
+                    actor=secretary, opinion=latest, status=OpinionStatus.TOPIC, note="拟提交本月治政月谈"
+                )
+        # the 常二 grid worker plans tomorrow's night round in the tour's grid: the out-by-day
+        # households due for a night visit, chosen by coverage
+        grid_user = self.users.get("grid")
+        grid = Place.objects.filter(code=TOUR_GRID).first()
+        if grid_user is not None and grid is not None:
+            team = list(
+                Person.objects.filter(
+                    user__username__in=["partyhead", "leader"],
+                )
+            )
+            starts = self.at(self.now + dt.timedelta(days=1), 19 * 60, 19 * 60)
+            if team:
+                services.night_round_create(
+                    actor=grid_user,
+                    place=grid,
+                    starts_at=starts,
+                    ends_at=starts + dt.timedelta(hours=2),
+                    members=team,
+                    note="楼栋夜访 / night round of the first grid",
+                    now=self.now,
+                )
+                self.summary.night_rounds += 1
+        # the history is simulated: the notifications of the needs raised on visits were due
+        # long ago, so none is sent now
+        from django_tasks_db.models import DBTaskResult
+
+        from linli.needs.tasks import notify_need
+
+        DBTaskResult.objects.filter(task_path=notify_need.module_path, status="READY").delete()
+
+    def _communities(self) -> list[Place]:
+        return list(Place.objects.filter(kind__in=(PlaceKind.COMMUNITY, PlaceKind.VILLAGE)).order_by("path"))
+
+
+def _analyze(*tables: str) -> None:
+    """Planner statistics after a bulk load (``ANALYZE`` counts the rows this transaction wrote)."""
+    with connection.cursor() as cur:
+        for table in tables:
+            cur.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+def _spread(people: list[tuple[Person, _Home]], count: int) -> list[tuple[Person, _Home]]:
+    """Up to ``count`` people, one from each building in turn."""
+    by_building: dict[str, list[tuple[Person, _Home]]] = {}
+    for person, home in people:
+        by_building.setdefault(home.building, []).append((person, home))
+    chosen: list[tuple[Person, _Home]] = []
+    queues = [by_building[k] for k in sorted(by_building)]
+    while len(chosen) < count and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < count:
+                chosen.append(queue.pop(0))
+    return chosen
+
+
+def _intervals(home: _Home, policies: list[tuple[str, int, bool]]) -> tuple[int, int | None]:
+    """The day and night intervals the community's policies ask of a household (the selector's
+    arithmetic: the shortest among the matching policies)."""
+    day: list[int] = []
+    night: list[int] = []
+    for target, days, night_only in policies:
+        if target == EVERYONE or (target == OUT_BY_DAY and home.out_by_day) or target in home.vulnerabilities:
+            (night if night_only else day).append(days)
+    return (min(day) if day else 90), (min(night) if night else None)
+
+
+def load_demo_visits(*, seed: int = 20261129, step: Callable[[str], None] | None = None) -> VisitsSummary:
+    """Carers, assignments, policies, six months of visits and night rounds in every demo
+    community (call inside the demo's transaction, after the accounts and the needs exist)."""
+    # the places and people were just bulk-loaded in this transaction: without statistics the
+    # planner takes the tables for empty, and the services' joins crawl (seconds a query)
+    _analyze("places_place", "people_person", "people_membership", "people_household", "people_householdmember")
+    builder = _Builder(seed=seed, step=step)
+    # the secretaries set their own policies (per-community differences are data)
+    secretary, linfeng_secretary = builder.users.get("secretary"), builder.users.get("linfeng")
+    changer = Place.objects.filter(code="hanxing-changer").first()
+    if secretary is not None and changer is not None:
+        services.policy_set(actor=secretary, community=changer, target=Vulnerability.ELDERLY_ALONE, interval_days=5)
+    linfeng = Place.objects.filter(code="linfeng").first()
+    if linfeng_secretary is not None and linfeng is not None:  # Yangxin visits at night (seed 003)
+        services.policy_set(
+            actor=linfeng_secretary, community=linfeng, target=OUT_BY_DAY, interval_days=14, night_only=True
+        )
+    roots = list(Place.objects.filter(code__in=("wuhan", "huangshi", "huanggang"), depth=1))
+    q = Q(pk__in=[])
+    for root in roots:
+        q |= Q(path__startswith=root.path)
+    for community in Place.objects.filter(q, kind=PlaceKind.COMMUNITY).order_by("path"):
+        if step:
+            step(f"包保与走访 · {community.name} / care and visits")
+        builder.community(community)
+    builder.write_bulk()
+    builder.write_recent()
+    builder.finish()
+    return builder.summary
+
+
+def visits_counts(paths: list[str]) -> dict[str, int]:
+    """What the demo summary prints about visits, for the places under ``paths``."""
+    from linli.visits.selectors import coverage_summary
+
+    if not paths:
+        return {}
+    q = _under(paths, "place_path")
+    active = CareAssignment.objects.filter(q, ended_at__isnull=True)
+    visits = Visit.objects.filter(q).aggregate(
+        n=Count("id"),
+        night=Count("id", filter=Q(kind=VisitKind.NIGHT)),
+        absent=Count("id", filter=Q(not_at_home=True)),
+    )
+    counts: Counter[str] = Counter(
+        carers=active.values("carer_id").distinct().count(),
+        assignments=active.count(),
+        out_by_day=HouseholdCare.objects.filter(_under(paths, "household__place__path"), out_by_day=True).count(),
+        visits=visits["n"],
+        night_visits=visits["night"],
+        not_at_home=visits["absent"],
+        opinions=Opinion.objects.filter(q).count(),
+        night_rounds=NightRound.objects.filter(q).count(),
+    )
+    for root in Place.objects.filter(path__in=paths):
+        for row in coverage_summary(actor=None, place=root, by="total"):
+            counts.update(never=row.never, overdue=row.overdue, due_soon=row.due_soon)
+    return dict(counts)
+
+
+def _under(paths: list[str], field_name: str) -> Q:
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{field_name}__startswith": path})
+    return q
