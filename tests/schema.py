@@ -47,3 +47,19 @@ def assert_matches_schema(method: str, path: str, status: int, body: Any) -> Non
     schema = content["application/json"]["schema"]
     document = {**schema, "components": openapi()["components"]}
     jsonschema.validate(body, document, cls=jsonschema.Draft202012Validator)
+
+
+def client_for(user: Any) -> Any:
+    """An API client signed in as ``user`` (staff have TOTP in the test world)."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def ok(response: Any, method: str, path: str, code: int = 200) -> Any:
+    """The response's JSON, after checking its status and that it matches the OpenAPI schema."""
+    assert response.status_code == code, (path, response.status_code, response.content[:400])
+    assert_matches_schema(method, path, code, response.json())
+    return response.json()

@@ -548,14 +548,7 @@ def explain(street: Place) -> str:
     """EXPLAIN ANALYZE of the community list (the heaviest single read), for the report."""
     community = Place.objects.filter(path__startswith=street.path, kind=PlaceKind.COMMUNITY).order_by("path").first()
     assert community is not None
-    built = selectors._coverage_sql(
-        actor=None,
-        place=community,
-        now=timezone.now(),
-        period_start=timezone.now() - dt.timedelta(days=30),
-        carer_id=None,
-        night_only=False,
-    )
+    built = selectors._coverage_sql(actor=None, place=community)
     assert built is not None
     cte, params = built
     with connection.cursor() as cursor:

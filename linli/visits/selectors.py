@@ -222,12 +222,15 @@ def _coverage_sql(
     *,
     actor: Any,
     place: Place | None,
-    now: dt.datetime,
-    period_start: dt.datetime,
-    carer_id: int | None,
-    night_only: bool,
+    now: dt.datetime | None = None,
+    period_days: int = 30,
+    carer_id: int | None = None,
+    night_only: bool = False,
 ) -> tuple[str, list[Any]] | None:
-    """The coverage CTE (``cov``) and its parameters; ``None`` when the actor sees nothing."""
+    """The coverage CTE (``cov``) at ``now`` (default: the present) with a period of ``period_days``
+    before it, and its parameters; ``None`` when the actor sees nothing."""
+    now = now or timezone.now()
+    period_start = now - dt.timedelta(days=period_days)
     where = ["hp.kind = 'household'"]
     params: list[Any] = []
     if place is not None:
@@ -360,14 +363,8 @@ def coverage_rows(
 ) -> list[CoverageRow]:
     """Households with their visit status, most urgent first (never visited, overdue,
     vulnerable households before others, then by due date). ``actor=None`` is the system."""
-    now = now or timezone.now()
     built = _coverage_sql(
-        actor=actor,
-        place=place,
-        now=now,
-        period_start=now - dt.timedelta(days=period_days),
-        carer_id=carer_id,
-        night_only=night_only,
+        actor=actor, place=place, now=now, period_days=period_days, carer_id=carer_id, night_only=night_only
     )
     if built is None:
         return []
@@ -455,15 +452,7 @@ def coverage_summary(
 ) -> list[CoverageSummary]:
     """Coverage counts grouped by the children of ``place`` (``by="child"``), by carer
     (``by="carer"``), or one total row (``by="total"``)."""
-    now = now or timezone.now()
-    built = _coverage_sql(
-        actor=actor,
-        place=place,
-        now=now,
-        period_start=now - dt.timedelta(days=period_days),
-        carer_id=None,
-        night_only=False,
-    )
+    built = _coverage_sql(actor=actor, place=place, now=now, period_days=period_days)
     if built is None:
         return []
     cte, params = built
@@ -532,8 +521,7 @@ class CarerDue:
 def overdue_by_carer(*, now: dt.datetime | None = None) -> list[CarerDue]:
     """Every carer with assigned households overdue or never visited, with how many and how many
     of them vulnerable (the system's view, for the reminder sweep): one statement."""
-    now = now or timezone.now()
-    built = _coverage_sql(actor=None, place=None, now=now, period_start=now, carer_id=None, night_only=False)
+    built = _coverage_sql(actor=None, place=None, now=now, period_days=0)
     if built is None:  # never for the system, which sees everything
         return []
     cte, params = built

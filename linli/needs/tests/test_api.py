@@ -14,21 +14,9 @@ from rest_framework.test import APIClient
 from linli.accounts.api_keys import api_client_register
 from linli.needs.models import Need, Status
 from linli.needs.services import need_create
-from tests.schema import assert_matches_schema
+from tests.schema import client_for, ok
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: Any) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def ok(response: Any, method: str, path: str, code: int = 200) -> Any:
-    assert response.status_code == code, (path, response.status_code, response.content[:400])
-    assert_matches_schema(method, path, code, response.json())
-    return response.json()
 
 
 def test_resident_submits_and_follows_a_need(nw: Any) -> None:

@@ -15,21 +15,9 @@ from rest_framework.test import APIClient
 from linli.needs.models import Channel, Need
 from linli.visits.models import Opinion, Visit, VisitKind
 from linli.visits.services import visit_log
-from tests.schema import assert_matches_schema
+from tests.schema import client_for, ok
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: Any) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def ok(response: Any, method: str, path: str, code: int = 200) -> Any:
-    assert response.status_code == code, (path, response.status_code, response.content[:400])
-    assert_matches_schema(method, path, code, response.json())
-    return response.json()
 
 
 def payload(vw: Any, **extra: Any) -> dict[str, Any]:
