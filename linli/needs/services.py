@@ -52,7 +52,7 @@ from linli.people.identity import normalize_phone
 from linli.people.models import Department, Person
 from linli.people.permissions import require, scope_for
 from linli.people.roles import Action
-from linli.places.models import KIND_LEVEL, Place, PlaceKind
+from linli.places.models import Place, PlaceKind, path_len
 
 MAX_TEXT = 2000
 #: Default limits for a need that has no category yet (an ordinary request, Beijing's rule).
@@ -67,8 +67,8 @@ ESCALATION_LIMIT = (3, LimitUnit.WORKDAYS)
 #: A resolved need nobody rated within this many days is closed without a rating.
 UNRATED_CLOSE_DAYS = 7
 
-_COMMUNITY_DEPTH = (KIND_LEVEL[PlaceKind.COMMUNITY] + 1) * Place.steplen
-_DISTRICT_DEPTH = (KIND_LEVEL[PlaceKind.DISTRICT] + 1) * Place.steplen
+_COMMUNITY_DEPTH = path_len(PlaceKind.COMMUNITY)
+_DISTRICT_DEPTH = path_len(PlaceKind.DISTRICT)
 _CITY_DEPTH = Place.steplen
 
 

@@ -60,7 +60,7 @@ from linli.needs.selectors import category_list, need_list
 from linli.needs.services import Reporter, need_create
 from linli.open311.renderers import ERRORS, SERVICE_REQUESTS, Open311JSONRenderer, Open311XMLRenderer, XmlShape, to_xml
 from linli.people.identity import redact_text
-from linli.places.models import KIND_LEVEL, Place, PlaceKind
+from linli.places.models import Place, PlaceKind, path_len
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: When this endpoint's behaviour last changed (discovery's ``changeset``).
@@ -103,8 +103,8 @@ _FIELDS = {
     "urgency": "attribute[urgency]",
     "address_string": "address_string",
 }
-_COMMUNITY_DEPTH = (KIND_LEVEL[PlaceKind.COMMUNITY] + 1) * Place.steplen
-_BUILDING_DEPTH = (KIND_LEVEL[PlaceKind.BUILDING] + 1) * Place.steplen
+_COMMUNITY_DEPTH = path_len(PlaceKind.COMMUNITY)
+_BUILDING_DEPTH = path_len(PlaceKind.BUILDING)
 _ID = re.compile(r"^\d{1,18}$")
 _SPACED_OFFSET = re.compile(r"^(.*\d)\s(\d{2}:?\d{2})$")  # a "+08:00" whose "+" became a space
 

@@ -123,3 +123,9 @@ class Place(MP_Node):
     @property
     def level(self) -> int:
         return KIND_LEVEL[self.kind]
+
+
+def path_len(kind: str) -> int:
+    """The length of the path of a node of ``kind``: ``path[:path_len(kind)]`` of any place below
+    it is that ancestor's path (the community of a household, say)."""
+    return (KIND_LEVEL[kind] + 1) * Place.steplen

@@ -35,16 +35,16 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from linli.people.models import Household, HouseholdMember, Membership, Person
-from linli.places.models import Place, PlaceKind
+from linli.places.models import Place, PlaceKind, path_len
 from linli.visits.models import CareAssignment
-from linli.visits.services import CARER_ROLES, GRID_PATH_LEN, care_assign
+from linli.visits.services import GRID_PATH_LEN, care_assign, carer_memberships
 
 #: The place-path length of a building or courtyard.
-BUILDING_PATH_LEN = GRID_PATH_LEN + Place.steplen
+BUILDING_PATH_LEN = path_len(PlaceKind.BUILDING)
 #: How near a carer is to a household, best first.
 NEAR_BUILDING, NEAR_GRID, NEAR_ABOVE = 0, 1, 2
 NEARNESS_LABELS = {NEAR_BUILDING: "同楼 building", NEAR_GRID: "网格 grid", NEAR_ABOVE: "社区 community"}
@@ -114,14 +114,7 @@ def covers(role_paths: Iterable[str], household_path: str) -> bool:
 def carer_infos(place: Place) -> dict[int, CarerInfo]:
     """Everyone holding an active carer role inside ``place`` or above it, with their role
     places and where they live (registered place and households), in three queries."""
-    above = [place.path[:n] for n in range(Place.steplen, len(place.path) + 1, Place.steplen)]
-    # a role inside a grid covers the whole grid, so look from the grid down when inside one
-    inside = place.path[:GRID_PATH_LEN] if len(place.path) > GRID_PATH_LEN else place.path
-    rows = Membership.objects.filter(
-        Q(place__path__startswith=inside) | Q(place__path__in=above),
-        role__in=CARER_ROLES,
-        ended_at__isnull=True,
-    ).values_list("person_id", "place__path")
+    rows = Membership.objects.filter(carer_memberships(place)).values_list("person_id", "place__path")
     roles: dict[int, set[str]] = defaultdict(set)
     for person_id, path in rows:
         roles[person_id].add(path)

@@ -24,7 +24,7 @@ from linli.needs.photos import PhotoUpload, clean_photo
 from linli.people.models import Household, HouseholdMember, Membership, Person
 from linli.people.permissions import require, scope_for
 from linli.people.roles import Action, Role
-from linli.places.models import Place, PlaceKind
+from linli.places.models import Place, PlaceKind, path_len
 from linli.visits.models import (
     EVERYONE,
     OUT_BY_DAY,
@@ -58,9 +58,8 @@ DEFAULT_POLICIES: tuple[tuple[str, int, bool], ...] = (
     (OUT_BY_DAY, 30, True),
     (EVERYONE, 90, False),
 )
-#: The place-path length of a grid (steplen 4: city, district, street, community, grid).
-GRID_PATH_LEN = 20
-COMMUNITY_PATH_LEN = 16
+GRID_PATH_LEN = path_len(PlaceKind.GRID)
+COMMUNITY_PATH_LEN = path_len(PlaceKind.COMMUNITY)
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -91,14 +90,18 @@ def _check_text(value: str, field: str, limit: int = MAX_TEXT) -> str:
 # --- care assignments (包保) ---------------------------------------------------------------------
 
 
+def carer_memberships(place: Place) -> Q:
+    """Active carer roles that reach ``place``: held at its grid (at the place itself when it lies
+    above grid level), at a place inside that, or at a place above it."""
+    path = place.path[:GRID_PATH_LEN]
+    above = [path[:n] for n in range(Place.steplen, len(path), Place.steplen)]
+    return Q(role__in=CARER_ROLES, ended_at__isnull=True) & (Q(place__path__startswith=path) | Q(place__path__in=above))
+
+
 def is_carer_for(person: Person, household: Household) -> bool:
     """Whether ``person`` may be ``household``'s carer: they hold a carer role at the household's
     grid, a place inside it, or a place above it."""
-    grid_path = household.place.path[:GRID_PATH_LEN]
-    paths = Membership.objects.filter(person=person, role__in=CARER_ROLES, ended_at__isnull=True).values_list(
-        "place__path", flat=True
-    )
-    return any(p.startswith(grid_path) or grid_path.startswith(p) for p in paths)
+    return Membership.objects.filter(carer_memberships(household.place), person=person).exists()
 
 
 def care_assign(
@@ -564,17 +567,9 @@ def opinion_decide(*, actor: Any, opinion: Opinion, status: str, note: str = "")
 
 
 def carers_of(place: Place) -> list[Person]:
-    """People who may be carers at a place: carer roles held at it, inside it, or above it."""
+    """People who may be carers at a place, by the rule of ``is_carer_for``."""
     return list(
-        Person.objects.filter(
-            Q(
-                memberships__place__path__startswith=place.path[:GRID_PATH_LEN]
-                if len(place.path) >= GRID_PATH_LEN
-                else place.path
-            ),
-            memberships__role__in=CARER_ROLES,
-            memberships__ended_at__isnull=True,
-        )
+        Person.objects.filter(memberships__in=Membership.objects.filter(carer_memberships(place)))
         .distinct()
         .order_by("name", "id")
     )
