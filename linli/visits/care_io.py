@@ -70,12 +70,13 @@ def care_import(
     actor: Any,
     data: bytes,
     filename: str,
+    place: Place | None = None,
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Assign carers from a file; see the module docstring. ``result.created`` counts
     households that had no carer, ``updated`` reassigned ones, ``unchanged`` rows naming the
-    current carer already."""
+    current carer already. With ``place`` (the care page's), every household must lie in it."""
     rows = list(read_rows(data, filename, aliases=HEADER_ALIASES, required=("household",)))
     if not rows:
         raise ImportFailed([LineError(0, ["文件中没有数据行 / The file has no data rows"])])
@@ -138,6 +139,8 @@ def care_import(
             messages.append(f"住户“{code}”不存在 / No household with the code '{code}'")
         elif scope is not None and not scope.allows(Action.MANAGE_CARE, household.place.path):
             messages.append(f"住户“{code}”不在您的管辖范围内 / The household '{code}' is outside your scope")
+        elif place is not None and not household.place.path.startswith(place.path):
+            messages.append(f"住户“{code}”不在{place.name} / The household '{code}' is not in {place.name}")
         if code in seen:
             messages.append(f"住户“{code}”与第{seen[code]}行重复 / The household '{code}' repeats row {seen[code]}")
         seen.setdefault(code, line)

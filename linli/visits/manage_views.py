@@ -462,7 +462,7 @@ def care_import(request: HttpRequest, code: str) -> HttpResponse:
         messages.error(request, _("文件过大(最大5MB) / The file is too large (at most 5 MB)"))
         return redirect(back)
     try:
-        result = import_file(actor=user, data=upload.read(), filename=upload.name or "")
+        result = import_file(actor=user, data=upload.read(), filename=upload.name or "", place=place)
     except ImportFailed as exc:
         for row in exc.row_errors[:MAX_ROW_MESSAGES]:
             messages.error(request, str(row))

@@ -168,11 +168,16 @@ def care_end(*, actor: Any, assignment: CareAssignment, reason: str, now: dt.dat
 
 
 def carer_handover(*, actor: Any, carer: Person, to: Person | None, reason: str, now: dt.datetime | None = None) -> int:
-    """A carer leaves: end all their assignments the actor may manage and, with ``to``, hand the
-    households over to another carer. All or nothing; returns how many households moved."""
+    """A carer leaves: end all their assignments and, with ``to``, hand the households over to
+    another carer. All or nothing: if any of the households lies outside what the actor may
+    manage, nothing moves (``PermissionDenied``). Returns how many households moved."""
     now = _now(now)
-    rows = list(CareAssignment.objects.filter(carer=carer, ended_at__isnull=True).select_related("household__place"))
     with transaction.atomic():
+        rows = list(
+            CareAssignment.objects.select_for_update(of=("self",))
+            .filter(carer=carer, ended_at__isnull=True)
+            .select_related("household__place")
+        )
         for row in rows:
             if to is None:
                 care_end(actor=actor, assignment=row, reason=reason, now=now)
@@ -369,8 +374,7 @@ def visit_log(
         raise ValidationError({"met_person": ["不在家时不能填写见到的人 / Nobody can be met when nobody was home"]})
     cleaned_photo = clean_photo(photo) if photo is not None else None
     with transaction.atomic():
-        care, _ = HouseholdCare.objects.get_or_create(household=household)
-        care = HouseholdCare.objects.select_for_update().get(pk=care.pk)
+        care, _ = HouseholdCare.objects.select_for_update().get_or_create(household=household)
         if client_key:
             existing = Visit.objects.filter(recorded_by=user, client_key=client_key).first()
             if existing is not None:
@@ -380,6 +384,8 @@ def visit_log(
             household=household,
             visitor=visitor,
             kind=kind,
+            # a knock on a closed door does not make coming back and meeting the family a duplicate
+            not_at_home=bool(not_at_home),
             visited_at__gt=visited_at - DUPLICATE_WINDOW,
             visited_at__lt=visited_at + DUPLICATE_WINDOW,
         ).exists():

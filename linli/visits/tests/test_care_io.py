@@ -124,6 +124,20 @@ def test_each_bad_row_is_reported_and_nothing_is_written(setup: Any, case: str, 
     assert AuditEntry.objects.count() == before
 
 
+def test_an_import_from_a_page_stays_in_its_place(setup: Any) -> None:
+    from linli.places.models import PlaceKind
+    from linli.places.services import place_create
+
+    w = setup
+    other = place_create(actor=None, parent=w.grid_a, code="t-a-g1-b2", name="2栋", kind=PlaceKind.BUILDING)
+    (elsewhere,) = add_households(other, 1, start=301)
+    data = xlsx_bytes([[w.extra[0].place.code, w.leader.pk], [elsewhere.place.code, w.leader.pk]])
+    with pytest.raises(ImportFailed, match=r"第3行.*不在1栋"):
+        care_import(actor=w.users["grid_worker"], data=data, filename="a.xlsx", place=w.building_a)
+    assert not CareAssignment.objects.filter(household__in=[w.extra[0], elsewhere]).exists()
+    assert care_import(actor=w.users["grid_worker"], data=data, filename="a.xlsx", place=w.grid_a).created == 2
+
+
 def test_every_bad_row_is_reported_at_once(setup: Any) -> None:
     w = setup
     data = csv_bytes([["nope", CARER_PHONE], [w.extra[0].place.code, "1"], [w.extra[1].place.code, CARER_PHONE]])

@@ -190,6 +190,14 @@ def test_a_duplicate_visit_is_refused_but_a_resend_returns_the_first(vw: Any) ->
     assert Visit.objects.count() == 3
 
 
+def test_coming_back_after_a_closed_door_is_not_a_duplicate(vw: Any) -> None:
+    log(vw, not_at_home=True, visited_at=vw.now - H)
+    log(vw, met_person=vw.resident_a, visited_at=vw.now - H + dt.timedelta(minutes=20))
+    assert Visit.objects.count() == 2 and care(vw).last_visit_at == vw.now - H + dt.timedelta(minutes=20)
+    with pytest.raises(ValidationError, match="30分钟内已登记过"):
+        log(vw, not_at_home=True, visited_at=vw.now - H + dt.timedelta(minutes=5))
+
+
 def test_visits_are_append_only(vw: Any) -> None:
     visit = log(vw)
     with pytest.raises(Exception, match="visit_append_only"), transaction.atomic():
