@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from linli.core.errors import Conflict
 
@@ -38,3 +39,24 @@ def attempt(request: HttpRequest, fn: Callable[[], Any], success: str, *, refusa
         return False
     messages.success(request, success)
     return True
+
+
+def int_or_none(value: Any) -> int | None:
+    """A form or query value as an int, or ``None`` when it is missing or not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def ints(values: Sequence[str]) -> list[int]:
+    """The values that are numbers, as ints (the rest dropped)."""
+    return [v for v in (int_or_none(x) for x in values) if v is not None]
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """Where a form asked to go back to (its ``next``), if that is on this site; else ``fallback``."""
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback

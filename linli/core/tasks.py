@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -24,13 +25,17 @@ def beat_worker() -> str:
     return now.isoformat()
 
 
-def ensure_heartbeat_scheduled() -> None:
-    """Called when a worker starts: enqueue the heartbeat unless one is already waiting."""
+def ensure_scheduled(periodic: Any) -> None:
+    """Called when a worker starts: enqueue a task that re-enqueues itself (a periodic sweep)
+    unless one is already waiting."""
     from django_tasks_db.models import DBTaskResult
 
-    waiting = DBTaskResult.objects.filter(task_path=beat_worker.module_path, status="READY").exists()
-    if not waiting:
-        beat_worker.enqueue()
+    if not DBTaskResult.objects.filter(task_path=periodic.module_path, status="READY").exists():
+        periodic.enqueue()
+
+
+def ensure_heartbeat_scheduled() -> None:
+    ensure_scheduled(beat_worker)
 
 
 def worker_is_fresh() -> tuple[bool, dt.datetime | None]:

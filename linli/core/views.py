@@ -6,11 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.core.middleware import LARGE_TYPE_COOKIE, remember
+from linli.core.pages import safe_next
 from linli.core.tasks import worker_is_fresh
 from linli.people.permissions import scope_for
 from linli.people.roles import CAPABILITIES, Action, Role
@@ -51,10 +51,7 @@ def large_type(request: HttpRequest) -> HttpResponse:
     """Toggle (or set with ``on=1|0``) the large-type mode; remembered in a cookie."""
     wanted = request.POST.get("on")
     on = (wanted == "1") if wanted in ("0", "1") else not getattr(request, "large_type", False)
-    target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "/"
-    response = HttpResponseRedirect(target)
+    response = HttpResponseRedirect(safe_next(request, "/"))
     remember(response, LARGE_TYPE_COOKIE, "1" if on else "0")
     return response
 

@@ -94,7 +94,6 @@ def sweep_deadlines() -> dict[str, int]:
 
 
 def ensure_sweep_scheduled() -> None:
-    from django_tasks_db.models import DBTaskResult
+    from linli.core.tasks import ensure_scheduled
 
-    if not DBTaskResult.objects.filter(task_path=sweep_deadlines.module_path, status="READY").exists():
-        sweep_deadlines.enqueue()
+    ensure_scheduled(sweep_deadlines)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from linli.core.errors import Conflict
 from linli.core.models import IdempotencyRecord
-from linli.core.pages import attempt, messages_of
+from linli.core.pages import attempt, int_or_none, ints, messages_of, safe_next
 from linli.core.pagination import paginate
 from linli.needs import selectors, services
 from linli.needs.forms import NeedForm, RateForm
@@ -187,7 +187,7 @@ def need_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
                 actor=user,
                 need=need,
                 departments=list(
-                    Department.objects.select_related("place").filter(pk__in=_ints(post.getlist("department")))
+                    Department.objects.select_related("place").filter(pk__in=ints(post.getlist("department")))
                 ),
                 note=post.get("note", ""),
             ),
@@ -214,7 +214,7 @@ def need_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
             lambda: services.need_rate(
                 actor=user,
                 need=need,
-                reporter=_int(post.get("reporter")),
+                reporter=int_or_none(post.get("reporter")),
                 resolved=post.get("resolved") == "1",
                 satisfaction=post.get("satisfaction", ""),
                 comment=post.get("comment", ""),
@@ -237,17 +237,6 @@ def need_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     if verb == "merge" and Need.objects.filter(pk=need.pk, status=Status.MERGED).exists():
         target_pk = Need.objects.get(pk=need.pk).merged_into_id or need.pk
     return redirect("needs:detail", pk=target_pk)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _ints(values: list[str]) -> list[int]:
-    return [v for v in (_int(x) for x in values) if v is not None]
 
 
 # --- the grid and community workbench -------------------------------------------------------------
@@ -305,11 +294,11 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 def _bulk(request: HttpRequest) -> HttpResponse:
-    ids = _ints(request.POST.getlist("need"))
+    ids = ints(request.POST.getlist("need"))
     verb = request.POST.get("bulk")
     done, failed = 0, []
     departments = list(
-        Department.objects.select_related("place").filter(pk__in=_ints(request.POST.getlist("department")))
+        Department.objects.select_related("place").filter(pk__in=ints(request.POST.getlist("department")))
     )
     for need in selectors.need_list(actor=request.user).filter(pk__in=ids):
         try:
@@ -382,10 +371,7 @@ def dispatch_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
         raise Http404("unknown action")
     fn, success = actions[verb]
     attempt(request, fn, success)
-    nxt = post.get("next", "")
-    if nxt.startswith("/") and not nxt.startswith("//"):
-        return redirect(nxt)
-    return redirect("needs:dispatches")
+    return redirect(safe_next(request, reverse("needs:dispatches")))
 
 
 # --- the rating link (no sign-in) and the building QR code ------------------------------------------------

@@ -26,12 +26,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.core.access import get_or_404
-from linli.core.pages import attempt, messages_of
+from linli.core.pages import attempt, int_or_none, ints, messages_of, safe_next
 from linli.core.pagination import paginate
 from linli.core.sheets import XLSX_TYPE
 from linli.people.models import Household, Person
@@ -75,10 +74,7 @@ MAX_ROW_MESSAGES = 20
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
     """Redirect to the page the form came from (``next``, same site only), else ``fallback``."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(fallback)
+    return redirect(safe_next(request, fallback))
 
 
 def _require(actor: Any, action: str, path_: str) -> None:
@@ -86,19 +82,8 @@ def _require(actor: Any, action: str, path_: str) -> None:
         raise PermissionDenied(_("您没有此项权限 / You may not do this here"))
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _ints(values: Sequence[str]) -> list[int]:
-    return [v for v in (_int(x) for x in values) if v is not None]
-
-
 def _days(value: str | None) -> int:
-    days = _int(value)
+    days = int_or_none(value)
     return days if days in PERIODS else DEFAULT_PERIOD
 
 
@@ -385,7 +370,7 @@ def household_assign(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     household, _carer = _access_household(user, pk)
     _require(user, Action.MANAGE_CARE, household.place.path)
-    carer_id = _int(request.POST.get("carer"))
+    carer_id = int_or_none(request.POST.get("carer"))
     carer = next((p for p in services.carers_of(household.place) if p.pk == carer_id), None)
     if carer is None:
         messages.error(request, _("请选择本网格的党员中心户或楼栋长 / Choose a carer of this grid"))
@@ -410,7 +395,7 @@ def care(request: HttpRequest, code: str) -> HttpResponse:
     user: Any = request.user
     place = access_place(user, code, Action.VIEW_COVERAGE)
     scope = scope_for(user)
-    carer_id = _int(request.GET.get("carer"))
+    carer_id = int_or_none(request.GET.get("carer"))
     assignments = selectors.assignment_list(actor=user, place=place, carer_id=carer_id)
     loads = {
         row["carer_id"]: row
@@ -516,7 +501,7 @@ def care_handover(request: HttpRequest, code: str) -> HttpResponse:
     place = access_place(user, code, Action.VIEW_COVERAGE)
     _require(user, Action.MANAGE_CARE, place.path)
     back = reverse("visits:care", kwargs={"code": place.code})
-    leaving_id, to_id = _int(request.POST.get("carer")), _int(request.POST.get("to"))
+    leaving_id, to_id = int_or_none(request.POST.get("carer")), int_or_none(request.POST.get("to"))
     row = selectors.assignment_list(actor=user, place=place, carer_id=leaving_id).first() if leaving_id else None
     if row is None:
         messages.error(request, _("请选择要交接的包保人 / Choose the carer who hands over"))
@@ -672,7 +657,7 @@ def night_create(request: HttpRequest, code: str) -> HttpResponse:
     place = access_place(user, code, Action.VIEW_COVERAGE)
     _require(user, Action.MANAGE_CARE, place.path)
     post = request.POST
-    wanted = set(_ints(post.getlist("member")))
+    wanted = set(ints(post.getlist("member")))
     members = [p for p in _round_candidates(user, place) if p.pk in wanted]
     made: list[int] = []
 

@@ -25,7 +25,6 @@ def sweep_visit_reminders() -> dict[str, int]:
 
 
 def ensure_reminders_scheduled() -> None:
-    from django_tasks_db.models import DBTaskResult
+    from linli.core.tasks import ensure_scheduled
 
-    if not DBTaskResult.objects.filter(task_path=sweep_visit_reminders.module_path, status="READY").exists():
-        sweep_visit_reminders.enqueue()
+    ensure_scheduled(sweep_visit_reminders)
