@@ -23,10 +23,10 @@ from django.db import transaction
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.needs.models import Category, HandlingLevel, LimitUnit
-from linli.needs.workdays import LineError, check_city, import_failed, read_table, require_system_admin
+from linli.needs.workdays import check_city, read_table, require_system_admin
 from linli.people.models import DepartmentKind
 from linli.places.models import Place
-from linli.places.services import ImportFailed, ImportResult, RowError
+from linli.places.services import ImportFailed, ImportResult, LineError, RowError, import_failed
 
 WD = LimitUnit.WORKDAYS
 H = LimitUnit.HOURS

@@ -53,6 +53,7 @@ from linli.people.models import Department, Person
 from linli.people.permissions import require, scope_for
 from linli.people.roles import Action
 from linli.places.models import Place, PlaceKind, path_len
+from linli.places.selectors import ancestor
 
 MAX_TEXT = 2000
 #: Default limits for a need that has no category yet (an ordinary request, Beijing's rule).
@@ -79,16 +80,8 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
 
 
-def _ancestor(place: Place, depth: int) -> Place | None:
-    if len(place.path) < depth:
-        return None
-    if len(place.path) == depth:
-        return place
-    return Place.objects.filter(path=place.path[:depth]).first()
-
-
 def _city_of(place: Place) -> Place | None:
-    return _ancestor(place, _CITY_DEPTH)
+    return ancestor(place, PlaceKind.CITY)
 
 
 def _city_and_district(place: Place) -> tuple[Place | None, Place | None]:
@@ -725,7 +718,7 @@ def need_transfer(
         old = need.place
         need.place, need.place_path = place, place.path
         need.grid = triage.locate_grid(place=place)
-        need.district = _ancestor(place, _DISTRICT_DEPTH)
+        need.district = ancestor(place, PlaceKind.DISTRICT)
         need.save(update_fields=["place", "place_path", "grid", "district"])
         _event(
             need,

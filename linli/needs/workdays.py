@@ -29,7 +29,7 @@ from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.needs.models import CalendarDay, CalendarYear, LimitUnit
 from linli.places.models import Place, PlaceKind
-from linli.places.services import ImportFailed, RowError, read_rows
+from linli.places.services import ImportFailed, LineError, RowError, import_failed, read_rows
 
 logger = logging.getLogger("linli.workdays")
 
@@ -64,28 +64,6 @@ def _city_pk(city: CityArg) -> int | None:
 
 
 # --- shared import helpers --------------------------------------------------------------------
-
-
-@dataclass
-class LineError(RowError):
-    """A row's errors as one bilingual line: ``第3行: 中文；中文 / Row 3: English; English``.
-
-    Each message is written ``中文 / English``; the halves are gathered on their side.
-    """
-
-    messages: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        halves = [m.split(" / ", 1) if " / " in m else [m, m] for m in self.messages]
-        zh = "；".join(h[0] for h in halves)
-        en = "; ".join(h[1] for h in halves)
-        if self.line == 0:
-            return f"{zh} / {en}"
-        return f"第{self.line}行: {zh} / Row {self.line}: {en}"
-
-
-def import_failed(line: int, message: str) -> ImportFailed:
-    return ImportFailed([LineError(line, [message])])
 
 
 def read_table(

@@ -11,7 +11,7 @@ from django.http import Http404
 from linli.core.text import normalize
 from linli.people.permissions import scope_for
 from linli.people.roles import Action
-from linli.places.models import Place, PlaceKind
+from linli.places.models import Place, PlaceKind, path_len
 
 
 def place_list(
@@ -47,6 +47,17 @@ def access_place(actor: Any, code: str, action: str = Action.VIEW_PLACES) -> Pla
     if place is None:
         raise Http404("place not found")
     return place
+
+
+def ancestor(place: Place, kind: str) -> Place | None:
+    """The ancestor of ``place`` at the level of ``kind`` (the place itself at that level);
+    ``None`` above it. One query at most."""
+    depth = path_len(kind)
+    if len(place.path) < depth:
+        return None
+    if len(place.path) == depth:
+        return place
+    return Place.objects.filter(path=place.path[:depth]).first()
 
 
 def place_ancestors(place: Place) -> list[Place]:

@@ -212,6 +212,28 @@ class RowError:
 
 
 @dataclass
+class LineError(RowError):
+    """A row's errors as one bilingual line: ``第3行: 中文；中文 / Row 3: English; English``.
+
+    Each message is written ``中文 / English``; the halves are gathered on their side.
+    """
+
+    messages: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        halves = [m.split(" / ", 1) if " / " in m else [m, m] for m in self.messages]
+        zh = "；".join(h[0] for h in halves)
+        en = "; ".join(h[1] for h in halves)
+        if self.line == 0:
+            return f"{zh} / {en}"
+        return f"第{self.line}行: {zh} / Row {self.line}: {en}"
+
+
+def import_failed(line: int, message: str) -> ImportFailed:
+    return ImportFailed([LineError(line, [message])])
+
+
+@dataclass
 class ImportResult:
     created: int = 0
     updated: int = 0

@@ -27,13 +27,12 @@ from django.utils import timezone
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.core.sheets import safe_cell
-from linli.needs.workdays import LineError
 from linli.people.identity import mask_name, mask_phone, normalize_phone
 from linli.people.models import Household, Membership, Person
 from linli.people.permissions import scope_for
 from linli.people.roles import Action
 from linli.places.models import Place, PlaceKind
-from linli.places.services import ImportFailed, ImportResult, read_rows
+from linli.places.services import ImportFailed, ImportResult, LineError, read_rows
 from linli.visits.balance import covers
 from linli.visits.models import CareAssignment
 from linli.visits.selectors import assignment_list

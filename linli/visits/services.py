@@ -25,6 +25,7 @@ from linli.people.models import Household, HouseholdMember, Membership, Person
 from linli.people.permissions import require, scope_for
 from linli.people.roles import Action, Role
 from linli.places.models import Place, PlaceKind, path_len
+from linli.places.selectors import ancestor
 from linli.visits.models import (
     EVERYONE,
     OUT_BY_DAY,
@@ -72,9 +73,7 @@ def _user(actor: Any) -> Any:
 
 def community_of(place: Place) -> Place:
     """The community (or village) a place belongs to."""
-    if place.kind in (PlaceKind.COMMUNITY, PlaceKind.VILLAGE):
-        return place
-    found = Place.objects.filter(path=place.path[:COMMUNITY_PATH_LEN]).first()
+    found = ancestor(place, PlaceKind.COMMUNITY)
     if found is None or found.kind not in (PlaceKind.COMMUNITY, PlaceKind.VILLAGE):
         raise ValidationError({"place": ["该地点不属于任何社区 / This place is not inside a community"]})
     return found
