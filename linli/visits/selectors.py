@@ -95,7 +95,7 @@ def access_visit(actor: Any, visit_id: int | str) -> Visit:
 def loggable_households(*, actor: Any, q: str | None = None) -> QuerySet[Household]:
     """The households the actor may log a visit to: its assigned ones (a carer), or every one
     in the places where it keeps visit records (staff). The ones it visited last come first."""
-    from django.db.models import Max
+    from django.db.models import OuterRef, Subquery
 
     from linli.core.text import normalize
 
@@ -106,7 +106,8 @@ def loggable_households(*, actor: Any, q: str | None = None) -> QuerySet[Househo
         for prefix in scope.paths(Action.VIEW_VISITS):
             condition |= Q(place__path__startswith=prefix)
         if scope.person_id is not None and scope.paths(Action.LOG_VISITS):
-            condition |= Q(care_assignments__carer_id=scope.person_id, care_assignments__ended_at__isnull=True)
+            mine = CareAssignment.objects.filter(carer_id=scope.person_id, ended_at__isnull=True)
+            condition |= Q(pk__in=mine.values("household_id"))
         qs = qs.filter(condition)
     if q:
         key = normalize(q)
@@ -117,12 +118,13 @@ def loggable_households(*, actor: Any, q: str | None = None) -> QuerySet[Househo
         for path in buildings:
             condition |= Q(place__path__startswith=path)
         qs = qs.filter(condition)
-    last_by_me = Max("visits__visited_at", filter=Q(visits__visitor_id=scope.person_id)) if scope.person_id else None
-    if last_by_me is not None:
-        qs = qs.annotate(last_by_me=last_by_me).order_by(F("last_by_me").desc(nulls_last=True), "place__path")
-    else:
-        qs = qs.order_by("place__path")
-    return qs.distinct()
+    if scope.person_id is None:
+        return qs.order_by("place__path")
+    # the actor's last visit to each household: one probe of (visitor, visited_at) per row returned
+    last_by_me = Visit.objects.filter(household_id=OuterRef("pk"), visitor_id=scope.person_id).order_by("-visited_at")
+    return qs.annotate(last_by_me=Subquery(last_by_me.values("visited_at")[:1])).order_by(
+        F("last_by_me").desc(nulls_last=True), "place__path"
+    )
 
 
 def assignment_list(
