@@ -1,0 +1,170 @@
+"""Personal data: nothing shown beside a mask rebuilds it (finding 2), numbers typed into free
+text are masked however they are written (6), health and social flags only for a carer's own
+households (9), exports masked unless unmasked with a reason (12), and a department's liaison
+sees the building, not the flat (19)."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from linli.core.models import AuditEntry
+from tests.security.conftest import body_of, sign_in_staff
+
+pytestmark = pytest.mark.django_db
+
+FULL_DATE = re.compile(r"(?:19|20)\d{2}[-/年.]?(?:0?[1-9]|1[0-2])[-/月.]?(?:0?[1-9]|[12]\d|3[01])日?")
+
+
+def _signed_in(username: str) -> Client:
+    client = Client()
+    sign_in_staff(client, username)
+    return client
+
+
+# --- 2: a birth date is part of the identity number ---------------------------------------------
+
+
+def test_f02_no_full_birth_date_beside_a_masked_identity_number(world: Any) -> None:
+    person = world.resident_a
+    born = person.birth_date
+    assert person.id_number_masked and born
+    street = _signed_in("street_official")
+    listing = street.get("/api/people/", {"page_size": 200}).json()["results"]
+    shown = next(p for p in listing if p["id"] == person.pk)
+    assert shown["id_number_masked"] == person.id_number_masked
+    assert born.isoformat() not in str(listing), "a birth date beside the masked id rebuilds it"
+    assert shown.get("birth_year") == born.year
+    detail = street.get(f"/api/people/{person.pk}/").json()
+    assert born.isoformat() not in str(detail)
+    # pages too, for a role that may unmask but has not: only the year
+    grid = _signed_in("grid_worker")
+    page = grid.get(reverse("people:person", args=[person.pk])).content.decode()
+    assert person.id_number_masked in page
+    assert born.strftime("%Y-%m-%d") not in page and str(born.year) in page
+    # unmasking the identity number, with a reason, is how the full date is seen (audited)
+    unmasked = grid.post(
+        reverse("people:person_unmask", args=[person.pk]), {"field": "id_number", "reason": "办理高龄补贴"}
+    )
+    assert unmasked.status_code == 200
+    assert AuditEntry.objects.filter(action="unmask", target_id=str(person.pk), field="id_number").exists()
+
+
+# --- 6: numbers typed into free text, however they are written ----------------------------------
+
+WRITTEN = [
+    ("138 0013 8001", "13800138001"),
+    ("139-1234-5678", "13912345678"),
+    ("137.1234.5678", "13712345678"),
+    ("１３６１２３４５６７８", "13612345678"),
+    ("+86 135 1234 5678", "13512345678"),
+    ("４２０１０６ １９９０ ０１０１ １２３４", "420106199001011234"),
+    ("420106-19900101-1234", "420106199001011234"),
+]
+
+
+def _digits(text: str) -> str:
+    import unicodedata
+
+    return re.sub(r"\D", "", unicodedata.normalize("NFKC", text))
+
+
+def test_f06_numbers_in_free_text_are_masked_however_written(world: Any) -> None:
+    from linli.needs.services import need_create
+    from linli.needs.tests.conftest import make_categories
+
+    make_categories()
+    text = "楼道灯坏了，请联系 " + "，或 ".join(w for w, _ in WRITTEN)
+    need = need_create(actor=world.users["resident"], text=text, place=world.household_place_a)
+    grid = _signed_in("grid_worker")
+    bodies = [
+        grid.get(reverse("needs:detail", args=[need.pk])).content.decode(),
+        grid.get(f"/api/needs/{need.pk}/").content.decode(),
+        grid.get("/api/needs/").content.decode(),
+    ]
+    for body in bodies:
+        visible = _digits(body)
+        for written, digits in WRITTEN:
+            assert written not in body, written
+            assert digits not in visible, f"{written} shown in full"
+    # the original is kept, and unmasking it needs a reason and is audited
+    refused = grid.post(f"/api/needs/{need.pk}/unmask/", {"reason": ""}, content_type="application/json")
+    assert refused.status_code == 400
+    shown = grid.post(f"/api/needs/{need.pk}/unmask/", {"reason": "回电核实"}, content_type="application/json")
+    assert shown.status_code == 200 and shown.json()["text"] == text
+    assert AuditEntry.objects.filter(action="unmask", target_id=str(need.pk), reason="回电核实").exists()
+
+
+# --- 9: health and social flags ----------------------------------------------------------------
+
+
+def test_f09_a_carer_sees_flags_only_of_the_households_assigned_to_them(world: Any) -> None:
+    from linli.visits.services import care_assign
+
+    flagged = world.resident_a  # elderly living alone, in building 1 of community A
+    household = world.household_a
+    api = APIClient()
+    sign_in_staff(api, "central_household")
+    assert api.get(f"/api/people/{flagged.pk}/").json()["vulnerabilities"] is None
+    page = api.get(reverse("people:household", args=[household.pk])).content.decode()
+    assert "独居老人" not in page
+    care_assign(actor=None, household=household, carer=world.users["central_household"].person)
+    assert api.get(f"/api/people/{flagged.pk}/").json()["vulnerabilities"] == ["elderly_alone"]
+    assert "独居老人" in api.get(reverse("people:household", args=[household.pk])).content.decode()
+    # the building leader of the same building, not assigned: still nothing
+    other = APIClient()
+    sign_in_staff(other, "building_leader")
+    assert other.get(f"/api/people/{flagged.pk}/").json()["vulnerabilities"] is None
+
+
+# --- 12: exports with personal data ------------------------------------------------------------
+
+
+def _cells(data: bytes) -> str:
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    return " ".join(str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for c in row)
+
+
+def test_f12_exports_are_masked_unless_unmasked_with_a_reason(world: Any) -> None:
+    from linli.people.services import person_update
+    from linli.visits.services import care_assign
+
+    carer = world.users["central_household"].person
+    person_update(actor=None, person=carer, phone="13700137000")
+    care_assign(actor=None, household=world.household_a, carer=carer)
+    secretary = _signed_in("secretary")  # may unmask
+    url = reverse("visits:care_export", args=[world.community_a.code])
+    masked = _cells(body_of(secretary.get(url)))
+    assert "13700137000" not in masked and "137****7000" in masked
+    assert secretary.get(url, {"full": "1"}).status_code == 400  # no reason
+    full = secretary.get(url, {"full": "1", "reason": "核对包保名单"})
+    assert full.status_code == 200 and "13700137000" in _cells(body_of(full))
+    assert AuditEntry.objects.filter(action="export", reason="核对包保名单").exists()
+    # a role that may not unmask cannot ask for the full file
+    assert _signed_in("street_official").get(url, {"full": "1", "reason": "看看"}).status_code == 403
+
+
+# --- 19: a department sees the building ---------------------------------------------------------
+
+
+def test_f19_a_liaison_sees_the_building_not_the_reporters_flat(world: Any) -> None:
+    from linli.needs.services import need_create, need_whistle
+    from linli.needs.tests.conftest import make_categories
+
+    make_categories()
+    need = need_create(actor=world.users["resident"], text="家里停水了", place=world.household_place_a)
+    need_whistle(actor=world.users["grid_worker"], need=need, departments=[world.department])
+    liaison = _signed_in("department_liaison")
+    flat = world.household_place_a.name
+    for url in (reverse("needs:dispatches"), reverse("needs:detail", args=[need.pk]), f"/api/needs/{need.pk}/"):
+        body = liaison.get(url).content.decode()
+        assert flat not in body and world.household_place_a.code not in body, url
+    assert world.building_a.name in liaison.get(reverse("needs:detail", args=[need.pk])).content.decode()
