@@ -92,3 +92,67 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class RateCounter(models.Model):
+    """Hits of one rate limit in one time window, shared by every process and machine.
+
+    ``key`` is a digest of the limit's name and what it counts (an address, a phone number, a
+    client), so that no personal data is kept here; ``window`` is the window's start in epoch
+    seconds. One ``INSERT … ON CONFLICT`` statement counts a hit (``core.ratelimit``); the
+    worker deletes windows that have expired.
+    """
+
+    key = models.CharField(max_length=64)
+    window = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+    expires = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window"], name="ratecounter_once_per_window")]
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}… @ {self.window}: {self.hits}"
+
+
+class ImportJob(models.Model):
+    """A large spreadsheet import, parsed and written by the worker rather than the web
+    request: who sent which file for what, how far the worker has got, and what came of it.
+
+    ``kind`` names an importer registered by an app (``core.imports``); ``params`` are its
+    arguments (a place code). The file is kept until the job is finished, then dropped.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("处理中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("未导入")
+
+    kind = models.CharField(max_length=32)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(max_length=200)
+    params = models.JSONField(default=dict, blank=True)
+    data = models.BinaryField(editable=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(max_length=32, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.filename} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.done / self.total)) if self.total else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from linli.core import ratelimit
 from linli.core.models import Heartbeat
 
 HEARTBEAT = "worker"
@@ -19,6 +20,7 @@ HEARTBEAT = "worker"
 def beat_worker() -> str:
     """Record that a worker ran a task just now, and schedule the next beat."""
     now = timezone.now()
+    ratelimit.purge_expired()
     with transaction.atomic():
         Heartbeat.objects.update_or_create(name=HEARTBEAT, defaults={"at": now})
         beat_worker.using(run_after=now + dt.timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS)).enqueue()
