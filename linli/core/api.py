@@ -12,10 +12,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
-from rest_framework import exceptions, pagination
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, pagination, serializers, throttling
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from linli.core import ratelimit
 from linli.core.errors import Conflict
 from linli.core.models import IdempotencyRecord
 
@@ -32,7 +34,60 @@ def validation_detail(exc: ValidationError) -> Any:
     return {"detail": " ".join(str(m) for m in exc.messages)}
 
 
+class TextUnmaskIn(serializers.Serializer[Any]):
+    """Asking for free text as written (the numbers in it unmasked): a reason, audited."""
+
+    reason = serializers.CharField(max_length=500, allow_blank=True, help_text="why the full text is needed (audited)")
+
+
+class RateLimitThrottle(throttling.BaseThrottle):
+    """DRF throttling through ``core.ratelimit`` (shared by every process): a request counts
+    against ``<scope>_key`` for a registered client (``api_key``), else ``<scope>_user`` for a
+    signed-in person, and always against ``<scope>_ip`` for its address."""
+
+    scope = ""
+
+    def __init__(self) -> None:
+        self.verdict = ratelimit.ALLOWED
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        limits: list[tuple[str, object]] = [(f"{self.scope}_ip", ratelimit.client_ip(request))]
+        client = getattr(request, "auth", None)
+        if client is not None and getattr(client, "pk", None) is not None:
+            limits.append((f"{self.scope}_key", client.pk))
+        elif request.user is not None and request.user.is_authenticated:
+            limits.append((f"{self.scope}_user", request.user.pk))
+        self.verdict = ratelimit.hit_all(*limits)
+        return self.verdict.allowed
+
+    def wait(self) -> float | None:
+        return float(self.verdict.retry_after) if not self.verdict.allowed else None
+
+
+def rate_limited(scope: str) -> type[RateLimitThrottle]:
+    """A throttle class for the limits named ``<scope>_key``, ``_user`` and ``_ip``."""
+    return type(f"RateLimit_{scope}", (RateLimitThrottle,), {"scope": scope})
+
+
+class _Throttled:
+    """ "Too many requests", translated when shown (Open311 shows it in both languages)."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+
+    def __str__(self) -> str:
+        return _("请求太频繁，请 %(seconds)s 秒后再试。") % {"seconds": self.seconds}
+
+
+def throttled_message(wait: float | None) -> Any:
+    return _Throttled(max(1, int(wait or 1)))
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, exceptions.Throttled):
+        wait = getattr(exc, "wait", None)
+        exc = exceptions.Throttled(detail=str(throttled_message(wait)))  # DRF would append English
+        exc.wait = max(1, int(wait or 1))  # type: ignore[attr-defined]  # → Retry-After
     if isinstance(exc, ValidationError):
         return Response(validation_detail(exc), status=400)
     if isinstance(exc, Conflict):

@@ -57,3 +57,81 @@ class PreferencesMiddleware:
 
 def remember(response: HttpResponse, name: str, value: str) -> None:
     response.set_cookie(name, value, max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax", httponly=False)
+
+
+_JSON_NUL = (b"\x00", b"\\u0000", b"\\U0000")
+
+
+class RejectBadInputMiddleware:
+    """Answers 400 for a NUL character anywhere in the path, the query string, a form field
+    or a JSON body: PostgreSQL cannot store one, so it would otherwise surface as a 500 deep
+    inside some view. Uploaded files are left alone (images contain NUL bytes)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._has_nul(request):
+            from django.utils.translation import gettext_lazy
+
+            from linli.core.errors import error_response
+
+            return error_response(request, 400, gettext_lazy("请求中含有无效字符(NUL)。"))
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request: HttpRequest) -> bool:
+        from urllib.parse import unquote_to_bytes
+
+        if "\x00" in request.path or b"\x00" in unquote_to_bytes(request.META.get("PATH_INFO", "")):
+            return True
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query or b"\x00" in unquote_to_bytes(query.replace("+", " ")):
+            return True
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return False
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if "json" in content_type:
+            body = request.body
+            return any(marker in body for marker in _JSON_NUL)
+        if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            try:
+                fields = request.POST
+            except Exception:  # a malformed body: the view reports it
+                return False
+            return any("\x00" in key or any("\x00" in v for v in fields.getlist(key)) for key in fields)
+        return False
+
+
+class NoStoreMiddleware:
+    """Every answer to a signed-in person or a registered client carries personal data or
+    may: no browser, proxy or CDN may keep a copy (``Cache-Control: no-store, private``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)  # DRF copies a key-authenticated user back here
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = "no-store, private"
+            response.headers.pop("Expires", None)
+            vary = response.get("Vary", "")
+            if "cookie" not in vary.lower():
+                response["Vary"] = f"{vary}, Cookie" if vary else "Cookie"
+        return response
+
+
+class AdminStylesMiddleware:
+    """The site's policy allows no inline styles; Django's admin (system admins only, behind
+    the second factor) has a few, so its pages alone may use them. Listed after the CSP
+    middleware, so that it marks the response before that middleware writes the header."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith("/admin/"):
+            response._csp_update = {"style-src": ["'unsafe-inline'"]}  # type: ignore[attr-defined]
+        return response
