@@ -1,18 +1,27 @@
-"""django-allauth adapter: phone numbers live on ``User.phone``; codes go out by SMS."""
+"""django-allauth adapters: phone numbers live on ``User.phone``; codes go out by SMS, only to
+registered numbers and within the limits of ``core.ratelimit``; failed sign-ins are counted
+per address whatever the account (password spraying); staff keep their second factor."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.fields import PhoneField
+from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
+from allauth.core import context
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import User
 from linli.accounts.sms import send_sms
-from linli.people.identity import normalize_phone
+from linli.core import ratelimit
+from linli.people.identity import mask_phone, normalize_phone
+
+logger = logging.getLogger("linli.accounts")
 
 
 class ChinesePhoneField(PhoneField):
@@ -21,7 +30,7 @@ class ChinesePhoneField(PhoneField):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["validators"] = []
         super().__init__(*args, **kwargs)
-        self.widget.attrs.update({"placeholder": "138 0013 8000", "inputmode": "tel"})
+        self.widget.attrs.update({"placeholder": _("11位手机号码"), "inputmode": "tel"})
 
     def to_python(self, value: Any) -> Any:
         value = super().to_python(value)
@@ -48,7 +57,16 @@ class AccountAdapter(DefaultAccountAdapter):
         send_sms(phone, _("【邻里】您的登录验证码是 %(code)s，5分钟内有效。请勿告诉他人。") % {"code": code})
 
     def send_unknown_account_sms(self, phone: str, **kwargs: Any) -> None:
-        send_sms(phone, _("【邻里】此号码尚未登记。请联系您的网格员或社区办理。"))
+        """Nothing is sent to a number nobody registered: the site must not be a way to send
+        text messages to anyone. The page answers exactly as for a registered number."""
+        logger.info("login code asked for an unregistered number", extra={"to": mask_phone(phone)})
+
+    def pre_authenticate(self, request: Any, **credentials: Any) -> None:
+        """Refuse every sign-in from an address that failed too often within the hour, on any
+        accounts (allauth's own limits count per minute and per account)."""
+        if not ratelimit.check("login_failed_ip", ratelimit.client_ip(request)).allowed:
+            raise self.validation_error("too_many_login_attempts")
+        super().pre_authenticate(request, **credentials)
 
     def set_phone(self, user: Any, phone: str, verified: bool) -> None:
         user.phone = phone
@@ -63,3 +81,43 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_user_by_phone(self, phone: str) -> Any:
         return User.objects.filter(phone=phone, is_active=True).order_by("pk").first()
+
+
+def count_failed_sign_in(sender: Any, credentials: Any = None, request: Any = None, **kwargs: Any) -> None:
+    """Count a failed sign-in against its address (``user_login_failed``)."""
+    if request is not None:
+        ratelimit.hit("login_failed_ip", ratelimit.client_ip(request))
+
+
+class RequestLoginCodeForm(AllauthRequestLoginCodeForm):
+    """Asking for an SMS sign-in code: limited per phone number, per address and for the
+    whole site, in the shared counters, whether or not the number is registered (so that the
+    answer does not tell which numbers are)."""
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data.get("phone")
+        if phone:
+            request = context.request
+            verdict = ratelimit.hit_all(
+                ("sms_login_phone", phone),
+                ("sms_login_ip", ratelimit.client_ip(request)),
+                ("sms_login_global", "all"),
+            )
+            if not verdict.allowed:
+                raise forms.ValidationError(
+                    _("验证码发送太频繁，请 %(minutes)s 分钟后再试。")
+                    % {"minutes": max(1, -(-verdict.retry_after // 60))},
+                    code="too_many_codes",
+                )
+        return str(super().clean_phone())
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def can_delete_authenticator(self, authenticator: Any) -> bool:
+        """Staff keep their TOTP: without it a password alone would open residents' data.
+        (Recovery codes may be regenerated; a lost phone is reset by a system admin.)"""
+        from linli.accounts.middleware import is_staff_account
+
+        if authenticator.type == authenticator.Type.TOTP and is_staff_account(authenticator.user):
+            return False
+        return bool(super().can_delete_authenticator(authenticator))

@@ -6,3 +6,14 @@ class AccountsConfig(AppConfig):
     name = "linli.accounts"
     label = "accounts"
     verbose_name = _("账户")
+
+    def ready(self) -> None:
+        from allauth.mfa.models import Authenticator
+        from django.contrib.auth.signals import user_login_failed
+        from django.db.models.signals import post_save
+
+        from linli.accounts.adapter import count_failed_sign_in
+        from linli.accounts.middleware import record_totp_set_up
+
+        post_save.connect(record_totp_set_up, sender=Authenticator, dispatch_uid="linli_totp_set_up")
+        user_login_failed.connect(count_failed_sign_in, dispatch_uid="linli_failed_sign_in")
