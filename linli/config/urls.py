@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -16,8 +18,15 @@ def _admin_only(request: object) -> bool:
     return bool(user and user.is_active and user.is_superuser)
 
 
+def _admin_login(request: HttpRequest, extra_context: object = None) -> HttpResponseRedirect:
+    """The admin site has no sign-in form of its own: it uses the site's, with the second
+    factor (a password alone would open every person's data)."""
+    return redirect_to_login(request.GET.get("next") or "/admin/", login_url="account_login")
+
+
 # Django admin is for system admins only, not for every is_staff account.
 admin.site.has_permission = _admin_only  # type: ignore[method-assign,assignment]
+admin.site.login = _admin_login  # type: ignore[method-assign,assignment]
 admin.site.site_header = "Linli 邻里 · 系统管理"
 
 router = DefaultRouter()
@@ -34,6 +43,7 @@ router.register("visits", VisitViewSet, basename="visit")
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("imports/<int:pk>/", core_views.import_job, name="import_job"),
     path("prefs/large-type/", core_views.large_type, name="large_type"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript_catalog"),

@@ -66,13 +66,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "linli.core.middleware.RejectBadInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "linli.core.middleware.AdminStylesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "axes.middleware.AxesMiddleware",
-    "linli.accounts.middleware.RequireStaffMFAMiddleware",
+    "linli.accounts.middleware.StaffSessionMiddleware",
+    "linli.core.middleware.NoStoreMiddleware",
     "pghistory.middleware.HistoryMiddleware",
 ]
 
@@ -112,6 +115,21 @@ _db["ATOMIC_REQUESTS"] = False
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- One cache for every process and machine ---------------------------------------------
+# Used codes (TOTP), allauth's limits and the like must hold across gunicorn workers: by default
+# the cache is a table in the same PostgreSQL (created by the core migrations). CACHE_URL names
+# another shared cache (redis://…) for a large deployment; never a per-process memory cache.
+if env("CACHE_URL", default=""):
+    CACHES = {"default": env.cache("CACHE_URL")}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "linli_cache",
+            "OPTIONS": {"MAX_ENTRIES": 200_000, "CULL_FREQUENCY": 4},
+        }
+    }
+
 # --- Accounts ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -135,6 +153,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "account_login"
 
 ACCOUNT_ADAPTER = "linli.accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"request_login_code": "linli.accounts.adapter.RequestLoginCodeForm"}
+MFA_ADAPTER = "linli.accounts.adapter.MFAAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "phone"}
 # Sign-up is closed (staff create accounts); phone optional so staff without one can sign in.
 ACCOUNT_SIGNUP_FIELDS = ["username*", "phone", "password1*"]
@@ -157,6 +177,36 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Linli 邻里"
+
+# Rate limits of Linli's own (``core.ratelimit``, counted in PostgreSQL across every process):
+# "count/period", period s, m, h or d with an optional multiplier ("3/5m"); "" switches one off.
+# Each may be set from the environment as RATE_<NAME> (RATE_SMS_LOGIN_PHONE=3/5m).
+_RATE_DEFAULTS = {
+    # one-time sign-in codes by SMS: per phone number, per address, and for the whole site
+    "sms_login_phone": "3/5m",
+    "sms_login_ip": "10/h",
+    "sms_login_global": "600/h",
+    # failed sign-ins from one address, whatever the account (password spraying)
+    "login_failed_ip": "30/h",
+    # needs taken in (Open311, the API, the report form): per registered client, per person,
+    # per address
+    "need_intake_key": "120/m",
+    "need_intake_user": "10/m",
+    "need_intake_ip": "60/m",
+    # triage suggestions (writes nothing, but runs the classifier)
+    "triage_key": "300/m",
+    "triage_user": "30/m",
+    "triage_ip": "120/m",
+}
+LINLI_RATE_LIMITS = {name: env(f"RATE_{name.upper()}", default=rate) for name, rate in _RATE_DEFAULTS.items()}
+# Reverse proxies in front of the site that append the client's address to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Sessions: staff leave after a working day, or after half an hour without a request;
+# residents (SMS sign-in, no personal data of others) may stay signed in for a month.
+STAFF_SESSION_MAX_SECONDS = env.int("STAFF_SESSION_MAX_SECONDS", default=9 * 3600)
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_COOKIE_AGE = env.int("RESIDENT_SESSION_SECONDS", default=30 * 24 * 3600)
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 0.25  # hours
@@ -192,6 +242,12 @@ MEDIA_URL = "/media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+# A spreadsheet is refused before it is parsed when it unpacks to more than this, or declares
+# more rows than IMPORT_MAX_ROWS; files of more than IMPORT_SYNC_ROWS rows are imported by the
+# worker, with a progress page, rather than in the web request.
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=60 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
+IMPORT_SYNC_ROWS = env.int("IMPORT_SYNC_ROWS", default=2_000)
 
 # --- Background work -----------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -241,8 +297,12 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "style-src": ["'self'", "'unsafe-inline'"],
+        "style-src": ["'self'"],
         "script-src": ["'self'"],
+        "object-src": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
     }
 }
 SESSION_COOKIE_HTTPONLY = True
