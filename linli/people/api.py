@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from linli.core.api import idempotent
 from linli.people.models import Department, Household, Membership, Person, Vulnerability
-from linli.people.permissions import scope_for
+from linli.people.permissions import sees_sensitive
 from linli.people.roles import Action, Role
 from linli.people.selectors import (
     access_household,
@@ -40,8 +40,13 @@ from linli.places.selectors import access_place
 
 
 class PersonOut(serializers.ModelSerializer[Person]):
+    """A person as the API shows one: masked numbers, and the birth year and age only (the
+    full birth date is part of the identity number: shown only by unmasking it)."""
+
     place = serializers.CharField(source="place.code", read_only=True)
     phone_masked = serializers.CharField(read_only=True)
+    birth_year = serializers.IntegerField(read_only=True, allow_null=True)
+    age = serializers.IntegerField(read_only=True, allow_null=True)
     vulnerabilities = serializers.SerializerMethodField()
 
     class Meta:
@@ -53,7 +58,8 @@ class PersonOut(serializers.ModelSerializer[Person]):
             "phone_masked",
             "document_kind",
             "id_number_masked",
-            "birth_date",
+            "birth_year",
+            "age",
             "sex",
             "party_kind",
             "party_unit",
@@ -65,9 +71,7 @@ class PersonOut(serializers.ModelSerializer[Person]):
     def get_vulnerabilities(self, person: Person) -> list[str] | None:
         """Sensitive: only for roles that need it (null otherwise)."""
         actor = self.context["request"].user
-        return (
-            list(person.vulnerabilities) if scope_for(actor).allows(Action.VIEW_SENSITIVE, person.place.path) else None
-        )
+        return list(person.vulnerabilities) if sees_sensitive(actor, person.place.path) else None
 
 
 class PersonIn(serializers.Serializer[Any]):
@@ -161,7 +165,9 @@ class PersonViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
         value = person_unmask(
             actor=request.user, person=person, field=data.validated_data["field"], reason=data.validated_data["reason"]
         )
-        return Response({"field": data.validated_data["field"], "value": value})
+        response = Response({"field": data.validated_data["field"], "value": value})
+        response.linli_unmasked = True  # type: ignore[attr-defined]
+        return response
 
 
 class MemberOut(serializers.Serializer[Any]):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -119,19 +120,58 @@ def mask_id_number(number: str) -> str:
     return f"{number[:1]}{'*' * (len(number) - 3)}{number[-2:]}"
 
 
-#: A mobile or identity number inside free text (a need, a visit note): what ``redact_text``
-#: masks and what the test suite's leak guard looks for.
-TEXT_PHONE_RE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ -]?)?1[3-9]\d{9}(?![0-9A-Za-z])")
-TEXT_ID_RE = re.compile(
-    r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"
+# --- numbers inside free text ---------------------------------------------------------------
+# Residents write numbers every which way: 138 0013 8001, 139-1234-5678, 137.1234.5678,
+# full-width １３６１２３４５６７８, +86 135…, an identity number in groups. A digit is ASCII or
+# full-width, and any one separator may stand between two digits.
+_D = "[0-9\uff10-\uff19]"
+_S = "[ \u00a0\u2009\u202f\u3000\\-\u2010-\u2015\u2212\uff0d.\uff0e\u00b7\u30fb]?"
+_NOT_BEFORE = "(?<![0-9\\uff10-\\uff19])"  # a letter may be glued on: "Tel13800138001"
+_NOT_AFTER = "(?![0-9\uff10-\uff19])"
+#: A mainland mobile number inside free text (what ``redact_text`` masks).
+TEXT_PHONE_RE = re.compile(
+    rf"{_NOT_BEFORE}(?:(?:[+\uff0b]|00|\uff10\uff10)?[8\uff18][6\uff16]{_S})?[1\uff11]{_S}[3-9\uff13-\uff19](?:{_S}{_D}){{9}}{_NOT_AFTER}"
+)
+#: A resident identity number inside free text (checked for a plausible birth date).
+TEXT_ID_RE = re.compile(rf"{_NOT_BEFORE}[1-9\uff11-\uff19](?:{_S}{_D}){{16}}{_S}[0-9\uff10-\uff19XxＸｘ]{_NOT_AFTER}")
+#: A fixed-line number with its area code: 027-8588 1234, (027)85881234, 010 12345678.
+TEXT_LANDLINE_RE = re.compile(
+    rf"{_NOT_BEFORE}[(\uff08]?[0\uff10][1-9\uff11-\uff19]{_D}{{1,2}}[)\uff09]?{_S}[2-9\uff12-\uff19](?:{_S}{_D}){{6,7}}{_NOT_AFTER}"
 )
 
 
+def _plain(text: str) -> str:
+    """The digits (and a final X) of a number as written, in ASCII."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit() or ch in "Xx").upper()
+
+
+def _mask_id_match(match: re.Match[str]) -> str:
+    number = _plain(match.group(0))
+    birth = number[6:14]
+    if len(number) != 18 or not re.match(r"^(18|19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$", birth):
+        return match.group(0)
+    return mask_id_number(number)
+
+
+def _mask_phone_match(match: re.Match[str]) -> str:
+    return mask_phone(_plain(match.group(0))[-11:])
+
+
+def _mask_landline_match(match: re.Match[str]) -> str:
+    digits = _plain(match.group(0))
+    area = 3 if digits[:2] in ("01", "02") else 4
+    return f"{digits[:area]}-{'*' * (len(digits) - area - 4)}{digits[-4:]}"
+
+
 def redact_text(text: str) -> str:
-    """Free text as shown to others: phone and identity numbers a resident typed into it are
-    masked (the stored original is kept for the staff who unmask it)."""
-    text = TEXT_ID_RE.sub(lambda m: mask_id_number(m.group(0).upper()), text)
-    return TEXT_PHONE_RE.sub(lambda m: mask_phone(re.sub(r"[^0-9]", "", m.group(0))[-11:]), text)
+    """Free text as shown to others: the phone and identity numbers a resident typed into
+    it are masked however they were written (the stored original is kept for the staff who
+    unmask it, with a reason)."""
+    if not text:
+        return text
+    text = TEXT_ID_RE.sub(_mask_id_match, text)
+    text = TEXT_PHONE_RE.sub(_mask_phone_match, text)
+    return TEXT_LANDLINE_RE.sub(_mask_landline_match, text)
 
 
 def mask_name(name: str) -> str:

@@ -125,6 +125,22 @@ class Person(TimeStampedModel):
         return mask_phone(self.phone)
 
     @property
+    def birth_year(self) -> int | None:
+        """The birth year: what is shown beside a masked identity number (the full date is
+        digits 7–14 of the number itself, so it is shown only by unmasking)."""
+        return self.birth_date.year if self.birth_date else None
+
+    @property
+    def age(self) -> int | None:
+        if not self.birth_date:
+            return None
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        born = self.birth_date
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    @property
     def vulnerability_labels(self) -> list[str]:
         return [str(Vulnerability(v).label) for v in self.vulnerabilities if v in Vulnerability.values]
 

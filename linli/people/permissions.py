@@ -8,6 +8,7 @@ starts with one of the paths where the actor holds a role granting ``action``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -37,6 +38,8 @@ class Scope:
     person_id: int | None = None
     grants: list[Grant] = field(default_factory=list)
     everything: bool = False
+    #: household paths whose sensitive flags the actor sees beyond its roles (a carer's own)
+    sensitive_extra: frozenset[str] | None = None
 
     def paths(self, action: str) -> list[str]:
         """Minimal list of path prefixes where ``action`` is allowed."""
@@ -87,6 +90,30 @@ def scope_for(actor: Any) -> Scope:
     )
     setattr(actor, _CACHE_ATTR, scope)
     return scope
+
+
+#: Who may see a household's sensitive flags beyond the roles with ``view_sensitive``: each
+#: provider names the household paths an actor may (the visits app: a carer's own households).
+_SENSITIVE_PROVIDERS: list[Callable[[Any], Iterable[str]]] = []
+
+
+def register_sensitive_access(provider: Callable[[Any], Iterable[str]]) -> None:
+    if provider not in _SENSITIVE_PROVIDERS:
+        _SENSITIVE_PROVIDERS.append(provider)
+
+
+def sees_sensitive(actor: Any, path: str) -> bool:
+    """Whether ``actor`` may see the health and social flags (困难标记) of the household or
+    person at ``path``: roles with ``view_sensitive`` there, or a carer for its own households
+    only (never the whole building its role is held at)."""
+    scope = scope_for(actor)
+    if scope.allows(Action.VIEW_SENSITIVE, path):
+        return True
+    if scope.user_id is None:
+        return False
+    if scope.sensitive_extra is None:
+        scope.sensitive_extra = frozenset(p for provide in _SENSITIVE_PROVIDERS for p in provide(actor))
+    return any(path.startswith(p) for p in scope.sensitive_extra)
 
 
 def forget_scope(actor: Any) -> None:

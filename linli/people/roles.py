@@ -59,9 +59,10 @@ CAPABILITIES: dict[str, set[str]] = {
     R.MEDIATOR: {A.VIEW_PLACES},
     # a liaison works the needs whistled to its own department (selectors add that condition)
     R.LIAISON: {A.VIEW_PLACES, A.WORK_DISPATCHES},
-    # carers log visits only to the households assigned to them (the visits services add that)
-    R.BUILDING_LEADER: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.VIEW_SENSITIVE, A.SUBMIT_NEED, A.LOG_VISITS},
-    R.CENTRAL_HOUSEHOLD: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.VIEW_SENSITIVE, A.SUBMIT_NEED, A.LOG_VISITS},
+    # carers log visits only to the households assigned to them (the visits services add that),
+    # and see the sensitive flags of those households only (``permissions.sees_sensitive``)
+    R.BUILDING_LEADER: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.SUBMIT_NEED, A.LOG_VISITS},
+    R.CENTRAL_HOUSEHOLD: {A.VIEW_PLACES, A.VIEW_PEOPLE, A.SUBMIT_NEED, A.LOG_VISITS},
     R.GRID_WORKER: {
         A.LOG_VISITS,
         A.VIEW_VISITS,

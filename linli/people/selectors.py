@@ -10,7 +10,7 @@ from linli.core.access import get_or_404
 from linli.core.models import AuditEntry
 from linli.core.text import normalize
 from linli.people.models import Department, Household, HouseholdMember, Membership, Person
-from linli.people.permissions import restrict, scope_for
+from linli.people.permissions import restrict, scope_for, sees_sensitive
 from linli.people.roles import Action
 from linli.places.models import Place
 
@@ -46,7 +46,7 @@ def access_person(actor: Any, person_id: int | str) -> Person:
 
 
 def can_see_sensitive(actor: Any, person: Person) -> bool:
-    return scope_for(actor).allows(Action.VIEW_SENSITIVE, person.place.path)
+    return sees_sensitive(actor, person.place.path)
 
 
 def can_unmask(actor: Any, person: Person) -> bool:

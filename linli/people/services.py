@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
@@ -36,7 +37,7 @@ from linli.people.models import (
     Vulnerability,
 )
 from linli.people.permissions import forget_scope, require, scope_for
-from linli.people.roles import RANK, Action, Role
+from linli.people.roles import CAPABILITIES, RANK, Action, Role
 from linli.places.models import KIND_LEVEL, Place, PlaceKind
 
 UNMASKABLE_FIELDS = ("phone", "id_number")
@@ -268,6 +269,27 @@ def _require_outranks(actor: Any, role: str, place: Place) -> None:
         )
 
 
+def _require_may_grant(actor: Any, role: str, place: Place, person: Person) -> None:
+    """A grant may only hand out what the granter itself may do at that place, and never to
+    the granter: otherwise a street official could make itself community staff and unmask."""
+    _require_outranks(actor, role, place)
+    if actor is None:
+        return
+    scope = scope_for(actor)
+    if (person.user_id is not None and person.user_id == getattr(actor, "pk", None)) or person.pk == scope.person_id:
+        raise PermissionDenied(_("不能给自己授予角色，请由上级或系统管理员授予。"))
+    if scope.everything:
+        return
+    held: set[str] = set()
+    for grant in scope.grants:
+        if place.path.startswith(grant.path):
+            held |= CAPABILITIES.get(grant.role, set())
+    missing = CAPABILITIES.get(role, set()) - held
+    if missing:
+        names = "、".join(str(Action(a).label) for a in sorted(missing))
+        raise PermissionDenied(_("该角色有您在此处没有的权限（%(names)s），不能由您授予。") % {"names": names})
+
+
 @transaction.atomic
 def membership_grant(
     *, actor: Any, person: Person, place: Place, role: str, department: Any = None, reason: str = ""
@@ -276,7 +298,13 @@ def membership_grant(
     may only grant roles ranked below its own. Granting a role already held returns it."""
     if role not in Role.values:
         raise ValidationError({"role": ["未知的角色 / Unknown role"]})
-    _require_outranks(actor, role, place)
+    _require_may_grant(actor, role, place, person)
+    reason = (reason or "").strip()
+    unmasks = Action.UNMASK in CAPABILITIES.get(role, set())
+    if unmasks and actor is not None and len(reason) < 2:
+        raise ValidationError(
+            {"reason": [_("该角色可以查看完整的手机号和证件号，授予时须写明理由（将记入审计，社区书记可见）。")]}
+        )
     if role == Role.RESIDENT and place.kind != PlaceKind.HOUSEHOLD:
         raise ValidationError({"place": ["居民角色应授予在户上 / The resident role is held at a household"]})
     if role in (Role.GRID_WORKER,) and KIND_LEVEL[place.kind] > KIND_LEVEL[PlaceKind.GRID]:
@@ -303,7 +331,7 @@ def membership_grant(
         target=membership,
         place=place,
         reason=reason,
-        changes={"person": person.pk, "role": role},
+        changes={"person": person.pk, "role": role, "unmask": unmasks},
     )
     if person.user_id:
         forget_scope(person.user)
@@ -328,6 +356,16 @@ def membership_revoke(*, actor: Any, membership: Membership, reason: str = "") -
     return membership
 
 
+def unmask_reason(reason: str) -> str:
+    """The reason given for seeing personal data in full: two to 500 characters."""
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationError({"reason": ["请填写查看理由 / Give a reason for viewing the full value"]})
+    if len(reason) > 500:
+        raise ValidationError({"reason": ["理由过长 / The reason is too long"]})
+    return reason
+
+
 @transaction.atomic
 def person_unmask(*, actor: Any, person: Person, field: str, reason: str) -> str:
     """Return the full phone or identity number, and log who saw it, where and why.
@@ -337,14 +375,40 @@ def person_unmask(*, actor: Any, person: Person, field: str, reason: str) -> str
     """
     if field not in UNMASKABLE_FIELDS:
         raise ValidationError({"field": ["只能查看手机号码或证件号码 / Only phone or id_number can be unmasked"]})
-    reason = (reason or "").strip()
-    if len(reason) < 2:
-        raise ValidationError({"reason": ["请填写查看理由 / Give a reason for viewing the full value"]})
-    if len(reason) > 500:
-        raise ValidationError({"reason": ["理由过长 / The reason is too long"]})
+    reason = unmask_reason(reason)
     require(actor, Action.UNMASK, person.place)
     value = person.phone if field == "phone" else person.id_number()
     audit_record(
         actor=actor, action=AuditEntry.Action.UNMASK, target=person, place=person.place, field=field, reason=reason
     )
     return value
+
+
+@transaction.atomic
+def text_unmask(*, actor: Any, target: Any, place: Place, texts: dict[str, str], reason: str) -> dict[str, str]:
+    """The original free text of ``target`` (a need, a visit) with the phone and identity
+    numbers a resident typed into it, for an actor with ``unmask`` at ``place`` who gives a
+    reason; audited each time, like unmasking a person's number."""
+    reason = unmask_reason(reason)
+    require(actor, Action.UNMASK, place)
+    audit_record(
+        actor=actor, action=AuditEntry.Action.UNMASK, target=target, place=place, field=",".join(texts), reason=reason
+    )
+    return texts
+
+
+def export_unmask(*, actor: Any, place: Place, full: bool, reason: str) -> str:
+    """An export with personal data is masked; a full one needs ``unmask`` at ``place`` (or
+    part of it) and a reason, which is returned for the export's audit entry ("" for a masked
+    export)."""
+    if not full:
+        return ""
+    reason = unmask_reason(reason)
+    scope = scope_for(actor)
+    # the place itself or part of it (a grid worker exporting its grid of a community's list);
+    # each row is then shown in full only where the actor may unmask it
+    if actor is not None and not (
+        scope.allows(Action.UNMASK, place.path) or any(p.startswith(place.path) for p in scope.paths(Action.UNMASK))
+    ):
+        raise PermissionDenied(_("您的角色不能导出完整号码。"))
+    return reason

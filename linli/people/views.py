@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from linli.core.pagination import paginate
 from linli.people.forms import GrantForm, UnmaskForm
 from linli.people.models import Department
-from linli.people.permissions import scope_for
+from linli.people.permissions import scope_for, sees_sensitive
 from linli.people.roles import Action
 from linli.people.selectors import (
     access_household,
@@ -48,7 +48,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "members": members,
             "ancestors": place_ancestors(household.place)[:-1],
             "can_unmask": scope_for(request.user).allows(Action.UNMASK, household.place.path),
-            "can_sensitive": scope_for(request.user).allows(Action.VIEW_SENSITIVE, household.place.path),
+            "can_sensitive": sees_sensitive(request.user, household.place.path),
             "unmask_form": UnmaskForm(),
         },
     )
@@ -93,7 +93,9 @@ def person_unmask_view(request: HttpRequest, pk: int) -> HttpResponse:
             {"person": person, "form": form, "error": True, "messages_list": exc.messages},
             status=400,
         )
-    return render(request, template, {"person": person, "value": value, "field": form.cleaned_data["field"]})
+    response = render(request, template, {"person": person, "value": value, "field": form.cleaned_data["field"]})
+    response.linli_unmasked = True  # type: ignore[attr-defined]
+    return response
 
 
 @login_required

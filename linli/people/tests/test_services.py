@@ -134,7 +134,7 @@ def test_grant_respects_scope_and_rank(world: Any) -> None:
     granted = membership_grant(
         actor=secretary, person=helper, place=world.grid_a, role=Role.GRID_WORKER, reason="新入职"
     )
-    again = membership_grant(actor=secretary, person=helper, place=world.grid_a, role=Role.GRID_WORKER)
+    again = membership_grant(actor=secretary, person=helper, place=world.grid_a, role=Role.GRID_WORKER, reason="重复")
     assert granted.pk == again.pk
     assert AuditEntry.objects.filter(action="grant", target_id=str(granted.pk)).count() == 1
     membership_revoke(actor=secretary, membership=granted, reason="调岗")
