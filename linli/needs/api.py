@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from linli.accounts.api_keys import ApiKeyAuthentication
-from linli.core.api import idempotent
+from linli.core.api import TextUnmaskIn, idempotent, rate_limited
 from linli.needs import selectors, services
 from linli.needs.models import (
     Category,
@@ -36,7 +36,9 @@ from linli.needs.models import (
 from linli.needs.photos import PhotoUpload
 from linli.people.identity import mask_name, redact_text
 from linli.people.models import Department
+from linli.people.services import text_unmask
 from linli.places.models import Place
+from linli.places.selectors import place_list
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -46,12 +48,38 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
+def _unknown_place(code: str, field: str) -> serializers.ValidationError:
+    return serializers.ValidationError({field: [f"地点编码「{code}」不存在 / No place with code '{code}'"]})
+
+
 def _place_by_code(code: str | None, field: str = "place") -> Place | None:
+    """A city named by code (the catalogue is public)."""
     if not code:
         return None
     place = Place.objects.filter(code=str(code)).first()
     if place is None:
-        raise serializers.ValidationError({field: [f"地点编码「{code}」不存在 / No place with code '{code}'"]})
+        raise _unknown_place(str(code), field)
+    return place
+
+
+def _intake_place(actor: Any, code: str | None) -> Place | None:
+    """A place to report at or triage for; one outside the actor's reach is as unknown as one
+    that does not exist."""
+    if not code:
+        return None
+    place = selectors.intake_place(actor, code)
+    if place is None:
+        raise _unknown_place(str(code), "place")
+    return place
+
+
+def _visible_place(actor: Any, code: str | None, field: str = "place") -> Place | None:
+    """A place the actor may see (a list's filter, a transfer's target), else unknown."""
+    if not code:
+        return None
+    place = place_list(actor=actor).filter(code=str(code)[:64]).first()
+    if place is None:
+        raise _unknown_place(str(code), field)
     return place
 
 
@@ -105,10 +133,13 @@ class DispatchOut(serializers.ModelSerializer[Dispatch]):
 
 
 class NeedOut(serializers.ModelSerializer[Need]):
+    """A need as the API shows it: text masked, and at its building for readers who may not
+    see the household (a department's liaison)."""
+
     text = serializers.SerializerMethodField()
     category = serializers.SerializerMethodField()
-    place = serializers.CharField(source="place.code")
-    place_name = serializers.CharField(source="place.name")
+    place = serializers.SerializerMethodField()
+    place_name = serializers.SerializerMethodField()
     grid = serializers.SerializerMethodField()
 
     class Meta:
@@ -140,6 +171,19 @@ class NeedOut(serializers.ModelSerializer[Need]):
 
     def get_text(self, need: Need) -> str:
         return redact_text(need.text)
+
+    def _shown(self, need: Need) -> Place:
+        shown = self.context.setdefault("shown", {})
+        if need.pk not in shown:
+            shown.update(selectors.shown_places(self.context["request"].user, [need]))
+        place: Place = shown[need.pk]
+        return place
+
+    def get_place(self, need: Need) -> str:
+        return self._shown(need).code
+
+    def get_place_name(self, need: Need) -> str:
+        return self._shown(need).name
 
     def get_category(self, need: Need) -> str | None:
         return need.category.code if need.category else None
@@ -217,6 +261,7 @@ class TriageView(APIView):
 
     authentication_classes = [ApiKeyAuthentication, authentication.SessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [rate_limited("triage")]
 
     @extend_schema(
         request=TriageIn,
@@ -229,7 +274,7 @@ class TriageView(APIView):
         data = TriageIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        place = _place_by_code(values.get("place"))
+        place = _intake_place(request.user, values.get("place"))
         lat, lng = values.get("lat"), values.get("long")
         if (lat is None) != (lng is None):
             raise serializers.ValidationError({"lat": ["lat 和 long 须同时给出 / Give both lat and long"]})
@@ -325,7 +370,7 @@ class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Need]):
             actor=self.request.user,
             status=status_value,
             category=params.get("category") or None,
-            place=_place_by_code(params.get("place")),
+            place=_visible_place(self.request.user, params.get("place")),
             overdue=params.get("overdue") in ("1", "true"),
             mine=params.get("mine") in ("1", "true"),
             q=params.get("q") or None,
@@ -333,6 +378,37 @@ class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Need]):
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         return NeedDetailOut if self.action == "retrieve" else NeedOut
+
+    def get_throttles(self) -> list[Any]:
+        return [rate_limited("need_intake")()] if self.action == "create" else []
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
+        context = {**self.get_serializer_context(), "shown": selectors.shown_places(request.user, list(page))}
+        return self.get_paginated_response(NeedOut(page, many=True, context=context).data)
+
+    @extend_schema(
+        request=TextUnmaskIn,
+        responses={
+            200: inline_serializer("NeedUnmasked", {"text": serializers.CharField(), "result": serializers.CharField()})
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def unmask(self, request: Request, pk: str) -> Response:
+        """The need's original text and result, with the numbers typed into them, for staff
+        who may unmask at its place and give a reason (audited)."""
+        need = selectors.access_need(request.user, pk)
+        values = _valid(TextUnmaskIn, request)
+        texts = text_unmask(
+            actor=request.user,
+            target=need,
+            place=need.place,
+            texts={"text": need.text, "result": need.result},
+            reason=values["reason"],
+        )
+        response = Response(texts)
+        response.linli_unmasked = True  # type: ignore[attr-defined]
+        return response
 
     def get_object(self) -> Need:
         need = selectors.access_need(self.request.user, self.kwargs["pk"])
@@ -354,7 +430,7 @@ class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Need]):
         need = services.need_create(
             actor=request.user,
             text=values["text"],
-            place=_place_by_code(values.get("place")),
+            place=_intake_place(request.user, values.get("place")),
             lat=values.get("lat"),
             lng=values.get("long"),
             address_string=values.get("address_string", ""),
@@ -412,7 +488,7 @@ class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Need]):
     def transfer(self, request: Request, pk: str) -> Response:
         need = selectors.access_need(request.user, pk)
         values = _valid(TransferIn, request)
-        place = _place_by_code(values["place"])
+        place = _visible_place(request.user, values["place"])
         assert place is not None
         return self._detail(services.need_transfer(actor=request.user, need=need, place=place, note=values["note"]))
 

@@ -238,7 +238,10 @@ class Need(TimeStampedModel):
         verbose_name_plural = _("诉求")
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.text[:30]}"
+        from linli.people.identity import redact_text
+
+        # masked before it is cut: the audit trail keeps this label, and half a number is a leak
+        return f"#{self.pk} {redact_text(self.text)[:30]}"
 
     @property
     def scope_path(self) -> str:
@@ -438,6 +441,29 @@ class RatingChannel(models.TextChoices):
     SMS = "sms", _("短信链接")
     PHONE = "phone", _("电话回访")
     DEFAULT = "default", _("默认(未评价)")
+
+
+class RatingLink(models.Model):
+    """The link in a rating SMS (``/r/<token>/``): the reporter rates without signing in.
+
+    The token is 32 random bytes; only its SHA-256 digest is stored, so the table cannot be
+    turned back into working links. A link opens one round of one reporter's rating, expires
+    after ``RATING_LINK_DAYS`` and is spent once the rating is given.
+    """
+
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    reporter = models.ForeignKey(NeedReporter, on_delete=models.CASCADE, related_name="rating_links")
+    round = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("评价链接")
+        verbose_name_plural = _("评价链接")
+
+    def __str__(self) -> str:
+        return f"{self.reporter_id} r{self.round} ({self.digest[:8]}…)"
 
 
 class Rating(models.Model):

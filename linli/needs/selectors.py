@@ -28,7 +28,62 @@ from linli.needs.models import (
 from linli.people.models import Department
 from linli.people.permissions import restrict, scope_for
 from linli.people.roles import Action
-from linli.places.models import Place
+from linli.places.models import Place, PlaceKind, path_len
+
+_COMMUNITY_DEPTH = path_len(PlaceKind.COMMUNITY)
+_BUILDING_DEPTH = path_len(PlaceKind.BUILDING)
+
+
+def may_submit_at(actor: Any, place: Place) -> bool:
+    """Residents and carers report needs anywhere in their community (the lamp outside, the
+    drain of the next building), but at a household only their own; staff anywhere in their
+    scope. ``actor=None`` is the system."""
+    if actor is None:
+        return True
+    scope = scope_for(actor)
+    if scope.everything or scope.allows(Action.HANDLE_NEEDS, place.path):
+        return True
+    if place.kind == PlaceKind.HOUSEHOLD and not scope.allows(Action.VIEW_PEOPLE, place.path):
+        return False
+    community = place.path[:_COMMUNITY_DEPTH]
+    return any(
+        place.path.startswith(p) or (len(p) >= _COMMUNITY_DEPTH and p[:_COMMUNITY_DEPTH] == community)
+        for p in scope.paths(Action.SUBMIT_NEED)
+    )
+
+
+def intake_place(actor: Any, code: str | None) -> Place | None:
+    """The place a need may be reported at, named by a code the client sent: ``None`` both
+    when no place has the code and when the actor may not report there, so that an answer
+    never confirms a place outside the actor's reach."""
+    if not code:
+        return None
+    place = Place.objects.filter(code=str(code)[:64]).first()
+    if place is None or not may_submit_at(actor, place):
+        return None
+    return place
+
+
+def shown_places(actor: Any, needs: list[Need]) -> dict[int, Place]:
+    """Where each need is shown to ``actor``: its own place for those who may see the people
+    or the needs there, else its building (a department sees 5栋, not the reporter's flat, as
+    Open311 does). One query at most."""
+    scope = scope_for(actor)
+    shown: dict[int, Place] = {}
+    hidden: dict[int, str] = {}
+    for need in needs:
+        path = need.place_path
+        if len(path) > _BUILDING_DEPTH and not (
+            scope.allows(Action.VIEW_NEEDS, path) or scope.allows(Action.VIEW_PEOPLE, path)
+        ):
+            hidden[need.pk] = path[:_BUILDING_DEPTH]
+        else:
+            shown[need.pk] = need.place
+    if hidden:
+        buildings = {p.path: p for p in Place.objects.filter(path__in=set(hidden.values()))}
+        for pk, path in hidden.items():
+            shown[pk] = buildings[path]
+    return shown
 
 
 def _liaison_condition(actor: Any) -> Q | None:

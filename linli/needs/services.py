@@ -47,6 +47,7 @@ from linli.needs.models import (
     Urgency,
 )
 from linli.needs.photos import PhotoUpload, photos_attach
+from linli.needs.selectors import may_submit_at
 from linli.needs.workdays import add_limit
 from linli.people.identity import normalize_phone
 from linli.people.models import Department, Person
@@ -201,19 +202,22 @@ def _check_text(text: str) -> str:
     return text
 
 
-def _may_submit_at(actor: Any, place: Place) -> bool:
-    """Residents and carers report needs anywhere in their community (the lamp outside,
-    the drain of the next building); staff anywhere in their scope."""
-    if actor is None:
-        return True
-    scope = scope_for(actor)
-    if scope.everything:
-        return True
-    community = _community_path(place.path)
-    return any(
-        place.path.startswith(p) or (len(p) >= _COMMUNITY_DEPTH and _community_path(p) == community)
-        for p in scope.paths(Action.SUBMIT_NEED)
-    )
+#: Channels that say staff took a need in, and the capability it takes to say so. Anyone may
+#: report as a resident, through a building's QR code or through the API; a channel the actor
+#: may not claim is set by the server (to the resident's own).
+_CHANNEL_CAPABILITY: dict[str, str] = {
+    Channel.STAFF: Action.HANDLE_NEEDS,
+    Channel.PATROL: Action.HANDLE_NEEDS,
+    Channel.MEETING: Action.HANDLE_NEEDS,
+    Channel.VISIT: Action.LOG_VISITS,
+}
+
+
+def _permitted_channel(actor: Any, place: Place, channel: str) -> str:
+    needed = _CHANNEL_CAPABILITY.get(channel)
+    if needed is None or actor is None or scope_for(actor).allows(needed, place.path):
+        return channel
+    return Channel.RESIDENT
 
 
 def _point(lat: Any, lng: Any) -> tuple[Decimal | None, Decimal | None]:
@@ -283,8 +287,9 @@ def need_create(
         raise ValidationError(
             {"place": ["请选择社区、网格、楼栋或住户 / Choose a community, grid, building or household"]}
         )
-    if not _may_submit_at(actor, place):
+    if not may_submit_at(actor, place):
         raise PermissionDenied("不能在此地点反映诉求 / You cannot report a need at this place")
+    channel = _permitted_channel(actor, place, channel)
     city, district = _city_and_district(place)
     category = None
     confirmed = False

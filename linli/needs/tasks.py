@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -15,11 +14,11 @@ from django_tasks import task
 
 from linli.accounts.sms import send_sms
 from linli.needs.models import Dispatch, Need, NeedReporter
+from linli.needs.rating_links import rating_link_create
 from linli.people.models import Membership
 from linli.people.roles import Role
 
 SWEEP_SECONDS = 60
-RATING_SALT = "linli.needs.rating"
 
 _REPORTER_MESSAGES = {
     "submitted": "【邻里】您反映的诉求已收到(编号{pk})，我们会尽快处理。",
@@ -29,19 +28,10 @@ _REPORTER_MESSAGES = {
 }
 
 
-def rating_token(reporter: NeedReporter) -> str:
-    return signing.dumps({"n": reporter.need_id, "r": reporter.pk}, salt=RATING_SALT, compress=True)
-
-
-def read_rating_token(token: str, *, max_age_days: int = 30) -> tuple[int, int]:
-    """(need id, reporter id) of a rating link; raises ``signing.BadSignature`` when forged
-    or expired."""
-    data = signing.loads(token, salt=RATING_SALT, max_age=dt.timedelta(days=max_age_days))
-    return int(data["n"]), int(data["r"])
-
-
 def rating_url(reporter: NeedReporter) -> str:
-    return settings.LINLI_SITE_URL.rstrip("/") + reverse("needs:rate_by_link", kwargs={"token": rating_token(reporter)})
+    """A new single-use link for ``reporter`` to rate the need's current round."""
+    token = rating_link_create(reporter=reporter, round_=reporter.need.reopen_count + 1)
+    return settings.LINLI_SITE_URL.rstrip("/") + reverse("needs:rate_by_link", kwargs={"token": token})
 
 
 def _liaison_phones(dispatch: Dispatch) -> list[str]:

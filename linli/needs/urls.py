@@ -13,6 +13,7 @@ urlpatterns = [
     path("needs/dashboard/export.<str:fmt>", dashboard.dashboard_export, name="dashboard_export"),
     path("needs/<int:pk>/", views.need_detail, name="detail"),
     path("needs/<int:pk>/photos/<int:photo_id>/", views.need_photo, name="photo"),
+    path("needs/<int:pk>/unmask/", views.need_unmask, name="unmask"),
     path("needs/<int:pk>/<slug:verb>/", views.need_act, name="act"),
     path("places/<str:code>/qr/", views.building_qr, name="qr"),
     path("r/<str:token>/", views.rate_by_link, name="rate_by_link"),

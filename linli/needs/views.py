@@ -11,7 +11,6 @@ from typing import Any
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -21,7 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from linli.core.errors import Conflict
+from linli.core import ratelimit
+from linli.core.errors import Conflict, error_response
 from linli.core.models import IdempotencyRecord
 from linli.core.pages import attempt, int_or_none, ints, messages_of, safe_next
 from linli.core.pagination import paginate
@@ -33,16 +33,16 @@ from linli.needs.models import (
     DispatchStatus,
     Level,
     Need,
-    NeedReporter,
     RatingChannel,
     Status,
 )
 from linli.needs.photos import PhotoUpload
-from linli.needs.tasks import read_rating_token
+from linli.needs.rating_links import rating_link_open, rating_link_spend
 from linli.people.models import Department
 from linli.people.permissions import scope_for
 from linli.people.roles import Action
 from linli.people.selectors import my_household
+from linli.people.services import text_unmask
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place
 
@@ -66,8 +66,8 @@ def need_new(request: HttpRequest) -> HttpResponse:
     if not (scope.everything or scope.paths(Action.SUBMIT_NEED)):
         raise PermissionDenied(_("您的角色不能反映诉求 / Your role cannot report needs"))
     code = request.GET.get("place") or request.POST.get("place") or ""
-    place = Place.objects.filter(code=code).first() if code else _home_place(request.user)
-    if code and place is None:
+    place = selectors.intake_place(request.user, code) if code else _home_place(request.user)
+    if code and place is None:  # unknown, or outside where this person may report: the same 404
         raise Http404("place not found")
     staff = place is not None and scope.allows(Action.HANDLE_NEEDS, place.path)
     categories = list(selectors.category_list())
@@ -79,6 +79,17 @@ def need_new(request: HttpRequest) -> HttpResponse:
         done = IdempotencyRecord.objects.filter(user=user, key=f"need-form:{key}").first() if key else None
         if done is not None and done.body:
             return redirect("needs:detail", pk=done.body["need"])
+        verdict = ratelimit.hit_all(("need_intake_user", user.pk), ("need_intake_ip", ratelimit.client_ip(request)))
+        if not verdict.allowed:  # the form comes back as it was, so nothing typed is lost
+            form.add_error(None, _("提交太频繁，请稍后再试（约 %(s)s 秒）。") % {"s": verdict.retry_after})
+            response = render(
+                request,
+                "needs/new.html",
+                {"form": form, "place": place, "categories": categories, "staff": staff},
+                status=429,
+            )
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
         reporter = None
         if staff and data.get("on_behalf_name"):
             reporter = services.Reporter(name=data["on_behalf_name"], phone=data.get("on_behalf_phone") or "")
@@ -153,6 +164,8 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "needs/detail.html",
         {
             "need": need,
+            "shown_place": selectors.shown_places(request.user, [need])[need.pk],
+            "can_unmask": scope_for(request.user).allows(Action.UNMASK, need.place_path),
             "events": events,
             "dispatches": list(need.dispatches.all()),
             "can_handle": can_handle,
@@ -254,7 +267,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     statuses: list[str] | None = (
         [str(s) for s in OPEN_STATUSES] if status == "open" else ([status] if status in Status.values else None)
     )
-    grid = Place.objects.filter(code=params.get("grid"), kind=PlaceKind.GRID).first() if params.get("grid") else None
+    grid = (
+        Place.objects.restrict(request.user, Action.VIEW_NEEDS).filter(code=params["grid"], kind=PlaceKind.GRID).first()
+        if params.get("grid")
+        else None
+    )
     due = params.get("due", "")
     due_before = None
     if due == "today":
@@ -332,10 +349,14 @@ def dispatches(request: HttpRequest) -> HttpResponse:
     if show == "returns":
         qs = selectors.dispatch_list(actor=request.user, status=DispatchStatus.RETURN_REQUESTED)
     can_decide = scope.everything or bool(scope.paths(Action.DECIDE_RETURNS))
+    page = paginate(request, qs)
+    shown = selectors.shown_places(request.user, [d.need for d in page])
+    for dispatch in page:
+        dispatch.need.shown_place = shown[dispatch.need_id]
     return render(
         request,
         "needs/dispatches.html",
-        {"page": paginate(request, qs), "show": show, "now": timezone.now(), "can_decide": can_decide},
+        {"page": page, "show": show, "now": timezone.now(), "can_decide": can_decide},
     )
 
 
@@ -378,16 +399,13 @@ def dispatch_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
 
 
 def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
-    """The page a rating SMS links to: the reporter rates without signing in."""
-    try:
-        need_id, reporter_id = read_rating_token(token)
-    except signing.BadSignature as exc:
-        raise Http404("invalid link") from exc
-    reporter = (
-        NeedReporter.objects.select_related("need", "need__place").filter(pk=reporter_id, need_id=need_id).first()
-    )
-    if reporter is None:
-        raise Http404("invalid link")
+    """The page a rating SMS links to: the reporter rates without signing in. The link is
+    single-use and expires (``rating_links``); a forged, spent or stale one is a 404 that
+    says nothing of any need."""
+    link = rating_link_open(token)
+    if link is None:
+        return error_response(request, 404, _("该评价链接无效、已使用或已过期。如需评价，请联系您的网格员。"))
+    reporter = link.reporter
     need = reporter.need
     form = RateForm(request.POST or None)
     rated = reporter.ratings.filter(round=need.reopen_count + 1).exists()
@@ -395,20 +413,24 @@ def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and not rated and need.status == Status.RESOLVED:
         if form.is_valid():
             data = form.cleaned_data
-            if attempt(
-                request,
-                lambda: services.need_rate(
-                    actor=None,
-                    need=need,
-                    reporter=reporter,
-                    resolved=data["resolved"],
-                    satisfaction=data["satisfaction"],
-                    comment=data.get("comment", ""),
-                    channel=RatingChannel.SMS,
-                ),
-                _("谢谢您的评价"),
-            ):
-                return redirect(request.path)
+
+            def rate_and_spend() -> None:
+                with transaction.atomic():
+                    if rating_link_open(token, lock=True) is None:  # spent by a request beside us
+                        raise Conflict(_("该评价链接已使用。"))
+                    services.need_rate(
+                        actor=None,
+                        need=need,
+                        reporter=reporter,
+                        resolved=data["resolved"],
+                        satisfaction=data["satisfaction"],
+                        comment=data.get("comment", ""),
+                        channel=RatingChannel.SMS,
+                    )
+                    rating_link_spend(link)
+
+            if attempt(request, rate_and_spend, _("谢谢您的评价")):
+                return render(request, "needs/rate_link.html", {"need": need, "rated": True, "open": False})
         status = 400
     return render(
         request,
@@ -416,6 +438,27 @@ def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
         {"need": need, "form": form, "rated": rated, "open": need.status == Status.RESOLVED},
         status=status,
     )
+
+
+@login_required
+@require_POST
+def need_unmask(request: HttpRequest, pk: int) -> HttpResponse:
+    """The original text of a need, with the numbers a resident typed into it, for staff who
+    may unmask there and give a reason (an htmx fragment; audited)."""
+    need = selectors.access_need(request.user, pk)
+    try:
+        texts = text_unmask(
+            actor=request.user,
+            target=need,
+            place=need.place,
+            texts={"text": need.text, "result": need.result},
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as exc:
+        return render(request, "needs/_unmasked.html", {"need": need, "error": messages_of(exc)}, status=400)
+    response = render(request, "needs/_unmasked.html", {"need": need, "texts": texts})
+    response.linli_unmasked = True  # type: ignore[attr-defined]
+    return response
 
 
 @login_required

@@ -41,8 +41,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from linli.accounts.api_keys import ApiKeyAuthentication
-from linli.core.api import idempotent
-from linli.core.errors import Conflict
+from linli.core.api import idempotent, rate_limited, throttled_message
+from linli.core.errors import Conflict, bilingual
 from linli.core.geo import gcj02_to_wgs84
 from linli.needs.models import (
     OPEN_STATUSES,
@@ -56,7 +56,7 @@ from linli.needs.models import (
     Status,
     Urgency,
 )
-from linli.needs.selectors import category_list, need_list
+from linli.needs.selectors import category_list, intake_place, need_list
 from linli.needs.services import Reporter, need_create
 from linli.open311.renderers import ERRORS, SERVICE_REQUESTS, Open311JSONRenderer, Open311XMLRenderer, XmlShape, to_xml
 from linli.people.identity import redact_text
@@ -169,6 +169,10 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         status, messages = 403, [text if " / " in text else "没有权限 / Permission denied"]
     elif isinstance(exc, exceptions.ValidationError):
         status, messages = 400, _flatten(exc.detail)
+    elif isinstance(exc, exceptions.Throttled):
+        wait = max(1, int(getattr(exc, "wait", None) or 1))
+        status, messages = 429, [bilingual(throttled_message(wait))]
+        headers["Retry-After"] = str(wait)
     elif isinstance(exc, exceptions.APIException):
         status = exc.status_code
         messages = [_API_MESSAGES.get(type(exc), f"请求有误 / Bad request ({exc.default_code})")]
@@ -490,6 +494,10 @@ class ServiceDefinitionView(Open311View):
 class RequestListView(Open311View):
     permission_classes = [IsAuthenticated]
 
+    def get_throttles(self) -> list[Any]:
+        # a client posting needs is limited per key and per address (settings.LINLI_RATE_LIMITS)
+        return [rate_limited("need_intake")()] if self.request.method == "POST" else []
+
     def get(self, request: Request, format: str | None = None) -> Response:
         params = request.query_params
         city = _city(_param(params, "jurisdiction_id", max_length=64))
@@ -548,8 +556,8 @@ class RequestListView(Open311View):
         if missing:
             raise Open311Error(400, missing)
         place = None
-        if address_id:
-            place = Place.objects.filter(code=address_id).first()
+        if address_id:  # one outside the client's reach is as unknown as one that does not exist
+            place = intake_place(request.user, address_id)
             if place is None:
                 raise Open311Error(400, "未知的 address_id / Unknown address_id")
         urgency = _attribute(data, "urgency").lower() or Urgency.NORMAL
