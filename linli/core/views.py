@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from linli.core.imports import access_import_job
 from linli.core.middleware import LARGE_TYPE_COOKIE, remember
 from linli.core.pages import safe_next
 from linli.core.tasks import worker_is_fresh
@@ -73,3 +74,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["worker"] = "unknown"
     healthy = checks.get("database") == "ok" and checks.get("worker") == "ok"
     return JsonResponse({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)
+
+
+@login_required
+@require_GET
+def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A large import's progress (the page polls itself with htmx until the worker is done),
+    then what came of it: the counts, or every row to correct."""
+    job = access_import_job(request.user, pk)
+    back = str(job.params.get("back") or "")
+    context = {"job": job, "back": back if back.startswith("/") and not back.startswith("//") else ""}
+    template = "core/_import_job.html" if request.htmx else "core/import_job.html"  # type: ignore[attr-defined]
+    return render(request, template, context)

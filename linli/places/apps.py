@@ -6,3 +6,9 @@ class PlacesConfig(AppConfig):
     name = "linli.places"
     label = "places"
     verbose_name = _("地点")
+
+    def ready(self) -> None:
+        from linli.core.imports import register_importer
+        from linli.places.services import place_import_counts
+
+        register_importer("places", place_import_counts)

@@ -21,6 +21,7 @@ from django.db.models import F, Max
 
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
+from linli.core.sheets import SheetRefused, check_sheet, safe_cell, too_many_rows, unguard_cell
 from linli.core.text import looks_gbk_damaged, normalize
 from linli.people.permissions import require, scope_for
 from linli.people.roles import Action
@@ -255,23 +256,18 @@ def read_rows(
     *,
     aliases: dict[str, str] | None = None,
     required: Iterable[str] = ("code", "parent_code", "name", "kind"),
+    max_rows: int | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows of an XLSX or CSV file as dicts keyed by the canonical column names (``aliases``
     maps header cells to them; the place tree's columns by default), with the file's own line
     numbers (the header is line 1). Other ledgers (calendar, catalogue) read through it too."""
     aliases = HEADER_ALIASES if aliases is None else aliases
-    if len(data) > settings.IMPORT_MAX_BYTES:
-        raise ImportFailed(
-            [
-                RowError(
-                    0,
-                    [
-                        f"文件过大(上限 {settings.IMPORT_MAX_BYTES // 1024 // 1024} MB) / "
-                        f"The file is larger than {settings.IMPORT_MAX_BYTES // 1024 // 1024} MB"
-                    ],
-                )
-            ]
-        )
+    limit = settings.IMPORT_MAX_ROWS if max_rows is None else max_rows
+    try:
+        check_sheet(data, filename)  # a spreadsheet bomb is refused before it is parsed
+    except SheetRefused as exc:
+        raise ImportFailed([RowError(0, [str(exc)])]) from exc
     lower = filename.lower()
     if lower.endswith(".xlsx"):
         rows = _xlsx_rows(data)
@@ -281,7 +277,11 @@ def read_rows(
         raise ImportFailed([RowError(0, ["只支持 .xlsx 或 .csv 文件 / Only .xlsx or .csv files can be imported"])])
     header: list[str] | None = None
     for line, raw in enumerate(rows, start=1):
-        cells = ["" if c is None else str(c).strip() for c in raw]
+        if line > limit + 1:  # the header, then at most ``limit`` rows
+            raise ImportFailed([RowError(0, [str(too_many_rows(limit))])])
+        if progress is not None and line % 1000 == 0:
+            progress(line, 0, "reading")
+        cells = ["" if c is None else unguard_cell(str(c).strip()) for c in raw]
         if header is None:
             header = [aliases.get(c.strip().lower(), aliases.get(c.strip(), "")) for c in cells]
             missing = set(required) - set(header)
@@ -336,10 +336,11 @@ def _decimal(value: str, low: int, high: int, label: str, errors: list[str]) -> 
 
 
 def place_import(
-    *, actor: Any, data: bytes, filename: str, progress: Callable[[int, int], None] | None = None
+    *, actor: Any, data: bytes, filename: str, progress: Callable[..., None] | None = None
 ) -> ImportResult:
-    """Import (or update) places from a file. All rows are checked before anything is written."""
-    rows = list(read_rows(data, filename))
+    """Import (or update) places from a file. All rows are checked before anything is written.
+    ``progress(done, total, phase)`` hears of the reading and the writing."""
+    rows = list(read_rows(data, filename, progress=progress))
     if not rows:
         raise ImportFailed([RowError(0, ["文件中没有数据行 / The file has no data rows"])])
     errors: list[RowError] = []
@@ -452,7 +453,7 @@ def place_import(
                     result.created += 1
                 done += 1
                 if progress:
-                    progress(done, total)
+                    progress(done, total, "writing")
             if not progressed:  # a cycle in the parent codes
                 raise ImportFailed(
                     [RowError(line, ["上级关系成环 / the parent codes form a cycle"]) for line, _ in pending]
@@ -470,6 +471,14 @@ def place_import(
                 changes={"created": result.created, "updated": result.updated},
             )
     return result
+
+
+def place_import_counts(
+    *, actor: Any, data: bytes, filename: str, params: dict[str, Any], progress: Callable[..., None]
+) -> dict[str, int]:
+    """``place_import`` as a registered importer (``core.imports``)."""
+    result = place_import(actor=actor, data=data, filename=filename, progress=progress)
+    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
 
 
 # --- export --------------------------------------------------------------------------------
@@ -493,9 +502,9 @@ def place_export_xlsx(*, actor: Any, root: Place) -> bytes:
         parent_code = codes.get(place.path[: -Place.steplen], "")
         sheet.append(
             [
-                place.code,
-                parent_code,
-                place.name,
+                safe_cell(place.code),
+                safe_cell(parent_code),
+                safe_cell(place.name),
                 place.kind,
                 float(place.lat) if place.lat is not None else None,
                 float(place.lng) if place.lng is not None else None,

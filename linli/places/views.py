@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from linli.core.imports import Queued, import_or_queue
 from linli.core.pagination import paginate
 from linli.core.sheets import XLSX_TYPE
 from linli.people.permissions import scope_for
@@ -16,7 +18,7 @@ from linli.people.selectors import person_list
 from linli.places.forms import PlaceImportForm
 from linli.places.models import PlaceKind
 from linli.places.selectors import access_place, place_ancestors, place_list, place_roots, with_counts
-from linli.places.services import ImportFailed, place_export_xlsx, place_import
+from linli.places.services import place_export_xlsx
 
 
 @login_required
@@ -72,14 +74,26 @@ def place_import_view(request: HttpRequest) -> HttpResponse:
     if not (scope.everything or scope.paths(Action.MANAGE_PLACES)):
         raise PermissionDenied(_("没有导入地点的权限 / You may not import places"))
     form = PlaceImportForm(request.POST or None, request.FILES or None)
-    result, errors, status = None, None, 200
+    result: dict[str, int] | None = None
+    errors: list[str] | None = None
+    status = 200
     if request.method == "POST":
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                result = place_import(actor=request.user, data=upload.read(), filename=upload.name)
-            except ImportFailed as exc:
-                errors, status = exc.row_errors, 400
+                done = import_or_queue(
+                    actor=request.user,
+                    kind="places",
+                    data=upload.read(),
+                    filename=upload.name,
+                    params={"back": reverse("places:import")},
+                )
+            except ValidationError as exc:
+                errors, status = [str(m) for m in exc.messages], 400
+            else:
+                if isinstance(done, Queued):  # a large file: the worker imports it
+                    return redirect("import_job", pk=done.job.pk)
+                result = done
         else:
             status = 400
     return render(request, "places/import.html", {"form": form, "result": result, "errors": errors}, status=status)

@@ -12,16 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from linli.core.api import Pagination
+from linli.core.api import Pagination, TextUnmaskIn
 from linli.people.identity import mask_name, redact_text
 from linli.people.permissions import scope_for
 from linli.people.roles import Action
+from linli.people.services import text_unmask
 from linli.places.models import Place
 from linli.places.selectors import access_place
 from linli.visits import selectors, services
@@ -178,6 +180,32 @@ class VisitViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Visit]
         fresh = selectors.visit_list(actor=request.user).filter(pk=visit.pk).first() or visit
         code = status.HTTP_200_OK if getattr(visit, "replayed", False) else status.HTTP_201_CREATED
         return Response(VisitOut(fresh, context={"request": request}).data, status=code)
+
+    @extend_schema(
+        request=TextUnmaskIn,
+        responses={
+            200: inline_serializer(
+                "VisitUnmasked", {"heard": serializers.CharField(), "met_other": serializers.CharField()}
+            )
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def unmask(self, request: Request, pk: str) -> Response:
+        """The visit's notes as written, with the numbers in them, for staff who may unmask at
+        the household and give a reason (audited)."""
+        visit = self.get_object()
+        data = TextUnmaskIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        texts = text_unmask(
+            actor=request.user,
+            target=visit,
+            place=visit.household.place,
+            texts={"heard": visit.heard, "met_other": visit.met_other},
+            reason=data.validated_data["reason"],
+        )
+        response = Response(texts)
+        response.linli_unmasked = True  # type: ignore[attr-defined]
+        return response
 
 
 class CoverageOut(serializers.Serializer[Any]):

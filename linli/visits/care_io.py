@@ -31,6 +31,7 @@ from linli.people.identity import mask_name, mask_phone, normalize_phone
 from linli.people.models import Household, Membership, Person
 from linli.people.permissions import scope_for
 from linli.people.roles import Action
+from linli.people.services import export_unmask
 from linli.places.models import Place, PlaceKind
 from linli.places.services import ImportFailed, ImportResult, LineError, read_rows
 from linli.visits.balance import covers
@@ -71,12 +72,12 @@ def care_import(
     filename: str,
     place: Place | None = None,
     now: dt.datetime | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> ImportResult:
     """Assign carers from a file; see the module docstring. ``result.created`` counts
     households that had no carer, ``updated`` reassigned ones, ``unchanged`` rows naming the
     current carer already. With ``place`` (the care page's), every household must lie in it."""
-    rows = list(read_rows(data, filename, aliases=HEADER_ALIASES, required=("household",)))
+    rows = list(read_rows(data, filename, aliases=HEADER_ALIASES, required=("household",), progress=progress))
     if not rows:
         raise ImportFailed([LineError(0, ["文件中没有数据行 / The file has no data rows"])])
     if not ({"carer_phone", "carer_id"} & set(rows[0][1])):
@@ -164,7 +165,7 @@ def care_import(
     with transaction.atomic():
         for done, (household, carer) in enumerate(plan, start=1):
             if progress is not None:
-                progress(done, len(plan))
+                progress(done, len(plan), "writing")
             before = current.get(household.pk)
             if before == carer.pk:
                 result.unchanged += 1
@@ -191,6 +192,15 @@ def care_import(
                 },
             )
     return result
+
+
+def care_import_counts(
+    *, actor: Any, data: bytes, filename: str, params: dict[str, Any], progress: Callable[..., None]
+) -> dict[str, int]:
+    """``care_import`` into the place named by ``params["place"]``, as a registered importer."""
+    place = Place.objects.get(code=params["place"])
+    result = care_import(actor=actor, data=data, filename=filename, place=place, progress=progress)
+    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
 
 
 def _whole_number(value: str) -> int | None:
@@ -235,12 +245,13 @@ def _find_carer(
     return found[0]
 
 
-def care_export(*, actor: Any, place: Place) -> bytes:
+def care_export(*, actor: Any, place: Place, full: bool = False, reason: str = "") -> bytes:
     """The current care assignments under ``place`` that the actor may see, as an XLSX in the
-    import's columns. Carer names and phone numbers are masked unless the actor holds
-    ``unmask`` at the carer's place (the system, ``actor=None``, sees them masked too)."""
+    import's columns. Carer names and phone numbers are masked; ``full`` gives them in clear
+    to an actor with ``unmask`` at the place who gives a ``reason`` (audited with it)."""
     from openpyxl import Workbook
 
+    reason = export_unmask(actor=actor, place=place, full=full, reason=reason)
     scope = scope_for(actor)
     if actor is None:
         qs = _all_assignments(place)
@@ -264,7 +275,7 @@ def care_export(*, actor: Any, place: Place) -> bytes:
     sheet.append(EXPORT_HEADER)
     masked = 0
     for a in rows:
-        clear = actor is not None and scope.allows(Action.UNMASK, a.carer.place.path)
+        clear = full and (actor is None or scope.allows(Action.UNMASK, a.carer.place.path))
         masked += not clear
         sheet.append(
             [
@@ -284,6 +295,8 @@ def care_export(*, actor: Any, place: Place) -> bytes:
         action=AuditEntry.Action.EXPORT,
         target=place,
         place=place,
+        reason=reason,
+        field="full" if full else "masked",
         changes={"kind": "care_assignments", "rows": len(rows), "masked": masked},
     )
     return buffer.getvalue()

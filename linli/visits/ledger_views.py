@@ -2,14 +2,15 @@
 ``visits/ledger/<code>/<year>-<month>.<xlsx|pdf>``.
 
 Access: ``view_visits`` at the community (404 outside everything the actor sees, 403 inside it
-without the right); ``?full=1`` (clear names and notes) also needs ``unmask`` there. A month
-still to come is a 400. Every export is audited, saying whether it was masked or full.
+without the right); ``?full=1`` (clear names and notes) also needs ``unmask`` there and a
+``reason``. A month still to come is a 400. Every export is audited, saying whether it was
+masked or full, and why.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path
@@ -18,7 +19,9 @@ from django.views.decorators.http import require_GET
 
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
+from linli.core.pages import messages_of
 from linli.core.sheets import XLSX_TYPE
+from linli.people.services import export_unmask
 from linli.visits.ledger import (
     FORMATS,
     LEDGER_PLACE_KINDS,
@@ -46,6 +49,10 @@ def ledger(request: HttpRequest, code: str, year: int, month: int, fmt: str) -> 
     full = request.GET.get("full") == "1"
     if full and not may_unmask(request.user, community):
         raise PermissionDenied("您的角色不能导出未脱敏的台账 / Your role cannot export an unmasked ledger")
+    try:
+        reason = export_unmask(actor=request.user, place=community, full=full, reason=request.GET.get("reason", ""))
+    except ValidationError as exc:
+        return _bad_request(messages_of(exc))
     if community.kind not in LEDGER_PLACE_KINDS:
         return _bad_request("台账按社区(村)生成，请选择社区 / Ledgers are kept per community: choose a community")
     now = timezone.now()
@@ -59,16 +66,18 @@ def ledger(request: HttpRequest, code: str, year: int, month: int, fmt: str) -> 
         action=AuditEntry.Action.EXPORT,
         target=community,
         place=community,
-        reason="走访台账导出 / visits ledger export",
+        reason=reason or "走访台账导出 / visits ledger export",
         field="full" if full else "masked",
         changes={"format": fmt, "month": when.key, "rows": len(book.rows), "masked": not full},
     )
     filename = f"linli-visits-{community.code}-{when.key}.{fmt}"
+    response: HttpResponseBase
     if fmt == "xlsx":
-        return FileResponse(ledger_xlsx(book), as_attachment=True, filename=filename, content_type=XLSX_TYPE)
-    response = HttpResponse(ledger_pdf(book), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
+        response = FileResponse(ledger_xlsx(book), as_attachment=True, filename=filename, content_type=XLSX_TYPE)
+    else:
+        response = HttpResponse(ledger_pdf(book), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.linli_unmasked = full  # type: ignore[union-attr]
     return response
 
 

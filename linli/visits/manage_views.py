@@ -30,11 +30,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.core.access import get_or_404
+from linli.core.errors import error_response
+from linli.core.imports import Queued, import_or_queue
 from linli.core.pages import attempt, int_or_none, ints, messages_of, safe_next
 from linli.core.pagination import paginate
 from linli.core.sheets import XLSX_TYPE
 from linli.people.models import Household, Person
-from linli.people.permissions import scope_for
+from linli.people.permissions import scope_for, sees_sensitive
 from linli.people.roles import Action, Role
 from linli.people.selectors import access_household, membership_list, person_list
 from linli.places.models import Place, PlaceKind
@@ -225,7 +227,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "query": _query(request),
             "log_url": reverse("visits:log"),
             "late": sum(1 for r in rows if r.status in ("never", "overdue")),
-            "can_sensitive": all(scope.allows(Action.VIEW_SENSITIVE, r.path) for r in rows),
+            "can_sensitive": all(sees_sensitive(user, r.path) for r in rows),
             "can_people": all(scope.allows(Action.VIEW_PEOPLE, r.path) for r in rows),
         },
     )
@@ -304,7 +306,7 @@ def coverage(request: HttpRequest, code: str) -> HttpResponse:
             "too_many": too_many,
             "query": _query(request),
             "can_people": scope.allows(Action.VIEW_PEOPLE, place.path),
-            "can_sensitive": scope.allows(Action.VIEW_SENSITIVE, place.path),
+            "can_sensitive": sees_sensitive(user, place.path),
             "can_care": scope.allows(Action.MANAGE_CARE, place.path),
             "can_opinions": scope.allows(Action.VIEW_VISITS, place.path),
         },
@@ -335,7 +337,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "query": _query(request),
             "can_notes": is_carer or scope.allows(Action.VIEW_VISITS, path_),
             "can_people": scope.allows(Action.VIEW_PEOPLE, path_),
-            "can_sensitive": scope.allows(Action.VIEW_SENSITIVE, path_),
+            "can_sensitive": sees_sensitive(user, path_),
             "can_manage": can_manage,
             "carers": services.carers_of(household.place) if can_manage else [],
             "history": list(
@@ -422,6 +424,7 @@ def care(request: HttpRequest, code: str) -> HttpResponse:
             "loads": table,
             "carers": carers,
             "can_manage": can_manage,
+            "can_unmask": scope.allows(Action.UNMASK, place.path),
             "can_people": scope.allows(Action.VIEW_PEOPLE, place.path),
             "can_opinions": scope.allows(Action.VIEW_VISITS, place.path),
         },
@@ -433,8 +436,6 @@ def care(request: HttpRequest, code: str) -> HttpResponse:
 def care_import(request: HttpRequest, code: str) -> HttpResponse:
     """Care assignments from an XLSX or CSV upload (住户编码 + 包保人手机 or 包保人编号): every row
     is checked first and nothing is written if any is bad; the row errors come back as messages."""
-    from linli.visits.care_io import care_import as import_file
-
     user: Any = request.user
     place = access_place(user, code, Action.VIEW_COVERAGE)
     _require(user, Action.MANAGE_CARE, place.path)
@@ -447,7 +448,13 @@ def care_import(request: HttpRequest, code: str) -> HttpResponse:
         messages.error(request, _("文件过大(最大5MB) / The file is too large (at most 5 MB)"))
         return redirect(back)
     try:
-        result = import_file(actor=user, data=upload.read(), filename=upload.name or "", place=place)
+        done = import_or_queue(
+            actor=user,
+            kind="care",
+            data=upload.read(),
+            filename=upload.name or "",
+            params={"place": place.code, "back": back},
+        )
     except ImportFailed as exc:
         for row in exc.row_errors[:MAX_ROW_MESSAGES]:
             messages.error(request, str(row))
@@ -457,10 +464,12 @@ def care_import(request: HttpRequest, code: str) -> HttpResponse:
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, messages_of(exc) if isinstance(exc, ValidationError) else str(exc))
         return redirect(back)
+    if isinstance(done, Queued):  # a large file: the worker imports it, with a progress page
+        return redirect("import_job", pk=done.job.pk)
     messages.success(
         request,
         _("已导入：新安排 %(created)s 户，改派 %(updated)s 户，未变 %(unchanged)s 户")
-        % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+        % {"created": done["created"], "updated": done["updated"], "unchanged": done["unchanged"]},
     )
     return redirect(back)
 
@@ -474,8 +483,14 @@ def care_export(request: HttpRequest, code: str) -> HttpResponse:
     user: Any = request.user
     place = access_place(user, code, Action.VIEW_COVERAGE)
     _require(user, Action.VIEW_COVERAGE, place.path)
-    response = HttpResponse(export_file(actor=user, place=place), content_type=XLSX_TYPE)
+    full = request.GET.get("full") == "1"
+    try:
+        data = export_file(actor=user, place=place, full=full, reason=request.GET.get("reason", ""))
+    except ValidationError as exc:
+        return error_response(request, 400, messages_of(exc))
+    response = HttpResponse(data, content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="linli-care-{place.code}.xlsx"'
+    response.linli_unmasked = full  # type: ignore[attr-defined]
     return response
 
 

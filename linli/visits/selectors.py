@@ -535,3 +535,13 @@ def overdue_by_carer(*, now: dt.datetime | None = None) -> list[CarerDue]:
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return [CarerDue(carer_id=r[0], households=r[1], vulnerable=r[2]) for r in cur.fetchall()]
+
+
+def cared_household_paths(actor: Any) -> list[str]:
+    """The place paths of the households ``actor`` cares for now (包保): a carer sees their
+    sensitive flags, and only theirs."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return []
+    return list(
+        CareAssignment.objects.filter(carer__user=actor, ended_at__isnull=True).values_list("place_path", flat=True)
+    )

@@ -156,27 +156,31 @@ def test_a_file_without_a_carer_column_or_rows_is_refused(setup: Any) -> None:
         care_import(actor=None, data=b"x", filename="a.pdf")
 
 
-def test_export_masks_unless_the_actor_may_unmask(setup: Any) -> None:
-    from django.core.exceptions import PermissionDenied
+def test_export_is_masked_unless_unmasked_with_a_reason(setup: Any) -> None:
+    from django.core.exceptions import PermissionDenied, ValidationError
 
     w = setup
     care_import(actor=None, data=csv_bytes([[h.place.code, CARER_PHONE] for h in w.extra]), filename="a.csv")
 
-    def sheet(actor: Any) -> list[tuple[Any, ...]]:
-        data = care_export(actor=actor, place=w.community_a)
+    def sheet(actor: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        data = care_export(actor=actor, place=w.community_a, **kwargs)
         return list(load_workbook(io.BytesIO(data)).worksheets[0].iter_rows(values_only=True))
 
-    clear = sheet(w.users["grid_worker"])
-    assert clear[0][0] == "住户编码" and len(clear) == 4
+    for who in ("grid_worker", "street_official"):  # masked for everyone by default
+        masked = sheet(w.users[who])
+        assert masked[0][0] == "住户编码" and len(masked) == 4
+        assert masked[1][4] == "用********" and masked[1][5] == "139****0001"
+    with pytest.raises(ValidationError):
+        sheet(w.users["grid_worker"], full=True)  # no reason
+    clear = sheet(w.users["grid_worker"], full=True, reason="核对包保名单")
     assert clear[1][4] == "用户carer_p" and clear[1][5] == CARER_PHONE and clear[1][3] == w.phone_carer.pk
-    masked = sheet(w.users["street_official"])
-    assert len(masked) == 4
-    assert masked[1][4] == "用********" and masked[1][5] == "139****0001"
+    with pytest.raises(PermissionDenied):  # a role that may not unmask
+        sheet(w.users["street_official"], full=True, reason="看看")
     # another community's grid worker may not export this one
     with pytest.raises(PermissionDenied):
         sheet(w.users["grid_worker_b"])
     entries = AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).order_by("id")
-    assert [e.changes["masked"] for e in entries] == [0, 3]
+    assert [(e.changes["masked"], e.reason) for e in entries] == [(3, ""), (3, ""), (0, "核对包保名单")]
 
 
 def test_an_export_imports_again_unchanged(setup: Any) -> None:

@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from linli.core.models import AuditEntry
 from linli.needs.workdays import LOCAL_TZ
 from linli.people.roles import CAPABILITIES, Action, Role
+from linli.testing import sign_in
 from linli.visits.ledger import HEADER, ledger_month
 from linli.visits.models import Visit, VisitTag
 from linli.visits.services import visit_log
@@ -59,7 +60,7 @@ def june(vw: Any) -> Any:
 
 
 def signed_in(client: Any, user: Any) -> Any:
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 
@@ -124,12 +125,15 @@ def test_the_xlsx_has_the_months_visits_masked(client: Any, june: Any) -> None:
 
 
 def test_the_full_ledger_for_the_secretary_is_audited(client: Any, june: Any) -> None:
-    book = workbook(signed_in(client, june.users["secretary"]).get(f"{JUNE}.xlsx", {"full": "1"}))
+    secretary = signed_in(client, june.users["secretary"])
+    assert secretary.get(f"{JUNE}.xlsx", {"full": "1"}).status_code == 400  # a reason is required
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).exists()
+    book = workbook(secretary.get(f"{JUNE}.xlsx", {"full": "1", "reason": "上报民政局"}))
     everything = texts(book["走访台账"]) + texts(book["汇总"])
     assert "张建国" in everything and "13912345678" in everything and "王阿姨" in everything
     assert "用户central_household" in everything
     entry = AuditEntry.objects.get(action=AuditEntry.Action.EXPORT)
-    assert entry.field == "full" and entry.changes["masked"] is False
+    assert entry.field == "full" and entry.changes["masked"] is False and entry.reason == "上报民政局"
 
 
 def test_an_empty_month_is_still_a_ledger(client: Any, vw: Any) -> None:
@@ -161,7 +165,7 @@ def test_the_pdf_has_the_community_and_the_visits_masked(client: Any, june: Any)
 
 
 def test_the_full_pdf_has_clear_names(client: Any, june: Any) -> None:
-    text = pdf_text(signed_in(client, june.users["secretary"]).get(f"{JUNE}.pdf", {"full": "1"}))
+    text = pdf_text(signed_in(client, june.users["secretary"]).get(f"{JUNE}.pdf", {"full": "1", "reason": "存档"}))
     assert "张建国" in text and "13912345678" in text
 
 
@@ -181,11 +185,11 @@ def test_who_may_have_the_ledger(client: Any, june: Any) -> None:
         "system_admin": 200,
     }
     for name, status in cases.items():
-        client.force_login(june.users[name])
+        sign_in(client, june.users[name])
         for fmt in ("xlsx", "pdf"):
             assert client.get(f"{JUNE}.{fmt}").status_code == status, (name, fmt)
     assert AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).count() == 4
-    client.force_login(june.users["secretary"])
+    sign_in(client, june.users["secretary"])
     assert client.get("/visits/ledger/no-such-place/2026-6.xlsx").status_code == 404
     assert client.get(f"{JUNE}.csv").status_code == 404
     assert client.get(f"{JUNE}.xlsx").status_code == 200
@@ -195,8 +199,8 @@ def test_the_full_ledger_needs_unmask(client: Any, june: Any, monkeypatch: Any) 
     monkeypatch.setitem(CAPABILITIES, Role.COMMUNITY_STAFF, CAPABILITIES[Role.COMMUNITY_STAFF] - {Action.UNMASK})
     client = signed_in(client, june.users["community_staff"])
     assert client.get(f"{JUNE}.xlsx").status_code == 200
-    assert client.get(f"{JUNE}.xlsx", {"full": "1"}).status_code == 403
-    assert client.get(f"{JUNE}.pdf", {"full": "1"}).status_code == 403
+    assert client.get(f"{JUNE}.xlsx", {"full": "1", "reason": "存档"}).status_code == 403
+    assert client.get(f"{JUNE}.pdf", {"full": "1", "reason": "存档"}).status_code == 403
     assert list(AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).values_list("field", flat=True)) == [
         "masked"
     ]

@@ -17,6 +17,7 @@ from PIL import Image
 
 from linli.needs.models import Channel, Need
 from linli.people.services import household_create
+from linli.testing import sign_in
 from linli.visits.models import Visit, VisitKind
 from linli.visits.services import care_assign, visit_log
 
@@ -28,7 +29,7 @@ URL = "/visits/log/"
 def signed_in(vw: Any, who: str) -> Client:
     # staff accounts of the world have TOTP, so the MFA middleware lets them through
     client = Client()
-    client.force_login(vw.users[who])
+    sign_in(client, vw.users[who])
     return client
 
 

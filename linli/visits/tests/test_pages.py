@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from linli.people.services import household_create
+from linli.testing import sign_in
 from linli.visits import services
 from linli.visits.models import CareAssignment, HouseholdCare, NightRound, Opinion, OpinionStatus, Visit, VisitPolicy
 from linli.visits.services import visit_log
@@ -28,7 +29,7 @@ NOTE = "老人说楼道灯坏了，儿子电话13912345678"
 
 def _as(client: Client, vw: Any, who: str) -> Client:
     # staff accounts of the world have TOTP, so the MFA middleware lets them through
-    client.force_login(vw.users[who])
+    sign_in(client, vw.users[who])
     return client
 
 

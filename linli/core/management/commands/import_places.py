@@ -28,8 +28,8 @@ class Command(BaseCommand):
         with progress_bar(console) as progress:
             task = progress.add_task("导入 / importing", total=None)
 
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+            def advance(done: int, total: int, phase: str = "writing") -> None:
+                progress.update(task, completed=done, total=total or None)
 
             try:
                 result = place_import(actor=None, data=file.read_bytes(), filename=file.name, progress=advance)

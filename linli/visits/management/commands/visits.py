@@ -136,7 +136,7 @@ class Command(BaseCommand):
                 actor=user,
                 data=file.read_bytes(),
                 filename=file.name,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=lambda done, total, phase="writing": bar.update(task, completed=done, total=total or None),
             )
         console.print(
             f"[green]✓[/green] 新分配 assigned {result.created} · 改派 reassigned {result.updated} · "
