@@ -41,9 +41,15 @@ def _default_language() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache() -> None:
-    """Rate limits and used one-time codes live in the cache: one test's must not throttle
-    the next."""
+def _empty_cache(request: pytest.FixtureRequest) -> None:
+    """Rate limits and used one-time codes live in the shared cache (a table of the test
+    database): one test's must not throttle the next. Tests without a database have none."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if not uses_db:
+        return
+    request.getfixturevalue("db")
     from django.core.cache import cache
 
     cache.clear()

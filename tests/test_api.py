@@ -11,7 +11,7 @@ from linli.core.models import AuditEntry
 from linli.people.models import Relation
 from linli.people.permissions import forget_scope
 from linli.people.services import household_create, person_create
-from linli.testing import make_id_number, make_phone
+from linli.testing import make_id_number, make_phone, sign_in
 from tests.schema import assert_matches_schema
 
 pytestmark = pytest.mark.django_db
@@ -163,7 +163,7 @@ def _counts(client: Any, paths: list[str], params: dict[str, Any]) -> dict[str, 
 def test_query_counts_do_not_grow_with_rows(world: Any, client: Any) -> None:
     api = APIClient()
     api.force_authenticate(world.users["secretary"])
-    client.force_login(world.users["secretary"])
+    sign_in(client, world.users["secretary"])
     _grow(world, 0, 10)
     small = _counts(api, ENDPOINTS, {"page_size": 200}) | _counts(client, PAGES, {})
     _grow(world, 10, 200)

@@ -12,6 +12,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from linli.people.models import Membership
+from linli.testing import sign_in
 
 # URL names that need no place scope: sign-in pages, health, preferences, the API schema.
 # Open311 authenticates by api_key and scopes by the client's account (linli/open311/tests).
@@ -59,6 +60,8 @@ PUBLIC = {
     "visits:pick",
     "visit-list",
     "visit-coverage",
+    # a large import's progress: only the person who sent the file (tests/test_imports.py)
+    "import_job",
 }
 
 
@@ -117,6 +120,8 @@ SCOPED: dict[str, tuple[str, str, str]] = {
     "need-transfer": ("POST", "need", "volunteer"),
     "need-merge": ("POST", "need", "volunteer"),
     "need-rate": ("POST", "need", "volunteer"),
+    "need-unmask": ("POST", "need", "volunteer"),
+    "needs:unmask": ("POST", "need", "volunteer"),
     "dispatch-detail": ("GET", "dispatch", "volunteer"),
     "dispatch-checkin": ("POST", "dispatch", "volunteer"),
     "dispatch-resolve": ("POST", "dispatch", "volunteer"),
@@ -140,6 +145,7 @@ SCOPED: dict[str, tuple[str, str, str]] = {
     "visits:opinion_decide": ("POST", "opinion", "grid_worker"),
     "visits:photo": ("GET", "visit", "volunteer"),
     "visit-detail": ("GET", "visit", "volunteer"),
+    "visit-unmask": ("POST", "visit", "volunteer"),
     "visits:ledger": ("GET", "ledger", "street_official"),
 }
 
@@ -336,7 +342,7 @@ def test_other_place_gets_404(client: Any, world: Any) -> None:
     """Staff of community A asking for community B's objects: not found (no existence leak)."""
     objects = _objects(world)
     for actor in ("grid_worker", "secretary", "community_staff"):
-        client.force_login(world.users[actor])
+        sign_in(client, world.users[actor])
         _pass_mfa(client)
         for name, pattern in all_urls():
             if name not in SCOPED:
@@ -359,7 +365,7 @@ def test_wrong_role_is_refused(client: Any, world: Any) -> None:
             continue
         method, which, wrong = SCOPED[name]
         user = outsider if wrong == "outsider" else world.users[wrong]
-        client.force_login(user)
+        sign_in(client, user)
         _pass_mfa(client)
         response = _call(client, method, _url(name, pattern, own, which))
         assert response.status_code in (403, 404), (name, wrong, response.status_code)
@@ -376,7 +382,7 @@ def test_right_role_gets_through(client: Any, world: Any) -> None:
         user = world.users[RIGHT_USER_BY_NAME.get(name) or RIGHT_USER.get(which, "grid_worker")]
         if name == "places:export":
             user = world.users["street_official"]
-        client.force_login(user)
+        sign_in(client, user)
         _pass_mfa(client)
         response = _call(client, method, _url(name, pattern, own, which))
         if method == "GET":
@@ -390,8 +396,8 @@ def test_right_role_gets_through(client: Any, world: Any) -> None:
 
 
 def _pass_mfa(client: Any) -> None:
-    """force_login skips the sign-in flow; staff in the world already have TOTP set up, so
-    the MFA middleware lets them through (tested in the accounts tests)."""
+    """``sign_in`` leaves the session as a full sign-in with the second factor would (the
+    staff-session middleware is tested in tests/security)."""
 
 
 def test_scoped_names_exist() -> None:

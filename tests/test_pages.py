@@ -11,14 +11,15 @@ from django.test import override_settings
 from linli.core.models import AuditEntry
 from linli.people.models import Membership
 from linli.places.models import Place
+from linli.testing import sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 def test_import_page(client: Any, world: Any) -> None:
-    client.force_login(world.users["grid_worker"])
+    sign_in(client, world.users["grid_worker"])
     assert client.get("/places/import/").status_code == 403
-    client.force_login(world.users["street_official"])
+    sign_in(client, world.users["street_official"])
     assert client.get("/places/import/").status_code == 200
     good = SimpleUploadedFile("p.csv", "code,parent_code,name,kind\nt-a-g2,t-a,第二网格,网格\n".encode())
     response = client.post("/places/import/", {"file": good})
@@ -37,7 +38,7 @@ def test_import_page(client: Any, world: Any) -> None:
 
 
 def test_export_downloads_xlsx(client: Any, world: Any) -> None:
-    client.force_login(world.users["street_official"])
+    sign_in(client, world.users["street_official"])
     response = client.get(f"/places/{world.street.code}/export.xlsx")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -45,7 +46,7 @@ def test_export_downloads_xlsx(client: Any, world: Any) -> None:
 
 
 def test_unmask_without_reason_is_400_and_not_logged(client: Any, world: Any) -> None:
-    client.force_login(world.users["grid_worker"])
+    sign_in(client, world.users["grid_worker"])
     url = f"/people/{world.resident_a.pk}/unmask/"
     response = client.post(url, {"field": "phone", "reason": ""})
     assert response.status_code == 400
@@ -55,7 +56,7 @@ def test_unmask_without_reason_is_400_and_not_logged(client: Any, world: Any) ->
 
 
 def test_grant_page(client: Any, world: Any) -> None:
-    client.force_login(world.users["secretary"])
+    sign_in(client, world.users["secretary"])
     page = client.get(f"/places/{world.community_a.code}/memberships/")
     assert page.status_code == 200 and "授予角色" in page.content.decode()
     person = world.resident_a
@@ -75,15 +76,20 @@ def test_grant_page(client: Any, world: Any) -> None:
 
 
 def test_building_leader_sees_masked_household_without_unmask(client: Any, world: Any) -> None:
-    client.force_login(world.users["building_leader"])
+    from linli.visits.services import care_assign
+
+    sign_in(client, world.users["building_leader"])
     page = client.get(f"/households/{world.household_a.pk}/").content.decode()
     assert "张建国" in page and "138****8000" in page
-    assert "独居老人" in page  # sensitive flags are visible to those who look after the building
+    assert "独居老人" not in page  # the building is not theirs to know: only the households they care for
+    care_assign(actor=None, household=world.household_a, carer=world.users["building_leader"].person)
+    sign_in(client, world.users["building_leader"])
+    assert "独居老人" in client.get(f"/households/{world.household_a.pk}/").content.decode()
     assert "unmask-form" not in client.get(f"/people/{world.resident_a.pk}/").content.decode()
 
 
 def test_street_official_does_not_see_sensitive_flags(client: Any, world: Any) -> None:
-    client.force_login(world.users["street_official"])
+    sign_in(client, world.users["street_official"])
     page = client.get(f"/people/{world.resident_a.pk}/").content.decode()
     assert "张建国" in page and "独居老人" not in page
 
@@ -91,7 +97,7 @@ def test_street_official_does_not_see_sensitive_flags(client: Any, world: Any) -
 @pytest.mark.parametrize("lang", ["zh-hans", "zh-hant", "en"])
 def test_every_page_renders_in_every_language(client: Any, world: Any, lang: str) -> None:
     client.cookies["linli_lang"] = lang
-    client.force_login(world.users["secretary"])
+    sign_in(client, world.users["secretary"])
     for path in (
         "/",
         "/places/",
@@ -118,11 +124,11 @@ def test_reserved_place_codes(world: Any) -> None:
 
 
 def test_home_per_role(client: Any, world: Any) -> None:
-    client.force_login(world.users["resident"])
+    sign_in(client, world.users["resident"])
     page = client.get("/").content.decode()
     assert 'id="my-household"' in page and "查找居民" not in page and "audit-link" not in page
-    client.force_login(world.users["grid_worker"])
+    sign_in(client, world.users["grid_worker"])
     page = client.get("/").content.decode()
     assert "查找居民" in page and "audit-link" not in page
-    client.force_login(world.users["secretary"])
+    sign_in(client, world.users["secretary"])
     assert "audit-link" in client.get("/").content.decode()

@@ -46,6 +46,7 @@ from linli.needs.models import Category, Channel, Level, Need, NeedEvent, Urgenc
 from linli.people.models import Department, Membership, Person
 from linli.people.roles import Role
 from linli.places.models import Place, PlaceKind
+from linli.testing import sign_in
 
 #: The intake texts: the catalogue's own examples, so triage classifies and looks for
 #: duplicates as it would for real reports.
@@ -199,7 +200,7 @@ class Caller(Protocol):
 
 def _session_cookie(user: User) -> str:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
@@ -263,7 +264,7 @@ class InProcessCaller:
         self.clients: dict[str, Client] = {}
         for who, user in users.items():
             client = Client()
-            client.force_login(user)
+            sign_in(client, user)
             self.clients[who] = client
         self.anonymous = Client()
 

@@ -10,3 +10,11 @@ def mask_phone(value: object) -> str:
     """Show a phone number as 138****8000 (anything else unchanged)."""
     text = str(value or "").strip()
     return _mask_phone(text) if text.lstrip("+").isdigit() else text
+
+
+@register.filter
+def redact(text: object) -> str:
+    """Free text with the phone and identity numbers in it masked, however they were written."""
+    from linli.people.identity import redact_text
+
+    return redact_text(str(text or ""))

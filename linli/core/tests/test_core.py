@@ -18,13 +18,47 @@ from linli.core.tasks import beat_worker, ensure_heartbeat_scheduled, worker_is_
 def test_leak_guard_detects_clear_numbers() -> None:
     from django.http import HttpResponse
 
-    body = "电话 13800138000 或 +86 13912345678；身份证 11010519491231002X；脱敏 138****8000 420106********1234"
+    body = (
+        "电话 13800138000 或 +86 13912345678；身份证 11010519491231002X；脱敏 138****8000 420106********1234；"
+        "写法各异 137 1234 5678、136-1234-5678、135.1234.5678、１３４１２３４５６７８、4201 0619 9001 0112 34"
+    )
     middleware = leakguard.LeakGuardMiddleware(lambda request: HttpResponse(body))
     before = len(leakguard.LEAKS)
     middleware(RequestFactory().get("/x"))
     found = leakguard.LEAKS[before:]
     leakguard.LEAKS[before:] = []
-    assert sorted(v for _, _, v in found) == ["+86 13912345678", "11010519491231002X", "13800138000"]
+    assert sorted(v for _, _, v in found) == [
+        "+8613912345678",
+        "11010519491231002X",
+        "13412345678",
+        "13512345678",
+        "13612345678",
+        "13712345678",
+        "13800138000",
+        "420106199001011234",
+    ]
+
+
+@pytest.mark.django_db
+def test_leak_guard_finds_a_birth_date_beside_a_masked_id() -> None:
+    from django.http import HttpResponse
+
+    from linli.people.services import person_create
+    from linli.places.models import PlaceKind
+    from linli.places.services import place_create
+    from linli.testing import make_id_number
+
+    city = place_create(actor=None, parent=None, code="lg-city", name="城", kind=PlaceKind.CITY)
+    person = person_create(actor=None, place=city, name="王五", id_number=make_id_number(birth="19620315"))
+    for shown, leaks in (("1962-03-15", 1), ("1962年3月15日", 1), ("19620315", 1), ("1962年", 0), ("1962-03-16", 0)):
+        middleware = leakguard.LeakGuardMiddleware(
+            lambda request, shown=shown: HttpResponse(f"{person.id_number_masked} · {shown}")
+        )
+        before = len(leakguard.LEAKS)
+        middleware(RequestFactory().get("/x"))
+        found = leakguard.LEAKS[before:]
+        leakguard.LEAKS[before:] = []
+        assert len(found) == leaks, (shown, found)
 
 
 def test_leak_guard_is_on_in_the_test_settings(settings: Any) -> None:

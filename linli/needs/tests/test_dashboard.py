@@ -29,7 +29,7 @@ from linli.needs.services import (
 )
 from linli.places.models import PlaceKind
 from linli.places.services import place_create
-from linli.testing import PASSWORD, totp_now
+from linli.testing import PASSWORD, sign_in, totp_now
 
 URL = "/needs/dashboard/"
 
@@ -66,7 +66,7 @@ def make_needs(nw: Any) -> dict[str, Need]:
 
 
 def signed_in(client: Any, user: Any) -> Any:
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 
@@ -121,7 +121,7 @@ def test_community_secretary_is_kept_to_the_community(client: Any, nw: Any) -> N
 def test_roles_without_rates_are_refused(client: Any, nw: Any) -> None:
     assert client.get(URL).status_code == 302  # anonymous: to the sign-in page
     for name in ("volunteer", "grid_worker", "resident", "department_liaison"):
-        client.force_login(nw.users[name])
+        sign_in(client, nw.users[name])
         assert client.get(URL).status_code == 403, name
         assert client.get(URL, {"place": "t-a"}).status_code == 403, name
         assert client.get(f"{URL}export.xlsx", {"place": "t-a"}).status_code == 403, name

@@ -18,6 +18,7 @@ from django.utils import timezone
 from linli.core.models import IdempotencyRecord
 from linli.needs.models import Channel, Dispatch, DispatchStatus, Need, NeedEvent, Status, Urgency
 from linli.needs.services import dispatch_return, need_accept, need_create, need_resolve, need_whistle
+from linli.testing import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ GARBLED = "楼下的路灯坏了好几天，晚上出门很不方便。".encode(
 
 def _as(client: Client, nw: Any, who: str) -> Client:
     # staff accounts of the world have TOTP, so the MFA middleware lets them through
-    client.force_login(nw.users[who])
+    sign_in(client, nw.users[who])
     return client
 
 
@@ -252,11 +253,12 @@ def test_a_phone_number_typed_into_a_need_is_masked_on_every_page(client: Client
             assert "13912345678" not in html, (who, url)
             assert "139****5678" in html, (who, url)
     # the resolution result and the rating link page too
+    from linli.needs.rating_links import rating_link_create
     from linli.needs.services import dispatch_resolve
-    from linli.needs.tasks import rating_token
 
     dispatch_resolve(actor=nw.users["department_liaison"], dispatch=dispatch, result="已修好，回电13912345678确认")
-    link = client.get(f"/r/{rating_token(need.reporters.get())}/").content.decode()
+    token = rating_link_create(reporter=need.reporters.get(), round_=1)
+    link = client.get(f"/r/{token}/").content.decode()
     assert "13912345678" not in link and "139****5678" in link
     # the stored text keeps the number for the staff who need it
     assert Need.objects.get(pk=need.pk).text == text
@@ -304,7 +306,7 @@ def test_secretary_decides_a_return_from_the_dispatch_list(nw: Any, client: Any)
     need = need_create(actor=nw.users["resident"], text="家里停水了", place=nw.household_place_a)
     [dispatch] = need_whistle(actor=nw.users["grid_worker"], need=need, departments=[nw.department])
     dispatch_return(actor=nw.users["department_liaison"], dispatch=dispatch, reason="属于小区内部管网")
-    client.force_login(nw.users["secretary"])
+    sign_in(client, nw.users["secretary"])
     page = client.get("/needs/dispatches/?show=returns")
     assert page.status_code == 200 and "属于小区内部管网" in page.content.decode()
     assert f"/needs/dispatches/{dispatch.pk}/approve/" in page.content.decode()

@@ -13,6 +13,7 @@ from PIL import Image
 from linli.needs.models import Need, NeedPhoto
 from linli.needs.photos import MAX_PHOTO_BYTES, PhotoUpload
 from linli.needs.services import need_create
+from linli.testing import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -86,8 +87,8 @@ def test_at_most_six_photos(nw: Any) -> None:
 def test_photo_page_is_for_those_who_may_see_the_need(nw: Any, client: Any) -> None:
     need = _create(nw, PhotoUpload("p.jpg", jpeg_with_location()))
     photo = need.photos.get()
-    client.force_login(nw.users["resident"])
+    sign_in(client, nw.users["resident"])
     response = client.get(f"/needs/{need.pk}/photos/{photo.pk}/")
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
-    client.force_login(nw.users["grid_worker_b"])
+    sign_in(client, nw.users["grid_worker_b"])
     assert client.get(f"/needs/{need.pk}/photos/{photo.pk}/").status_code == 404
