@@ -105,9 +105,7 @@ def _expected_visits(user: Any) -> set[int]:
 
 #: endpoint → the rows the actor should get
 EXPECTED: dict[str, Callable[[Any], set[Any]]] = {
-    "/api/places/": lambda u: {
-        p.code for p in Place.objects.all() if _under(p.path, _paths(u, Action.VIEW_PLACES))
-    },
+    "/api/places/": lambda u: {p.code for p in Place.objects.all() if _under(p.path, _paths(u, Action.VIEW_PLACES))},
     "/api/people/": lambda u: _ids(
         Person.objects.select_related("place"),
         lambda p: _under(p.place.path, _paths(u, Action.VIEW_PEOPLE)) or p.user_id == u.pk,

@@ -54,6 +54,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return normalize_phone(phone)
 
     def send_verification_code_sms(self, user: Any, phone: str, code: str, **kwargs: Any) -> None:
+        """Every code by SMS (sign-in, re-authentication, a resend, a phone check) counts
+        against one more limit per number, whatever path asked for it."""
+        if not ratelimit.hit("sms_send_phone", phone).allowed:
+            logger.warning("SMS code not sent: too many to one number", extra={"to": mask_phone(phone)})
+            return
         send_sms(phone, _("【邻里】您的登录验证码是 %(code)s，5分钟内有效。请勿告诉他人。") % {"code": code})
 
     def send_unknown_account_sms(self, phone: str, **kwargs: Any) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from linli.core.access import get_or_404
 from linli.core.pagination import paginate
 from linli.people.forms import GrantForm, UnmaskForm
-from linli.people.models import Department
 from linli.people.permissions import scope_for, sees_sensitive
 from linli.people.roles import Action
 from linli.people.selectors import (
@@ -21,6 +21,7 @@ from linli.people.selectors import (
     audit_list,
     can_see_sensitive,
     can_unmask,
+    department_list,
     membership_list,
     my_memberships,
     person_list,
@@ -134,7 +135,11 @@ def place_memberships(request: HttpRequest, code: str) -> HttpResponse:
             data = form.cleaned_data
             try:
                 person = access_person(request.user, data["person"])
-                department = get_object_or_404(Department, pk=data["department"]) if data.get("department") else None
+                department = (
+                    get_or_404(department_list(actor=request.user), data["department"], "department")
+                    if data.get("department")
+                    else None
+                )
                 membership_grant(
                     actor=request.user,
                     person=person,

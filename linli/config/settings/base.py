@@ -186,6 +186,8 @@ _RATE_DEFAULTS = {
     "sms_login_phone": "3/5m",
     "sms_login_ip": "10/h",
     "sms_login_global": "600/h",
+    # every code sent by SMS to one number, whatever asked for it (a backstop)
+    "sms_send_phone": "10/h",
     # failed sign-ins from one address, whatever the account (password spraying)
     "login_failed_ip": "30/h",
     # needs taken in (Open311, the API, the report form): per registered client, per person,
