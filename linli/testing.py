@@ -14,7 +14,7 @@ from typing import Any
 from linli.accounts.models import User
 from linli.people.identity import id_check_char
 from linli.people.models import Department, DepartmentKind, Household, Person, Relation
-from linli.people.roles import STAFF_ROLES, Role
+from linli.people.roles import POSSESSION_ROLES, STAFF_ROLES, Role
 from linli.people.services import household_create, membership_grant, person_create
 from linli.places.models import Place, PlaceKind
 from linli.places.services import place_create
@@ -131,7 +131,9 @@ def build_world() -> World:
         (Role.MEDIATOR, a["community_a"]),
         (Role.VOLUNTEER, a["community_a"]),
     ):
-        w.users[role.value] = make_user(role.value, role, place)
+        # carers sign in with an SMS code to their phone (never a password alone)
+        phone = make_phone() if role in POSSESSION_ROLES else None
+        w.users[role.value] = make_user(role.value, role, place, phone=phone)
     w.users["department_liaison"] = make_user(
         "department_liaison", Role.LIAISON, a["district"], department=w.department
     )

@@ -66,6 +66,27 @@ class AccountAdapter(DefaultAccountAdapter):
         text messages to anyone. The page answers exactly as for a registered number."""
         logger.info("login code asked for an unregistered number", extra={"to": mask_phone(phone)})
 
+    def pre_login(self, request: Any, user: Any, **kwargs: Any) -> Any:
+        """A carer (楼栋长, 党员中心户) signing in with a password alone is sent to sign in with
+        an SMS code: the password would open other households' data (unless the carer has set
+        up TOTP, which the next step then asks for)."""
+        from allauth.account.internal.flows.login import get_authentication_records
+        from allauth.account.internal.stagekit import clear_login
+        from django.contrib import messages
+        from django.shortcuts import redirect
+
+        from linli.accounts.middleware import has_totp, needs_possession
+
+        response = super().pre_login(request, user, **kwargs)
+        if response is not None:
+            return response
+        records = get_authentication_records(request, user)
+        if records and records[-1].get("method") == "password" and needs_possession(user) and not has_totp(user):
+            clear_login(request)
+            messages.info(request, _("楼栋长和党员中心户请用短信验证码登录。"))
+            return redirect("account_request_login_code")
+        return None
+
     def pre_authenticate(self, request: Any, **credentials: Any) -> None:
         """Refuse every sign-in from an address that failed too often within the hour, on any
         accounts (allauth's own limits count per minute and per account)."""

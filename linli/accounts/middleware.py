@@ -10,6 +10,8 @@ later. The proof is allauth's record of the session's authentication steps, whic
   another door. One whose account has no TOTP yet may only set one up (and sign out).
 - A staff session ends after ``STAFF_SESSION_MAX_SECONDS`` from sign-in and after
   ``STAFF_SESSION_IDLE_SECONDS`` without a request; its cookie expires when it goes idle.
+- A carer's session (a role in ``POSSESSION_ROLES``) must have been opened with something the
+  carer holds: an SMS code or a TOTP code, not a password alone.
 - Residents' sessions last ``SESSION_COOKIE_AGE`` (they see only their own household).
 """
 
@@ -30,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from linli.core.errors import error_response
 from linli.people.permissions import scope_for
+from linli.people.roles import POSSESSION_ROLES
 
 #: What a staff account that has no second factor yet may reach: setting one up.
 _SETUP_URL_NAMES = {
@@ -53,6 +56,15 @@ def is_staff_account(user: Any) -> bool:
 
 def passed_second_factor(request: HttpRequest, user: Any) -> bool:
     return any(r.get("method") == "mfa" for r in get_authentication_records(request, user))
+
+
+def needs_possession(user: Any) -> bool:
+    """A carer: sees other households' data, so a password alone does not open it."""
+    return bool(scope_for(user).roles() & POSSESSION_ROLES)
+
+
+def proved_possession(request: HttpRequest, user: Any) -> bool:
+    return any(r.get("method") in ("code", "mfa") for r in get_authentication_records(request, user))
 
 
 def has_totp(user: Any) -> bool:
@@ -89,6 +101,10 @@ class StaffSessionMiddleware:
         if user is None or not user.is_authenticated or request.path.startswith(settings.STATIC_URL):
             return self.get_response(request)
         if not is_staff_account(user):
+            if needs_possession(user) and not proved_possession(request, user):
+                return self._end(
+                    request, _("楼栋长和党员中心户请用短信验证码登录。"), login="account_request_login_code"
+                )
             return self.get_response(request)
         if not passed_second_factor(request, user):
             if has_totp(user):
@@ -112,7 +128,7 @@ class StaffSessionMiddleware:
         return self.get_response(request)
 
     @staticmethod
-    def _end(request: HttpRequest, message: str) -> HttpResponse:
+    def _end(request: HttpRequest, message: str, *, login: str = "account_login") -> HttpResponse:
         path = request.get_full_path()
         logout(request)
         if request.path.startswith("/api/"):
@@ -120,7 +136,7 @@ class StaffSessionMiddleware:
         from django.contrib import messages
 
         messages.warning(request, message)
-        return redirect(f"{reverse('account_login')}?{urlencode({'next': path})}")
+        return redirect(f"{reverse(login)}?{urlencode({'next': path})}")
 
 
 def _resolve(path: str) -> str | None:

@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 from django.views.i18n import JavaScriptCatalog, set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from linli.core import views as core_views
+from linli.core.errors import error_response
 from linli.needs.api import CategoryViewSet, DispatchViewSet, NeedViewSet, TriageView
 from linli.people.api import DepartmentViewSet, HouseholdViewSet, MembershipViewSet, PersonViewSet
 from linli.places.api import PlaceViewSet
@@ -18,9 +20,12 @@ def _admin_only(request: object) -> bool:
     return bool(user and user.is_active and user.is_superuser)
 
 
-def _admin_login(request: HttpRequest, extra_context: object = None) -> HttpResponseRedirect:
+def _admin_login(request: HttpRequest, extra_context: object = None) -> HttpResponse:
     """The admin site has no sign-in form of its own: it uses the site's, with the second
-    factor (a password alone would open every person's data)."""
+    factor (a password alone would open every person's data). Someone signed in who is not a
+    system admin is refused, rather than sent round between the two sign-in pages."""
+    if request.user.is_authenticated:
+        return error_response(request, 403, gettext_lazy("系统管理仅限系统管理员。"))
     return redirect_to_login(request.GET.get("next") or "/admin/", login_url="account_login")
 
 

@@ -25,19 +25,45 @@ LEAKS: list[tuple[str, str, str]] = []
 #: how many responses were scanned (so the suite can show the guard was really on)
 SCANNED = [0]
 
-_BETWEEN_DIGITS = re.compile(r"(?<=\d)[ \u00a0\u2009\u202f\u3000\-\u2010-\u2015\u2212.\u00b7\u30fb](?=\d)")
-# not inside a longer run of letters and digits (a token, a hash), which would be noise
-PHONE_RE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86)?1[3-9]\d{9}(?![0-9A-Za-z])")
-ID_RE = re.compile(
-    r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"
-)
+# Written apart from ``redact_text`` (which masks greedily): here every stretch of whole digit
+# groups is tried. Commas and colons do not join groups here (JSON lists, times of day).
+_GUARD_SEPARATORS = "\\s\\-\u2010-\u2015\u2212\ufe63\uff0d_.\uff0e\u3002\u00b7\u30fb/\uff0f~\uff5e\uff0c\u3001|\uff5c"
+_GROUPS = re.compile(rf"(?<![A-Za-z0-9*])\+?\d+[Xx]?(?:[{_GUARD_SEPARATORS}]{{1,4}}\d+[Xx]?)*(?![A-Za-z0-9*])")
+_DIGITS = re.compile(r"\d+[Xx]?")
+PHONE_RE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
+ID_RE = re.compile(r"^[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]$")
 MASKED_ID_RE = re.compile(r"(?<![\d*])\d{6}\*{8}\d{3}[\dX](?![\d*])")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _plain(text: str) -> str:
-    """Full-width digits made ASCII, and the separators between digits dropped."""
-    return _BETWEEN_DIGITS.sub("", unicodedata.normalize("NFKC", text))
+    """Digits of every script made ASCII (１, 𝟏, ١ → 1), the rest as it is."""
+    return "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in unicodedata.normalize("NFKC", text))
+
+
+def find_leaks(text: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for run in _GROUPS.finditer(_plain(text)):
+        groups = _DIGITS.findall(run.group(0))
+        plus = "+" if run.group(0).startswith("+") else ""
+        i = 0
+        while i < len(groups):
+            hit: tuple[int, str, str] | None = None
+            digits = plus if i == 0 else ""
+            for j in range(i, len(groups)):
+                digits += groups[j]
+                if len(digits) > 19:
+                    break
+                if PHONE_RE.match(digits):
+                    hit = (j, "phone", digits)
+                elif ID_RE.match(digits):
+                    hit = (j, "id_number", digits.upper())
+            if hit is None:
+                i += 1
+                continue
+            found.append((hit[1], hit[2]))
+            i = hit[0] + 1
+    return found
 
 
 def _date_forms(day: dt.date) -> list[str]:
@@ -70,13 +96,6 @@ def _birth_dates_beside_masks(text: str) -> list[tuple[str, str]]:
         if any(form in text for form in _date_forms(born)):
             found.append(("birth_date_beside_masked_id", f"{mask} {born.isoformat()}"))
     return found
-
-
-def find_leaks(text: str) -> list[tuple[str, str]]:
-    plain = _plain(text)
-    return [("phone", m.group(0)) for m in PHONE_RE.finditer(plain)] + [
-        ("id_number", m.group(0)) for m in ID_RE.finditer(plain)
-    ]
 
 
 def _xlsx_text(data: bytes) -> str:

@@ -113,7 +113,9 @@ class NoStoreMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)  # DRF copies a key-authenticated user back here
-        if user is not None and user.is_authenticated:
+        session = getattr(request, "session", None)
+        signed_in = session is not None and "_auth_user_id" in session  # a session DRF ignored (Open311)
+        if (user is not None and user.is_authenticated) or signed_in:
             response["Cache-Control"] = "no-store, private"
             response.headers.pop("Expires", None)
             vary = response.get("Vary", "")

@@ -44,6 +44,7 @@ class AuditEntry(models.Model):
         REVOKE = "revoke", _("撤销角色")
         IMPORT = "import", _("导入")
         EXPORT = "export", _("导出")
+        CONFLICT = "conflict", _("证件号码重复录入")
 
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -92,6 +92,9 @@ DEMO_PASSWORD = "linli-demo-2026"
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 #: The phone of the demo resident (``resident``), who signs in with an SMS code.
 RESIDENT_PHONE = "+8613800138000"
+#: The tour's carers sign in with an SMS code too (a password alone would open other
+#: households' data): their numbers are fixed, like the resident's.
+CARER_PHONES = {"leader": "+8613800138010", "partyhead": "+8613800138020"}
 #: The top-level places of the demo; their subtrees are what ``reset_demo`` removes.
 ROOT_CODES = ("wuhan", "huangshi", "huanggang")
 
@@ -815,6 +818,8 @@ def _account_people(gen: _Generator) -> dict[str, Person]:
             head.phone = gen.new_phone()
         people[username] = head
     people["resident"].phone = RESIDENT_PHONE
+    for username, phone in CARER_PHONES.items():
+        people[username].phone = phone
     people["partyhead"].party_kind, people["partyhead"].party_unit = PartyKind.RESIDENCE, ""
     people["volunteer"].is_volunteer = True
     for account in ACCOUNTS:
@@ -834,11 +839,13 @@ def _account_people(gen: _Generator) -> dict[str, Person]:
     return people
 
 
-def _sign_in(role: str) -> str:
+def _sign_in(username: str, role: str) -> str:
     if role in STAFF_ROLES:
         return "密码 + TOTP / password + TOTP"
     if role == Role.RESIDENT:
         return f"短信验证码 / SMS code ({RESIDENT_PHONE})"
+    if username in CARER_PHONES:
+        return f"短信验证码 / SMS code ({CARER_PHONES[username]})"
     return "短信验证码或密码 / SMS code or password"
 
 
@@ -987,7 +994,7 @@ def summarize() -> DemoSummary:
                     str(Role(account.role).label),
                     _place_label(membership.place)
                     + (f" · {membership.department.name}" if membership.department else ""),
-                    _sign_in(account.role),
+                    _sign_in(account.username, account.role),
                 )
             )
     from linli.needs.models import Need

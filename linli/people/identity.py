@@ -122,56 +122,76 @@ def mask_id_number(number: str) -> str:
 
 # --- numbers inside free text ---------------------------------------------------------------
 # Residents write numbers every which way: 138 0013 8001, 139-1234-5678, 137.1234.5678,
-# full-width １３６１２３４５６７８, +86 135…, an identity number in groups. A digit is ASCII or
-# full-width, and any one separator may stand between two digits.
-_D = "[0-9\uff10-\uff19]"
-_S = "[ \u00a0\u2009\u202f\u3000\\-\u2010-\u2015\u2212\uff0d.\uff0e\u00b7\u30fb]?"
-_NOT_BEFORE = "(?<![0-9\\uff10-\\uff19])"  # a letter may be glued on: "Tel13800138001"
-_NOT_AFTER = "(?![0-9\uff10-\uff19])"
-#: A mainland mobile number inside free text (what ``redact_text`` masks).
-TEXT_PHONE_RE = re.compile(
-    rf"{_NOT_BEFORE}(?:(?:[+\uff0b]|00|\uff10\uff10)?[8\uff18][6\uff16]{_S})?[1\uff11]{_S}[3-9\uff13-\uff19](?:{_S}{_D}){{9}}{_NOT_AFTER}"
-)
-#: A resident identity number inside free text (checked for a plausible birth date).
-TEXT_ID_RE = re.compile(rf"{_NOT_BEFORE}[1-9\uff11-\uff19](?:{_S}{_D}){{16}}{_S}[0-9\uff10-\uff19XxＸｘ]{_NOT_AFTER}")
-#: A fixed-line number with its area code: 027-8588 1234, (027)85881234, 010 12345678.
-TEXT_LANDLINE_RE = re.compile(
-    rf"{_NOT_BEFORE}[(\uff08]?[0\uff10][1-9\uff11-\uff19]{_D}{{1,2}}[)\uff09]?{_S}[2-9\uff12-\uff19](?:{_S}{_D}){{6,7}}{_NOT_AFTER}"
-)
+# 138 - 0013 - 8001, 138/0013/8004, a number split over lines, full-width １３６…, 𝟏𝟑𝟖…, ١٣٨…,
+# +86 135…, an identity number in groups. A number is a run of digit groups (any script's
+# decimal digits) joined by up to four separator characters; a phone or identity number is
+# any stretch of whole groups whose digits make one.
+
+#: Characters that may stand between the groups of one number.
+SEPARATORS = r"\s\-\u2010-\u2015\u2212\ufe63\uff0d_.\uff0e\u3002\u00b7\u30fb/\uff0f\\~\uff5e*\uff0a,\uff0c\u3001:\uff1a|\uff5c()\uff08\uff09\[\]\u3010\u3011"
+_X = "Xx\uff38\uff58"
+_GROUP = re.compile(rf"\d+(?:[{_X}](?![A-Za-z0-9]))?")
+_RUN = re.compile(rf"\d+(?:[{_X}](?![A-Za-z0-9]))?(?:[{SEPARATORS}]{{1,4}}\d+(?:[{_X}](?![A-Za-z0-9]))?)*")
+_ID_BODY = re.compile(r"^[1-9]\d{5}(18|19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dX]$")
+_MOBILE = re.compile(r"^(?:0086|86)?(1[3-9]\d{9})$")
+_LANDLINE = re.compile(r"^(0(?:[12]\d|[3-9]\d{2}))([2-9]\d{6,7})$")
 
 
-def _plain(text: str) -> str:
-    """The digits (and a final X) of a number as written, in ASCII."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit() or ch in "Xx").upper()
+def ascii_digits(text: str) -> str:
+    """Digits of any script as ASCII (１, 𝟏, ١ → 1); an X stays an upper-case X; the rest goes."""
+    return "".join(str(unicodedata.digit(c)) if c.isdigit() else "X" for c in text if c.isdigit() or c in "XxＸｘ")
 
 
-def _mask_id_match(match: re.Match[str]) -> str:
-    number = _plain(match.group(0))
-    birth = number[6:14]
-    if len(number) != 18 or not re.match(r"^(18|19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$", birth):
-        return match.group(0)
-    return mask_id_number(number)
+def _masked(digits: str) -> str | None:
+    """The mask of a phone, identity or fixed-line number, or ``None`` for anything else."""
+    if _ID_BODY.match(digits):
+        return mask_id_number(digits)
+    if "X" in digits:
+        return None
+    mobile = _MOBILE.match(digits)
+    if mobile:
+        return mask_phone(mobile.group(1))
+    landline = _LANDLINE.match(digits)
+    if landline:
+        area, local = landline.groups()
+        return f"{area}-{'*' * (len(local) - 4)}{local[-4:]}"
+    return None
 
 
-def _mask_phone_match(match: re.Match[str]) -> str:
-    return mask_phone(_plain(match.group(0))[-11:])
-
-
-def _mask_landline_match(match: re.Match[str]) -> str:
-    digits = _plain(match.group(0))
-    area = 3 if digits[:2] in ("01", "02") else 4
-    return f"{digits[:area]}-{'*' * (len(digits) - area - 4)}{digits[-4:]}"
+def _mask_run(run: str) -> str:
+    groups = [(m.start(), m.end(), ascii_digits(m.group(0))) for m in _GROUP.finditer(run)]
+    out: list[str] = []
+    done = 0  # how much of the run is already copied out
+    i = 0
+    while i < len(groups):
+        best: tuple[int, str] | None = None
+        digits = ""
+        for j in range(i, len(groups)):
+            digits += groups[j][2]
+            if len(digits) > 18:
+                break
+            mask = _masked(digits)
+            if mask is not None:
+                best = (j, mask)  # the longest whole-group stretch from i that is a number
+        if best is None:
+            i += 1
+            continue
+        j, mask = best
+        out += [run[done : groups[i][0]], mask]
+        done = groups[j][1]
+        i = j + 1
+    out.append(run[done:])
+    return "".join(out)
 
 
 def redact_text(text: str) -> str:
-    """Free text as shown to others: the phone and identity numbers a resident typed into
-    it are masked however they were written (the stored original is kept for the staff who
-    unmask it, with a reason)."""
+    """Free text as shown to others: the phone, identity and fixed-line numbers a resident
+    typed into it are masked however they were written (the stored original is kept for the
+    staff who unmask it, with a reason)."""
     if not text:
         return text
-    text = TEXT_ID_RE.sub(_mask_id_match, text)
-    text = TEXT_PHONE_RE.sub(_mask_phone_match, text)
-    return TEXT_LANDLINE_RE.sub(_mask_landline_match, text)
+    masked = _RUN.sub(lambda m: _mask_run(m.group(0)), text)
+    return re.sub(r"[+\uff0b](?=\d{3}\*{4}\d{4})", "", masked)  # "+86 138…" → "138****…"
 
 
 def mask_name(name: str) -> str:

@@ -175,5 +175,10 @@ STAFF_ROLES: frozenset[str] = frozenset(
 )
 
 
+#: Roles that see other households' data without being staff (carers, 包保): they sign in with
+#: something they hold, an SMS code to their phone (or a TOTP code), never a password alone.
+POSSESSION_ROLES: frozenset[str] = frozenset({R.BUILDING_LEADER, R.CENTRAL_HOUSEHOLD})
+
+
 def roles_for(action: str) -> set[str]:
     return {role for role, caps in CAPABILITIES.items() if action in caps}

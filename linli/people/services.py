@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.core import ratelimit
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.core.text import looks_gbk_damaged, normalize, pinyin_key
@@ -107,12 +108,9 @@ def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
         if "id_number" not in errors:
             from linli.core import crypto
 
+            # whether the number is already registered is checked once everything else is
+            # valid (``_guard_id_number``): an answer here would be an oracle
             if (crypto.digest(number) if number else "") != person.id_number_digest:
-                if (
-                    number
-                    and Person.objects.filter(id_number_digest=crypto.digest(number)).exclude(pk=person.pk).exists()
-                ):
-                    err("id_number", "该证件号码已登记 / This identity number is already registered")
                 person.set_id_number(number)
                 changed.append("id_number")
     if "birth_date" in data and data["birth_date"] != person.birth_date:
@@ -155,13 +153,49 @@ def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
     return changed
 
 
-@transaction.atomic
+#: ``full_clean`` leaves the identity number's uniqueness to ``_guard_id_number``
+_CLEAN_EXCLUDE = ["user", "place", "id_number_digest"]
+
+
+def _guard_id_number(actor: Any, person: Person) -> None:
+    """Refuse an identity number registered to someone else, once every other field of the
+    write is valid. Whether a number is registered anywhere is itself personal data (a masked
+    number and a birth year leave some thirty candidates to try), so each entry by a person
+    counts against ``id_number_entry_user`` and a clash is audited at the place of the person
+    who holds the number, where its secretary sees it. Call outside the write's transaction:
+    the audit entry of a refused write is kept."""
+    if not person.id_number_digest:
+        return
+    if actor is not None and not ratelimit.hit("id_number_entry_user", getattr(actor, "pk", "")).allowed:
+        raise ValidationError({"id_number": [_("证件号码录入太频繁，请稍后再试。")]})
+    holder = (
+        Person.objects.filter(id_number_digest=person.id_number_digest)
+        .exclude(pk=person.pk)
+        .select_related("place")
+        .first()
+    )
+    if holder is None:
+        return
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CONFLICT,
+            target=holder,
+            place=holder.place,
+            field="id_number",
+            changes={"entered_at": person.place.code},
+        )
+    raise ValidationError({"id_number": ["该证件号码已登记 / This identity number is already registered"]})
+
+
 def person_create(
     *, actor: Any, place: Place, household: Household | None = None, relation: str = Relation.OTHER, **data: Any
 ) -> Person:
     """Register a person at ``place`` (a household's node, or where they work).
 
-    With ``household`` the person is also added to it with ``relation`` to the head.
+    With ``household`` the person is also added to it with ``relation`` to the head. Every
+    field is checked before the identity number's uniqueness (``_guard_id_number``); the write
+    is one transaction.
     """
     unknown = set(data) - set(PERSON_FIELDS)
     if unknown:
@@ -171,30 +205,43 @@ def person_create(
     require(actor, Action.EDIT_PEOPLE, place)
     person = Person(place=place)
     _apply_person_fields(person, {"name": data.pop("name", ""), **data})
-    person.full_clean(exclude=["user", "place"])
-    person.save()
-    if household is not None:
-        _add_member(household, person, relation)
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.CREATE,
-        target=person,
-        place=place,
-        changes={"fields": sorted(k for k, v in data.items() if v not in ("", None, [], False))},
-    )
+    person.full_clean(exclude=_CLEAN_EXCLUDE)
+    _guard_id_number(actor, person)
+    with transaction.atomic():
+        person.save()
+        if household is not None:
+            _add_member(household, person, relation)
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            target=person,
+            place=place,
+            changes={"fields": sorted(k for k, v in data.items() if v not in ("", None, [], False))},
+        )
     return person
 
 
-@transaction.atomic
 def person_update(*, actor: Any, person: Person, reason: str = "", **data: Any) -> Person:
+    """Change a person's fields: every field is checked first (on a copy), then the identity
+    number's uniqueness (``_guard_id_number``), then the row is locked and written in one
+    transaction."""
     unknown = set(data) - set(PERSON_FIELDS)
     if unknown:
         raise ValidationError({f: ["未知字段 / unknown field"] for f in sorted(unknown)})
+    draft = Person.objects.select_related("place").get(pk=person.pk)
+    require(actor, Action.EDIT_PEOPLE, draft.place)
+    if "id_number" in _apply_person_fields(draft, dict(data)):
+        draft.full_clean(exclude=_CLEAN_EXCLUDE)
+        _guard_id_number(actor, draft)
+    with transaction.atomic():
+        return _person_write(actor=actor, person=person, reason=reason, data=data)
+
+
+def _person_write(*, actor: Any, person: Person, reason: str, data: dict[str, Any]) -> Person:
     person = Person.objects.select_for_update().select_related("place").get(pk=person.pk)
-    require(actor, Action.EDIT_PEOPLE, person.place)
     changed = _apply_person_fields(person, data)
     if changed:
-        person.full_clean(exclude=["user", "place"])
+        person.full_clean(exclude=_CLEAN_EXCLUDE)
         person.save()
         # field names only: the audit trail must not become a second copy of the data
         audit_record(

@@ -385,18 +385,41 @@ def place_import(
     codes = {p["code"] for _, p in parsed}
     existing = {p.code: p for p in Place.objects.filter(code__in=parent_codes | codes)}
     scope = scope_for(actor) if actor is not None else None
+    # places outside the actor's reach are not named as existing: a parent there reads as
+    # unknown, and a code there only as taken (codes are unique across the whole tree)
+    hidden: set[str] = set()
+    if scope is not None and not scope.everything:
+        hidden = {code for code, p in existing.items() if not scope.allows(Action.MANAGE_PLACES, p.path)}
 
     for line, item in parsed:
         msgs = []
         parent_code = item["parent_code"]
+        if item["code"] in hidden:
+            errors.append(
+                RowError(
+                    line, [f"编码 {item['code']} 已被占用，请换一个 / the code {item['code']} is taken: choose another"]
+                )
+            )
+            continue
+        current = existing.get(item["code"])
+        own_parent = (
+            current is not None
+            and parent_code in existing
+            and existing[parent_code].path == current.path[: -Place.steplen]
+        )
         if parent_code:
             if parent_code in kinds:
                 parent_kind: str | None = kinds[parent_code]
-            elif parent_code in existing:
+            elif parent_code in existing and (
+                parent_code not in hidden or own_parent
+            ):  # an export names its root's parent
                 parent_kind = existing[parent_code].kind
             else:
                 parent_kind = None
-                msgs.append(f"上级编码 {parent_code} 不存在 / parent code {parent_code} does not exist")
+                msgs.append(
+                    f"上级编码 {parent_code} 不存在或不在您的管辖范围内 / parent code {parent_code} does not exist "
+                    "or is outside your scope"
+                )
         else:
             parent_kind = None
         if not msgs:

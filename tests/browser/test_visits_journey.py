@@ -12,7 +12,6 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from linli.needs.models import Channel, Need
-from linli.testing import PASSWORD
 from linli.visits.models import Visit, VisitKind
 from linli.visits.tests.conftest import vw  # noqa: F401 - the fixture
 from tests.browser.test_journeys import sign_in_staff
@@ -24,11 +23,19 @@ SMALL_PHONE = {"viewport": {"width": 360, "height": 740}, "locale": "zh-CN"}
 
 
 def sign_in_carer(page: Page, base: str, username: str = "central_household") -> None:
-    """A carer (党员中心户) holds no staff role, so signs in without a second factor."""
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("#password-login button[type=submit]")
+    """A carer (党员中心户) holds no staff role: it signs in with an SMS code to its phone
+    (a password alone is refused: it would open other households' data)."""
+    from linli.accounts.models import User
+    from linli.accounts.sms import read_outbox
+
+    phone = User.objects.get(username=username).phone
+    page.goto(f"{base}/accounts/login/code/")
+    page.fill("#id_phone", phone)
+    page.click("#request-code button[type=submit]")
+    page.wait_for_url(re.compile(r"/accounts/login/code/confirm/"))
+    code = re.search(r"\d{6}", [m for m in read_outbox() if m["to"] == phone][-1]["body"]).group(0)  # type: ignore[union-attr]
+    page.fill("#id_code", code)
+    page.click("#confirm-code button[type=submit]")
     page.wait_for_url(f"{base}/")
 
 

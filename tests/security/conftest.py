@@ -28,6 +28,16 @@ def sign_in_staff(client: Any, username: str, *, code: str | None = None) -> Any
     return client.post(response["Location"], {"code": code or totp_now()})
 
 
+def sign_in_by_code(client: Any, phone: str) -> Any:
+    """Sign in with an SMS code (residents and carers), reading the code from the outbox."""
+    from linli.accounts.sms import read_outbox
+
+    response = client.post(reverse("account_request_login_code"), {"phone": phone})
+    assert response.status_code == 302, response.content[:300]
+    [code] = codes_in([m for m in read_outbox() if m["to"] == phone][-1]["body"])
+    return client.post(response["Location"], {"code": code})
+
+
 def other_process(code: str, *, env: dict[str, str] | None = None) -> str:
     """Run ``code`` in a new Python process (as a second web worker would be) with the test
     settings, against the database of the running test, and return what it printed. The test

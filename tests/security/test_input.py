@@ -223,3 +223,43 @@ def test_f18_the_place_tree_export_guards_formulas(world: Any) -> None:
     sheet = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
     names = [row[2] for row in sheet.iter_rows(values_only=True)]
     assert not any(str(n).startswith(("=", "+", "-", "@")) for n in names if n), names
+
+
+def test_f10_json_nested_too_deep_is_a_400(nw: Any) -> None:
+    _, key = api_client_register(actor=None, name="probe", user=nw.users["community_staff"])
+    deep = "[" * 5000 + "]" * 5000
+    signed = Client()
+    sign_in_staff(signed, "secretary")
+    for client, url in (
+        (Client(), "/api/needs/triage/"),
+        (Client(), f"/open311/v2/requests.json?api_key={key}"),
+        (signed, "/api/needs/"),
+        (signed, "/api/memberships/"),
+        (signed, "/api/needs/triage/"),
+    ):
+        response = client.post(url, deep, content_type="application/json")
+        assert response.status_code in (400, 401, 403), (url, response.status_code)
+        assert response.status_code != 500
+
+
+def test_f17_an_import_does_not_tell_out_of_scope_places_from_missing_ones(world: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    street = Client()
+    sign_in_staff(street, "street_official")
+    # another street, outside this official's reach, with a grid
+    from linli.places.services import place_create
+
+    other = place_create(actor=None, parent=world.district, code="t-other", name="别的街道", kind="street")
+    place_create(actor=None, parent=other, code="t-other-c", name="别的社区", kind="community")
+
+    def errors(rows: str) -> str:
+        upload = SimpleUploadedFile("p.csv", ("编码,上级编码,名称,类型\n" + rows).encode())
+        page = street.post(reverse("places:import"), {"file": upload}).content.decode()
+        return page.split('id="import-errors"')[1].split("</ul>")[0]
+
+    hidden_parent = errors("t-new-1,t-other-c,某网格,网格\n")
+    missing_parent = errors("t-new-1,t-nowhere-c,某网格,网格\n")
+    assert hidden_parent.replace("t-other-c", "X") == missing_parent.replace("t-nowhere-c", "X")
+    taken = errors("t-other-c,t-a,某网格,网格\n")
+    assert "别的" not in taken and "scope" not in taken

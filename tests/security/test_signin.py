@@ -188,3 +188,40 @@ def test_f15_password_spraying_from_one_address_is_throttled(world: Any) -> None
             traveller.shift(dt.timedelta(seconds=7))
         response = Client().post(reverse("account_login"), {"login": "secretary", "password": PASSWORD})
     assert response.status_code == 429 or "2fa" not in response.get("Location", "")
+
+
+# --- found by the probe after the first round of fixes ----------------------------------------
+
+
+def test_f01_a_carer_signs_in_with_an_sms_code_not_a_password(client: Client, world: Any) -> None:
+    """Carers (楼栋长, 党员中心户) see other households' data: a password alone does not open it."""
+    from tests.security.conftest import sign_in_by_code
+
+    response = client.post(reverse("account_login"), {"login": "building_leader", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"].startswith(reverse("account_request_login_code"))
+    assert client.get("/api/people/").status_code in (401, 403)
+    sign_in_by_code(client, world.users["building_leader"].phone)
+    assert client.get("/api/people/").status_code == 200
+    # a session that skipped the code (a test helper here) is ended
+    other = Client()
+    other.force_login(world.users["central_household"])
+    assert other.get("/api/people/").status_code in (401, 403)
+
+
+def test_f01_the_admin_site_neither_shows_secrets_nor_loops(client: Client, world: Any) -> None:
+    from allauth.mfa.models import Authenticator
+
+    from linli.testing import TOTP_SECRET, sign_in
+
+    admin = _make_superuser(world)
+    sign_in(client, admin)
+    totp = Authenticator.objects.filter(type="totp").first()
+    page = client.get(f"/admin/mfa/authenticator/{totp.pk}/change/")
+    assert page.status_code == 200 and TOTP_SECRET not in page.content.decode()
+    assert client.get("/admin/pghistory/").status_code == 404  # row history shows every field in full
+    # staff who are not system admins are refused, not sent round between sign-in pages
+    secretary = Client()
+    sign_in(secretary, world.users["secretary"])
+    assert secretary.get("/admin/needs/category/").status_code in (302, 403)
+    refused = secretary.get("/admin/login/?next=/admin/needs/category/")
+    assert refused.status_code == 403

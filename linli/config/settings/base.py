@@ -40,8 +40,8 @@ INSTALLED_APPS = [
     "treebeard",
     "rules.apps.AutodiscoverRulesConfig",
     "pgtrigger",
+    # pghistory keeps row history; its admin is left out: it shows every field in full
     "pghistory",
-    "pghistory.admin",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -190,6 +190,8 @@ _RATE_DEFAULTS = {
     "sms_send_phone": "10/h",
     # failed sign-ins from one address, whatever the account (password spraying)
     "login_failed_ip": "30/h",
+    # identity numbers entered by one person (whether one is registered is itself personal data)
+    "id_number_entry_user": "60/h",
     # needs taken in (Open311, the API, the report form): per registered client, per person,
     # per address
     "need_intake_key": "120/m",
@@ -267,6 +269,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "linli.core.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "linli.core.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Linli 邻里 API",

@@ -87,6 +87,9 @@ def test_a_knock_on_a_closed_door_does_not_silence_the_reminder(vw: Any, carer: 
 
 @pytest.mark.django_db
 def test_a_carer_without_a_phone_counts_but_gets_nothing(vw: Any, outbox: None) -> None:
+    from linli.people.services import person_update
+
+    vw.carer = person_update(actor=None, person=vw.carer, phone="")
     assert vw.carer.phone == ""
     assert reminders_sweep(now=vw.now) == 1
     assert read_outbox() == []
