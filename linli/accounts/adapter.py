@@ -93,6 +93,17 @@ class AccountAdapter(DefaultAccountAdapter):
         if not ratelimit.check("login_failed_ip", ratelimit.client_ip(request)).allowed:
             raise self.validation_error("too_many_login_attempts")
         super().pre_authenticate(request, **credentials)
+        # a carer is sent to the SMS sign-in before the password is checked, so that the answer
+        # is the same whether the password was right or wrong
+        from linli.accounts.middleware import has_totp, needs_possession
+
+        if credentials.get("phone"):
+            user = self.get_user_by_phone(str(credentials["phone"]))
+        else:
+            login = str(credentials.get("username") or "")
+            user = User.objects.filter(username=login).first() if login else None
+        if user is not None and needs_possession(user) and not has_totp(user):
+            raise forms.ValidationError(_("楼栋长和党员中心户请用短信验证码登录。"), code="use_sms_code")
 
     def set_phone(self, user: Any, phone: str, verified: bool) -> None:
         user.phone = phone

@@ -1,10 +1,14 @@
-"""Writing the audit trail. Called by services inside their transaction."""
+"""Writing the audit trail. Called by services inside their transaction, or through
+``record_regardless`` for what must stay written when the transaction rolls back."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
-from django.db import models
+from django.db import connection, models, transaction
+from django.http import HttpRequest, HttpResponse
 
 from linli.core.models import AuditEntry
 
@@ -33,3 +37,41 @@ def audit_record(
         reason=reason,
         changes=changes or {},
     )
+
+
+#: What must be recorded even if the request's transaction rolls back (a refused write's
+#: audit entry, a count against a limit): kept per request and written after the response.
+_REGARDLESS: ContextVar[list[Callable[[], Any]] | None] = ContextVar("linli_record_regardless", default=None)
+
+
+def record_regardless(write: Callable[[], Any]) -> None:
+    """Run ``write`` so that it stays written even when the transaction around the caller
+    rolls back (a service that refuses with an exception rolls back what it wrote, and an
+    API view may hold a transaction of its own, such as ``idempotent``). Outside any
+    transaction it runs at once; inside one, during a request, it runs once the response is
+    ready (``RecordRegardlessMiddleware``); elsewhere (the command line) it runs at once."""
+    pending = _REGARDLESS.get()
+    if pending is not None and connection.in_atomic_block:
+        pending.append(write)
+        return
+    with transaction.atomic():
+        write()
+
+
+class RecordRegardlessMiddleware:
+    """Writes what services asked to keep whatever their transaction did, after the view."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _REGARDLESS.set([])
+        try:
+            response = self.get_response(request)
+            pending = _REGARDLESS.get() or []
+        finally:
+            _REGARDLESS.reset(token)
+        for write in pending:
+            with transaction.atomic():
+                write()
+        return response

@@ -25,20 +25,35 @@ LEAKS: list[tuple[str, str, str]] = []
 #: how many responses were scanned (so the suite can show the guard was really on)
 SCANNED = [0]
 
-# Written apart from ``redact_text`` (which masks greedily): here every stretch of whole digit
-# groups is tried. Commas and colons do not join groups here (JSON lists, times of day).
-_GUARD_SEPARATORS = "\\s\\-\u2010-\u2015\u2212\ufe63\uff0d_.\uff0e\u3002\u00b7\u30fb/\uff0f~\uff5e\uff0c\u3001|\uff5c"
-_GROUPS = re.compile(rf"(?<![A-Za-z0-9*])\+?\d+[Xx]?(?:[{_GUARD_SEPARATORS}]{{1,4}}\d+[Xx]?)*(?![A-Za-z0-9*])")
+# Written apart from ``redact_text`` (which scans character by character): here the text is
+# normalised first (every script's digits to ASCII, Chinese numerals in runs of eleven or
+# more, marks and invisible format characters dropped, an O between digits read as 0), then
+# digit groups joined by up to six non-word characters are tried stretch by stretch. Commas
+# and colons do not join groups here (JSON lists, times of day).
+_GAP = r"(?:(?![:,])[\W_])"
+_GROUPS = re.compile(rf"(?<![A-Za-z0-9*])\+?\d+[Xx]?(?:{_GAP}{{1,6}}\d+[Xx]?)*(?![A-Za-z0-9*])")
 _DIGITS = re.compile(r"\d+[Xx]?")
-PHONE_RE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
+_CHINESE = "〇零○◯一幺壹二两贰三叁四肆五伍六陆七柒八捌九玖"
+_CHINESE_VALUE = {c: str("0000111222334455667788899"[i]) for i, c in enumerate(_CHINESE)}
+_CHINESE_RUN = re.compile(f"[{_CHINESE}]{{11,}}")
+_DIGITS_AND_OS = re.compile(r"[\dOo]+")
+PHONE_RE = re.compile(r"^(?:\+?86|0)?1[3-9]\d{9}$")
 ID_RE = re.compile(r"^[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]$")
 MASKED_ID_RE = re.compile(r"(?<![\d*])\d{6}\*{8}\d{3}[\dX](?![\d*])")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _plain(text: str) -> str:
-    """Digits of every script made ASCII (１, 𝟏, ١ → 1), the rest as it is."""
-    return "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in unicodedata.normalize("NFKC", text))
+    text = unicodedata.normalize("NFKC", text)
+    text = _CHINESE_RUN.sub(lambda m: "".join(_CHINESE_VALUE[c] for c in m.group(0)), text)
+    text = "".join(
+        str(unicodedata.digit(c)) if c.isdigit() else c
+        for c in text
+        if unicodedata.category(c)[0] != "M" and unicodedata.category(c) != "Cf"
+    )
+    return _DIGITS_AND_OS.sub(
+        lambda m: re.sub("[Oo]", "0", m.group(0)) if re.search(r"\d", m.group(0)) else m.group(0), text
+    )
 
 
 def find_leaks(text: str) -> list[tuple[str, str]]:

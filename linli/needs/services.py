@@ -235,6 +235,15 @@ def _point(lat: Any, lng: Any) -> tuple[Decimal | None, Decimal | None]:
 # --- intake --------------------------------------------------------------------------------
 
 
+def intake_check(*, text: str, phone: str = "", lat: Any = None, lng: Any = None) -> None:
+    """What ``need_create`` will refuse whatever the place: an adapter checks it before it
+    looks the place up, so that a bad request gets the same answer at any place."""
+    _check_text(text)
+    if phone:
+        normalize_phone(phone)
+    _point(lat, lng)
+
+
 @dataclass
 class Reporter:
     """Who raised the need, when it is not the actor itself (staff entering it for someone)."""

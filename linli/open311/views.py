@@ -57,7 +57,7 @@ from linli.needs.models import (
     Urgency,
 )
 from linli.needs.selectors import category_list, intake_place, need_list
-from linli.needs.services import Reporter, need_create
+from linli.needs.services import Reporter, intake_check, need_create
 from linli.open311.renderers import ERRORS, SERVICE_REQUESTS, Open311JSONRenderer, Open311XMLRenderer, XmlShape, to_xml
 from linli.people.identity import redact_text
 from linli.places.models import Place, PlaceKind, path_len
@@ -555,11 +555,11 @@ class RequestListView(Open311View):
             )
         if missing:
             raise Open311Error(400, missing)
-        place = None
-        if address_id:  # one outside the client's reach is as unknown as one that does not exist
-            place = intake_place(request.user, address_id)
-            if place is None:
-                raise Open311Error(400, "未知的 address_id / Unknown address_id")
+        if (
+            not category_list().filter(code=service_code).exists()
+            and not Category.objects.filter(code=service_code, active=True).exists()
+        ):
+            raise Open311Error(400, "未知的 service_code / Unknown service_code")
         urgency = _attribute(data, "urgency").lower() or Urgency.NORMAL
         if urgency not in Urgency.values:
             raise Open311Error(
@@ -571,6 +571,15 @@ class RequestListView(Open311View):
         if floor:
             address_string = f"{address_string} {floor}层".strip()
         _param(data, "media_url", max_length=2000)  # accepted; photos come through the app
+        reporter = _reporter(data)
+        intake_check(text=description, phone=reporter.phone, lat=lat, lng=lng)
+        # the place last, once everything else is valid: the answer about a place outside the
+        # client's reach is then the same as about a place that does not exist
+        place = None
+        if address_id:
+            place = intake_place(request.user, address_id)
+            if place is None:
+                raise Open311Error(400, "未知的 address_id / Unknown address_id")
         need = need_create(
             actor=request.user,
             text=description,
@@ -581,7 +590,7 @@ class RequestListView(Open311View):
             category_code=service_code,
             channel=Channel.API,
             urgency=urgency,
-            reporter=_reporter(data),
+            reporter=reporter,
             api_client=request.auth,
         )
         due = _iso(need.resolution_due)

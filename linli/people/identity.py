@@ -121,77 +121,181 @@ def mask_id_number(number: str) -> str:
 
 
 # --- numbers inside free text ---------------------------------------------------------------
-# Residents write numbers every which way: 138 0013 8001, 139-1234-5678, 137.1234.5678,
-# 138 - 0013 - 8001, 138/0013/8004, a number split over lines, full-width １３６…, 𝟏𝟑𝟖…, ١٣٨…,
-# +86 135…, an identity number in groups. A number is a run of digit groups (any script's
-# decimal digits) joined by up to four separator characters; a phone or identity number is
-# any stretch of whole groups whose digits make one.
+# Residents write numbers every which way: 138 0013 8001, 139-1234-5678, 138 - 0013 - 8001,
+# 138/0013/8004, a number split over lines, full-width １３６…, 𝟏𝟑𝟖…, ١٣٨…, ①③⑧…, keycaps,
+# 138OO138OOO, 一三八〇〇一三八〇〇〇, +86 135…, an identity number in groups. A number is read
+# as groups of digits (any script, and O between digits) joined by at most six characters that
+# are neither letters, ideographs nor ":" (times of day); a phone, identity, bank card or
+# fixed-line number is any stretch of whole groups whose digits make one.
 
-#: Characters that may stand between the groups of one number.
-SEPARATORS = r"\s\-\u2010-\u2015\u2212\ufe63\uff0d_.\uff0e\u3002\u00b7\u30fb/\uff0f\\~\uff5e*\uff0a,\uff0c\u3001:\uff1a|\uff5c()\uff08\uff09\[\]\u3010\u3011"
-_X = "Xx\uff38\uff58"
-_GROUP = re.compile(rf"\d+(?:[{_X}](?![A-Za-z0-9]))?")
-_RUN = re.compile(rf"\d+(?:[{_X}](?![A-Za-z0-9]))?(?:[{SEPARATORS}]{{1,4}}\d+(?:[{_X}](?![A-Za-z0-9]))?)*")
-_ID_BODY = re.compile(r"^[1-9]\d{5}(18|19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dX]$")
-_MOBILE = re.compile(r"^(?:0086|86)?(1[3-9]\d{9})$")
-_LANDLINE = re.compile(r"^(0(?:[12]\d|[3-9]\d{2}))([2-9]\d{6,7})$")
+#: Between two groups of one number: punctuation, symbols, spaces, invisible format characters.
+_MAX_GAP = 6
+_BREAKS = frozenset(":：")
+#: Chinese numerals as residents use them in numbers (幺 is how 1 is read out in phone numbers).
+CHINESE_DIGITS = {
+    **dict.fromkeys("〇零○◯", 0),
+    **dict.fromkeys("一幺壹", 1),
+    **dict.fromkeys("二两贰", 2),
+    **dict.fromkeys("三叁", 3),
+    **dict.fromkeys("四肆", 4),
+    **dict.fromkeys("五伍", 5),
+    **dict.fromkeys("六陆", 6),
+    **dict.fromkeys("七柒", 7),
+    **dict.fromkeys("八捌", 8),
+    **dict.fromkeys("九玖", 9),
+}
+_CHINESE_RUN = re.compile(f"[{''.join(CHINESE_DIGITS)}]{{11,}}")
+_ID18 = re.compile(r"^[1-9]\d{5}(18|19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dX]$")
+_ID15 = re.compile(r"^[1-9]\d{5}\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}$")
+_MOBILE = re.compile(r"^(?:0086|86|0)?(1[3-9]\d{9})$")
+_AREA = re.compile(r"^0(?:[12]\d|[3-9]\d{2})$")
+_LOCAL = re.compile(r"^[2-9]\d{6,7}$")
 
 
-def ascii_digits(text: str) -> str:
-    """Digits of any script as ASCII (１, 𝟏, ١ → 1); an X stays an upper-case X; the rest goes."""
-    return "".join(str(unicodedata.digit(c)) if c.isdigit() else "X" for c in text if c.isdigit() or c in "XxＸｘ")
-
-
-def _masked(digits: str) -> str | None:
-    """The mask of a phone, identity or fixed-line number, or ``None`` for anything else."""
-    if _ID_BODY.match(digits):
-        return mask_id_number(digits)
-    if "X" in digits:
-        return None
-    mobile = _MOBILE.match(digits)
-    if mobile:
-        return mask_phone(mobile.group(1))
-    landline = _LANDLINE.match(digits)
-    if landline:
-        area, local = landline.groups()
-        return f"{area}-{'*' * (len(local) - 4)}{local[-4:]}"
+def _digit_value(ch: str) -> int | None:
+    if ch.isdigit():
+        try:
+            return unicodedata.digit(ch)
+        except (TypeError, ValueError):
+            return None
     return None
 
 
-def _mask_run(run: str) -> str:
-    groups = [(m.start(), m.end(), ascii_digits(m.group(0))) for m in _GROUP.finditer(run)]
-    out: list[str] = []
-    done = 0  # how much of the run is already copied out
-    i = 0
-    while i < len(groups):
-        best: tuple[int, str] | None = None
-        digits = ""
-        for j in range(i, len(groups)):
-            digits += groups[j][2]
-            if len(digits) > 18:
-                break
-            mask = _masked(digits)
-            if mask is not None:
-                best = (j, mask)  # the longest whole-group stretch from i that is a number
-        if best is None:
+def _ascii_letter(ch: str) -> bool:
+    return ch.isascii() and ch.isalpha()
+
+
+def _is_gap(ch: str) -> bool:
+    """A character that may stand between the groups of one number."""
+    if ch in _BREAKS:
+        return False
+    category = unicodedata.category(ch)
+    return category[0] in "PSZ" or category in ("Cc", "Cf")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        n = int(c) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+def _masked(digits: str, groups: list[str]) -> str | None:
+    """The mask of a phone, identity, bank card or fixed-line number (``digits``, written in
+    ``groups``), or ``None`` for anything else."""
+    if _ID18.match(digits):
+        return mask_id_number(digits)
+    if "X" in digits:
+        return None
+    if _ID15.match(digits) and len(groups) <= 4:
+        return f"{digits[:6]}******{digits[-3:]}"
+    mobile = _MOBILE.match(digits)
+    if mobile:
+        return mask_phone(mobile.group(1))
+    card = len(groups) >= 4 and all(len(g) == 4 for g in groups[:-1])  # 6222 0212 3456 7890
+    if 16 <= len(digits) <= 19 and (card or _luhn(digits)):  # a bank card
+        return f"{digits[:4]}{'*' * (len(digits) - 8)}{digits[-4:]}"
+    if len(groups) >= 2 and _AREA.match(groups[0]) and _LOCAL.match("".join(groups[1:])):
+        local = "".join(groups[1:])
+        return f"{groups[0]}-{'*' * (len(local) - 4)}{local[-4:]}"
+    if len(groups) == 1 and len(digits) in (11, 12) and digits[0] == "0":  # 02785881234
+        area = 3 if digits[1] in "12" else 4
+        if _AREA.match(digits[:area]) and _LOCAL.match(digits[area:]):
+            return f"{digits[:area]}-{'*' * (len(digits) - area - 4)}{digits[-4:]}"
+    if [len(g) for g in groups] in ([4, 4], [3, 4]) and digits[0] in "23456789":  # 8765 4321
+        return "*" * (len(digits) - 4) + digits[-4:]
+    return None
+
+
+def _groups(text: str) -> list[list[tuple[int, int, str]]]:
+    """The runs of digit groups in ``text``: each group is (start, end, its digits in ASCII)."""
+    runs: list[list[tuple[int, int, str]]] = []
+    run: list[tuple[int, int, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        value = _digit_value(text[i])
+        if value is None:
             i += 1
             continue
-        j, mask = best
-        out += [run[done : groups[i][0]], mask]
-        done = groups[j][1]
-        i = j + 1
-    out.append(run[done:])
+        start, digits = i, []
+        while i < n:
+            ch = text[i]
+            value = _digit_value(ch)
+            if value is not None:
+                digits.append(str(value))
+            elif ch in "Oo" and digits and not (i + 1 < n and _ascii_letter(text[i + 1]) and text[i + 1] not in "Oo"):
+                digits.append("0")  # 138OO138OOO
+            elif ch in "Xx" and digits and not (i + 1 < n and _ascii_letter(text[i + 1])):
+                digits.append("X")  # an identity number's check character
+                i += 1
+                break
+            elif unicodedata.category(ch)[0] == "M" or ch in "\ufe0f\u20e3":
+                pass  # a keycap or another mark on the digit
+            else:
+                break
+            i += 1
+        group = (start, i, "".join(digits))
+        gap = text[run[-1][1] : start] if run else ""
+        if run and len(gap) <= _MAX_GAP and all(_is_gap(c) for c in gap):
+            run.append(group)
+        else:
+            if run:
+                runs.append(run)
+            run = [group]
+    if run:
+        runs.append(run)
+    return runs
+
+
+def _mask_runs(text: str) -> str:
+    out: list[str] = []
+    done = 0
+    for run in _groups(text):
+        i = 0
+        while i < len(run):
+            best: tuple[int, str] | None = None
+            digits = ""
+            for j in range(i, len(run)):
+                digits += run[j][2]
+                if len(digits) > 19:
+                    break
+                mask = _masked(digits, [g[2] for g in run[i : j + 1]])
+                if mask is not None:
+                    best = (j, mask)  # the longest whole-group stretch from i that is a number
+            if best is None:
+                i += 1
+                continue
+            j, mask = best
+            start = run[i][0]
+            if start > 0 and text[start - 1] in "+＋":  # +86 …
+                start -= 1
+            out += [text[done:start], mask]
+            done = run[j][1]
+            i = j + 1
+    out.append(text[done:])
     return "".join(out)
 
 
+def _mask_chinese(match: re.Match[str]) -> str:
+    digits = "".join(str(CHINESE_DIGITS[c]) for c in match.group(0))
+    return _masked(digits, [digits]) or match.group(0)
+
+
+_ANY_DIGIT = re.compile(r"\d")
+
+
 def redact_text(text: str) -> str:
-    """Free text as shown to others: the phone, identity and fixed-line numbers a resident
-    typed into it are masked however they were written (the stored original is kept for the
-    staff who unmask it, with a reason)."""
+    """Free text as shown to others: the phone, identity, bank card and fixed-line numbers a
+    resident typed into it are masked however they were written (the stored original is kept
+    for the staff who unmask it, with a reason)."""
     if not text:
         return text
-    masked = _RUN.sub(lambda m: _mask_run(m.group(0)), text)
-    return re.sub(r"[+\uff0b](?=\d{3}\*{4}\d{4})", "", masked)  # "+86 138…" → "138****…"
+    text = _CHINESE_RUN.sub(_mask_chinese, text)
+    if len(_ANY_DIGIT.findall(text)) < 7 and not any(c in "Oo" or (c.isdigit() and not c.isdecimal()) for c in text):
+        return text  # too few digits to hold a number (the usual case, cheaply)
+    masked = _mask_runs(text)
+    return re.sub(r"[+\uff0b](?=\d{3}\*{4}\d{4})", "", masked)
 
 
 def mask_name(name: str) -> str:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core import ratelimit
-from linli.core.audit import audit_record
+from linli.core.audit import audit_record, record_regardless
 from linli.core.models import AuditEntry
 from linli.core.text import looks_gbk_damaged, normalize, pinyin_key
 from linli.people.identity import (
@@ -162,12 +162,16 @@ def _guard_id_number(actor: Any, person: Person) -> None:
     write is valid. Whether a number is registered anywhere is itself personal data (a masked
     number and a birth year leave some thirty candidates to try), so each entry by a person
     counts against ``id_number_entry_user`` and a clash is audited at the place of the person
-    who holds the number, where its secretary sees it. Call outside the write's transaction:
-    the audit entry of a refused write is kept."""
+    who holds the number, where its secretary sees it; both stay written when the write's
+    transaction rolls back (``record_regardless``)."""
     if not person.id_number_digest:
         return
-    if actor is not None and not ratelimit.hit("id_number_entry_user", getattr(actor, "pk", "")).allowed:
-        raise ValidationError({"id_number": [_("证件号码录入太频繁，请稍后再试。")]})
+    if actor is not None:
+        who = getattr(actor, "pk", "")
+        if not ratelimit.check("id_number_entry_user", who).allowed:
+            raise ValidationError({"id_number": [_("证件号码录入太频繁，请稍后再试。")]})
+        # counted even when the write is refused or its transaction rolls back
+        record_regardless(lambda: ratelimit.hit("id_number_entry_user", who))
     holder = (
         Person.objects.filter(id_number_digest=person.id_number_digest)
         .exclude(pk=person.pk)
@@ -176,8 +180,8 @@ def _guard_id_number(actor: Any, person: Person) -> None:
     )
     if holder is None:
         return
-    with transaction.atomic():
-        audit_record(
+    record_regardless(
+        lambda: audit_record(
             actor=actor,
             action=AuditEntry.Action.CONFLICT,
             target=holder,
@@ -185,6 +189,7 @@ def _guard_id_number(actor: Any, person: Person) -> None:
             field="id_number",
             changes={"entered_at": person.place.code},
         )
+    )
     raise ValidationError({"id_number": ["该证件号码已登记 / This identity number is already registered"]})
 
 

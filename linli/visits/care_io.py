@@ -31,6 +31,7 @@ from linli.people.identity import mask_name, mask_phone, normalize_phone
 from linli.people.models import Household, Membership, Person
 from linli.people.permissions import scope_for
 from linli.people.roles import Action
+from linli.people.selectors import person_list
 from linli.people.services import export_unmask
 from linli.places.models import Place, PlaceKind
 from linli.places.services import ImportFailed, ImportResult, LineError, read_rows
@@ -116,9 +117,12 @@ def care_import(
         else:
             problems[line].append("请填写包保人手机或包保人编号 / Give the carer's phone or id")
 
-    by_id = {p.pk: p for p in Person.objects.filter(pk__in=set(ids.values()))}
+    # carers are looked up among the people the actor may see: a file must not be a way to
+    # learn who holds an id or a phone number elsewhere
+    people = Person.objects.all() if actor is None else person_list(actor=actor)
+    by_id = {p.pk: p for p in people.filter(pk__in=set(ids.values()))}
     by_phone: dict[str, list[Person]] = defaultdict(list)
-    for person in Person.objects.filter(phone__in=set(phones.values())).order_by("pk"):
+    for person in people.filter(phone__in=set(phones.values())).order_by("pk"):
         by_phone[person.phone].append(person)
     candidates = set(by_id) | {p.pk for found in by_phone.values() for p in found}
     role_paths: dict[int, list[str]] = defaultdict(list)

@@ -231,3 +231,39 @@ def test_f06_the_numbers_of_the_probe_are_masked_in_open311_too(nw: Any) -> None
     visible = _digits(body.encode().decode("unicode_escape") if "\\u" in body else body)
     for written, digits in WRITTEN:
         assert digits not in visible, written
+
+
+def test_f02_a_clash_is_counted_and_audited_inside_an_idempotent_write(world: Any, settings: Any) -> None:
+    """``Idempotency-Key`` makes the API write one transaction: a clash still leaves its
+    audit entry and its count behind when that transaction rolls back."""
+    settings.LINLI_RATE_LIMITS = {**settings.LINLI_RATE_LIMITS, "id_number_entry_user": "2/h"}
+    full = world.resident_b.id_number()
+    grid = APIClient()
+    sign_in_staff(grid, "grid_worker")
+    body = {"place": world.household_place_a.code, "name": "测试人", "id_number": full}
+    answers = [
+        grid.post("/api/people/", body, format="json", HTTP_IDEMPOTENCY_KEY=f"k-{n}").json()["id_number"][0]
+        for n in range(3)
+    ]
+    assert "已登记" in answers[0] and "已登记" in answers[1] and "频繁" in answers[2]
+    assert AuditEntry.objects.filter(action="conflict", target_id=str(world.resident_b.pk)).count() == 2
+
+
+def test_f02_a_care_import_names_nobody_outside_the_importers_reach(world: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    outside = world.resident_b  # community B
+    rows = (
+        "住户编码,包保人编号,包保人手机\n"
+        f"{world.household_place_a.code},{outside.pk},\n"
+        f"{world.household_place_a.code},999999,\n"
+        f"{world.household_place_a.code},,{outside.phone[3:]}\n"
+        f"{world.household_place_a.code},,13912345670\n"
+    )
+    grid = Client()
+    sign_in_staff(grid, "grid_worker")
+    url = reverse("visits:care_import", args=[world.grid_a.code])
+    grid.post(url, {"file": SimpleUploadedFile("care.csv", rows.encode())})
+    page = grid.get(reverse("visits:care", args=[world.grid_a.code])).content.decode()
+    assert outside.name not in page
+    assert page.count("没有编号为") == 2 and page.count("没有手机号为") == 2

@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "linli.core.middleware.RequestLogMiddleware",
+    "linli.core.audit.RecordRegardlessMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "linli.core.middleware.PreferencesMiddleware",
     "django.middleware.locale.LocaleMiddleware",
