@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, pagination, parsers, serializers, throttling
+from rest_framework import exceptions, pagination, serializers, throttling
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -32,17 +32,6 @@ def validation_detail(exc: ValidationError) -> Any:
     if hasattr(exc, "error_dict"):
         return {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
     return {"detail": " ".join(str(m) for m in exc.messages)}
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, with a body nested too deep for the parser (``[[[[…`` a thousand
-    times) answered as malformed rather than a RecursionError and a 500."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError as exc:
-            raise exceptions.ParseError(_("请求体嵌套过深。")) from exc
 
 
 class TextUnmaskIn(serializers.Serializer[Any]):

@@ -271,7 +271,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "linli.core.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "linli.core.api.JSONParser",
+        "linli.core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

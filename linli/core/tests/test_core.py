@@ -151,3 +151,17 @@ def test_json_logs_never_carry_the_query_string() -> None:
     line = JSONFormatter().format(record)
     assert "SECRET-KEY" not in line
     assert json.loads(line)["request"] == "GET /open311/v2/requests.json"
+
+
+@pytest.mark.parametrize("module", ["linli.core.api", "linli.core.views", "linli.core.imports", "linli.config.urls"])
+def test_a_module_imports_first_in_a_fresh_process(module: str) -> None:
+    """DRF reads its settings while ``rest_framework.views`` is imported: a class named there
+    (the parser, the pagination) must import without importing that module back."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "linli.config.settings.test"}
+    program = f"import django; django.setup(); import {module}"
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-1500:]
