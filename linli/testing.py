@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linli.accounts.models import User
+from linli.core.access import POSSESSION_ROLES, STAFF_ROLES, SYSTEM, Role
 from linli.people.identity import id_check_char
 from linli.people.models import Department, DepartmentKind, Household, Person, Relation
-from linli.people.roles import POSSESSION_ROLES, STAFF_ROLES, Role
 from linli.people.services import household_create, membership_grant, person_create
 from linli.places.models import Place, PlaceKind
 from linli.places.services import place_create
@@ -59,10 +59,10 @@ def make_user(
         user.phone_verified = True
         user.save(update_fields=["phone_verified"])
     if person is None:
-        person = person_create(actor=None, place=place, name=f"用户{username}", phone=phone or "")
+        person = person_create(actor=SYSTEM, place=place, name=f"用户{username}", phone=phone or "")
     person.user = user
     person.save(update_fields=["user"])
-    membership_grant(actor=None, person=person, place=place, role=role, department=department)
+    membership_grant(actor=SYSTEM, person=person, place=place, role=role, department=department)
     if totp if totp is not None else role in STAFF_ROLES:
         from allauth.mfa.totp.internal.auth import TOTP
 
@@ -89,23 +89,27 @@ class World:
 def build_world() -> World:
     w = World()
     add = w.places.__setitem__
-    add("city", place_create(actor=None, parent=None, code="t-city", name="武汉市", kind=PlaceKind.CITY))
-    add("district", place_create(actor=None, parent=w.city, code="t-district", name="江汉区", kind=PlaceKind.DISTRICT))
-    add("street", place_create(actor=None, parent=w.district, code="t-street", name="汉兴街道", kind=PlaceKind.STREET))
+    add("city", place_create(actor=SYSTEM, parent=None, code="t-city", name="武汉市", kind=PlaceKind.CITY))
+    add(
+        "district", place_create(actor=SYSTEM, parent=w.city, code="t-district", name="江汉区", kind=PlaceKind.DISTRICT)
+    )
+    add(
+        "street", place_create(actor=SYSTEM, parent=w.district, code="t-street", name="汉兴街道", kind=PlaceKind.STREET)
+    )
     for tag, name in (("a", "常二社区"), ("b", "常四社区")):
-        community = place_create(actor=None, parent=w.street, code=f"t-{tag}", name=name, kind=PlaceKind.COMMUNITY)
+        community = place_create(actor=SYSTEM, parent=w.street, code=f"t-{tag}", name=name, kind=PlaceKind.COMMUNITY)
         add(f"community_{tag}", community)
-        grid = place_create(actor=None, parent=community, code=f"t-{tag}-g1", name="第一网格", kind=PlaceKind.GRID)
+        grid = place_create(actor=SYSTEM, parent=community, code=f"t-{tag}-g1", name="第一网格", kind=PlaceKind.GRID)
         add(f"grid_{tag}", grid)
-        building = place_create(actor=None, parent=grid, code=f"t-{tag}-g1-b1", name="1栋", kind=PlaceKind.BUILDING)
+        building = place_create(actor=SYSTEM, parent=grid, code=f"t-{tag}-g1-b1", name="1栋", kind=PlaceKind.BUILDING)
         add(f"building_{tag}", building)
         household = household_create(
-            actor=None, building=building, code=f"t-{tag}-g1-b1-101", name="1单元101", floor_area=None
+            actor=SYSTEM, building=building, code=f"t-{tag}-g1-b1-101", name="1单元101", floor_area=None
         )
         w.households[f"household_{tag}"] = household
         w.places[f"household_place_{tag}"] = household.place
         head = person_create(
-            actor=None,
+            actor=SYSTEM,
             place=household.place,
             household=household,
             relation=Relation.HEAD,

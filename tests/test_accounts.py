@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from linli.accounts.sms import read_outbox
-from linli.people.roles import Role
+from linli.core.access import Role
 from linli.testing import PASSWORD, make_user, sign_in, totp_now
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from linli.core.access import SYSTEM, forget_scope
 from linli.core.models import AuditEntry
 from linli.people.models import Relation
-from linli.people.permissions import forget_scope
 from linli.people.services import household_create, person_create
 from linli.testing import make_id_number, make_phone, sign_in
 from tests.schema import assert_matches_schema
@@ -102,7 +102,7 @@ def test_patch_person_and_unmask(api: APIClient, world: Any) -> None:
 def test_memberships_grant_and_revoke(world: Any) -> None:
     client = APIClient()
     client.force_authenticate(world.users["secretary"])
-    helper = person_create(actor=None, place=world.community_a, name="新志愿者")
+    helper = person_create(actor=SYSTEM, place=world.community_a, name="新志愿者")
     response = client.post(
         "/api/memberships/",
         {"person": helper.pk, "place": world.community_a.code, "role": "volunteer", "reason": "报名"},
@@ -130,10 +130,10 @@ def _grow(world: Any, start: int, stop: int) -> None:
     """Households with one person each, numbered start..stop-1, under building A."""
     for i in range(start, stop):
         household = household_create(
-            actor=None, building=world.building_a, code=f"t-a-g1-b1-x{i}", name=f"2单元{i:03d}"
+            actor=SYSTEM, building=world.building_a, code=f"t-a-g1-b1-x{i}", name=f"2单元{i:03d}"
         )
         person_create(
-            actor=None,
+            actor=SYSTEM,
             place=household.place,
             household=household,
             relation=Relation.HEAD,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from linli.core.access import SYSTEM
 from linli.people.models import Membership
 from linli.testing import sign_in
 
@@ -173,7 +174,7 @@ def _needs_of(world: Any) -> dict[str, Any]:
             need = need_create(actor=world.users[actor], text="楼道灯坏了", place=place)
             other = need_create(actor=world.users[actor], text="家里停水了", place=place)
             [dispatch] = need_whistle(actor=world.users[actor], need=other, departments=[world.department])
-            [photo] = photos_attach(need=need, uploads=[PhotoUpload(name="p.png", content=_png())], actor=None)
+            [photo] = photos_attach(need=need, uploads=[PhotoUpload(name="p.png", content=_png())], actor=SYSTEM)
             made[tag] = (need, dispatch, photo)
         world.needs_made = made
     return world.needs_made
@@ -186,8 +187,8 @@ def _visits_of(world: Any) -> dict[str, Any]:
 
     from django.utils import timezone
 
+    from linli.core.access import Role
     from linli.needs.photos import PhotoUpload
-    from linli.people.roles import Role
     from linli.testing import make_user
     from linli.visits.services import care_assign, night_round_create, visit_log
 
@@ -197,7 +198,7 @@ def _visits_of(world: Any) -> dict[str, Any]:
         for tag, staff in (("a", "grid_worker"), ("b", "grid_worker_b")):
             carer = make_user(f"authz_carer_{tag}", Role.CENTRAL_HOUSEHOLD, world.places[f"building_{tag}"]).person
             household = world.households[f"household_{tag}"]
-            assignment = care_assign(actor=None, household=household, carer=carer, now=now)
+            assignment = care_assign(actor=SYSTEM, household=household, carer=carer, now=now)
             visit = visit_log(
                 actor=world.users[staff],
                 household=household,
@@ -208,7 +209,7 @@ def _visits_of(world: Any) -> dict[str, Any]:
                 now=now,
             )
             night = night_round_create(
-                actor=None,
+                actor=SYSTEM,
                 place=world.places[f"grid_{tag}"],
                 starts_at=now + dt.timedelta(hours=1),
                 ends_at=now + dt.timedelta(hours=3),
@@ -355,7 +356,7 @@ def test_other_place_gets_404(client: Any, world: Any) -> None:
 @pytest.mark.django_db
 def test_wrong_role_is_refused(client: Any, world: Any) -> None:
     """A role without the capability, at the same place: 403 or 404, never the data."""
-    from linli.people.roles import Role
+    from linli.core.access import Role
     from linli.testing import make_user
 
     outsider = make_user("outsider", Role.RESIDENT, world.household_place_b)

@@ -17,11 +17,15 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from linli.core.access import CAPABILITIES, SYSTEM
+from linli.needs.capabilities import NeedCap
 from linli.needs.models import Dispatch, Need, NeedReporter
+from linli.people.capabilities import PeopleCap
 from linli.people.models import Department, Household, Membership, Person
-from linli.people.roles import CAPABILITIES, Action
+from linli.places.capabilities import PlaceCap
 from linli.places.models import Place
 from linli.testing import sign_in
+from linli.visits.capabilities import VisitCap
 from linli.visits.models import CareAssignment, Visit
 from tests.test_authz import _needs_of, _visits_of, kwarg_names
 
@@ -65,7 +69,7 @@ def _ids(qs: QuerySet[Any], keep: Callable[[Any], bool]) -> set[int]:
 
 
 def _expected_needs(user: Any) -> set[int]:
-    viewable = _paths(user, Action.VIEW_NEEDS)
+    viewable = _paths(user, NeedCap.VIEW_NEEDS)
     liaison = [(path, dep) for role, path, dep in _grants(user) if dep is not None]
     reported = set(NeedReporter.objects.filter(user=user).values_list("need_id", flat=True))
     dispatched = {(d.need_id, d.department_id) for d in Dispatch.objects.all()}
@@ -80,7 +84,7 @@ def _expected_needs(user: Any) -> set[int]:
 
 
 def _expected_dispatches(user: Any) -> set[int]:
-    viewable = _paths(user, Action.VIEW_NEEDS)
+    viewable = _paths(user, NeedCap.VIEW_NEEDS)
     liaison = [(path, dep) for role, path, dep in _grants(user) if dep is not None]
     return {
         d.pk
@@ -91,7 +95,7 @@ def _expected_dispatches(user: Any) -> set[int]:
 
 
 def _expected_visits(user: Any) -> set[int]:
-    readable = _paths(user, Action.VIEW_VISITS)
+    readable = _paths(user, VisitCap.VIEW_VISITS)
     person = Person.objects.filter(user=user).first()
     cared = set(
         CareAssignment.objects.filter(carer=person, ended_at__isnull=True).values_list("household_id", flat=True)
@@ -105,20 +109,20 @@ def _expected_visits(user: Any) -> set[int]:
 
 #: endpoint → the rows the actor should get
 EXPECTED: dict[str, Callable[[Any], set[Any]]] = {
-    "/api/places/": lambda u: {p.code for p in Place.objects.all() if _under(p.path, _paths(u, Action.VIEW_PLACES))},
+    "/api/places/": lambda u: {p.code for p in Place.objects.all() if _under(p.path, _paths(u, PlaceCap.VIEW_PLACES))},
     "/api/people/": lambda u: _ids(
         Person.objects.select_related("place"),
-        lambda p: _under(p.place.path, _paths(u, Action.VIEW_PEOPLE)) or p.user_id == u.pk,
+        lambda p: _under(p.place.path, _paths(u, PeopleCap.VIEW_PEOPLE)) or p.user_id == u.pk,
     ),
     "/api/households/": lambda u: _ids(
-        Household.objects.select_related("place"), lambda h: _under(h.place.path, _paths(u, Action.VIEW_PEOPLE))
+        Household.objects.select_related("place"), lambda h: _under(h.place.path, _paths(u, PeopleCap.VIEW_PEOPLE))
     ),
     "/api/departments/": lambda u: _ids(
-        Department.objects.select_related("place"), lambda d: _under(d.place.path, _paths(u, Action.VIEW_PLACES))
+        Department.objects.select_related("place"), lambda d: _under(d.place.path, _paths(u, PlaceCap.VIEW_PLACES))
     ),
     "/api/memberships/": lambda u: _ids(
         Membership.objects.filter(ended_at__isnull=True).select_related("place"),
-        lambda m: _under(m.place.path, _paths(u, Action.VIEW_MEMBERSHIPS)),
+        lambda m: _under(m.place.path, _paths(u, PeopleCap.VIEW_MEMBERSHIPS)),
     ),
     "/api/needs/": _expected_needs,
     "/api/dispatches/": _expected_dispatches,
@@ -149,7 +153,7 @@ def populated(world: Any) -> Any:
     _visits_of(world)
     from linli.visits.services import care_assign
 
-    care_assign(actor=None, household=world.household_a, carer=world.users["central_household"].person)
+    care_assign(actor=SYSTEM, household=world.household_a, carer=world.users["central_household"].person)
     from linli.people.models import DepartmentKind
 
     for code, kind, place in (

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
+from linli.core.access import SYSTEM
 from linli.core.models import AuditEntry
 from linli.people.models import Membership
 from linli.places.models import Place
@@ -82,7 +83,7 @@ def test_building_leader_sees_masked_household_without_unmask(client: Any, world
     page = client.get(f"/households/{world.household_a.pk}/").content.decode()
     assert "张建国" in page and "138****8000" in page
     assert "独居老人" not in page  # the building is not theirs to know: only the households they care for
-    care_assign(actor=None, household=world.household_a, carer=world.users["building_leader"].person)
+    care_assign(actor=SYSTEM, household=world.household_a, carer=world.users["building_leader"].person)
     sign_in(client, world.users["building_leader"])
     assert "独居老人" in client.get(f"/households/{world.household_a.pk}/").content.decode()
     assert "unmask-form" not in client.get(f"/people/{world.resident_a.pk}/").content.decode()
@@ -120,7 +121,7 @@ def test_reserved_place_codes(world: Any) -> None:
     from linli.places.services import place_create
 
     with pytest.raises(ValidationError, match="reserved"):
-        place_create(actor=None, parent=world.community_a, code="import", name="导入", kind="grid")
+        place_create(actor=SYSTEM, parent=world.community_a, code="import", name="导入", kind="grid")
 
 
 def test_home_per_role(client: Any, world: Any) -> None:

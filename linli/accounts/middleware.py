@@ -30,9 +30,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from linli.core.access import POSSESSION_ROLES, scope_for
 from linli.core.errors import error_response
-from linli.people.permissions import scope_for
-from linli.people.roles import POSSESSION_ROLES
 
 #: What a staff account that has no second factor yet may reach: setting one up.
 _SETUP_URL_NAMES = {

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.http import HttpRequest, HttpResponse
 
+from linli.core.access import user_of
 from linli.core.models import AuditEntry
 
 
@@ -23,7 +24,7 @@ def audit_record(
     field: str = "",
     changes: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    actor_obj = user_of(actor)
     return AuditEntry.objects.create(
         actor=actor_obj,
         actor_name=str(actor_obj) if actor_obj else "system",

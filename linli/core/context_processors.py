@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from linli.people.permissions import scope_for
+from linli.core.access import scope_for
 
 
 def preferences(request: HttpRequest) -> dict[str, Any]:

@@ -108,6 +108,8 @@ def _birth_dates_beside_masks(text: str) -> list[tuple[str, str]]:
         return []
     found = []
     for mask, born in rows:
+        if born is None:
+            continue
         if any(form in text for form in _date_forms(born)):
             found.append(("birth_date_beside_masked_id", f"{mask} {born.isoformat()}"))
     return found

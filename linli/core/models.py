@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.access import PlaceScopedQuerySet
+
 
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -60,6 +62,8 @@ class AuditEntry(models.Model):
     field = models.CharField(_("字段"), max_length=64, blank=True)
     reason = models.TextField(_("理由"), blank=True)
     changes = models.JSONField(_("变更"), default=dict, blank=True)
+
+    objects = PlaceScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]

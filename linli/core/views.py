@@ -9,13 +9,15 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from linli.core.access import CAPABILITIES, Role, scope_for
 from linli.core.imports import access_import_job
 from linli.core.middleware import LARGE_TYPE_COOKIE, remember
 from linli.core.pages import safe_next
 from linli.core.tasks import worker_is_fresh
-from linli.people.permissions import scope_for
-from linli.people.roles import CAPABILITIES, Action, Role
+from linli.needs.capabilities import NeedCap
+from linli.people.capabilities import PeopleCap
 from linli.people.selectors import my_household, my_memberships
+from linli.places.capabilities import PlaceCap
 from linli.places.selectors import place_roots
 
 
@@ -26,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
     memberships = list(my_memberships(actor=request.user))
     # residents see their own household; "find residents" is for those who look after others
     looks_after_others = scope.everything or any(
-        g.role != Role.RESIDENT and Action.VIEW_PEOPLE in CAPABILITIES[g.role] for g in scope.grants
+        g.role != Role.RESIDENT and PeopleCap.VIEW_PEOPLE in CAPABILITIES[g.role] for g in scope.grants
     )
     return render(
         request,
@@ -35,14 +37,14 @@ def home(request: HttpRequest) -> HttpResponse:
             "memberships": memberships,
             "my_household": my_household(actor=request.user),
             "roots": list(place_roots(actor=request.user)[:50]),
-            "can_audit": scope.everything or bool(scope.paths(Action.VIEW_AUDIT)),
+            "can_audit": scope.everything or bool(scope.paths(PeopleCap.VIEW_AUDIT)),
             "can_people": looks_after_others,
-            "can_manage": scope.everything or bool(scope.paths(Action.MANAGE_MEMBERSHIPS)),
-            "can_import": scope.everything or bool(scope.paths(Action.MANAGE_PLACES)),
-            "can_submit": scope.everything or bool(scope.paths(Action.SUBMIT_NEED)),
-            "can_queue": scope.everything or bool(scope.paths(Action.VIEW_NEEDS)),
+            "can_manage": scope.everything or bool(scope.paths(PeopleCap.MANAGE_MEMBERSHIPS)),
+            "can_import": scope.everything or bool(scope.paths(PlaceCap.MANAGE_PLACES)),
+            "can_submit": scope.everything or bool(scope.paths(NeedCap.SUBMIT_NEED)),
+            "can_queue": scope.everything or bool(scope.paths(NeedCap.VIEW_NEEDS)),
             "is_liaison": any(g.department_id for g in scope.grants),
-            "can_rates": scope.everything or bool(scope.paths(Action.VIEW_RATES)),
+            "can_rates": scope.everything or bool(scope.paths(NeedCap.VIEW_RATES)),
         },
     )
 

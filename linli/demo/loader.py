@@ -52,6 +52,7 @@ from faker import Faker
 from pypinyin import lazy_pinyin
 
 from linli.accounts.models import User
+from linli.core.access import STAFF_ROLES, SYSTEM, Role
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.core.text import normalize, pinyin_key
@@ -68,7 +69,6 @@ from linli.people.models import (
     Tenure,
     Vulnerability,
 )
-from linli.people.roles import STAFF_ROLES, Role
 from linli.people.services import membership_grant
 from linli.places.models import Place, PlaceKind
 from linli.places.services import TreeBuilder
@@ -871,7 +871,7 @@ def _create_accounts(people: dict[str, Person]) -> None:
         person.save(update_fields=["user", "updated_at"])
         place = Place.objects.get(code=account.place_code)
         membership_grant(
-            actor=None,
+            actor=SYSTEM,
             person=person,
             place=place,
             role=account.role,
@@ -933,7 +933,7 @@ def load_demo(*, progress: Progress | None = None, seed: int = 20261125) -> Demo
         for code, households in gen.by_community.items():
             community = gen.places[code]
             audit_record(
-                actor=None,
+                actor=SYSTEM,
                 action=AuditEntry.Action.IMPORT,
                 target=community,
                 place=community,

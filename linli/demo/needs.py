@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from linli.accounts.api_keys import api_client_register
 from linli.accounts.models import User
+from linli.core.access import SYSTEM
 from linli.core.errors import Conflict
 from linli.needs import services
 from linli.needs.catalogue import DEFAULT_CATALOGUE, catalogue_load_defaults
@@ -55,18 +56,18 @@ def _departments_for(kind: str, place: Place) -> list[Department]:
 
 def _staff_for(community_code: str) -> dict[str, Any]:
     """The accounts that act in the demo's history: in 常二 the demo accounts themselves; in
-    other communities the system (``None``), as if by their own staff."""
+    other communities the system (``SYSTEM``), as if by their own staff."""
     users = {u.username: u for u in User.objects.filter(username__in=["grid", "staff", "secretary", "liaison"])}
     if community_code == "hanxing-changer":
         g1 = Place.objects.filter(code="hanxing-changer-g1").first()
         return {
-            "grid": users.get("grid"),
+            "grid": users.get("grid", SYSTEM),
             "grid_path": g1.path if g1 else "-",
-            "staff": users.get("staff"),
-            "secretary": users.get("secretary"),
-            "liaison": users.get("liaison"),
+            "staff": users.get("staff", SYSTEM),
+            "secretary": users.get("secretary", SYSTEM),
+            "liaison": users.get("liaison", SYSTEM),
         }
-    return {"grid": None, "grid_path": "-", "staff": None, "secretary": None, "liaison": None}
+    return {"grid": SYSTEM, "grid_path": "-", "staff": SYSTEM, "secretary": SYSTEM, "liaison": SYSTEM}
 
 
 class _History:
@@ -94,7 +95,7 @@ def load_demo_needs(*, seed: int = 20261128, step: Callable[[str], None] | None 
         triage_train(note="演示数据 / demo data", cross_validate=False)
     district = User.objects.filter(username="district").first()
     if district is not None:
-        client, _ = api_client_register(actor=None, name="12345 市民热线(演示)", user=district, key=DEMO_API_KEY)
+        client, _ = api_client_register(actor=SYSTEM, name="12345 市民热线(演示)", user=district, key=DEMO_API_KEY)
         summary.api_client = client.name
     real_now = timezone.now()
     examples = {entry.code: list(entry.examples) for entry in DEFAULT_CATALOGUE if entry.examples}
@@ -169,7 +170,7 @@ def _one_need(
         weights=[50, 15, 12, 12, 8, 3],
     )[0]
     need = services.need_create(
-        actor=None,
+        actor=SYSTEM,
         text=text,
         place=place,
         channel=channel,
@@ -188,7 +189,7 @@ def _one_need(
         target = rng.choice(["submitted", "accepted", "whistled", "whistled", "resolved", "closed", "merged"])
     else:
         target = rng.choices(["closed", "resolved", "whistled", "accepted"], weights=[85, 5, 5, 5])[0]
-    if staff["grid"] is not None and need.place_path.startswith(staff["grid_path"]):
+    if staff["grid"] is not SYSTEM and need.place_path.startswith(staff["grid_path"]):
         grid = staff["grid"]  # the demo grid worker handles the needs of their own grid
     if target == "submitted":
         return
@@ -222,16 +223,16 @@ def _one_need(
         if target == "whistled":
             if rng.random() < 0.6 and (t := history.later(1, 30)) is not None:
                 services.dispatch_checkin(
-                    actor=liaison if _serves(liaison, dispatch) else None, dispatch=dispatch, now=t
+                    actor=liaison if _serves(liaison, dispatch) else SYSTEM, dispatch=dispatch, now=t
                 )
             return
         if (t := history.later(1, 26)) is None:
             return
-        services.dispatch_checkin(actor=liaison if _serves(liaison, dispatch) else None, dispatch=dispatch, now=t)
+        services.dispatch_checkin(actor=liaison if _serves(liaison, dispatch) else SYSTEM, dispatch=dispatch, now=t)
         if (t := history.later(4, 24 * 6)) is None:
             return
         services.dispatch_resolve(
-            actor=liaison if _serves(liaison, dispatch) else None,
+            actor=liaison if _serves(liaison, dispatch) else SYSTEM,
             dispatch=dispatch,
             result=rng.choice(["已派人上门维修，恢复正常", "已更换损坏设备", "已现场处理完毕", "已清理并加固"]),
             now=t,
@@ -255,7 +256,7 @@ def _one_need(
             return
         satisfaction = rng.choices(["satisfied", "basic", "unsatisfied"], weights=[78, 16, 6])[0]
         services.need_rate(
-            actor=None,
+            actor=SYSTEM,
             need=need,
             reporter=rep,
             resolved=satisfaction != "unsatisfied",
@@ -270,12 +271,12 @@ def _one_need(
         if (t := history.later(2, 48)) is not None:
             for rep in need.reporters.all():
                 services.need_rate(
-                    actor=None, need=need, reporter=rep, resolved=True, satisfaction="basic", channel="phone", now=t
+                    actor=SYSTEM, need=need, reporter=rep, resolved=True, satisfaction="basic", channel="phone", now=t
                 )
 
 
 def _serves(user: Any, dispatch: Any) -> bool:
-    if user is None:
+    if user is SYSTEM:
         return False
     return bool(
         user.person.memberships.filter(department_id=dispatch.department_id, ended_at__isnull=True).exists()

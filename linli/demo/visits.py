@@ -35,10 +35,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from linli.accounts.models import User
+from linli.core.access import SYSTEM, Role
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.people.models import Household, HouseholdMember, Membership, Person, Relation, Vulnerability
-from linli.people.roles import Role
 from linli.people.services import membership_grant
 from linli.places.models import Place, PlaceKind
 from linli.visits import services
@@ -369,7 +369,7 @@ class _Builder:
         if through_services:
             for carer, place in grants:
                 membership_grant(
-                    actor=None, person=carer.person, place=place, role=carer.role, reason="演示数据 / demo data"
+                    actor=SYSTEM, person=carer.person, place=place, role=carer.role, reason="演示数据 / demo data"
                 )
         else:
             Membership.objects.bulk_create(
@@ -557,7 +557,7 @@ class _Builder:
             for home in assigned:
                 assert home.carer is not None and home.assigned_at is not None
                 services.care_assign(
-                    actor=None,
+                    actor=SYSTEM,
                     household=home.household,
                     carer=home.carer.person,
                     now=home.assigned_at,
@@ -565,14 +565,14 @@ class _Builder:
                 )
             for home in homes:
                 if home.out_by_day:
-                    services.household_care_set(actor=None, household=home.household, out_by_day=True)
+                    services.household_care_set(actor=SYSTEM, household=home.household, out_by_day=True)
             handovers: dict[int, tuple[dt.datetime, _Carer, _Carer]] = {}
             for home in homes:
                 if home.handover and home.carer:
                     handovers[home.carer.person.pk] = (home.handover[0], home.carer, home.handover[1])
             for when, old, new in handovers.values():
                 services.carer_handover(
-                    actor=None, carer=old.person, to=new.person, reason="身体原因不再包保 / stepped down", now=when
+                    actor=SYSTEM, carer=old.person, to=new.person, reason="身体原因不再包保 / stepped down", now=when
                 )
         else:
             rows = []
@@ -592,7 +592,7 @@ class _Builder:
             )
             if rows:  # one entry for the community's imported assignments (the places have their own)
                 audit_record(
-                    actor=None,
+                    actor=SYSTEM,
                     action=AuditEntry.Action.IMPORT,
                     target=rows[0],
                     place=community,
@@ -949,10 +949,12 @@ class _Builder:
             if need is None or need.status != "submitted" or visit.recorded_at > self.now - dt.timedelta(days=2):
                 continue
             accept_at = visit.recorded_at + dt.timedelta(hours=self.rng.uniform(1, 6))
-            needs.need_accept(actor=None, need=need, now=accept_at)
+            needs.need_accept(actor=SYSTEM, need=need, now=accept_at)
             resolve_at = accept_at + dt.timedelta(days=self.rng.uniform(1, 4))
             if visit.recorded_at < self.now - dt.timedelta(days=5) and resolve_at < self.now - dt.timedelta(hours=2):
-                needs.need_resolve(actor=None, need=need, result="网格员已上门处理 / fixed by the grid", now=resolve_at)
+                needs.need_resolve(
+                    actor=SYSTEM, need=need, result="网格员已上门处理 / fixed by the grid", now=resolve_at
+                )
 
     def finish(self) -> None:
         if self.step:
@@ -1102,7 +1104,7 @@ def visits_counts(paths: list[str]) -> dict[str, int]:
         night_rounds=NightRound.objects.filter(q).count(),
     )
     for root in Place.objects.filter(path__in=paths):
-        for row in coverage_summary(actor=None, place=root, by="total"):
+        for row in coverage_summary(actor=SYSTEM, place=root, by="total"):
             counts.update(never=row.never, overdue=row.overdue, due_soon=row.due_soon)
     return dict(counts)
 

@@ -40,11 +40,11 @@ from django.utils import timezone
 
 from linli.accounts.api_keys import api_client_register
 from linli.accounts.models import ApiClient, User
+from linli.core.access import SYSTEM, Role
 from linli.core.text import normalize
 from linli.needs import rates
 from linli.needs.models import Category, Channel, Level, Need, NeedEvent, Urgency
 from linli.people.models import Department, Membership, Person
-from linli.people.roles import Role
 from linli.places.models import Place, PlaceKind
 from linli.testing import sign_in
 
@@ -178,7 +178,7 @@ def bench_accounts(city: Place) -> Accounts:
     staff = _account(f"bench-{city.code}-staff", Role.COMMUNITY_STAFF, community, totp=True)
     reader = _account(f"bench-{city.code}-open311", Role.DISTRICT_OFFICIAL, city)
     ApiClient.objects.filter(user=reader).delete()
-    _client, key = api_client_register(actor=None, name=f"bench {city.code}", user=reader)
+    _client, key = api_client_register(actor=SYSTEM, name=f"bench {city.code}", user=reader)
     places = list(
         Place.objects.filter(path__startswith=community.path, kind__in=[PlaceKind.GRID, PlaceKind.BUILDING])
         .order_by("path")

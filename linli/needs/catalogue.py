@@ -556,7 +556,7 @@ def catalogue_import(*, actor: Any, data: bytes, filename: str, city: Place | No
     """Create or update categories (of ``city``, or the defaults) from an XLSX or CSV file in
     the export's format. Codes not in the file are left as they are. Every row is checked
     first; with any bad row nothing is written (``ImportFailed`` with each row's errors).
-    System administrators only (``actor=None`` is the system).
+    System administrators only (``actor=SYSTEM`` is the system).
     """
     require_system_admin(actor, "导入派单目录", "import the dispatch catalogue")
     check_city(city)

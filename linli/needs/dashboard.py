@@ -31,10 +31,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from linli.core.access import scope_for
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.core.sheets import XLSX_TYPE, safe_cell
 from linli.needs import selectors
+from linli.needs.capabilities import NeedCap
 from linli.needs.rates import (
     COUNTERS,
     ROLLUP_KINDS,
@@ -47,8 +49,6 @@ from linli.needs.rates import (
     rates_for,
 )
 from linli.people.models import Department
-from linli.people.permissions import scope_for
-from linli.people.roles import Action
 from linli.places.models import Place
 from linli.places.selectors import access_place, place_ancestors
 
@@ -86,11 +86,11 @@ def dashboard_place(actor: Any, code: str) -> Place:
     """The place whose rates the actor asked for: ``code`` if it may view its rates (else
     404), by default the highest place where it may. 403 when it may nowhere."""
     scope = scope_for(actor)
-    paths = scope.paths(Action.VIEW_RATES)
+    paths = scope.paths(NeedCap.VIEW_RATES)
     if not (scope.everything or paths):
         raise PermissionDenied(_("您的角色不能查看三率 / Your role cannot view the three rates"))
     if code:
-        place = access_place(actor, code, Action.VIEW_RATES)
+        place = access_place(actor, code, NeedCap.VIEW_RATES)
     else:
         qs = Place.objects.filter(depth=1) if scope.everything else Place.objects.filter(path__in=paths)
         found = qs.order_by("depth", "path").first()
@@ -241,7 +241,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "needs/dashboard.html",
         {
             "place": place,
-            "crumbs": [(a, a.pk != place.pk and scope.allows(Action.VIEW_RATES, a.path)) for a in ancestors],
+            "crumbs": [(a, a.pk != place.pk and scope.allows(NeedCap.VIEW_RATES, a.path)) for a in ancestors],
             "start": start,
             "end": end,
             "period_query": period_query,

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from linli.core.access import SYSTEM
 from linli.needs import services
 from linli.needs.models import (
     DeadlineAction,
@@ -115,7 +116,7 @@ def _act(item: _Due, now: dt.datetime) -> bool:
         services._event(
             need,
             EventKind.REMINDED if remind else EventKind.OVERDUE,
-            actor=None,
+            actor=SYSTEM,
             at=now,
             from_status=need.status,
             department=department,

@@ -31,6 +31,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
 from linli.accounts.models import User
+from linli.core.access import Role
 from linli.core.text import normalize
 from linli.needs import rates
 from linli.needs.models import (
@@ -49,7 +50,6 @@ from linli.needs.models import (
     Urgency,
 )
 from linli.people.models import Department, DepartmentKind, Household, Membership, Person
-from linli.people.roles import Role
 from linli.places.models import Place, PlaceKind
 from linli.places.services import TreeBuilder
 

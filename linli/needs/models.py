@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.access import PlaceScopedQuerySet, scope_for
 from linli.core.models import TimeStampedModel
 from linli.people.models import DepartmentKind
 
@@ -148,11 +149,9 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.SUBMITTED, Status.ACCEPTED, Status.WHISTLED)
 
 
-class NeedQuerySet(models.QuerySet["Need"]):
-    def restrict(self, actor: object, action: str) -> NeedQuerySet:
-        from linli.people.permissions import restrict
-
-        return restrict(self, actor, action, path_field="place_path")
+class NeedQuerySet(PlaceScopedQuerySet):
+    """Needs by their place; ``visible`` adds, through ``Need.visible_also``, what a liaison's
+    department was whistled and what the actor reported."""
 
 
 class Need(TimeStampedModel):
@@ -246,6 +245,24 @@ class Need(TimeStampedModel):
     @property
     def scope_path(self) -> str:
         return self.place_path
+
+    @classmethod
+    def visible_also(cls, actor: Any, capability: str) -> models.Q | None:
+        """Beyond the subtrees where the actor may view needs: what was whistled to a
+        department it is a liaison of (inside the area of its grant), and what it reported or
+        entered itself (a resident; an API client's account). The kernel's ``visible`` adds
+        this; only for reading needs."""
+        scope = scope_for(actor)
+        if capability != "view_needs" or scope.user_id is None:
+            return None
+        condition = models.Q(pk__in=[])
+        for grant in scope.grants:
+            if grant.department_id is not None:
+                dispatched = Dispatch.objects.filter(need_id=models.OuterRef("pk"), department_id=grant.department_id)
+                condition |= models.Q(place_path__startswith=grant.path) & models.Q(models.Exists(dispatched))
+        # as a list of ids rather than EXISTS, so that the place-prefix index still serves staff
+        mine = list(NeedReporter.objects.filter(user_id=scope.user_id).values_list("need_id", flat=True)[:5000])
+        return condition | models.Q(submitted_by_id=scope.user_id) | models.Q(pk__in=mine)
 
     @property
     def is_open(self) -> bool:

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from linli.core.access import user_of
 from linli.needs.models import Need, NeedPhoto, PhotoStage
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -76,7 +77,7 @@ def photos_attach(
             stage=stage,
             width=width,
             height=height,
-            uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+            uploaded_by=user_of(actor),
         )
         photo.image.save(f"need-{need.pk}.{ext}", ContentFile(data), save=False)
         photo.save()

@@ -13,8 +13,9 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from linli.core.access import get_or_404
+from linli.core.access import get_or_404, is_system, scope_for
 from linli.core.text import normalize
+from linli.needs.capabilities import NeedCap
 from linli.needs.models import (
     ACTIVE_DISPATCH,
     OPEN_STATUSES,
@@ -25,9 +26,8 @@ from linli.needs.models import (
     NeedReporter,
     Rating,
 )
+from linli.people.capabilities import PeopleCap
 from linli.people.models import Department
-from linli.people.permissions import restrict, scope_for
-from linli.people.roles import Action
 from linli.places.models import Place, PlaceKind, path_len
 
 _COMMUNITY_DEPTH = path_len(PlaceKind.COMMUNITY)
@@ -37,18 +37,18 @@ _BUILDING_DEPTH = path_len(PlaceKind.BUILDING)
 def may_submit_at(actor: Any, place: Place) -> bool:
     """Residents and carers report needs anywhere in their community (the lamp outside, the
     drain of the next building), but at a household only their own; staff anywhere in their
-    scope. ``actor=None`` is the system."""
-    if actor is None:
+    scope. ``actor=SYSTEM`` is the system."""
+    if is_system(actor):
         return True
     scope = scope_for(actor)
-    if scope.everything or scope.allows(Action.HANDLE_NEEDS, place.path):
+    if scope.everything or scope.allows(NeedCap.HANDLE_NEEDS, place.path):
         return True
-    if place.kind == PlaceKind.HOUSEHOLD and not scope.allows(Action.VIEW_PEOPLE, place.path):
+    if place.kind == PlaceKind.HOUSEHOLD and not scope.allows(PeopleCap.VIEW_PEOPLE, place.path):
         return False
     community = place.path[:_COMMUNITY_DEPTH]
     return any(
         place.path.startswith(p) or (len(p) >= _COMMUNITY_DEPTH and p[:_COMMUNITY_DEPTH] == community)
-        for p in scope.paths(Action.SUBMIT_NEED)
+        for p in scope.paths(NeedCap.SUBMIT_NEED)
     )
 
 
@@ -74,7 +74,7 @@ def shown_places(actor: Any, needs: list[Need]) -> dict[int, Place]:
     for need in needs:
         path = need.place_path
         if len(path) > _BUILDING_DEPTH and not (
-            scope.allows(Action.VIEW_NEEDS, path) or scope.allows(Action.VIEW_PEOPLE, path)
+            scope.allows(NeedCap.VIEW_NEEDS, path) or scope.allows(PeopleCap.VIEW_PEOPLE, path)
         ):
             hidden[need.pk] = path[:_BUILDING_DEPTH]
         else:
@@ -84,38 +84,6 @@ def shown_places(actor: Any, needs: list[Need]) -> dict[int, Place]:
         for pk, path in hidden.items():
             shown[pk] = buildings[path]
     return shown
-
-
-def _liaison_condition(actor: Any) -> Q | None:
-    scope = scope_for(actor)
-    condition: Q | None = None
-    for grant in scope.grants:
-        if grant.department_id is None:
-            continue
-        part = Q(place_path__startswith=grant.path) & Q(
-            Exists(Dispatch.objects.filter(need_id=OuterRef("pk"), department_id=grant.department_id))
-        )
-        condition = part if condition is None else condition | part
-    return condition
-
-
-def need_visibility(actor: Any) -> Q | None:
-    """The condition on ``Need`` rows the actor may see (None: everything)."""
-    scope = scope_for(actor)
-    if scope.everything:
-        return None
-    condition = Q(pk__in=[])
-    for prefix in scope.paths(Action.VIEW_NEEDS):
-        condition |= Q(place_path__startswith=prefix)
-    liaison = _liaison_condition(actor)
-    if liaison is not None:
-        condition |= liaison
-    if scope.user_id:
-        # what I reported, and what I entered (for a resident, or as an API client's account);
-        # as a list of ids rather than EXISTS, so that the place-prefix index still serves staff
-        mine = list(NeedReporter.objects.filter(user_id=scope.user_id).values_list("need_id", flat=True)[:5000])
-        condition |= Q(submitted_by_id=scope.user_id) | Q(pk__in=mine)
-    return condition
 
 
 def need_list(
@@ -131,10 +99,7 @@ def need_list(
     mine: bool = False,
     level: str | None = None,
 ) -> QuerySet[Need]:
-    qs = Need.objects.select_related("category", "place", "grid")
-    visible = need_visibility(actor)
-    if visible is not None:
-        qs = qs.filter(visible)
+    qs = Need.objects.visible(actor, NeedCap.VIEW_NEEDS).select_related("category", "place", "grid")
     if mine:
         qs = qs.filter(
             Exists(NeedReporter.objects.filter(need_id=OuterRef("pk"), user_id=getattr(actor, "pk", 0) or 0))
@@ -188,7 +153,7 @@ def dispatch_list(*, actor: Any, status: str | list[str] | None = None, active: 
         for grant in scope.grants:
             if grant.department_id is not None:
                 condition |= Q(department_id=grant.department_id, need__place_path__startswith=grant.path)
-        for prefix in scope.paths(Action.VIEW_NEEDS):
+        for prefix in scope.paths(NeedCap.VIEW_NEEDS):
             condition |= Q(need__place_path__startswith=prefix)
         qs = qs.filter(condition)
     if status:
@@ -228,8 +193,4 @@ def reporters_to_rate(*, need: Need) -> list[NeedReporter]:
 
 
 def can_handle(actor: Any, need: Need) -> bool:
-    return scope_for(actor).allows(Action.HANDLE_NEEDS, need.place_path)
-
-
-def restrict_needs(qs: QuerySet[Need], actor: Any, action: str) -> QuerySet[Need]:
-    return restrict(qs, actor, action, path_field="place_path")
+    return scope_for(actor).allows(NeedCap.HANDLE_NEEDS, need.place_path)

@@ -22,9 +22,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from linli.core.access import SYSTEM, is_system, require, scope_for, user_of
 from linli.core.errors import Conflict
 from linli.core.text import looks_gbk_damaged, normalize
 from linli.needs import rates
+from linli.needs.capabilities import NeedCap
 from linli.needs.models import (
     ACTIVE_DISPATCH,
     NEXT_LEVEL,
@@ -51,10 +53,9 @@ from linli.needs.selectors import may_submit_at
 from linli.needs.workdays import add_limit
 from linli.people.identity import normalize_phone
 from linli.people.models import Department, Person
-from linli.people.permissions import require, scope_for
-from linli.people.roles import Action
 from linli.places.models import Place, PlaceKind, path_len
 from linli.places.selectors import ancestor
+from linli.visits.capabilities import VisitCap
 
 MAX_TEXT = 2000
 #: Default limits for a need that has no category yet (an ordinary request, Beijing's rule).
@@ -107,7 +108,7 @@ def _event(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> NeedEvent:
-    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    actor_obj = user_of(actor)
     event = NeedEvent.objects.create(
         need=need,
         kind=kind,
@@ -206,16 +207,16 @@ def _check_text(text: str) -> str:
 #: report as a resident, through a building's QR code or through the API; a channel the actor
 #: may not claim is set by the server (to the resident's own).
 _CHANNEL_CAPABILITY: dict[str, str] = {
-    Channel.STAFF: Action.HANDLE_NEEDS,
-    Channel.PATROL: Action.HANDLE_NEEDS,
-    Channel.MEETING: Action.HANDLE_NEEDS,
-    Channel.VISIT: Action.LOG_VISITS,
+    Channel.STAFF: NeedCap.HANDLE_NEEDS,
+    Channel.PATROL: NeedCap.HANDLE_NEEDS,
+    Channel.MEETING: NeedCap.HANDLE_NEEDS,
+    Channel.VISIT: VisitCap.LOG_VISITS,
 }
 
 
 def _permitted_channel(actor: Any, place: Place, channel: str) -> str:
     needed = _CHANNEL_CAPABILITY.get(channel)
-    if needed is None or actor is None or scope_for(actor).allows(needed, place.path):
+    if needed is None or is_system(actor) or scope_for(actor).allows(needed, place.path):
         return channel
     return Channel.RESIDENT
 
@@ -305,14 +306,14 @@ def need_create(
     suggestions: list[tuple[str, float]] = []
     if category_code:
         category = category_for(category_code, city=city)
-        confirmed = actor is None or scope_for(actor).allows(Action.HANDLE_NEEDS, place.path)
+        confirmed = is_system(actor) or scope_for(actor).allows(NeedCap.HANDLE_NEEDS, place.path)
     else:
         suggestions = triage.suggest_categories(text)
         if suggestions:
             category = Category.objects.filter(code=suggestions[0][0], active=True).first()
     duplicates = triage.find_duplicates(text, place=place, lat=la, lng=lo)
     person = reporter.person if reporter else None
-    if reporter is None and actor is not None:
+    if reporter is None and not is_system(actor):
         person = getattr(actor, "person", None)
     phone = ""
     if reporter and reporter.phone:
@@ -337,7 +338,7 @@ def need_create(
             channel=channel,
             urgency=urgency,
             level=level,
-            submitted_by=actor if getattr(actor, "is_authenticated", False) else None,
+            submitted_by=user_of(actor),
             api_client=api_client,
             created_at=now,
             updated_at=now,
@@ -383,7 +384,7 @@ def need_accept(*, actor: Any, need: Need | int, now: dt.datetime | None = None)
     now = _now(now)
     with transaction.atomic():
         need = _locked(need)
-        require(actor, Action.HANDLE_NEEDS, need.place)
+        require(actor, NeedCap.HANDLE_NEEDS, need.place)
         _expect(need, [Status.SUBMITTED], "该诉求已被受理 / This need has already been accepted")
         _accept(need, actor=actor, now=now)
     return need
@@ -406,7 +407,7 @@ def need_categorise(*, actor: Any, need: Need | int, category_code: str, now: dt
     now = _now(now)
     with transaction.atomic():
         need = _locked(need)
-        require(actor, Action.HANDLE_NEEDS, need.place)
+        require(actor, NeedCap.HANDLE_NEEDS, need.place)
         _expect(need, OPEN_STATUSES, "已办结的诉求不能改类别 / A finished need cannot change category")
         category = category_for(category_code, city=_city_of(need.place))
         before = need.category.code if need.category else ""
@@ -439,7 +440,7 @@ def need_whistle(
         raise ValidationError({"departments": ["请选择至少一个部门 / Choose at least one department"]})
     with transaction.atomic():
         need = _locked(need)
-        require(actor, Action.HANDLE_NEEDS, need.place)
+        require(actor, NeedCap.HANDLE_NEEDS, need.place)
         _expect(need, OPEN_STATUSES, "该诉求已办结，不能吹哨 / This need is finished and cannot be whistled")
         if need.status == Status.SUBMITTED:
             _accept(need, actor=actor, now=now)
@@ -460,7 +461,7 @@ def need_whistle(
                 department=department,
                 is_lead=not has_lead,
                 whistled_at=now,
-                whistled_by=actor if getattr(actor, "is_authenticated", False) else None,
+                whistled_by=user_of(actor),
                 checkin_due=_due(now, limits["checkin"], city),
                 resolution_due=_due(now, limits["resolution"], city),
                 note=note[:1000],
@@ -505,7 +506,7 @@ def need_resolve(
     result = _check_result(result)
     with transaction.atomic():
         need = _locked(need)
-        require(actor, Action.HANDLE_NEEDS, need.place)
+        require(actor, NeedCap.HANDLE_NEEDS, need.place)
         _expect(need, [Status.SUBMITTED, Status.ACCEPTED], "该诉求不在本级办理中 / This need is not being handled here")
         if need.status == Status.SUBMITTED:
             _accept(need, actor=actor, now=now)
@@ -541,7 +542,7 @@ def _lock_dispatch(dispatch: Dispatch | int) -> tuple[Dispatch, Need]:
 
 def require_liaison(actor: Any, dispatch: Dispatch, need: Need) -> None:
     """Only a liaison of the dispatch's department (or a system admin) works it."""
-    if actor is None:
+    if is_system(actor):
         return
     scope = scope_for(actor)
     if scope.everything:
@@ -561,7 +562,7 @@ def dispatch_checkin(*, actor: Any, dispatch: Dispatch | int, now: dt.datetime |
         if dispatch.status != DispatchStatus.WHISTLED:
             raise Conflict("已报到或已结束 / Already checked in or finished")
         dispatch.status, dispatch.checked_in_at = DispatchStatus.CHECKED_IN, now
-        dispatch.checked_in_by = actor if getattr(actor, "is_authenticated", False) else None
+        dispatch.checked_in_by = user_of(actor)
         dispatch.save(update_fields=["status", "checked_in_at", "checked_in_by"])
         _event(
             need,
@@ -652,7 +653,7 @@ def dispatch_return_decide(
     now = _now(now)
     with transaction.atomic():
         dispatch, need = _lock_dispatch(dispatch)
-        require(actor, Action.DECIDE_RETURNS, need.place)
+        require(actor, NeedCap.DECIDE_RETURNS, need.place)
         if dispatch.status != DispatchStatus.RETURN_REQUESTED:
             raise Conflict("没有待审批的退单 / There is no return waiting for a decision")
         before = need.status
@@ -709,8 +710,8 @@ def need_transfer(
     now = _now(now)
     with transaction.atomic():
         need = _locked(need)
-        require(actor, Action.HANDLE_NEEDS, need.place)
-        require(actor, Action.HANDLE_NEEDS, place)
+        require(actor, NeedCap.HANDLE_NEEDS, need.place)
+        require(actor, NeedCap.HANDLE_NEEDS, place)
         _expect(
             need,
             [Status.SUBMITTED, Status.ACCEPTED],
@@ -768,8 +769,8 @@ def need_merge(*, actor: Any, duplicate: Need | int, into: Need | int, now: dt.d
         if len(locked) != 2:
             raise ValidationError("诉求不存在 / The need does not exist")
         dup, target = locked[dup_pk], locked[into_pk]
-        require(actor, Action.HANDLE_NEEDS, dup.place)
-        require(actor, Action.HANDLE_NEEDS, target.place)
+        require(actor, NeedCap.HANDLE_NEEDS, dup.place)
+        require(actor, NeedCap.HANDLE_NEEDS, target.place)
         # a duplicate is merged before it is accepted (at triage), so that it counts once in
         # the rates: received and responded are both the surviving need's
         _expect(dup, [Status.SUBMITTED], "只能合并尚未受理的诉求 / Only needs not yet accepted can be merged away")
@@ -831,7 +832,7 @@ def need_rate(
 ) -> Rating:
     """A reporter rates a resolved need (回访). A reporter rates for themselves (``reporter``
     found from the actor); staff with the handling capability record a phone follow-up for
-    any reporter (``channel='phone'``); a rating link carries its reporter (``actor=None``).
+    any reporter (``channel='phone'``); a rating link carries its reporter (``actor=SYSTEM``).
 
     When every reporter has answered: an unsatisfied answer reopens the need once, and after
     that escalates it one level up (to the street first); otherwise the need is closed.
@@ -856,7 +857,7 @@ def need_rate(
             satisfaction=satisfaction,
             comment=(comment or "")[:1000],
             channel=channel,
-            recorded_by=actor if channel == RatingChannel.PHONE and getattr(actor, "is_authenticated", False) else None,
+            recorded_by=user_of(actor) if channel == RatingChannel.PHONE else None,
             at=now,
         )
         _event(
@@ -889,12 +890,12 @@ def _reporter_for(actor: Any, need: Need, reporter: NeedReporter | int | None, c
         rep = need.reporters.filter(pk=pk).first()
         if rep is None:
             raise ValidationError({"reporter": ["不是该诉求的反映人 / Not a reporter of this need"]})
-        if actor is not None and rep.user_id != getattr(actor, "pk", None):
+        if not is_system(actor) and rep.user_id != getattr(actor, "pk", None):
             if channel != RatingChannel.PHONE:
                 raise PermissionDenied("只能评价自己反映的诉求 / You can only rate your own needs")
-            require(actor, Action.HANDLE_NEEDS, need.place)
+            require(actor, NeedCap.HANDLE_NEEDS, need.place)
         return rep
-    if actor is None:
+    if is_system(actor):
         raise ValidationError({"reporter": ["缺少反映人 / The reporter is missing"]})
     rep = need.reporters.filter(user=actor).first()
     if rep is None and getattr(actor, "person", None) is not None:
@@ -961,16 +962,19 @@ def needs_close_unrated(*, now: dt.datetime | None = None, days: int = UNRATED_C
             round_ = need.reopen_count + 1
             answers = list(Rating.objects.filter(need=need, round=round_).values_list("satisfaction", flat=True))
             if Satisfaction.UNSATISFIED in answers:
-                _reopen(need, actor=None, now=now)
+                _reopen(need, actor=SYSTEM, now=now)
             else:
                 _close(
-                    need, actor=None, now=now, data={"unrated": need.reporters.count() - len(answers), "round": round_}
+                    need,
+                    actor=SYSTEM,
+                    now=now,
+                    data={"unrated": need.reporters.count() - len(answers), "round": round_},
                 )
             closed += 1
     return closed
 
 
-def need_escalate(*, need: Need | int, why: str, now: dt.datetime | None = None, actor: Any = None) -> Need:
+def need_escalate(*, need: Need | int, why: str, now: dt.datetime | None = None, actor: Any = SYSTEM) -> Need:
     """Move the need one level up (grid → community → street → district) with a fresh
     resolution deadline. Used by the deadline sweep; the caller holds the transaction."""
     now = _now(now)

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django_tasks import task
 
 from linli.accounts.sms import send_sms
+from linli.core.access import Role
 from linli.needs.models import Dispatch, Need, NeedReporter
 from linli.needs.rating_links import rating_link_create
 from linli.people.models import Membership
-from linli.people.roles import Role
 
 SWEEP_SECONDS = 60
 

@@ -45,6 +45,7 @@ from django.db.models.expressions import Combinable
 from django.utils import timezone
 from rapidfuzz import fuzz
 
+from linli.core.access import SYSTEM
 from linli.core.audit import audit_record
 from linli.core.geo import distance_m
 from linli.core.models import AuditEntry
@@ -186,7 +187,7 @@ def _train(*, note: str, cross_validate: bool) -> TriageModel:
             active=True,
             note=note[:200],
         )
-        audit_record(actor=None, action=AuditEntry.Action.CREATE, target=model, reason=note)
+        audit_record(actor=SYSTEM, action=AuditEntry.Action.CREATE, target=model, reason=note)
     _cache.forget()
     return model
 

@@ -21,11 +21,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.core import ratelimit
+from linli.core.access import SYSTEM, scope_for
 from linli.core.errors import Conflict, error_response
 from linli.core.models import IdempotencyRecord
 from linli.core.pages import attempt, int_or_none, ints, messages_of, safe_next
 from linli.core.pagination import paginate
 from linli.needs import selectors, services
+from linli.needs.capabilities import NeedCap
 from linli.needs.forms import NeedForm, RateForm
 from linli.needs.models import (
     OPEN_STATUSES,
@@ -38,11 +40,11 @@ from linli.needs.models import (
 )
 from linli.needs.photos import PhotoUpload
 from linli.needs.rating_links import rating_link_open, rating_link_spend
+from linli.people.capabilities import PeopleCap
 from linli.people.models import Department
-from linli.people.permissions import scope_for
-from linli.people.roles import Action
 from linli.people.selectors import my_household
 from linli.people.services import text_unmask
+from linli.places.capabilities import PlaceCap
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place
 
@@ -63,13 +65,13 @@ def need_new(request: HttpRequest) -> HttpResponse:
     """Report a need. ``?place=CODE`` (from a building's QR code) fills the place in."""
     user: Any = request.user
     scope = scope_for(request.user)
-    if not (scope.everything or scope.paths(Action.SUBMIT_NEED)):
+    if not (scope.everything or scope.paths(NeedCap.SUBMIT_NEED)):
         raise PermissionDenied(_("您的角色不能反映诉求 / Your role cannot report needs"))
     code = request.GET.get("place") or request.POST.get("place") or ""
     place = selectors.intake_place(request.user, code) if code else _home_place(request.user)
     if code and place is None:  # unknown, or outside where this person may report: the same 404
         raise Http404("place not found")
-    staff = place is not None and scope.allows(Action.HANDLE_NEEDS, place.path)
+    staff = place is not None and scope.allows(NeedCap.HANDLE_NEEDS, place.path)
     categories = list(selectors.category_list())
     form = NeedForm(request.POST or None, request.FILES or None, initial={"place": place.code if place else ""})
     status = 200
@@ -165,11 +167,11 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "need": need,
             "shown_place": selectors.shown_places(request.user, [need])[need.pk],
-            "can_unmask": scope_for(request.user).allows(Action.UNMASK, need.place_path),
+            "can_unmask": scope_for(request.user).allows(PeopleCap.UNMASK, need.place_path),
             "events": events,
             "dispatches": list(need.dispatches.all()),
             "can_handle": can_handle,
-            "can_decide": scope_for(request.user).allows(Action.DECIDE_RETURNS, need.place_path),
+            "can_decide": scope_for(request.user).allows(NeedCap.DECIDE_RETURNS, need.place_path),
             "can_rate": any(r.user_id == request.user.pk for r in to_rate),
             "rate_form": RateForm(),
             "departments": list(selectors.departments_in_reach(place_path=need.place_path))
@@ -237,7 +239,7 @@ def need_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
         ),
     }
     if verb == "transfer":
-        target = access_place(user, post.get("place", ""), Action.HANDLE_NEEDS)
+        target = access_place(user, post.get("place", ""), NeedCap.HANDLE_NEEDS)
         actions["transfer"] = (
             lambda: services.need_transfer(actor=user, need=need, place=target, note=post.get("note", "")),
             _("已转办"),
@@ -260,7 +262,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     """The queue of needs to handle, by state, category, grid and due time, with bulk
     accept and bulk whistle."""
     scope = scope_for(request.user)
-    if not (scope.everything or scope.paths(Action.VIEW_NEEDS)):
+    if not (scope.everything or scope.paths(NeedCap.VIEW_NEEDS)):
         raise PermissionDenied(_("您的角色没有诉求工作台 / Your role has no needs workbench"))
     params = request.GET
     status = params.get("status", "open")
@@ -268,7 +270,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         [str(s) for s in OPEN_STATUSES] if status == "open" else ([status] if status in Status.values else None)
     )
     grid = (
-        Place.objects.restrict(request.user, Action.VIEW_NEEDS).filter(code=params["grid"], kind=PlaceKind.GRID).first()
+        Place.objects.visible(request.user, NeedCap.VIEW_NEEDS).filter(code=params["grid"], kind=PlaceKind.GRID).first()
         if params.get("grid")
         else None
     )
@@ -290,7 +292,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     ).order_by("resolution_due", "id")
     if request.method == "POST":
         return _bulk(request)
-    grids = Place.objects.restrict(request.user, Action.VIEW_NEEDS).filter(kind=PlaceKind.GRID).order_by("path")[:200]
+    grids = Place.objects.visible(request.user, NeedCap.VIEW_NEEDS).filter(kind=PlaceKind.GRID).order_by("path")[:200]
     return render(
         request,
         "needs/queue.html",
@@ -303,7 +305,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "grids": list(grids),
             "params": params,
             "departments": list(
-                Department.objects.restrict(request.user, Action.VIEW_PLACES).select_related("place")[:200]
+                Department.objects.visible(request.user, PlaceCap.VIEW_PLACES).select_related("place")[:200]
             ),
             "now": timezone.now(),
         },
@@ -342,13 +344,13 @@ def _bulk(request: HttpRequest) -> HttpResponse:
 def dispatches(request: HttpRequest) -> HttpResponse:
     """What has been whistled to my department: check in, resolve, or ask to return it."""
     scope = scope_for(request.user)
-    if not (scope.everything or any(g.department_id for g in scope.grants) or scope.paths(Action.VIEW_NEEDS)):
+    if not (scope.everything or any(g.department_id for g in scope.grants) or scope.paths(NeedCap.VIEW_NEEDS)):
         raise PermissionDenied(_("您不是部门联络人 / You are not a department liaison"))
     show = request.GET.get("show", "active")
     qs = selectors.dispatch_list(actor=request.user, active=show == "active")
     if show == "returns":
         qs = selectors.dispatch_list(actor=request.user, status=DispatchStatus.RETURN_REQUESTED)
-    can_decide = scope.everything or bool(scope.paths(Action.DECIDE_RETURNS))
+    can_decide = scope.everything or bool(scope.paths(NeedCap.DECIDE_RETURNS))
     page = paginate(request, qs)
     shown = selectors.shown_places(request.user, [d.need for d in page])
     for dispatch in page:
@@ -419,7 +421,7 @@ def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
                     if rating_link_open(token, lock=True) is None:  # spent by a request beside us
                         raise Conflict(_("该评价链接已使用。"))
                     services.need_rate(
-                        actor=None,
+                        actor=SYSTEM,
                         need=need,
                         reporter=reporter,
                         resolved=data["resolved"],
@@ -465,7 +467,7 @@ def need_unmask(request: HttpRequest, pk: int) -> HttpResponse:
 def building_qr(request: HttpRequest, code: str) -> HttpResponse:
     """The QR code for a building's bulletin board: it opens the report form with the
     building filled in. ``?format=svg`` or ``?format=pdf`` gives the bare code for printing."""
-    place = access_place(request.user, code, Action.VIEW_NEEDS)
+    place = access_place(request.user, code, NeedCap.VIEW_NEEDS)
     if place.kind not in (PlaceKind.BUILDING, PlaceKind.COURTYARD, PlaceKind.GRID, PlaceKind.COMMUNITY):
         raise Http404("QR codes are for buildings, courtyards, grids and communities")
     url = request.build_absolute_uri(reverse("needs:new") + f"?place={place.code}&via=qr")

@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 
+from linli.core.access import is_system
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.needs.models import CalendarDay, CalendarYear, LimitUnit
@@ -74,10 +75,10 @@ def read_table(
 
 
 def require_system_admin(actor: Any, what_zh: str, what_en: str) -> None:
-    """``actor=None`` is the system; anyone else must be a system administrator."""
-    if actor is None:
+    """``actor=SYSTEM`` is the system; anyone else must be a system administrator."""
+    if is_system(actor):
         return
-    from linli.people.permissions import scope_for
+    from linli.core.access import scope_for
 
     if not scope_for(actor).everything:
         raise PermissionDenied(f"只有系统管理员可以{what_zh} / Only system administrators may {what_en}")
@@ -359,7 +360,7 @@ def calendar_import(*, actor: Any, data: bytes, filename: str, city: Place | Non
     ``city``'s overrides). The file is the whole calendar of the years it covers: rows of
     those years that it does not list are removed. Every row is checked first; with any bad
     row nothing is written (``ImportFailed``, a ``ValidationError``, with each row's errors).
-    System administrators only (``actor=None`` is the system).
+    System administrators only (``actor=SYSTEM`` is the system).
     """
     require_system_admin(actor, "导入节假日安排", "import holiday calendars")
     check_city(city)

@@ -15,10 +15,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from linli.core.access import Role
 from linli.core.api import idempotent
+from linli.people.capabilities import PeopleCap
 from linli.people.models import Department, Household, Membership, Person, Vulnerability
-from linli.people.permissions import sees_sensitive
-from linli.people.roles import Action, Role
 from linli.people.selectors import (
     access_household,
     access_membership,
@@ -27,6 +27,7 @@ from linli.people.selectors import (
     household_list,
     membership_list,
     person_list,
+    sees_sensitive,
 )
 from linli.people.services import (
     PERSON_FIELDS,
@@ -134,7 +135,7 @@ class PersonViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
         values = dict(data.validated_data)
         if "place" not in values:
             raise serializers.ValidationError({"place": ["必填 / required"]})
-        place = access_place(request.user, values.pop("place"), Action.EDIT_PEOPLE)
+        place = access_place(request.user, values.pop("place"), PeopleCap.EDIT_PEOPLE)
         person = person_create(actor=request.user, place=place, **values)
         return Response(PersonOut(person, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -269,7 +270,7 @@ class MembershipViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, views
         data = MembershipIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        place = access_place(request.user, values["place"], Action.MANAGE_MEMBERSHIPS)
+        place = access_place(request.user, values["place"], PeopleCap.MANAGE_MEMBERSHIPS)
         person = access_person(request.user, values["person"])
         department = None
         if values.get("department"):

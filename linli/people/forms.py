@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from linli.people.roles import Role
+from linli.core.access import Role
 
 
 class UnmaskForm(forms.Form):

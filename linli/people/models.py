@@ -12,23 +12,18 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from linli.core import crypto
+from linli.core.access import PlaceScopedQuerySet, Role
 from linli.core.models import TimeStampedModel
 from linli.people.identity import mask_id_number, mask_phone
-from linli.people.roles import Role
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
+    pass
 
 
-class ScopedQuerySet(models.QuerySet):  # type: ignore[type-arg]
-    """A queryset whose rows belong to a place; ``restrict`` keeps the actor's subtrees."""
+class ScopedQuerySet(PlaceScopedQuerySet):
+    """People, households, memberships and departments name their place by a foreign key."""
 
     path_field = "place__path"
-
-    def restrict(self, actor: object, action: str) -> QuerySet[Any]:
-        from linli.people.permissions import restrict
-
-        return restrict(self, actor, action, path_field=self.path_field)
 
 
 class Sex(models.TextChoices):
@@ -124,6 +119,11 @@ class Person(TimeStampedModel):
     def phone_masked(self) -> str:
         return mask_phone(self.phone)
 
+    @classmethod
+    def visible_also(cls, actor: Any, capability: str) -> models.Q | None:
+        """Everyone sees their own record."""
+        return models.Q(user_id=actor.pk) if capability == "view_people" else None
+
     @property
     def birth_year(self) -> int | None:
         """The birth year: what is shown beside a masked identity number (the full date is
@@ -204,7 +204,7 @@ class Relation(models.TextChoices):
     OTHER = "other", _("其他")
 
 
-class HouseholdMemberQuerySet(ScopedQuerySet):
+class HouseholdMemberQuerySet(PlaceScopedQuerySet):
     path_field = "household__place__path"
 
 
@@ -249,7 +249,7 @@ class DepartmentKind(models.TextChoices):
 
 
 class DepartmentQuerySet(ScopedQuerySet):
-    path_field = "place__path"
+    pass
 
 
 @pghistory.track()

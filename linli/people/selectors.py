@@ -6,12 +6,12 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from linli.core.access import get_or_404
+from linli.core.access import Grant, get_or_404, scope_for
 from linli.core.models import AuditEntry
 from linli.core.text import normalize
+from linli.people.capabilities import PeopleCap
 from linli.people.models import Department, Household, HouseholdMember, Membership, Person
-from linli.people.permissions import restrict, scope_for, sees_sensitive
-from linli.people.roles import Action
+from linli.places.capabilities import PlaceCap
 from linli.places.models import Place
 
 
@@ -20,22 +20,16 @@ def person_list(
 ) -> QuerySet[Person]:
     """People the actor may see: in its scope, plus always the actor itself."""
     scope = scope_for(actor)
-    qs = Person.objects.select_related("place")
-    if not scope.everything:
-        visible = restrict(Person.objects.all(), actor, Action.VIEW_PEOPLE, path_field="place__path")
-        condition = Q(pk__in=visible.values("pk"))
-        if scope.user_id:
-            condition |= Q(user_id=scope.user_id)
-        qs = qs.filter(condition)
+    qs = Person.objects.visible(actor, PeopleCap.VIEW_PEOPLE).select_related("place")
     if place is not None:
         qs = qs.filter(place__path__startswith=place.path)
     if q:
         key = normalize(q)
         qs = qs.filter(Q(name_search__contains=key) | Q(name_pinyin__startswith=key.replace(" ", "")))
     if vulnerability:
-        if not (scope.everything or scope.paths(Action.VIEW_SENSITIVE)):
+        if not scope.holds_anywhere(PeopleCap.VIEW_SENSITIVE):
             return qs.none()
-        qs = restrict(qs, actor, Action.VIEW_SENSITIVE, path_field="place__path").filter(
+        qs = qs & Person.objects.visible(actor, PeopleCap.VIEW_SENSITIVE).filter(
             vulnerabilities__contains=[vulnerability]
         )
     return qs.order_by("name", "id")
@@ -45,16 +39,23 @@ def access_person(actor: Any, person_id: int | str) -> Person:
     return get_or_404(person_list(actor=actor), person_id, "person")
 
 
+def sees_sensitive(actor: Any, path: str) -> bool:
+    """Whether ``actor`` may see the health and social flags (困难标记) of the household or
+    person at ``path``: roles with ``view_sensitive`` there, or a carer for its own households
+    (the visits app adds those paths to ``view_sensitive``)."""
+    return scope_for(actor).allows(PeopleCap.VIEW_SENSITIVE, path)
+
+
 def can_see_sensitive(actor: Any, person: Person) -> bool:
     return sees_sensitive(actor, person.place.path)
 
 
 def can_unmask(actor: Any, person: Person) -> bool:
-    return scope_for(actor).allows(Action.UNMASK, person.place.path)
+    return scope_for(actor).allows(PeopleCap.UNMASK, person.place.path)
 
 
 def household_list(*, actor: Any, place: Place | None = None) -> QuerySet[Household]:
-    qs = Household.objects.restrict(actor, Action.VIEW_PEOPLE).select_related("place")
+    qs = Household.objects.visible(actor, PeopleCap.VIEW_PEOPLE).select_related("place")
     if place is not None:
         qs = qs.filter(place__path__startswith=place.path)
     return qs.prefetch_related(
@@ -69,7 +70,7 @@ def access_household(actor: Any, household_id: int | str) -> Household:
 def membership_list(
     *, actor: Any, place: Place | None = None, person: Person | None = None, active: bool = True
 ) -> QuerySet[Membership]:
-    qs = Membership.objects.restrict(actor, Action.VIEW_MEMBERSHIPS).select_related("person", "place", "department")
+    qs = Membership.objects.visible(actor, PeopleCap.VIEW_MEMBERSHIPS).select_related("person", "place", "department")
     if place is not None:
         qs = qs.filter(place__path__startswith=place.path)
     if person is not None:
@@ -101,14 +102,25 @@ def my_memberships(*, actor: Any) -> QuerySet[Membership]:
 
 
 def department_list(*, actor: Any) -> QuerySet[Department]:
-    return Department.objects.restrict(actor, Action.VIEW_PLACES).select_related("place")
+    return Department.objects.visible(actor, PlaceCap.VIEW_PLACES).select_related("place")
 
 
 def audit_list(*, actor: Any, place: Place | None = None, action: str | None = None) -> QuerySet[AuditEntry]:
     """The audit trail of the places the actor may audit (community secretaries, admins)."""
-    qs = restrict(AuditEntry.objects.all(), actor, Action.VIEW_AUDIT, path_field="place_path")
+    qs = AuditEntry.objects.visible(actor, PeopleCap.VIEW_AUDIT)
     if place is not None:
         qs = qs.filter(place_path__startswith=place.path)
     if action:
         qs = qs.filter(action=action)
     return qs.order_by("-at", "-id")
+
+
+def membership_grants(actor: Any) -> tuple[int | None, list[Grant]]:
+    """The roles an account holds and where (its active memberships), in one query: the
+    access kernel's source of grants."""
+    rows = Membership.objects.filter(person__user=actor, ended_at__isnull=True).values_list(
+        "role", "place__path", "place_id", "department_id", "person_id"
+    )
+    grants = [Grant(role=r, path=p, place_id=pid, department_id=d) for r, p, pid, d, _ in rows]
+    person_id = rows[0][4] if rows else getattr(getattr(actor, "person", None), "pk", None)
+    return person_id, grants

@@ -1,7 +1,7 @@
 """Writes about people: persons, households, memberships, and unmasking personal data.
 
 Every service is keyword-only, runs in one transaction, checks the actor's scope for the
-place it writes at, validates with ``full_clean`` and writes an audit entry. ``actor=None``
+place it writes at, validates with ``full_clean`` and writes an audit entry. ``actor=SYSTEM``
 means the system itself (the command line, the demo loader).
 """
 
@@ -17,9 +17,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core import ratelimit
+from linli.core.access import (
+    RANK,
+    SYSTEM,
+    Role,
+    capabilities_of,
+    capability_label,
+    forget_scope,
+    is_system,
+    require,
+    scope_for,
+    user_of,
+)
 from linli.core.audit import audit_record, record_regardless
 from linli.core.models import AuditEntry
 from linli.core.text import looks_gbk_damaged, normalize, pinyin_key
+from linli.people.capabilities import PeopleCap
 from linli.people.identity import (
     birth_date_from_id,
     normalize_phone,
@@ -37,8 +50,6 @@ from linli.people.models import (
     Relation,
     Vulnerability,
 )
-from linli.people.permissions import forget_scope, require, scope_for
-from linli.people.roles import CAPABILITIES, RANK, Action, Role
 from linli.places.models import KIND_LEVEL, Place, PlaceKind
 
 UNMASKABLE_FIELDS = ("phone", "id_number")
@@ -166,7 +177,7 @@ def _guard_id_number(actor: Any, person: Person) -> None:
     transaction rolls back (``record_regardless``)."""
     if not person.id_number_digest:
         return
-    if actor is not None:
+    if not is_system(actor):
         who = getattr(actor, "pk", "")
         if not ratelimit.check("id_number_entry_user", who).allowed:
             raise ValidationError({"id_number": [_("证件号码录入太频繁，请稍后再试。")]})
@@ -207,7 +218,7 @@ def person_create(
         raise ValidationError({f: ["未知字段 / unknown field"] for f in sorted(unknown)})
     if household is not None:
         place = household.place
-    require(actor, Action.EDIT_PEOPLE, place)
+    require(actor, PeopleCap.EDIT_PEOPLE, place)
     person = Person(place=place)
     _apply_person_fields(person, {"name": data.pop("name", ""), **data})
     person.full_clean(exclude=_CLEAN_EXCLUDE)
@@ -234,7 +245,7 @@ def person_update(*, actor: Any, person: Person, reason: str = "", **data: Any) 
     if unknown:
         raise ValidationError({f: ["未知字段 / unknown field"] for f in sorted(unknown)})
     draft = Person.objects.select_related("place").get(pk=person.pk)
-    require(actor, Action.EDIT_PEOPLE, draft.place)
+    require(actor, PeopleCap.EDIT_PEOPLE, draft.place)
     if "id_number" in _apply_person_fields(draft, dict(data)):
         draft.full_clean(exclude=_CLEAN_EXCLUDE)
         _guard_id_number(actor, draft)
@@ -272,8 +283,8 @@ def _add_member(household: Household, person: Person, relation: str) -> Househol
 
 @transaction.atomic
 def household_add_member(*, actor: Any, household: Household, person: Person, relation: str) -> HouseholdMember:
-    require(actor, Action.EDIT_PEOPLE, household.place)
-    require(actor, Action.EDIT_PEOPLE, person.place)
+    require(actor, PeopleCap.EDIT_PEOPLE, household.place)
+    require(actor, PeopleCap.EDIT_PEOPLE, person.place)
     member = _add_member(household, person, relation)
     audit_record(
         actor=actor,
@@ -299,10 +310,10 @@ def household_create(
     """Create a household: a household node under a building or courtyard, and its record."""
     from linli.places.services import place_create
 
-    require(actor, Action.EDIT_PEOPLE, building)
+    require(actor, PeopleCap.EDIT_PEOPLE, building)
     if building.kind not in (PlaceKind.BUILDING, PlaceKind.COURTYARD):
         raise ValidationError({"building": ["户只能建在楼栋或院落下 / A household belongs to a building or courtyard"]})
-    node = place_create(actor=None, parent=building, code=code, name=name, kind=PlaceKind.HOUSEHOLD)
+    node = place_create(actor=SYSTEM, parent=building, code=code, name=name, kind=PlaceKind.HOUSEHOLD)
     household = Household(place=node, tenure=tenure, floor_area=floor_area, note=note)
     household.full_clean()
     household.save()
@@ -313,9 +324,9 @@ def household_create(
 def _require_outranks(actor: Any, role: str, place: Place) -> None:
     """Granting or revoking ``role`` at ``place`` needs ``manage_memberships`` there and a
     role of the actor's own ranked above it (admins excepted)."""
-    require(actor, Action.MANAGE_MEMBERSHIPS, place)
+    require(actor, PeopleCap.MANAGE_MEMBERSHIPS, place)
     scope = scope_for(actor)
-    if actor is not None and not scope.everything and RANK[role] >= scope.rank_at(place.path):
+    if not is_system(actor) and not scope.everything and RANK[role] >= scope.rank_at(place.path):
         raise PermissionDenied(
             "不能授予或撤销与自己同级或更高的角色 / You cannot grant or revoke a role at or above your own"
         )
@@ -325,20 +336,16 @@ def _require_may_grant(actor: Any, role: str, place: Place, person: Person) -> N
     """A grant may only hand out what the granter itself may do at that place, and never to
     the granter: otherwise a street official could make itself community staff and unmask."""
     _require_outranks(actor, role, place)
-    if actor is None:
+    if is_system(actor):
         return
     scope = scope_for(actor)
     if (person.user_id is not None and person.user_id == getattr(actor, "pk", None)) or person.pk == scope.person_id:
         raise PermissionDenied(_("不能给自己授予角色，请由上级或系统管理员授予。"))
     if scope.everything:
         return
-    held: set[str] = set()
-    for grant in scope.grants:
-        if place.path.startswith(grant.path):
-            held |= CAPABILITIES.get(grant.role, set())
-    missing = CAPABILITIES.get(role, set()) - held
+    missing = capabilities_of(role) - scope.capabilities_at(place.path)
     if missing:
-        names = "、".join(str(Action(a).label) for a in sorted(missing))
+        names = "、".join(capability_label(a) for a in sorted(missing))
         raise PermissionDenied(_("该角色有您在此处没有的权限（%(names)s），不能由您授予。") % {"names": names})
 
 
@@ -352,8 +359,8 @@ def membership_grant(
         raise ValidationError({"role": ["未知的角色 / Unknown role"]})
     _require_may_grant(actor, role, place, person)
     reason = (reason or "").strip()
-    unmasks = Action.UNMASK in CAPABILITIES.get(role, set())
-    if unmasks and actor is not None and len(reason) < 2:
+    unmasks = PeopleCap.UNMASK in capabilities_of(role)
+    if unmasks and not is_system(actor) and len(reason) < 2:
         raise ValidationError(
             {"reason": [_("该角色可以查看完整的手机号和证件号，授予时须写明理由（将记入审计，社区书记可见）。")]}
         )
@@ -373,7 +380,7 @@ def membership_grant(
         place=place,
         role=role,
         department=department,
-        granted_by=actor if getattr(actor, "is_authenticated", False) else None,
+        granted_by=user_of(actor),
     )
     membership.full_clean()
     membership.save()
@@ -428,7 +435,7 @@ def person_unmask(*, actor: Any, person: Person, field: str, reason: str) -> str
     if field not in UNMASKABLE_FIELDS:
         raise ValidationError({"field": ["只能查看手机号码或证件号码 / Only phone or id_number can be unmasked"]})
     reason = unmask_reason(reason)
-    require(actor, Action.UNMASK, person.place)
+    require(actor, PeopleCap.UNMASK, person.place)
     value = person.phone if field == "phone" else person.id_number()
     audit_record(
         actor=actor, action=AuditEntry.Action.UNMASK, target=person, place=person.place, field=field, reason=reason
@@ -442,7 +449,7 @@ def text_unmask(*, actor: Any, target: Any, place: Place, texts: dict[str, str],
     numbers a resident typed into it, for an actor with ``unmask`` at ``place`` who gives a
     reason; audited each time, like unmasking a person's number."""
     reason = unmask_reason(reason)
-    require(actor, Action.UNMASK, place)
+    require(actor, PeopleCap.UNMASK, place)
     audit_record(
         actor=actor, action=AuditEntry.Action.UNMASK, target=target, place=place, field=",".join(texts), reason=reason
     )
@@ -459,8 +466,9 @@ def export_unmask(*, actor: Any, place: Place, full: bool, reason: str) -> str:
     scope = scope_for(actor)
     # the place itself or part of it (a grid worker exporting its grid of a community's list);
     # each row is then shown in full only where the actor may unmask it
-    if actor is not None and not (
-        scope.allows(Action.UNMASK, place.path) or any(p.startswith(place.path) for p in scope.paths(Action.UNMASK))
+    if not is_system(actor) and not (
+        scope.allows(PeopleCap.UNMASK, place.path)
+        or any(p.startswith(place.path) for p in scope.paths(PeopleCap.UNMASK))
     ):
         raise PermissionDenied(_("您的角色不能导出完整号码。"))
     return reason

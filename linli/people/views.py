@@ -9,11 +9,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from linli.core.access import get_or_404
+from linli.core.access import get_or_404, scope_for
 from linli.core.pagination import paginate
+from linli.people.capabilities import PeopleCap
 from linli.people.forms import GrantForm, UnmaskForm
-from linli.people.permissions import scope_for, sees_sensitive
-from linli.people.roles import Action
 from linli.people.selectors import (
     access_household,
     access_membership,
@@ -25,6 +24,7 @@ from linli.people.selectors import (
     membership_list,
     my_memberships,
     person_list,
+    sees_sensitive,
 )
 from linli.people.services import membership_grant, membership_revoke, person_unmask
 from linli.places.selectors import access_place, place_ancestors
@@ -48,7 +48,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "household": household,
             "members": members,
             "ancestors": place_ancestors(household.place)[:-1],
-            "can_unmask": scope_for(request.user).allows(Action.UNMASK, household.place.path),
+            "can_unmask": scope_for(request.user).allows(PeopleCap.UNMASK, household.place.path),
             "can_sensitive": sees_sensitive(request.user, household.place.path),
             "unmask_form": UnmaskForm(),
         },
@@ -115,7 +115,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 @login_required
 def audit_index(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
-    if not (scope.everything or scope.paths(Action.VIEW_AUDIT)):
+    if not (scope.everything or scope.paths(PeopleCap.VIEW_AUDIT)):
         raise PermissionDenied(_("没有查看审计记录的权限 / You may not view the audit trail"))
     entries = audit_list(actor=request.user, action=request.GET.get("action") or None)
     return render(request, "people/audit.html", {"page": paginate(request, entries.select_related("place"), 50)})
@@ -123,9 +123,9 @@ def audit_index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def place_memberships(request: HttpRequest, code: str) -> HttpResponse:
-    place = access_place(request.user, code, Action.VIEW_MEMBERSHIPS)
+    place = access_place(request.user, code, PeopleCap.VIEW_MEMBERSHIPS)
     scope = scope_for(request.user)
-    can_grant = scope.allows(Action.MANAGE_MEMBERSHIPS, place.path)
+    can_grant = scope.allows(PeopleCap.MANAGE_MEMBERSHIPS, place.path)
     form = GrantForm(request.POST or None)
     status, error = 200, None
     if request.method == "POST":

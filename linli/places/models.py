@@ -17,6 +17,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
+from linli.core.access import PlaceScopedQuerySet
 from linli.core.text import normalize
 
 
@@ -55,19 +56,18 @@ code_validator = RegexValidator(
 )
 
 
-class PlaceQuerySet(MP_NodeQuerySet):
-    def restrict(self, actor: object, action: str) -> PlaceQuerySet:
-        from linli.people.permissions import restrict
+class PlaceQuerySet(MP_NodeQuerySet, PlaceScopedQuerySet):
+    """Places the actor may see are the subtrees of its grants (``visible``)."""
 
-        return restrict(self, actor, action, path_field="path")
+    path_field = "path"
 
 
 class PlaceManager(MP_NodeManager):
     def get_queryset(self) -> PlaceQuerySet:
         return PlaceQuerySet(self.model, using=self._db).order_by("path")
 
-    def restrict(self, actor: object, action: str) -> PlaceQuerySet:
-        return self.get_queryset().restrict(actor, action)
+    def visible(self, actor: object, capability: str) -> PlaceQuerySet:
+        return self.get_queryset().visible(actor, capability)  # type: ignore[no-any-return]
 
 
 class Place(MP_Node):

@@ -8,21 +8,21 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from linli.core.access import scope_for
 from linli.core.text import normalize
-from linli.people.permissions import scope_for
-from linli.people.roles import Action
+from linli.places.capabilities import PlaceCap
 from linli.places.models import Place, PlaceKind, path_len
 
 
 def place_list(
     *,
     actor: Any,
-    action: str = Action.VIEW_PLACES,
+    action: str = PlaceCap.VIEW_PLACES,
     parent: Place | None = None,
     kind: str | None = None,
     q: str | None = None,
 ) -> QuerySet[Place]:
-    qs = Place.objects.restrict(actor, action)
+    qs = Place.objects.visible(actor, action)
     if parent is not None:
         qs = qs.filter(path__startswith=parent.path, depth=parent.depth + 1)
     if kind:
@@ -37,13 +37,13 @@ def place_roots(*, actor: Any) -> QuerySet[Place]:
     scope = scope_for(actor)
     if scope.everything:
         return Place.objects.filter(depth=1).order_by("path")
-    return Place.objects.filter(path__in=scope.paths(Action.VIEW_PLACES)).order_by("path")
+    return Place.objects.filter(path__in=scope.paths(PlaceCap.VIEW_PLACES)).order_by("path")
 
 
-def access_place(actor: Any, code: str, action: str = Action.VIEW_PLACES) -> Place:
+def access_place(actor: Any, code: str, action: str = PlaceCap.VIEW_PLACES) -> Place:
     """The place with this code if the actor may ``action`` it, else 404 (never a 403 that
     would confirm the place exists)."""
-    place = Place.objects.restrict(actor, action).filter(code=code).first()
+    place = Place.objects.visible(actor, action).filter(code=code).first()
     if place is None:
         raise Http404("place not found")
     return place

@@ -19,12 +19,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 
+from linli.core.access import is_system, require, scope_for
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.core.sheets import SheetRefused, check_sheet, safe_cell, too_many_rows, unguard_cell
 from linli.core.text import looks_gbk_damaged, normalize
-from linli.people.permissions import require, scope_for
-from linli.people.roles import Action
+from linli.places.capabilities import PlaceCap
 from linli.places.models import KIND_LEVEL, Place, PlaceKind, code_validator
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -150,7 +150,7 @@ def place_create(
     boundary: Any = None,
 ) -> Place:
     """Create one node under ``parent`` (or a root). The actor needs ``manage_places`` there."""
-    require(actor, Action.MANAGE_PLACES, parent)
+    require(actor, PlaceCap.MANAGE_PLACES, parent)
     errors = _check_node(code=code, name=name, kind=kind, parent_kind=parent.kind if parent else None)
     if Place.objects.filter(code=code).exists():
         errors.append(f"编码 {code} 已存在 / Code {code} already exists")
@@ -384,12 +384,12 @@ def place_import(
     parent_codes = {p["parent_code"] for _, p in parsed if p["parent_code"]}
     codes = {p["code"] for _, p in parsed}
     existing = {p.code: p for p in Place.objects.filter(code__in=parent_codes | codes)}
-    scope = scope_for(actor) if actor is not None else None
+    scope = scope_for(actor) if not is_system(actor) else None
     # places outside the actor's reach are not named as existing: a parent there reads as
     # unknown, and a code there only as taken (codes are unique across the whole tree)
     hidden: set[str] = set()
     if scope is not None and not scope.everything:
-        hidden = {code for code, p in existing.items() if not scope.allows(Action.MANAGE_PLACES, p.path)}
+        hidden = {code for code, p in existing.items() if not scope.allows(PlaceCap.MANAGE_PLACES, p.path)}
 
     for line, item in parsed:
         msgs = []
@@ -435,11 +435,11 @@ def place_import(
                 )
         if scope is not None and not scope.everything and not msgs:
             if current is not None:  # an update: the node itself must be in scope
-                if not scope.allows(Action.MANAGE_PLACES, current.path):
+                if not scope.allows(PlaceCap.MANAGE_PLACES, current.path):
                     msgs.append("该地点不在您的管辖范围内 / this place is outside your scope")
             elif not parent_code:
                 msgs.append("只有系统管理员可以导入顶级地点 / only system admins may import top-level places")
-            elif parent_code in existing and not scope.allows(Action.MANAGE_PLACES, existing[parent_code].path):
+            elif parent_code in existing and not scope.allows(PlaceCap.MANAGE_PLACES, existing[parent_code].path):
                 msgs.append("上级地点不在您的管辖范围内 / the parent place is outside your scope")
         if msgs:
             errors.append(RowError(line, msgs))
@@ -511,7 +511,7 @@ def place_export_xlsx(*, actor: Any, root: Place) -> bytes:
     """The subtree under ``root`` as an XLSX in the import format (so it round-trips)."""
     from openpyxl import Workbook
 
-    require(actor, Action.VIEW_PLACES, root)
+    require(actor, PlaceCap.VIEW_PLACES, root)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("places")
     sheet.append(["编码", "上级编码", "名称", "类型", "纬度", "经度", "边界"])

@@ -9,12 +9,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from linli.core.access import scope_for
 from linli.core.imports import Queued, import_or_queue
 from linli.core.pagination import paginate
 from linli.core.sheets import XLSX_TYPE
-from linli.people.permissions import scope_for
-from linli.people.roles import Action
+from linli.people.capabilities import PeopleCap
 from linli.people.selectors import person_list
+from linli.places.capabilities import PlaceCap
 from linli.places.forms import PlaceImportForm
 from linli.places.models import PlaceKind
 from linli.places.selectors import access_place, place_ancestors, place_list, place_roots, with_counts
@@ -45,9 +46,9 @@ def place_detail(request: HttpRequest, code: str) -> HttpResponse:
         "place": place,
         "ancestors": place_ancestors(place)[:-1],
         "page": paginate(request, children),
-        "can_people": scope.allows(Action.VIEW_PEOPLE, place.path),
-        "can_manage_places": scope.allows(Action.MANAGE_PLACES, place.path),
-        "can_memberships": scope.allows(Action.VIEW_MEMBERSHIPS, place.path),
+        "can_people": scope.allows(PeopleCap.VIEW_PEOPLE, place.path),
+        "can_manage_places": scope.allows(PlaceCap.MANAGE_PLACES, place.path),
+        "can_memberships": scope.allows(PeopleCap.VIEW_MEMBERSHIPS, place.path),
         "is_household": place.kind == PlaceKind.HOUSEHOLD,
     }
     if place.kind == PlaceKind.HOUSEHOLD and context["can_people"]:
@@ -61,7 +62,7 @@ def place_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def place_export(request: HttpRequest, code: str) -> HttpResponse:
-    place = access_place(request.user, code, Action.MANAGE_PLACES)
+    place = access_place(request.user, code, PlaceCap.MANAGE_PLACES)
     data = place_export_xlsx(actor=request.user, root=place)
     response = HttpResponse(data, content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="places-{place.code}.xlsx"'
@@ -71,7 +72,7 @@ def place_export(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def place_import_view(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
-    if not (scope.everything or scope.paths(Action.MANAGE_PLACES)):
+    if not (scope.everything or scope.paths(PlaceCap.MANAGE_PLACES)):
         raise PermissionDenied(_("没有导入地点的权限 / You may not import places"))
     form = PlaceImportForm(request.POST or None, request.FILES or None)
     result: dict[str, int] | None = None

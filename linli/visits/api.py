@@ -19,10 +19,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from linli.core.access import is_system, scope_for
 from linli.core.api import Pagination, TextUnmaskIn
+from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name, redact_text
-from linli.people.permissions import scope_for
-from linli.people.roles import Action
 from linli.people.services import text_unmask
 from linli.places.models import Place
 from linli.places.selectors import access_place
@@ -79,7 +79,7 @@ class VisitOut(serializers.ModelSerializer[Visit]):
             return None
         request = self.context.get("request")
         actor = request.user if request is not None else None
-        if actor is not None and scope_for(actor).allows(Action.UNMASK, visit.place_path):
+        if not is_system(actor) and scope_for(actor).allows(PeopleCap.UNMASK, visit.place_path):
             return visit.met_person.name
         return mask_name(visit.met_person.name)
 

@@ -8,10 +8,14 @@ class VisitsConfig(AppConfig):
     verbose_name = _("走访")
 
     def ready(self) -> None:
+        from linli.core.access import declare_capabilities, register_extra_paths
         from linli.core.imports import register_importer
-        from linli.people.permissions import register_sensitive_access
+        from linli.people.capabilities import PeopleCap
+        from linli.visits.capabilities import GRANTS, VisitCap
         from linli.visits.care_io import care_import_counts
         from linli.visits.selectors import cared_household_paths
 
-        register_sensitive_access(cared_household_paths)
+        declare_capabilities(VisitCap, GRANTS)
+        # a carer sees the health and social flags of the households it cares for, and only those
+        register_extra_paths(PeopleCap.VIEW_SENSITIVE, cared_household_paths)
         register_importer("care", care_import_counts)

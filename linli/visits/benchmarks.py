@@ -27,10 +27,10 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from linli.core.access import SYSTEM, Role
 from linli.needs.benchmarks import Sample, run_repeated
 from linli.needs.gencity import IdBlocks
 from linli.people.models import Household, HouseholdMember, Membership, Person
-from linli.people.roles import Role
 from linli.places.models import Place, PlaceKind
 from linli.places.services import _base36
 from linli.visits import selectors
@@ -452,7 +452,7 @@ class Case:
 
 
 def street_cases(street: Place) -> list[Case]:
-    """The coverage reads timed by ``linli bench visits``, as the system (``actor=None``) and,
+    """The coverage reads timed by ``linli bench visits``, as the system (``actor=SYSTEM``) and,
     for the community list, as a community staff member (the scope included)."""
     community = Place.objects.filter(path__startswith=street.path, kind=PlaceKind.COMMUNITY).order_by("path").first()
     assert community is not None
@@ -461,10 +461,10 @@ def street_cases(street: Place) -> list[Case]:
     staff = _staff(community)
 
     return [
-        Case("coverage_rows community (all rows)", lambda: selectors.coverage_rows(actor=None, place=community)),
+        Case("coverage_rows community (all rows)", lambda: selectors.coverage_rows(actor=SYSTEM, place=community)),
         Case(
             "coverage_rows community, first page of 50",
-            lambda: selectors.coverage_rows(actor=None, place=community, limit=50),
+            lambda: selectors.coverage_rows(actor=SYSTEM, place=community, limit=50),
         ),
         Case(
             "coverage_rows community, page of 50, as staff",
@@ -472,22 +472,26 @@ def street_cases(street: Place) -> list[Case]:
         ),
         Case(
             "coverage_summary street by community",
-            lambda: selectors.coverage_summary(actor=None, place=street, by="child"),
+            lambda: selectors.coverage_summary(actor=SYSTEM, place=street, by="child"),
         ),
         Case(
             "coverage_summary community by carer",
-            lambda: selectors.coverage_summary(actor=None, place=community, by="carer"),
+            lambda: selectors.coverage_summary(actor=SYSTEM, place=community, by="carer"),
         ),
         Case(
             "coverage_summary community by grid",
-            lambda: selectors.coverage_summary(actor=None, place=community, by="child"),
+            lambda: selectors.coverage_summary(actor=SYSTEM, place=community, by="child"),
         ),
-        Case("coverage_rows grid (all rows)", lambda: selectors.coverage_rows(actor=None, place=grid)),
-        Case("coverage_rows grid, first page of 50", lambda: selectors.coverage_rows(actor=None, place=grid, limit=50)),
-        Case("coverage_summary grid by carer", lambda: selectors.coverage_summary(actor=None, place=grid, by="carer")),
+        Case("coverage_rows grid (all rows)", lambda: selectors.coverage_rows(actor=SYSTEM, place=grid)),
+        Case(
+            "coverage_rows grid, first page of 50", lambda: selectors.coverage_rows(actor=SYSTEM, place=grid, limit=50)
+        ),
+        Case(
+            "coverage_summary grid by carer", lambda: selectors.coverage_summary(actor=SYSTEM, place=grid, by="carer")
+        ),
         Case(
             "coverage_summary grid by building",
-            lambda: selectors.coverage_summary(actor=None, place=grid, by="child"),
+            lambda: selectors.coverage_summary(actor=SYSTEM, place=grid, by="child"),
         ),
     ]
 
@@ -548,7 +552,7 @@ def explain(street: Place) -> str:
     """EXPLAIN ANALYZE of the community list (the heaviest single read), for the report."""
     community = Place.objects.filter(path__startswith=street.path, kind=PlaceKind.COMMUNITY).order_by("path").first()
     assert community is not None
-    built = selectors._coverage_sql(actor=None, place=community)
+    built = selectors._coverage_sql(actor=SYSTEM, place=community)
     assert built is not None
     cte, params = built
     with connection.cursor() as cursor:

@@ -24,18 +24,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from linli.core.access import is_system, scope_for
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.core.sheets import safe_cell
+from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name, mask_phone, normalize_phone
 from linli.people.models import Household, Membership, Person
-from linli.people.permissions import scope_for
-from linli.people.roles import Action
 from linli.people.selectors import person_list
 from linli.people.services import export_unmask
 from linli.places.models import Place, PlaceKind
 from linli.places.services import ImportFailed, ImportResult, LineError, read_rows
 from linli.visits.balance import covers
+from linli.visits.capabilities import VisitCap
 from linli.visits.models import CareAssignment
 from linli.visits.selectors import assignment_list
 from linli.visits.services import CARER_ROLES, care_assign
@@ -86,7 +87,7 @@ def care_import(
             [LineError(1, ["缺少“包保人手机”或“包保人编号”列 / Missing a carer phone or carer id column"])]
         )
     now = now or timezone.now()
-    scope = scope_for(actor) if actor is not None else None
+    scope = scope_for(actor) if not is_system(actor) else None
     problems: dict[int, list[str]] = defaultdict(list)
 
     codes = {row.get("household", "") for _, row in rows}
@@ -119,7 +120,7 @@ def care_import(
 
     # carers are looked up among the people the actor may see: a file must not be a way to
     # learn who holds an id or a phone number elsewhere
-    people = Person.objects.all() if actor is None else person_list(actor=actor)
+    people = Person.objects.all() if is_system(actor) else person_list(actor=actor)
     by_id = {p.pk: p for p in people.filter(pk__in=set(ids.values()))}
     by_phone: dict[str, list[Person]] = defaultdict(list)
     for person in people.filter(phone__in=set(phones.values())).order_by("pk"):
@@ -141,7 +142,7 @@ def care_import(
             messages.append("请填写住户编码 / Give the household code")
         elif household is None:
             messages.append(f"住户“{code}”不存在 / No household with the code '{code}'")
-        elif scope is not None and not scope.allows(Action.MANAGE_CARE, household.place.path):
+        elif scope is not None and not scope.allows(VisitCap.MANAGE_CARE, household.place.path):
             messages.append(f"住户“{code}”不在您的管辖范围内 / The household '{code}' is outside your scope")
         elif place is not None and not household.place.path.startswith(place.path):
             messages.append(f"住户“{code}”不在{place.name} / The household '{code}' is not in {place.name}")
@@ -257,11 +258,11 @@ def care_export(*, actor: Any, place: Place, full: bool = False, reason: str = "
 
     reason = export_unmask(actor=actor, place=place, full=full, reason=reason)
     scope = scope_for(actor)
-    if actor is None:
+    if is_system(actor):
         qs = _all_assignments(place)
     elif (
-        scope.allows(Action.VIEW_COVERAGE, place.path)
-        or any(p.startswith(place.path) for p in scope.paths(Action.VIEW_COVERAGE))  # part of the place
+        scope.allows(VisitCap.VIEW_COVERAGE, place.path)
+        or any(p.startswith(place.path) for p in scope.paths(VisitCap.VIEW_COVERAGE))  # part of the place
         or scope.roles() & CARER_ROLES  # a carer: its own households
     ):
         qs = assignment_list(actor=actor, place=place)
@@ -279,7 +280,7 @@ def care_export(*, actor: Any, place: Place, full: bool = False, reason: str = "
     sheet.append(EXPORT_HEADER)
     masked = 0
     for a in rows:
-        clear = full and (actor is None or scope.allows(Action.UNMASK, a.carer.place.path))
+        clear = full and (is_system(actor) or scope.allows(PeopleCap.UNMASK, a.carer.place.path))
         masked += not clear
         sheet.append(
             [

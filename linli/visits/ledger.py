@@ -23,14 +23,16 @@ from django.db.models.functions import Length, Substr
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from linli.core.access import SYSTEM, scope_for
 from linli.core.sheets import safe_cell
 from linli.needs.workdays import LOCAL_TZ
+from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name, redact_text
-from linli.people.permissions import scope_for
-from linli.people.roles import Action
+from linli.places.capabilities import PlaceCap
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place
 from linli.visits import selectors
+from linli.visits.capabilities import VisitCap
 from linli.visits.models import Visit, VisitTag
 from linli.visits.services import GRID_PATH_LEN
 
@@ -98,8 +100,8 @@ def ledger_month(year: int, month: int, *, now: dt.datetime) -> Month:
 def ledger_community(actor: Any, code: str) -> Place:
     """The community whose ledger the actor asked for: 404 when it lies outside everything the
     actor may see, 403 when the actor sees it but may not read its visit records."""
-    place = access_place(actor, code, Action.VIEW_PLACES)
-    if not scope_for(actor).allows(Action.VIEW_VISITS, place.path):
+    place = access_place(actor, code, PlaceCap.VIEW_PLACES)
+    if not scope_for(actor).allows(VisitCap.VIEW_VISITS, place.path):
         raise PermissionDenied(
             "您的角色不能查看该社区的走访记录 / Your role cannot read this community's visit records"
         )
@@ -107,7 +109,7 @@ def ledger_community(actor: Any, code: str) -> Place:
 
 
 def may_unmask(actor: Any, community: Place) -> bool:
-    return scope_for(actor).allows(Action.UNMASK, community.path)
+    return scope_for(actor).allows(PeopleCap.UNMASK, community.path)
 
 
 # --- the rows ---------------------------------------------------------------------------------
@@ -247,11 +249,11 @@ def _row(visit: Any, *, full: bool) -> LedgerRow:
 def _summaries(community: Place, month: Month, now: dt.datetime, by: str) -> list[selectors.CoverageSummary]:
     """Coverage at the end of the month (so far, for the current month); households met are
     counted over the whole month."""
-    period = selectors.coverage_summary(actor=None, place=community, by=by, now=month.end, period_days=month.days)
+    period = selectors.coverage_summary(actor=SYSTEM, place=community, by=by, now=month.end, period_days=month.days)
     if now >= month.end:
         return period
     # the month is not over: who is overdue is judged now, not at a month end still to come
-    status = {s.key: s for s in selectors.coverage_summary(actor=None, place=community, by=by, now=now)}
+    status = {s.key: s for s in selectors.coverage_summary(actor=SYSTEM, place=community, by=by, now=now)}
     return [
         replace(s, never=status[s.key].never, overdue=status[s.key].overdue) if s.key in status else s for s in period
     ]

@@ -29,20 +29,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from linli.core.access import get_or_404
+from linli.core.access import Role, get_or_404, scope_for
 from linli.core.errors import error_response
 from linli.core.imports import Queued, import_or_queue
 from linli.core.pages import attempt, int_or_none, ints, messages_of, safe_next
 from linli.core.pagination import paginate
 from linli.core.sheets import XLSX_TYPE
+from linli.people.capabilities import PeopleCap
 from linli.people.models import Household, Person
-from linli.people.permissions import scope_for, sees_sensitive
-from linli.people.roles import Action, Role
-from linli.people.selectors import access_household, membership_list, person_list
+from linli.people.selectors import access_household, membership_list, person_list, sees_sensitive
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place, place_ancestors, place_list
 from linli.places.services import ImportFailed
 from linli.visits import selectors, services
+from linli.visits.capabilities import VisitCap
 from linli.visits.models import POLICY_TARGETS, OpinionStatus
 from linli.visits.selectors import CoverageRow, CoverageSummary
 
@@ -116,7 +116,7 @@ def _access_household(actor: Any, pk: int | str) -> tuple[Household, bool]:
     scope = scope_for(actor)
     path_ = household.place.path
     carer = _is_carer(actor, household)
-    if carer or scope.allows(Action.VIEW_VISITS, path_) or scope.allows(Action.VIEW_COVERAGE, path_):
+    if carer or scope.allows(VisitCap.VIEW_VISITS, path_) or scope.allows(VisitCap.VIEW_COVERAGE, path_):
         return household, carer
     raise Http404("household not found")
 
@@ -203,7 +203,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """A carer's households, the most urgent first; staff go to the coverage of their place."""
     user: Any = request.user
     scope = scope_for(user)
-    coverage_paths = scope.paths(Action.VIEW_COVERAGE)
+    coverage_paths = scope.paths(VisitCap.VIEW_COVERAGE)
     is_carer = bool(scope.roles() & services.CARER_ROLES) and scope.person_id is not None
     if not (scope.everything or coverage_paths or is_carer):
         raise PermissionDenied(_("您的角色没有走访任务 / Your role has no visits to make"))
@@ -228,7 +228,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "log_url": reverse("visits:log"),
             "late": sum(1 for r in rows if r.status in ("never", "overdue")),
             "can_sensitive": all(sees_sensitive(user, r.path) for r in rows),
-            "can_people": all(scope.allows(Action.VIEW_PEOPLE, r.path) for r in rows),
+            "can_people": all(scope.allows(PeopleCap.VIEW_PEOPLE, r.path) for r in rows),
         },
     )
 
@@ -242,7 +242,7 @@ def coverage(request: HttpRequest, code: str) -> HttpResponse:
     """Coverage of a place: per child place, per carer, the households to visit (vulnerable
     first) or a building-by-building view (``?view=buildings``), over ``?days=7|30|90``."""
     user: Any = request.user
-    place = access_place(user, code, Action.VIEW_COVERAGE)
+    place = access_place(user, code, VisitCap.VIEW_COVERAGE)
     if place.kind == PlaceKind.HOUSEHOLD:
         household = Household.objects.filter(place=place).first()
         if household is None:
@@ -286,7 +286,7 @@ def coverage(request: HttpRequest, code: str) -> HttpResponse:
         "visits/coverage.html",
         {
             "place": place,
-            "crumbs": _crumbs(user, place, Action.VIEW_COVERAGE),
+            "crumbs": _crumbs(user, place, VisitCap.VIEW_COVERAGE),
             "days": days,
             "periods": PERIODS,
             "total": total,
@@ -305,10 +305,10 @@ def coverage(request: HttpRequest, code: str) -> HttpResponse:
             "page": page,
             "too_many": too_many,
             "query": _query(request),
-            "can_people": scope.allows(Action.VIEW_PEOPLE, place.path),
+            "can_people": scope.allows(PeopleCap.VIEW_PEOPLE, place.path),
             "can_sensitive": sees_sensitive(user, place.path),
-            "can_care": scope.allows(Action.MANAGE_CARE, place.path),
-            "can_opinions": scope.allows(Action.VIEW_VISITS, place.path),
+            "can_care": scope.allows(VisitCap.MANAGE_CARE, place.path),
+            "can_opinions": scope.allows(VisitCap.VIEW_VISITS, place.path),
         },
     )
 
@@ -325,18 +325,18 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
     household, is_carer = _access_household(user, pk)
     scope = scope_for(user)
     path_ = household.place.path
-    can_manage = scope.allows(Action.MANAGE_CARE, path_)
+    can_manage = scope.allows(VisitCap.MANAGE_CARE, path_)
     return render(
         request,
         "visits/household.html",
         {
             "household": household,
-            "crumbs": _crumbs(user, household.place, Action.VIEW_COVERAGE),
+            "crumbs": _crumbs(user, household.place, VisitCap.VIEW_COVERAGE),
             "row": selectors.household_coverage(actor=user, household=household),
             "page": paginate(request, selectors.visit_list(actor=user, household=household), per_page=PER_PAGE),
             "query": _query(request),
-            "can_notes": is_carer or scope.allows(Action.VIEW_VISITS, path_),
-            "can_people": scope.allows(Action.VIEW_PEOPLE, path_),
+            "can_notes": is_carer or scope.allows(VisitCap.VIEW_VISITS, path_),
+            "can_people": scope.allows(PeopleCap.VIEW_PEOPLE, path_),
             "can_sensitive": sees_sensitive(user, path_),
             "can_manage": can_manage,
             "carers": services.carers_of(household.place) if can_manage else [],
@@ -356,7 +356,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def household_out_by_day(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     household, _carer = _access_household(user, pk)
-    _require(user, Action.MANAGE_CARE, household.place.path)
+    _require(user, VisitCap.MANAGE_CARE, household.place.path)
     out = request.POST.get("out_by_day") == "1"
     attempt(
         request,
@@ -371,7 +371,7 @@ def household_out_by_day(request: HttpRequest, pk: int) -> HttpResponse:
 def household_assign(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     household, _carer = _access_household(user, pk)
-    _require(user, Action.MANAGE_CARE, household.place.path)
+    _require(user, VisitCap.MANAGE_CARE, household.place.path)
     carer_id = int_or_none(request.POST.get("carer"))
     carer = next((p for p in services.carers_of(household.place) if p.pk == carer_id), None)
     if carer is None:
@@ -395,7 +395,7 @@ def household_assign(request: HttpRequest, pk: int) -> HttpResponse:
 def care(request: HttpRequest, code: str) -> HttpResponse:
     """The care assignments of a place, the carers with their loads, and handovers."""
     user: Any = request.user
-    place = access_place(user, code, Action.VIEW_COVERAGE)
+    place = access_place(user, code, VisitCap.VIEW_COVERAGE)
     scope = scope_for(user)
     carer_id = int_or_none(request.GET.get("carer"))
     assignments = selectors.assignment_list(actor=user, place=place, carer_id=carer_id)
@@ -406,7 +406,7 @@ def care(request: HttpRequest, code: str) -> HttpResponse:
         .values("carer_id", "carer__name")
         .annotate(n=Count("id"))
     }
-    can_manage = scope.allows(Action.MANAGE_CARE, place.path)
+    can_manage = scope.allows(VisitCap.MANAGE_CARE, place.path)
     carers = services.carers_of(place) if can_manage else []
     table = [(p.pk, p.name, loads.get(p.pk, {}).get("n", 0)) for p in carers]
     known = {p.pk for p in carers}
@@ -417,16 +417,16 @@ def care(request: HttpRequest, code: str) -> HttpResponse:
         "visits/care.html",
         {
             "place": place,
-            "crumbs": _crumbs(user, place, Action.VIEW_COVERAGE),
+            "crumbs": _crumbs(user, place, VisitCap.VIEW_COVERAGE),
             "page": paginate(request, assignments, per_page=PER_PAGE),
             "query": _query(request),
             "carer_id": carer_id,
             "loads": table,
             "carers": carers,
             "can_manage": can_manage,
-            "can_unmask": scope.allows(Action.UNMASK, place.path),
-            "can_people": scope.allows(Action.VIEW_PEOPLE, place.path),
-            "can_opinions": scope.allows(Action.VIEW_VISITS, place.path),
+            "can_unmask": scope.allows(PeopleCap.UNMASK, place.path),
+            "can_people": scope.allows(PeopleCap.VIEW_PEOPLE, place.path),
+            "can_opinions": scope.allows(VisitCap.VIEW_VISITS, place.path),
         },
     )
 
@@ -437,8 +437,8 @@ def care_import(request: HttpRequest, code: str) -> HttpResponse:
     """Care assignments from an XLSX or CSV upload (住户编码 + 包保人手机 or 包保人编号): every row
     is checked first and nothing is written if any is bad; the row errors come back as messages."""
     user: Any = request.user
-    place = access_place(user, code, Action.VIEW_COVERAGE)
-    _require(user, Action.MANAGE_CARE, place.path)
+    place = access_place(user, code, VisitCap.VIEW_COVERAGE)
+    _require(user, VisitCap.MANAGE_CARE, place.path)
     back = reverse("visits:care", kwargs={"code": place.code})
     upload = request.FILES.get("file")
     if upload is None:
@@ -481,8 +481,8 @@ def care_export(request: HttpRequest, code: str) -> HttpResponse:
     from linli.visits.care_io import care_export as export_file
 
     user: Any = request.user
-    place = access_place(user, code, Action.VIEW_COVERAGE)
-    _require(user, Action.VIEW_COVERAGE, place.path)
+    place = access_place(user, code, VisitCap.VIEW_COVERAGE)
+    _require(user, VisitCap.VIEW_COVERAGE, place.path)
     full = request.GET.get("full") == "1"
     try:
         data = export_file(actor=user, place=place, full=full, reason=request.GET.get("reason", ""))
@@ -499,7 +499,7 @@ def care_export(request: HttpRequest, code: str) -> HttpResponse:
 def care_end(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     assignment = get_or_404(selectors.assignment_list(actor=user), pk, "assignment")
-    _require(user, Action.MANAGE_CARE, assignment.place_path)
+    _require(user, VisitCap.MANAGE_CARE, assignment.place_path)
     attempt(
         request,
         lambda: services.care_end(actor=user, assignment=assignment, reason=request.POST.get("reason", "")),
@@ -513,8 +513,8 @@ def care_end(request: HttpRequest, pk: int) -> HttpResponse:
 def care_handover(request: HttpRequest, code: str) -> HttpResponse:
     """All of a carer's households to another carer (or to nobody): all or nothing."""
     user: Any = request.user
-    place = access_place(user, code, Action.VIEW_COVERAGE)
-    _require(user, Action.MANAGE_CARE, place.path)
+    place = access_place(user, code, VisitCap.VIEW_COVERAGE)
+    _require(user, VisitCap.MANAGE_CARE, place.path)
     back = reverse("visits:care", kwargs={"code": place.code})
     leaving_id, to_id = int_or_none(request.POST.get("carer")), int_or_none(request.POST.get("to"))
     row = selectors.assignment_list(actor=user, place=place, carer_id=leaving_id).first() if leaving_id else None
@@ -546,12 +546,12 @@ def policies(request: HttpRequest, code: str) -> HttpResponse:
     """The visit policies a community follows (its own, or the defaults); its secretary edits
     them. Above a community: the communities to choose from."""
     user: Any = request.user
-    place = access_place(user, code, Action.VIEW_COVERAGE)
+    place = access_place(user, code, VisitCap.VIEW_COVERAGE)
     try:
         community = services.community_of(place)
     except ValidationError:
         communities = (
-            place_list(actor=user, action=Action.VIEW_COVERAGE, kind=PlaceKind.COMMUNITY)
+            place_list(actor=user, action=VisitCap.VIEW_COVERAGE, kind=PlaceKind.COMMUNITY)
             .filter(path__startswith=place.path)
             .order_by("path")
         )
@@ -568,11 +568,11 @@ def policies(request: HttpRequest, code: str) -> HttpResponse:
         {
             "place": place,
             "community": community,
-            "crumbs": _crumbs(user, community, Action.VIEW_COVERAGE),
+            "crumbs": _crumbs(user, community, VisitCap.VIEW_COVERAGE),
             "table": table,
             "own": any(own for _d, _n, own in rows.values()),
-            "can_edit": scope_for(user).allows(Action.MANAGE_VISIT_POLICY, community.path),
-            "can_opinions": scope_for(user).allows(Action.VIEW_VISITS, community.path),
+            "can_edit": scope_for(user).allows(VisitCap.MANAGE_VISIT_POLICY, community.path),
+            "can_opinions": scope_for(user).allows(VisitCap.VIEW_VISITS, community.path),
         },
     )
 
@@ -581,13 +581,13 @@ def policies(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def policy_set(request: HttpRequest, code: str) -> HttpResponse:
     user: Any = request.user
-    place = access_place(user, code, Action.VIEW_COVERAGE)
+    place = access_place(user, code, VisitCap.VIEW_COVERAGE)
     try:
         community = services.community_of(place)
     except ValidationError as exc:
         messages.error(request, messages_of(exc))
         return redirect("visits:policies", code=place.code)
-    _require(user, Action.MANAGE_VISIT_POLICY, community.path)
+    _require(user, VisitCap.MANAGE_VISIT_POLICY, community.path)
     post = request.POST
     attempt(
         request,
@@ -640,27 +640,27 @@ def _parse_round(post: Any) -> tuple[dt.datetime, dt.datetime]:
 def nights(request: HttpRequest, code: str) -> HttpResponse:
     """The night rounds of a place, and a form to schedule one."""
     user: Any = request.user
-    place = access_place(user, code, Action.VIEW_COVERAGE)
+    place = access_place(user, code, VisitCap.VIEW_COVERAGE)
     scope = scope_for(user)
     rounds = selectors.night_round_list(actor=user, place=place).annotate(
         planned=Count("households", distinct=True),
         met=Count("visits__household", filter=Q(visits__not_at_home=False), distinct=True),
     )
-    can_manage = scope.allows(Action.MANAGE_CARE, place.path) and place.kind in NIGHT_KINDS
+    can_manage = scope.allows(VisitCap.MANAGE_CARE, place.path) and place.kind in NIGHT_KINDS
     today = timezone.localtime(timezone.now(), LOCAL).date()
     return render(
         request,
         "visits/nights.html",
         {
             "place": place,
-            "crumbs": _crumbs(user, place, Action.VIEW_COVERAGE),
+            "crumbs": _crumbs(user, place, VisitCap.VIEW_COVERAGE),
             "page": paginate(request, rounds, per_page=PER_PAGE),
             "query": _query(request),
             "can_manage": can_manage,
-            "can_people": scope.allows(Action.VIEW_PEOPLE, place.path),
+            "can_people": scope.allows(PeopleCap.VIEW_PEOPLE, place.path),
             "candidates": _round_candidates(user, place) if can_manage else [],
             "today": today.isoformat(),
-            "can_opinions": scope.allows(Action.VIEW_VISITS, place.path),
+            "can_opinions": scope.allows(VisitCap.VIEW_VISITS, place.path),
         },
     )
 
@@ -669,8 +669,8 @@ def nights(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def night_create(request: HttpRequest, code: str) -> HttpResponse:
     user: Any = request.user
-    place = access_place(user, code, Action.VIEW_COVERAGE)
-    _require(user, Action.MANAGE_CARE, place.path)
+    place = access_place(user, code, VisitCap.VIEW_COVERAGE)
+    _require(user, VisitCap.MANAGE_CARE, place.path)
     post = request.POST
     wanted = set(ints(post.getlist("member")))
     members = [p for p in _round_candidates(user, place) if p.pk in wanted]
@@ -697,20 +697,20 @@ def night_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scope = scope_for(user)
     visited = selectors.night_round_visited(night_round=night)
     households = list(night.households.select_related("place").order_by("place__path"))
-    can_notes = scope.allows(Action.VIEW_VISITS, night.place_path)
+    can_notes = scope.allows(VisitCap.VIEW_VISITS, night.place_path)
     return render(
         request,
         "visits/night.html",
         {
             "night": night,
-            "crumbs": _crumbs(user, night.place, Action.VIEW_COVERAGE),
+            "crumbs": _crumbs(user, night.place, VisitCap.VIEW_COVERAGE),
             "members": list(night.members.all()),
             "households": [(h, h.pk in visited) for h in households],
             "met": len(visited & {h.pk for h in households}),
             "extra": len(visited - {h.pk for h in households}),
             "visits": list(selectors.visit_list(actor=user).filter(night_round=night)[:100]) if can_notes else [],
             "can_notes": can_notes,
-            "can_people": scope.allows(Action.VIEW_PEOPLE, night.place_path),
+            "can_people": scope.allows(PeopleCap.VIEW_PEOPLE, night.place_path),
         },
     )
 
@@ -724,19 +724,19 @@ def opinions(request: HttpRequest, code: str) -> HttpResponse:
     """Opinions heard on visits in a place; the secretary marks them as a meeting topic or
     answered."""
     user: Any = request.user
-    place = access_place(user, code, Action.VIEW_VISITS)
+    place = access_place(user, code, VisitCap.VIEW_VISITS)
     scope = scope_for(user)
     status = request.GET.get("status", "")
     if status not in OpinionStatus.values:
         status = ""
     page = paginate(request, selectors.opinion_list(actor=user, place=place, status=status or None), PER_PAGE)
-    decidable = {op.pk for op in page if scope.allows(Action.MANAGE_VISIT_POLICY, op.place_path)}
+    decidable = {op.pk for op in page if scope.allows(VisitCap.MANAGE_VISIT_POLICY, op.place_path)}
     return render(
         request,
         "visits/opinions.html",
         {
             "place": place,
-            "crumbs": _crumbs(user, place, Action.VIEW_VISITS),
+            "crumbs": _crumbs(user, place, VisitCap.VIEW_VISITS),
             "page": page,
             "query": _query(request),
             "status": status,
@@ -751,7 +751,7 @@ def opinions(request: HttpRequest, code: str) -> HttpResponse:
 def opinion_decide(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     opinion = selectors.access_opinion(user, pk)
-    _require(user, Action.MANAGE_VISIT_POLICY, opinion.place_path)
+    _require(user, VisitCap.MANAGE_VISIT_POLICY, opinion.place_path)
     attempt(
         request,
         lambda: services.opinion_decide(

@@ -15,13 +15,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.access import PlaceScopedQuerySet as PathScopedQuerySet
 from linli.core.models import TimeStampedModel
-from linli.people.models import ScopedQuerySet, Vulnerability
-
-
-class PathScopedQuerySet(ScopedQuerySet):
-    path_field = "place_path"
-
+from linli.people.models import Vulnerability
 
 #: Who a visit policy applies to: every household, households out by day, or households with
 #: a member carrying one of the vulnerability marks.

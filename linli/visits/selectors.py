@@ -28,11 +28,10 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from linli.core.access import get_or_404
+from linli.core.access import SYSTEM, get_or_404, is_system, scope_for
 from linli.people.models import Household, Vulnerability
-from linli.people.permissions import scope_for
-from linli.people.roles import Action
 from linli.places.models import Place, PlaceKind
+from linli.visits.capabilities import VisitCap
 from linli.visits.models import CareAssignment, NightRound, Opinion, Visit, VisitPolicy
 from linli.visits.services import COMMUNITY_PATH_LEN, DEFAULT_POLICIES
 
@@ -51,7 +50,7 @@ def _visit_scope(actor: Any) -> Q | None:
     if scope.everything:
         return None
     condition = Q(pk__in=[])
-    for prefix in scope.paths(Action.VIEW_VISITS):
+    for prefix in scope.paths(VisitCap.VIEW_VISITS):
         condition |= Q(place_path__startswith=prefix)
     if scope.person_id is not None:
         mine = CareAssignment.objects.filter(carer_id=scope.person_id, ended_at__isnull=True).values("household_id")
@@ -103,9 +102,9 @@ def loggable_households(*, actor: Any, q: str | None = None) -> QuerySet[Househo
     qs = Household.objects.select_related("place")
     if not scope.everything:
         condition = Q(pk__in=[])
-        for prefix in scope.paths(Action.VIEW_VISITS):
+        for prefix in scope.paths(VisitCap.VIEW_VISITS):
             condition |= Q(place__path__startswith=prefix)
-        if scope.person_id is not None and scope.paths(Action.LOG_VISITS):
+        if scope.person_id is not None and scope.paths(VisitCap.LOG_VISITS):
             mine = CareAssignment.objects.filter(carer_id=scope.person_id, ended_at__isnull=True)
             condition |= Q(pk__in=mine.values("household_id"))
         qs = qs.filter(condition)
@@ -135,7 +134,7 @@ def assignment_list(
     qs = CareAssignment.objects.select_related("household__place", "carer", "assigned_by")
     if not scope.everything:
         condition = Q(pk__in=[])
-        for prefix in scope.paths(Action.VIEW_COVERAGE):
+        for prefix in scope.paths(VisitCap.VIEW_COVERAGE):
             condition |= Q(place_path__startswith=prefix)
         if scope.person_id is not None:
             condition |= Q(carer_id=scope.person_id)
@@ -159,7 +158,7 @@ def policy_list(*, community: Place) -> list[tuple[str, int, bool, bool]]:
 
 def opinion_list(*, actor: Any, place: Place | None = None, status: str | None = None) -> QuerySet[Opinion]:
     """Opinions heard on visits, for the staff who keep the visit records of the place."""
-    qs = Opinion.objects.restrict(actor, Action.VIEW_VISITS).select_related("visit__household__place", "community")
+    qs = Opinion.objects.visible(actor, VisitCap.VIEW_VISITS).select_related("visit__household__place", "community")
     if place is not None:
         qs = qs.filter(place_path__startswith=place.path)
     if status:
@@ -172,7 +171,7 @@ def access_opinion(actor: Any, opinion_id: int | str) -> Opinion:
 
 
 def night_round_list(*, actor: Any, place: Place | None = None) -> QuerySet[NightRound]:
-    qs = NightRound.objects.restrict(actor, Action.VIEW_COVERAGE).select_related("place").prefetch_related("members")
+    qs = NightRound.objects.visible(actor, VisitCap.VIEW_COVERAGE).select_related("place").prefetch_related("members")
     if place is not None:
         qs = qs.filter(place_path__startswith=place.path)
     return qs.order_by("-starts_at", "-id")
@@ -238,10 +237,10 @@ def _coverage_sql(
     if place is not None:
         where.append("hp.path LIKE %s")
         params.append(place.path + "%")
-    if actor is not None:
+    if not is_system(actor):
         scope = scope_for(actor)
         if not scope.everything:
-            prefixes = [p + "%" for p in scope.paths(Action.VIEW_COVERAGE)]
+            prefixes = [p + "%" for p in scope.paths(VisitCap.VIEW_COVERAGE)]
             options = []
             if prefixes:
                 options.append("hp.path LIKE ANY(%s)")
@@ -364,7 +363,7 @@ def coverage_rows(
     offset: int = 0,
 ) -> list[CoverageRow]:
     """Households with their visit status, most urgent first (never visited, overdue,
-    vulnerable households before others, then by due date). ``actor=None`` is the system."""
+    vulnerable households before others, then by due date). ``actor=SYSTEM`` is the system."""
     built = _coverage_sql(
         actor=actor, place=place, now=now, period_days=period_days, carer_id=carer_id, night_only=night_only
     )
@@ -523,7 +522,7 @@ class CarerDue:
 def overdue_by_carer(*, now: dt.datetime | None = None) -> list[CarerDue]:
     """Every carer with assigned households overdue or never visited, with how many and how many
     of them vulnerable (the system's view, for the reminder sweep): one statement."""
-    built = _coverage_sql(actor=None, place=None, now=now, period_days=0)
+    built = _coverage_sql(actor=SYSTEM, place=None, now=now, period_days=0)
     if built is None:  # never for the system, which sees everything
         return []
     cte, params = built
@@ -540,7 +539,7 @@ def overdue_by_carer(*, now: dt.datetime | None = None) -> list[CarerDue]:
 def cared_household_paths(actor: Any) -> list[str]:
     """The place paths of the households ``actor`` cares for now (包保): a carer sees their
     sensitive flags, and only theirs."""
-    if actor is None or not getattr(actor, "is_authenticated", False):
+    if is_system(actor) or not getattr(actor, "is_authenticated", False):
         return []
     return list(
         CareAssignment.objects.filter(carer__user=actor, ended_at__isnull=True).values_list("place_path", flat=True)

@@ -17,15 +17,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from linli.core.access import SYSTEM, Role, is_system, require, scope_for, user_of
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.needs.models import Channel, Urgency
 from linli.needs.photos import PhotoUpload, clean_photo
+from linli.people.capabilities import PeopleCap
 from linli.people.models import Household, HouseholdMember, Membership, Person
-from linli.people.permissions import require, scope_for
-from linli.people.roles import Action, Role
 from linli.places.models import Place, PlaceKind, path_len
 from linli.places.selectors import ancestor
+from linli.visits.capabilities import VisitCap
 from linli.visits.models import (
     EVERYONE,
     OUT_BY_DAY,
@@ -68,7 +69,7 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 
 def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
+    return user_of(actor)
 
 
 def community_of(place: Place) -> Place:
@@ -109,7 +110,7 @@ def care_assign(
     """Make ``carer`` responsible for ``household``, ending its current carer's assignment (kept
     as history). Assigning the current carer again changes nothing."""
     now = _now(now)
-    require(actor, Action.MANAGE_CARE, household.place)
+    require(actor, VisitCap.MANAGE_CARE, household.place)
     if not is_carer_for(carer, household):
         raise ValidationError(
             {
@@ -155,7 +156,7 @@ def care_end(*, actor: Any, assignment: CareAssignment, reason: str, now: dt.dat
     """End an assignment without a successor (the household then has no carer)."""
     now = _now(now)
     household = Household.objects.select_related("place").get(pk=assignment.household_id)
-    require(actor, Action.MANAGE_CARE, household.place)
+    require(actor, VisitCap.MANAGE_CARE, household.place)
     reason = _check_text(reason, "reason", 200)
     with transaction.atomic():
         locked = CareAssignment.objects.select_for_update().get(pk=assignment.pk)
@@ -201,7 +202,7 @@ def policy_set(
     copies the defaults in, so that the community keeps following the rest of them."""
     if community.kind not in (PlaceKind.COMMUNITY, PlaceKind.VILLAGE):
         raise ValidationError({"community": ["走访频次按社区设置 / Visit policies are set per community"]})
-    require(actor, Action.MANAGE_VISIT_POLICY, community)
+    require(actor, VisitCap.MANAGE_VISIT_POLICY, community)
     if target not in dict(POLICY_TARGETS):
         raise ValidationError({"target": ["未知的住户类别 / Unknown kind of household"]})
     try:
@@ -251,7 +252,7 @@ def policies_of(community: Place) -> list[tuple[str, int, bool]]:
 
 def household_care_set(*, actor: Any, household: Household, out_by_day: bool) -> HouseholdCare:
     """Mark a household as out by day (it then needs night visits) or not."""
-    require(actor, Action.MANAGE_CARE, household.place)
+    require(actor, VisitCap.MANAGE_CARE, household.place)
     with transaction.atomic():
         care, _ = HouseholdCare.objects.select_for_update().get_or_create(household=household)
         if care.out_by_day != bool(out_by_day):
@@ -285,9 +286,9 @@ def may_log_visit(actor: Any, household: Household) -> bool:
     households assigned to them."""
     scope = scope_for(actor)
     path = household.place.path
-    if scope.everything or scope.allows(Action.VIEW_VISITS, path):
+    if scope.everything or scope.allows(VisitCap.VIEW_VISITS, path):
         return True
-    if not scope.allows(Action.LOG_VISITS, path) or scope.person_id is None:
+    if not scope.allows(VisitCap.LOG_VISITS, path) or scope.person_id is None:
         return False
     return CareAssignment.objects.filter(household=household, carer_id=scope.person_id, ended_at__isnull=True).exists()
 
@@ -516,7 +517,7 @@ def night_round_create(
         raise ValidationError(
             {"place": ["请选择社区、网格、楼栋或院落 / Choose a community, grid, building or courtyard"]}
         )
-    require(actor, Action.MANAGE_CARE, place)
+    require(actor, VisitCap.MANAGE_CARE, place)
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": ["结束时间须晚于开始时间 / The round must end after it starts"]})
     if ends_at - starts_at > dt.timedelta(hours=12):
@@ -528,12 +529,12 @@ def night_round_create(
     outside = [
         m.name
         for m in members
-        if actor is not None and not (scope.everything or scope.allows(Action.VIEW_PEOPLE, m.place.path))
+        if not is_system(actor) and not (scope.everything or scope.allows(PeopleCap.VIEW_PEOPLE, m.place.path))
     ]
     if outside:
         raise ValidationError({"members": [f"{'、'.join(outside)}不在您的管辖范围内 / are outside your scope"]})
     if households is None:
-        rows = coverage_rows(actor=None, place=place, now=starts_at, night_only=True)
+        rows = coverage_rows(actor=SYSTEM, place=place, now=starts_at, night_only=True)
         planned_ids = [r.household_id for r in rows if r.status in ("never", "overdue", "due_soon")]
     else:
         bad = [h for h in households if not h.place.path.startswith(place.path)]
@@ -562,7 +563,7 @@ def opinion_decide(*, actor: Any, opinion: Opinion, status: str, note: str = "")
     if status not in OpinionStatus.values:
         raise ValidationError({"status": ["未知的状态 / Unknown status"]})
     community = Place.objects.get(pk=opinion.community_id)
-    require(actor, Action.MANAGE_VISIT_POLICY, community)
+    require(actor, VisitCap.MANAGE_VISIT_POLICY, community)
     note = _check_text(note, "status_note", 200)
     with transaction.atomic():
         locked = Opinion.objects.select_for_update().get(pk=opinion.pk)

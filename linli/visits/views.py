@@ -19,15 +19,16 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 
+from linli.core.access import scope_for
 from linli.core.pages import messages_of
 from linli.needs.photos import PhotoUpload
+from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name
 from linli.people.models import Household, HouseholdMember, Person
-from linli.people.permissions import scope_for
-from linli.people.roles import Action
 from linli.people.selectors import access_household
 from linli.places.models import Place
 from linli.visits import selectors, services
+from linli.visits.capabilities import VisitCap
 from linli.visits.forms import VisitForm
 from linli.visits.models import Visit
 
@@ -38,7 +39,7 @@ NOT_FOUND = "找不到该住户 / Household not found"
 
 def _require_logger(actor: Any) -> None:
     scope = scope_for(actor)
-    if not (scope.everything or scope.paths(Action.LOG_VISITS)):
+    if not (scope.everything or scope.paths(VisitCap.LOG_VISITS)):
         raise PermissionDenied(_("您的角色不能登记走访 / Your role cannot log visits"))
 
 
@@ -84,7 +85,7 @@ def _picker(actor: Any, q: str, chosen: Household | None) -> dict[str, Any]:
     by_household = {h.pk: h for h in households}
     for link in links.order_by("household_id", "id"):
         household = by_household[link.household_id]
-        clear = scope.allows(Action.UNMASK, household.place.path)
+        clear = scope.allows(PeopleCap.UNMASK, household.place.path)
         members[link.household_id].append(
             {
                 "id": link.person_id,

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from linli.core.access import SYSTEM
 from linli.core.models import AuditEntry
 from linli.people.models import Membership
 from linli.people.services import person_create
@@ -40,7 +41,7 @@ def test_f03_an_official_cannot_grant_itself_a_role(world: Any) -> None:
 
 def test_f03_a_grant_gives_only_capabilities_the_granter_holds_there(world: Any) -> None:
     street = _api("street_official")
-    newcomer = person_create(actor=None, place=world.community_a, name="王新来")
+    newcomer = person_create(actor=SYSTEM, place=world.community_a, name="王新来")
     # a street official may not unmask, edit people or log visits: it cannot hand that out
     for role in ("community_staff", "grid_worker"):
         assert _grant(street, newcomer, world.community_a, role, reason="新同事").status_code == 403, role
@@ -51,7 +52,7 @@ def test_f03_a_grant_gives_only_capabilities_the_granter_holds_there(world: Any)
 
 def test_f03_granting_a_role_that_can_unmask_needs_a_reason_the_secretary_sees(world: Any) -> None:
     secretary = _api("secretary")
-    newcomer = person_create(actor=None, place=world.community_a, name="赵网格")
+    newcomer = person_create(actor=SYSTEM, place=world.community_a, name="赵网格")
     assert _grant(secretary, newcomer, world.grid_a, "grid_worker").status_code == 400
     granted = _grant(secretary, newcomer, world.grid_a, "grid_worker", reason="接替离职网格员")
     assert granted.status_code == 201

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from linli.core.access import SYSTEM
 from tests.security.conftest import sign_in_staff
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,7 @@ def test_f14_authenticated_answers_are_never_cached(world: Any) -> None:
     sign_in_staff(staff, "grid_worker")
     resident = Client()
     resident.force_login(world.users["resident"])
-    _, key = api_client_register(actor=None, name="probe", user=world.users["community_staff"])
+    _, key = api_client_register(actor=SYSTEM, name="probe", user=world.users["community_staff"])
     for client, url in (
         (staff, reverse("people:person", args=[world.resident_a.pk])),
         (staff, "/api/people/"),

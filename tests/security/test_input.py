@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.api_keys import api_client_register
+from linli.core.access import SYSTEM
 from linli.needs.models import Need
 from tests.security.conftest import body_of, sign_in_staff
 
@@ -40,7 +41,7 @@ NUL_GETS = [
 
 
 def test_f10_a_nul_byte_is_a_400_never_a_500(world: Any) -> None:
-    _, key = api_client_register(actor=None, name="probe", user=world.users["community_staff"])
+    _, key = api_client_register(actor=SYSTEM, name="probe", user=world.users["community_staff"])
     signed = Client()
     sign_in_staff(signed, "secretary")
     for client in (Client(), signed):
@@ -196,7 +197,7 @@ def test_f17_places_outside_ones_scope_look_like_places_that_do_not_exist(nw: An
     assert answers[0].content.decode().replace(outside, "X") == answers[1].content.decode().replace(missing, "X")
     listed = [resident.get("/api/needs/", {"place": code}) for code in (outside, missing)]
     assert listed[0].status_code == listed[1].status_code
-    _, key = api_client_register(actor=None, name="12345", user=nw.users["community_staff"])
+    _, key = api_client_register(actor=SYSTEM, name="12345", user=nw.users["community_staff"])
     posts = [
         Client().post(
             "/open311/v2/requests.json",
@@ -216,7 +217,7 @@ def test_f18_the_place_tree_export_guards_formulas(world: Any) -> None:
 
     from linli.places.services import place_create
 
-    place_create(actor=None, parent=world.grid_a, code="t-a-g1-b9", name='=HYPERLINK("http://x")', kind="building")
+    place_create(actor=SYSTEM, parent=world.grid_a, code="t-a-g1-b9", name='=HYPERLINK("http://x")', kind="building")
     street = Client()
     sign_in_staff(street, "street_official")
     data = body_of(street.get(reverse("places:export", args=[world.community_a.code])))
@@ -226,7 +227,7 @@ def test_f18_the_place_tree_export_guards_formulas(world: Any) -> None:
 
 
 def test_f10_json_nested_too_deep_is_a_400(nw: Any) -> None:
-    _, key = api_client_register(actor=None, name="probe", user=nw.users["community_staff"])
+    _, key = api_client_register(actor=SYSTEM, name="probe", user=nw.users["community_staff"])
     deep = "[" * 5000 + "]" * 5000
     signed = Client()
     sign_in_staff(signed, "secretary")
@@ -250,8 +251,8 @@ def test_f17_an_import_does_not_tell_out_of_scope_places_from_missing_ones(world
     # another street, outside this official's reach, with a grid
     from linli.places.services import place_create
 
-    other = place_create(actor=None, parent=world.district, code="t-other", name="别的街道", kind="street")
-    place_create(actor=None, parent=other, code="t-other-c", name="别的社区", kind="community")
+    other = place_create(actor=SYSTEM, parent=world.district, code="t-other", name="别的街道", kind="street")
+    place_create(actor=SYSTEM, parent=other, code="t-other-c", name="别的社区", kind="community")
 
     def errors(rows: str) -> str:
         upload = SimpleUploadedFile("p.csv", ("编码,上级编码,名称,类型\n" + rows).encode())

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.api_keys import api_client_register
+from linli.core.access import SYSTEM
 from linli.needs.models import Need
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def limited(nw: Any, settings: Any) -> Any:
 
 
 def test_f08_open311_posts_are_limited_per_key_in_the_specs_format(limited: Any) -> None:
-    _, key = api_client_register(actor=None, name="12345", user=limited.users["community_staff"])
+    _, key = api_client_register(actor=SYSTEM, name="12345", user=limited.users["community_staff"])
     form = {"api_key": key, "service_code": "lighting", "description": "路灯不亮", "address_id": "t-a-g1-b1"}
     answers = [Client().post("/open311/v2/requests.json", form) for _ in range(4)]
     assert [a.status_code for a in answers[:3]] == [201, 201, 201]
@@ -46,7 +47,7 @@ def test_f08_open311_posts_are_limited_per_key_in_the_specs_format(limited: Any)
 
 
 def test_f08_triage_is_limited_per_key_and_per_user(limited: Any) -> None:
-    _, key = api_client_register(actor=None, name="bridge", user=limited.users["community_staff"])
+    _, key = api_client_register(actor=SYSTEM, name="bridge", user=limited.users["community_staff"])
     codes = [
         Client().post(f"/api/needs/triage/?api_key={key}", {"text": "停水了"}, content_type="application/json")
         for _ in range(3)

@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from linli.core.access import SYSTEM
 from linli.core.models import AuditEntry
 from tests.security.conftest import body_of, sign_in_by_code, sign_in_staff
 
@@ -127,7 +128,7 @@ def test_f09_a_carer_sees_flags_only_of_the_households_assigned_to_them(world: A
     assert api.get(f"/api/people/{flagged.pk}/").json()["vulnerabilities"] is None
     page = api.get(reverse("people:household", args=[household.pk])).content.decode()
     assert "独居老人" not in page
-    care_assign(actor=None, household=household, carer=world.users["central_household"].person)
+    care_assign(actor=SYSTEM, household=household, carer=world.users["central_household"].person)
     assert api.get(f"/api/people/{flagged.pk}/").json()["vulnerabilities"] == ["elderly_alone"]
     assert "独居老人" in api.get(reverse("people:household", args=[household.pk])).content.decode()
     # the building leader of the same building, not assigned: still nothing
@@ -151,8 +152,8 @@ def test_f12_exports_are_masked_unless_unmasked_with_a_reason(world: Any) -> Non
     from linli.visits.services import care_assign
 
     carer = world.users["central_household"].person
-    person_update(actor=None, person=carer, phone="13700137000")
-    care_assign(actor=None, household=world.household_a, carer=carer)
+    person_update(actor=SYSTEM, person=carer, phone="13700137000")
+    care_assign(actor=SYSTEM, household=world.household_a, carer=carer)
     secretary = _signed_in("secretary")  # may unmask
     url = reverse("visits:care_export", args=[world.community_a.code])
     masked = _cells(body_of(secretary.get(url)))
@@ -226,7 +227,7 @@ def test_f06_the_numbers_of_the_probe_are_masked_in_open311_too(nw: Any) -> None
 
     text = "电话 " + "，或 ".join(w for w, _ in WRITTEN)
     need = need_create(actor=nw.users["resident"], text=text, place=nw.household_place_a)
-    _, key = api_client_register(actor=None, name="probe", user=nw.users["community_staff"])
+    _, key = api_client_register(actor=SYSTEM, name="probe", user=nw.users["community_staff"])
     body = Client().get(f"/open311/v2/requests/{need.pk}.json", {"api_key": key}).content.decode()
     visible = _digits(body.encode().decode("unicode_escape") if "\\u" in body else body)
     for written, digits in WRITTEN:

@@ -11,6 +11,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from linli.core import leakguard
+from linli.core.access import SYSTEM
 from linli.core.models import Heartbeat
 from linli.core.tasks import beat_worker, ensure_heartbeat_scheduled, worker_is_fresh
 
@@ -48,8 +49,8 @@ def test_leak_guard_finds_a_birth_date_beside_a_masked_id() -> None:
     from linli.places.services import place_create
     from linli.testing import make_id_number
 
-    city = place_create(actor=None, parent=None, code="lg-city", name="城", kind=PlaceKind.CITY)
-    person = person_create(actor=None, place=city, name="王五", id_number=make_id_number(birth="19620315"))
+    city = place_create(actor=SYSTEM, parent=None, code="lg-city", name="城", kind=PlaceKind.CITY)
+    person = person_create(actor=SYSTEM, place=city, name="王五", id_number=make_id_number(birth="19620315"))
     for shown, leaks in (("1962-03-15", 1), ("1962年3月15日", 1), ("19620315", 1), ("1962年", 0), ("1962-03-16", 0)):
         middleware = leakguard.LeakGuardMiddleware(
             lambda request, shown=shown: HttpResponse(f"{person.id_number_masked} · {shown}")

@@ -20,6 +20,7 @@ from django.db.models import Count, Q
 from shapely.geometry import Point, shape
 
 from linli.accounts.models import User
+from linli.core.access import STAFF_ROLES
 from linli.core.models import AuditEntry
 from linli.demo.loader import (
     ACCOUNTS,
@@ -33,7 +34,6 @@ from linli.demo.loader import (
 from linli.demo.tests.visits_checks import demo_visits_hold
 from linli.people.identity import birth_date_from_id, sex_from_id, validate_resident_id
 from linli.people.models import Department, Household, HouseholdMember, Membership, PartyKind, Person, Relation
-from linli.people.roles import STAFF_ROLES
 from linli.places.models import Place, PlaceKind
 
 SEED_COMMUNITIES = (

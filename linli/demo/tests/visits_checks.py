@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from linli.accounts.models import User
+from linli.core.access import SYSTEM
 from linli.demo.loader import DemoSummary
 from linli.demo.visits import COUNT_LABELS
 from linli.needs.models import Need
@@ -67,7 +68,7 @@ def _months_of_history(now: dt.datetime) -> None:
 
 
 def _some_overdue_and_some_never_visited(summary: DemoSummary, now: dt.datetime) -> None:
-    rows = selectors.coverage_rows(actor=None, now=now)
+    rows = selectors.coverage_rows(actor=SYSTEM, now=now)
     statuses = Counter(r.status for r in rows)
     assert statuses["never"] >= 5 and statuses["overdue"] >= 20
     assert statuses["ok"] > len(rows) / 2  # most carers keep up
@@ -76,7 +77,7 @@ def _some_overdue_and_some_never_visited(summary: DemoSummary, now: dt.datetime)
     assert any(r.vulnerable for r in rows if r.status == "overdue")
     # the street can compare its communities
     street = Place.objects.get(code="hanxing")
-    summary = selectors.coverage_summary(actor=None, place=street, by="child", now=now)
+    summary = selectors.coverage_summary(actor=SYSTEM, place=street, by="child", now=now)
     assert len(summary) == 20 and all(s.households and s.visited_in_period for s in summary)
 
 

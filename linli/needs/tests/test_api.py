@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from linli.accounts.api_keys import api_client_register
+from linli.core.access import SYSTEM
 from linli.needs.models import Need, Status
 from linli.needs.services import need_create
 from tests.schema import client_for, ok
@@ -108,7 +109,7 @@ def test_triage_with_session_and_api_key_writes_nothing(nw: Any) -> None:
     )
     assert body["categories"][0]["code"] == "lighting" and len(body["categories"]) == 3
     assert body["grid"] == nw.grid_a.code and body["duplicates"]
-    _, key = api_client_register(actor=None, name="12345 bridge", user=nw.users["community_staff"])
+    _, key = api_client_register(actor=SYSTEM, name="12345 bridge", user=nw.users["community_staff"])
     anonymous = APIClient()
     response = anonymous.post(f"/api/needs/triage/?api_key={key}", {"text": "停水了", "place": None}, format="json")
     assert response.status_code == 200 and response.json()["grid"] is None

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
+from linli.core.access import SYSTEM
 from linli.core.models import AuditEntry
 from linli.needs.catalogue import (
     COLUMNS,
@@ -52,7 +53,7 @@ FIELDS = [c for c in COLUMNS if c != "code"]
 
 @pytest.fixture
 def city(db: Any) -> Place:
-    return place_create(actor=None, parent=None, code="c-city", name="武汉市", kind=PlaceKind.CITY)
+    return place_create(actor=SYSTEM, parent=None, code="c-city", name="武汉市", kind=PlaceKind.CITY)
 
 
 def snapshot(city: Place | None = None) -> dict[str, dict[str, Any]]:
@@ -129,20 +130,20 @@ def test_load_defaults_for_a_city(city: Place) -> None:
 
 def test_export_then_import_round_trips(city: Place) -> None:
     catalogue_load_defaults()
-    data = catalogue_export_xlsx(actor=None)
+    data = catalogue_export_xlsx(actor=SYSTEM)
     sheet = load_workbook(io.BytesIO(data)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert list(rows[0]) == COLUMNS and len(rows) == 19
     # into an empty city catalogue: identical rows
-    result = catalogue_import(actor=None, data=data, filename="catalogue.xlsx", city=city)
+    result = catalogue_import(actor=SYSTEM, data=data, filename="catalogue.xlsx", city=city)
     assert (result.created, result.updated, result.unchanged) == (18, 0, 0)
     assert snapshot(city) == snapshot(None)
     # back onto the defaults: nothing changes
-    again = catalogue_import(actor=None, data=data, filename="catalogue.xlsx")
+    again = catalogue_import(actor=SYSTEM, data=data, filename="catalogue.xlsx")
     assert (again.created, again.updated, again.unchanged) == (0, 0, 18)
     # an edited default is restored by importing the file
     Category.objects.filter(city=None, code="noise").update(examples=["太吵"], keywords=[])
-    restored = catalogue_import(actor=None, data=data, filename="catalogue.xlsx")
+    restored = catalogue_import(actor=SYSTEM, data=data, filename="catalogue.xlsx")
     assert restored.updated == 1
     assert snapshot(None) == snapshot(city)
     assert AuditEntry.objects.filter(action=AuditEntry.Action.IMPORT, target_type="needs.category").count() == 3
@@ -178,7 +179,7 @@ def row(code: str, **changes: str) -> list[str]:
 
 
 def test_import_accepts_labels_and_separators() -> None:
-    result = catalogue_import(actor=None, data=_csv(row("lift")), filename="c.csv")
+    result = catalogue_import(actor=SYSTEM, data=_csv(row("lift")), filename="c.csv")
     assert result.created == 1
     lift = Category.objects.get(code="lift")
     assert (lift.level, lift.department_kind) == (HandlingLevel.DEPARTMENT, DepartmentKind.PROPERTY)
@@ -199,7 +200,7 @@ def test_import_is_all_or_nothing_with_line_numbers() -> None:
         row("x5", resolution_limit="2.5", keywords="好" * 31),  # row 9
     )
     with pytest.raises(ImportFailed) as info:
-        catalogue_import(actor=None, data=data, filename="c.csv")
+        catalogue_import(actor=SYSTEM, data=data, filename="c.csv")
     errors = {e.line: str(e) for e in info.value.row_errors}
     assert sorted(errors) == [3, 4, 5, 6, 7, 8, 9]
     assert errors[3].startswith("第3行: 编码") and "/ Row 3: invalid code" in errors[3]
@@ -215,7 +216,7 @@ def test_import_is_all_or_nothing_with_line_numbers() -> None:
 
 def test_import_needs_every_column() -> None:
     with pytest.raises(ImportFailed, match="missing columns: checkin_limit, checkin_unit, department_kind, examples"):
-        catalogue_import(actor=None, data=b"code,name,level\nx,y,grid\n", filename="c.csv")
+        catalogue_import(actor=SYSTEM, data=b"code,name,level\nx,y,grid\n", filename="c.csv")
 
 
 def test_only_system_admins_import_and_export(world: Any) -> None:

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from linli.core.access import SYSTEM
 from linli.core.models import AuditEntry
 from linli.needs.dashboard import EXPORT_HEADER, percent
 from linli.needs.models import Need
@@ -281,7 +282,7 @@ def test_unknown_export_format_is_404(client: Any, nw: Any) -> None:
 
 @pytest.mark.django_db
 def test_export_cells_cannot_become_formulas(client: Any, nw: Any) -> None:
-    place_create(actor=None, parent=nw.street, code="t-evil", name="=HYPERLINK(1)", kind=PlaceKind.COMMUNITY)
+    place_create(actor=SYSTEM, parent=nw.street, code="t-evil", name="=HYPERLINK(1)", kind=PlaceKind.COMMUNITY)
     response = signed_in(client, nw.users["street_official"]).get(f"{URL}export.xlsx", {"place": "t-street"})
     workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     names = [row[2] for row in workbook.active.iter_rows(min_row=2, values_only=True)]
@@ -300,12 +301,12 @@ def test_query_count_does_not_grow_with_communities_or_needs(client: Any, nw: An
     make_needs(nw)
     for n in range(4):
         community = place_create(
-            actor=None, parent=nw.street, code=f"t-more-{n}", name=f"新社区{n}", kind=PlaceKind.COMMUNITY
+            actor=SYSTEM, parent=nw.street, code=f"t-more-{n}", name=f"新社区{n}", kind=PlaceKind.COMMUNITY
         )
-        grid = place_create(actor=None, parent=community, code=f"t-more-{n}-g", name="网格", kind=PlaceKind.GRID)
+        grid = place_create(actor=SYSTEM, parent=community, code=f"t-more-{n}-g", name="网格", kind=PlaceKind.GRID)
         for _ in range(3):
             need_create(
-                actor=None,
+                actor=SYSTEM,
                 text="楼道堆满杂物",
                 place=grid,
                 now=timezone.now() - dt.timedelta(days=30),

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from linli.core.access import SYSTEM
 from linli.needs.models import EventKind, Need, NeedEvent, RateRollup, Status
 from linli.needs.rates import (
     Rates,
@@ -267,7 +268,7 @@ def test_rates_by_child_query_count_does_not_grow(world: Any) -> None:
 
     for n in range(6):
         extra = place_create(
-            actor=None, parent=world.street, code=f"t-extra-{n}", name=f"新社区{n}", kind=PlaceKind.COMMUNITY
+            actor=SYSTEM, parent=world.street, code=f"t-extra-{n}", name=f"新社区{n}", kind=PlaceKind.COMMUNITY
         )
         record(make_need(extra), EventKind.SUBMITTED, T0)
     world.street.refresh_from_db()

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
+from linli.core.access import SYSTEM
 from linli.core.errors import Conflict
 from linli.needs.models import (
     Channel,
@@ -181,7 +182,7 @@ def test_whistle_checkin_resolve_rate_close(nw: Any) -> None:
     dispatch_resolve(actor=liaison, dispatch=water, result="更换了破损的水管，已恢复供水")
     need.refresh_from_db()
     assert need.status == Status.WHISTLED  # the power company is still working
-    dispatch_resolve(actor=None, dispatch=power, result="线路检查正常")
+    dispatch_resolve(actor=SYSTEM, dispatch=power, result="线路检查正常")
     need.refresh_from_db()
     assert need.status == Status.RESOLVED and need.result == "更换了破损的水管，已恢复供水"
     need_rate(actor=nw.users["resident"], need=need, resolved=True, satisfaction="satisfied", comment="很快")
@@ -261,8 +262,8 @@ def test_grid_resolves_itself_and_unsatisfied_reopens_once_then_escalates(nw: An
     assert need.status == Status.ACCEPTED and need.reopen_count == 1 and need.level == Level.GRID
     need_resolve(actor=grid, need=need, result="更换了整个灯具")
     with pytest.raises(Conflict):  # a reporter rates once per round
-        need_rate(actor=None, need=need, reporter=need.reporters.get(), resolved=True, satisfaction="basic")
-        need_rate(actor=None, need=need, reporter=need.reporters.get(), resolved=True, satisfaction="basic")
+        need_rate(actor=SYSTEM, need=need, reporter=need.reporters.get(), resolved=True, satisfaction="basic")
+        need_rate(actor=SYSTEM, need=need, reporter=need.reporters.get(), resolved=True, satisfaction="basic")
     need.refresh_from_db()
     assert need.status == Status.CLOSED
 
@@ -335,7 +336,7 @@ def test_merge_refuses_across_communities(nw: Any) -> None:
 def test_transfer_moves_the_need(nw: Any) -> None:
     from linli.places.services import place_create
 
-    other_grid = place_create(actor=None, parent=nw.community_a, code="t-a-g2", name="第二网格", kind="grid")
+    other_grid = place_create(actor=SYSTEM, parent=nw.community_a, code="t-a-g2", name="第二网格", kind="grid")
     need = _need(nw)
     need_transfer(actor=nw.users["community_staff"], need=need, place=other_grid, note="属第二网格")
     need.refresh_from_db()

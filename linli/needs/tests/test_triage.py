@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from linli.core.access import SYSTEM
 from linli.core.models import AuditEntry
 from linli.core.text import normalize, to_traditional
 from linli.needs import triage as triage_module
@@ -330,11 +331,11 @@ def test_locate_grid_by_place(world: Any) -> None:
 @pytest.mark.django_db
 def test_locate_grid_by_polygon(world: Any) -> None:
     east = place_create(
-        actor=None, parent=world.community_a, code="t-a-g2", name="第二网格", kind=PlaceKind.GRID,
+        actor=SYSTEM, parent=world.community_a, code="t-a-g2", name="第二网格", kind=PlaceKind.GRID,
         boundary=square(114.25, 30.60),
     )  # fmt: skip
     west = place_create(
-        actor=None, parent=world.community_b, code="t-b-g2", name="第二网格", kind=PlaceKind.GRID,
+        actor=SYSTEM, parent=world.community_b, code="t-b-g2", name="第二网格", kind=PlaceKind.GRID,
         boundary=square(114.23, 30.60),
     )  # fmt: skip
     assert locate_grid(place=None, lat=30.605, lng=114.255) == east
@@ -347,7 +348,7 @@ def test_locate_grid_by_polygon(world: Any) -> None:
 
     # a grid drawn later is seen once the cache is rechecked
     north = place_create(
-        actor=None, parent=world.community_a, code="t-a-g3", name="第三网格", kind=PlaceKind.GRID,
+        actor=SYSTEM, parent=world.community_a, code="t-a-g3", name="第三网格", kind=PlaceKind.GRID,
         boundary=square(114.25, 30.62),
     )  # fmt: skip
     assert locate_grid(place=None, lat=30.625, lng=114.255) == north
@@ -356,11 +357,11 @@ def test_locate_grid_by_polygon(world: Any) -> None:
 @pytest.mark.django_db
 def test_overlapping_grids_prefer_the_place_then_the_smaller(world: Any) -> None:
     big = place_create(
-        actor=None, parent=world.community_b, code="t-b-big", name="大网格", kind=PlaceKind.GRID,
+        actor=SYSTEM, parent=world.community_b, code="t-b-big", name="大网格", kind=PlaceKind.GRID,
         boundary=square(114.20, 30.50, size=0.2),
     )  # fmt: skip
     small = place_create(
-        actor=None, parent=world.community_a, code="t-a-small", name="小网格", kind=PlaceKind.GRID,
+        actor=SYSTEM, parent=world.community_a, code="t-a-small", name="小网格", kind=PlaceKind.GRID,
         boundary=square(114.25, 30.60),
     )  # fmt: skip
     assert locate_grid(place=None, lat=30.605, lng=114.255) == small

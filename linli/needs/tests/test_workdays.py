@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from linli.core.access import SYSTEM
 from linli.core.models import AuditEntry
 from linli.needs.models import CalendarDay, CalendarYear, LimitUnit
 from linli.needs.workdays import (
@@ -46,7 +47,7 @@ def national(db: Any) -> None:
 
 @pytest.fixture
 def city(db: Any) -> Place:
-    return place_create(actor=None, parent=None, code="w-city", name="武汉市", kind=PlaceKind.CITY)
+    return place_create(actor=SYSTEM, parent=None, code="w-city", name="武汉市", kind=PlaceKind.CITY)
 
 
 def at(y: int, m: int, d: int, hour: int = 10, tz: ZoneInfo = SHANGHAI) -> datetime:
@@ -207,13 +208,13 @@ def test_city_overrides_win(national: None, city: Place) -> None:
     assert add_limit(at(2025, 9, 30), 1, LimitUnit.WORKDAYS, city=city) == due(2025, 10, 8)
     assert add_limit(at(2025, 10, 8), 1, LimitUnit.WORKDAYS, city=city) == due(2025, 10, 10)
     assert add_limit(at(2025, 9, 30), 1, LimitUnit.WORKDAYS) == due(2025, 10, 9)
-    other = place_create(actor=None, parent=None, code="w-other", name="黄石市", kind=PlaceKind.CITY)
+    other = place_create(actor=SYSTEM, parent=None, code="w-other", name="黄石市", kind=PlaceKind.CITY)
     assert add_limit(at(2025, 9, 30), 1, LimitUnit.WORKDAYS, city=other) == due(2025, 10, 9)
 
 
 def test_a_city_calendar_covers_a_year_for_that_city_only(national: None, city: Place) -> None:
     data = "日期,类型,名称\n2027-01-01,休,元旦\n2027-02-06,班,春节调休\n".encode()
-    result = calendar_import(actor=None, data=data, filename="wuhan-2027.csv", city=city)
+    result = calendar_import(actor=SYSTEM, data=data, filename="wuhan-2027.csv", city=city)
     assert (result.created, result.years) == (2, [2027])
     assert missing_years([2027], city) == []
     assert missing_years([2027]) == [2027]
@@ -235,7 +236,7 @@ GOOD_2027 = """日期,类型,名称
 
 
 def test_import_a_national_year() -> None:
-    result = calendar_import(actor=None, data=GOOD_2027.encode(), filename="2027.csv")
+    result = calendar_import(actor=SYSTEM, data=GOOD_2027.encode(), filename="2027.csv")
     assert (result.created, result.updated, result.removed, result.years) == (7, 0, 0, [2027])
     assert CalendarDay.objects.filter(city=None, date__year=2027).count() == 7
     assert CalendarYear.objects.get(city=None, year=2027).source == "导入 import: 2027.csv"
@@ -244,13 +245,13 @@ def test_import_a_national_year() -> None:
     entry = AuditEntry.objects.get(action=AuditEntry.Action.IMPORT)
     assert entry.actor_name == "system" and entry.reason == "2027.csv"
     # the file is the whole year: importing a shorter one removes the rows it leaves out
-    again = calendar_import(actor=None, data="date,kind,name\n2027-01-01,休,新年\n".encode(), filename="b.csv")
+    again = calendar_import(actor=SYSTEM, data="date,kind,name\n2027-01-01,休,新年\n".encode(), filename="b.csv")
     assert (again.created, again.updated, again.removed) == (0, 1, 6)
     assert CalendarDay.objects.get(city=None, date=date(2027, 1, 1)).name == "新年"
 
 
 def test_seeding_leaves_an_imported_year_alone() -> None:
-    calendar_import(actor=None, data="日期,类型\n2026-01-02,休\n".encode(), filename="fix.csv")
+    calendar_import(actor=SYSTEM, data="日期,类型\n2026-01-02,休\n".encode(), filename="fix.csv")
     calendar_seed(years=[2026])
     assert list(CalendarDay.objects.filter(date__year=2026).values_list("date", flat=True)) == [date(2026, 1, 2)]
     assert CalendarYear.objects.get(year=2026).source == "导入 import: fix.csv"
@@ -267,7 +268,7 @@ def test_import_is_all_or_nothing_with_line_numbers() -> None:
         ]
     )
     with pytest.raises(ImportFailed) as info:
-        calendar_import(actor=None, data=bad.encode(), filename="bad.csv")
+        calendar_import(actor=SYSTEM, data=bad.encode(), filename="bad.csv")
     assert isinstance(info.value, ValidationError)
     lines = [e.line for e in info.value.row_errors]
     assert lines == [9, 10, 11, 12, 13]
@@ -283,13 +284,13 @@ def test_import_is_all_or_nothing_with_line_numbers() -> None:
 
 def test_import_checks_the_file() -> None:
     with pytest.raises(ImportFailed, match=r"Only \.xlsx or \.csv"):
-        calendar_import(actor=None, data=b"x", filename="a.txt")
+        calendar_import(actor=SYSTEM, data=b"x", filename="a.txt")
     with pytest.raises(ImportFailed, match="missing columns: kind"):
-        calendar_import(actor=None, data="日期,名称\n2027-01-01,元旦\n".encode(), filename="a.csv")
+        calendar_import(actor=SYSTEM, data="日期,名称\n2027-01-01,元旦\n".encode(), filename="a.csv")
     with pytest.raises(ImportFailed, match="no data rows"):
-        calendar_import(actor=None, data="日期,类型\n".encode(), filename="a.csv")
+        calendar_import(actor=SYSTEM, data="日期,类型\n".encode(), filename="a.csv")
     with pytest.raises(ImportFailed, match=r"Not a valid \.xlsx"):
-        calendar_import(actor=None, data=b"not a zip", filename="a.xlsx")
+        calendar_import(actor=SYSTEM, data=b"not a zip", filename="a.xlsx")
 
 
 def test_import_xlsx_with_date_cells(city: Place) -> None:
@@ -301,7 +302,7 @@ def test_import_xlsx_with_date_cells(city: Place) -> None:
     sheet.append([date(2027, 9, 26), "班", "国庆节调休"])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    result = calendar_import(actor=None, data=buffer.getvalue(), filename="2027.xlsx", city=city)
+    result = calendar_import(actor=SYSTEM, data=buffer.getvalue(), filename="2027.xlsx", city=city)
     assert result.created == 2
     assert CalendarDay.objects.filter(city=city).count() == 2
 
@@ -319,7 +320,7 @@ def test_import_needs_a_system_admin(world: Any) -> None:
 
 def test_import_into_a_place_that_is_not_a_city(world: Any) -> None:
     with pytest.raises(ValidationError, match="not a city"):
-        calendar_import(actor=None, data=b"date,kind\n2027-01-01,0\n", filename="a.csv", city=world.community_a)
+        calendar_import(actor=SYSTEM, data=b"date,kind\n2027-01-01,0\n", filename="a.csv", city=world.community_a)
 
 
 # --- the command -----------------------------------------------------------------------------------

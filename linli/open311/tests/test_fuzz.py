@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linli.accounts.api_keys import api_client_register
+from linli.core.access import SYSTEM
 from linli.needs.models import Need
 from linli.needs.services import need_create
 
@@ -161,7 +162,7 @@ def check(response: Any, fmt: str) -> None:
 
 @pytest.fixture
 def good_key(nw: Any) -> str:
-    _, key = api_client_register(actor=None, name="fuzz bridge", user=nw.users["community_staff"])
+    _, key = api_client_register(actor=SYSTEM, name="fuzz bridge", user=nw.users["community_staff"])
     return key
 
 

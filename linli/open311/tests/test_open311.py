@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from linli.accounts.api_keys import api_client_register
+from linli.core.access import SYSTEM
 from linli.core.geo import wgs84_to_gcj02
 from linli.needs.models import Channel, Need, NeedReporter, Status
 from linli.needs.services import need_create, need_merge, need_whistle
@@ -29,7 +30,7 @@ ERROR_CODES = (400, 401, 403, 404, 409, 415, 422)
 
 
 def key_for(nw: Any, user: str = "community_staff") -> str:
-    _, key = api_client_register(actor=None, name=f"12345 bridge ({user})", user=nw.users[user])
+    _, key = api_client_register(actor=SYSTEM, name=f"12345 bridge ({user})", user=nw.users[user])
     return key
 
 
@@ -214,7 +215,7 @@ def test_post_in_xml_and_as_json(nw: Any) -> None:
 def test_post_with_gcj02_coordinates_finds_the_grid(nw: Any) -> None:
     square = [[114.25, 30.60], [114.26, 30.60], [114.26, 30.61], [114.25, 30.61], [114.25, 30.60]]
     grid = place_create(
-        actor=None,
+        actor=SYSTEM,
         parent=nw.community_a,
         code="t-a-g2",
         name="第二网格",

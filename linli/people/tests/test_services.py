@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
+from linli.core.access import SYSTEM, Role
 from linli.core.models import AuditEntry
 from linli.people.models import Membership, Person
-from linli.people.roles import Role
 from linli.people.services import membership_grant, membership_revoke, person_create, person_unmask, person_update
 from linli.testing import make_id_number
 
@@ -41,16 +41,16 @@ def test_person_create_derives_birth_and_sex_and_encrypts(world: Any) -> None:
 def test_invalid_id_writes_nothing(world: Any) -> None:
     before = Person.objects.count(), AuditEntry.objects.count()
     with pytest.raises(ValidationError) as info:
-        person_create(actor=None, place=world.household_place_a, name="张三", id_number="420106199001011235")
+        person_create(actor=SYSTEM, place=world.household_place_a, name="张三", id_number="420106199001011235")
     assert "id_number" in info.value.message_dict
     assert (Person.objects.count(), AuditEntry.objects.count()) == before
 
 
 def test_duplicate_id_is_refused(world: Any) -> None:
     number = make_id_number()
-    person_create(actor=None, place=world.household_place_a, name="甲", id_number=number)
+    person_create(actor=SYSTEM, place=world.household_place_a, name="甲", id_number=number)
     with pytest.raises(ValidationError) as info:
-        person_create(actor=None, place=world.household_place_b, name="乙", id_number=number.lower())
+        person_create(actor=SYSTEM, place=world.household_place_b, name="乙", id_number=number.lower())
     assert "已登记" in info.value.message_dict["id_number"][0]
 
 
@@ -59,7 +59,7 @@ def test_id_must_agree_with_given_birth_date(world: Any) -> None:
 
     with pytest.raises(ValidationError) as info:
         person_create(
-            actor=None,
+            actor=SYSTEM,
             place=world.household_place_a,
             name="甲",
             id_number=make_id_number("19800101"),
@@ -70,14 +70,14 @@ def test_id_must_agree_with_given_birth_date(world: Any) -> None:
 
 def test_garbled_name_is_refused(world: Any) -> None:
     with pytest.raises(ValidationError):
-        person_create(actor=None, place=world.household_place_a, name="辦好?!?/p>")
+        person_create(actor=SYSTEM, place=world.household_place_a, name="辦好?!?/p>")
 
 
 def test_paired_unit_needs_a_unit(world: Any) -> None:
     with pytest.raises(ValidationError):
-        person_create(actor=None, place=world.community_a, name="甲", party_kind="paired_unit")
+        person_create(actor=SYSTEM, place=world.community_a, name="甲", party_kind="paired_unit")
     person = person_create(
-        actor=None, place=world.community_a, name="甲", party_kind="paired_unit", party_unit="阳新县财政局"
+        actor=SYSTEM, place=world.community_a, name="甲", party_kind="paired_unit", party_unit="阳新县财政局"
     )
     assert person.is_party_member
 
@@ -123,10 +123,10 @@ def test_audit_entries_are_append_only(world: Any) -> None:
 
 def test_grant_respects_scope_and_rank(world: Any) -> None:
     secretary = world.users["secretary"]
-    volunteer_b = person_create(actor=None, place=world.community_b, name="志愿者乙")
+    volunteer_b = person_create(actor=SYSTEM, place=world.community_b, name="志愿者乙")
     with pytest.raises(PermissionDenied):
         membership_grant(actor=secretary, person=volunteer_b, place=world.community_b, role=Role.VOLUNTEER)
-    helper = person_create(actor=None, place=world.community_a, name="新网格员")
+    helper = person_create(actor=SYSTEM, place=world.community_a, name="新网格员")
     with pytest.raises(PermissionDenied):
         membership_grant(actor=secretary, person=helper, place=world.community_a, role=Role.SECRETARY)
     with pytest.raises(PermissionDenied):
@@ -144,12 +144,12 @@ def test_grant_respects_scope_and_rank(world: Any) -> None:
 
 
 def test_liaison_needs_department(world: Any) -> None:
-    person = person_create(actor=None, place=world.district, name="联络员")
+    person = person_create(actor=SYSTEM, place=world.district, name="联络员")
     with pytest.raises(ValidationError):
-        membership_grant(actor=None, person=person, place=world.district, role=Role.LIAISON)
+        membership_grant(actor=SYSTEM, person=person, place=world.district, role=Role.LIAISON)
     with pytest.raises(ValidationError):
         membership_grant(
-            actor=None, person=person, place=world.district, role=Role.VOLUNTEER, department=world.department
+            actor=SYSTEM, person=person, place=world.district, role=Role.VOLUNTEER, department=world.department
         )
 
 

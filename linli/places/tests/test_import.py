@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.test import override_settings
 from openpyxl import Workbook, load_workbook
 
+from linli.core.access import SYSTEM
 from linli.core.models import AuditEntry
 from linli.places.models import Place
 from linli.places.selectors import place_ancestors
@@ -31,20 +32,20 @@ def csv_bytes(text: str) -> bytes:
 
 
 def test_good_csv_imports_a_tree() -> None:
-    result = place_import(actor=None, data=csv_bytes(GOOD), filename="places.csv")
+    result = place_import(actor=SYSTEM, data=csv_bytes(GOOD), filename="places.csv")
     assert (result.created, result.updated) == (6, 0)
     building = Place.objects.get(code="x-c1-g1-b1")
     assert [p.code for p in place_ancestors(building)][:-1] == ["x-city", "x-dist", "x-street", "x-c1", "x-c1-g1"]
     assert Place.objects.get(code="x-c1").name_search == "常二社区"
     # a second run changes nothing and is idempotent
-    again = place_import(actor=None, data=csv_bytes(GOOD), filename="places.csv")
+    again = place_import(actor=SYSTEM, data=csv_bytes(GOOD), filename="places.csv")
     assert (again.created, again.updated, again.unchanged) == (0, 0, 6)
 
 
 def test_children_may_come_before_parents() -> None:
     lines = GOOD.strip().splitlines()
     shuffled = "\n".join([lines[0], *reversed(lines[1:])])
-    assert place_import(actor=None, data=csv_bytes(shuffled), filename="p.csv").created == 6
+    assert place_import(actor=SYSTEM, data=csv_bytes(shuffled), filename="p.csv").created == 6
 
 
 def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_written() -> None:
@@ -64,7 +65,7 @@ def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_written() -> Non
         + "\n"
     )
     with pytest.raises(ImportFailed) as info:
-        place_import(actor=None, data=csv_bytes(bad), filename="bad.csv")
+        place_import(actor=SYSTEM, data=csv_bytes(bad), filename="bad.csv")
     lines = {e.line for e in info.value.row_errors}
     assert lines == {8, 9, 10, 11, 12, 13, 14}
     text = " ".join(str(e) for e in info.value.row_errors)
@@ -102,20 +103,20 @@ def test_import_outside_scope_is_refused(world: Any) -> None:
 def test_import_refuses_moves_and_wrong_files(world: Any) -> None:
     with pytest.raises(ImportFailed, match="cannot be moved"):
         place_import(
-            actor=None, data=csv_bytes("code,parent_code,name,kind\nt-a-g1,t-b,第一网格,grid\n"), filename="m.csv"
+            actor=SYSTEM, data=csv_bytes("code,parent_code,name,kind\nt-a-g1,t-b,第一网格,grid\n"), filename="m.csv"
         )
     with pytest.raises(ImportFailed, match=r"Only \.xlsx or \.csv"):
-        place_import(actor=None, data=b"hello", filename="x.txt")
+        place_import(actor=SYSTEM, data=b"hello", filename="x.txt")
     with pytest.raises(ImportFailed, match=r"Not a valid \.xlsx"):
-        place_import(actor=None, data=b"not a zip", filename="x.xlsx")
+        place_import(actor=SYSTEM, data=b"not a zip", filename="x.xlsx")
     with pytest.raises(ImportFailed, match="missing columns"):
-        place_import(actor=None, data=csv_bytes("a,b\n1,2\n"), filename="x.csv")
+        place_import(actor=SYSTEM, data=csv_bytes("a,b\n1,2\n"), filename="x.csv")
     with override_settings(IMPORT_MAX_BYTES=10), pytest.raises(ImportFailed, match="larger than"):
-        place_import(actor=None, data=csv_bytes(GOOD), filename="x.csv")
+        place_import(actor=SYSTEM, data=csv_bytes(GOOD), filename="x.csv")
 
 
 def test_gb18030_csv_is_read() -> None:
-    assert place_import(actor=None, data=GOOD.encode("gb18030"), filename="gbk.csv").created == 6
+    assert place_import(actor=SYSTEM, data=GOOD.encode("gb18030"), filename="gbk.csv").created == 6
 
 
 def test_boundary_must_be_a_valid_polygon(world: Any) -> None:
@@ -125,12 +126,14 @@ def test_boundary_must_be_a_valid_polygon(world: Any) -> None:
     }
     bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
     grid = place_create(
-        actor=None, parent=world.community_a, code="t-a-g2", name="第二网格", kind="grid", boundary=json.dumps(square)
+        actor=SYSTEM, parent=world.community_a, code="t-a-g2", name="第二网格", kind="grid", boundary=json.dumps(square)
     )
     assert grid.boundary["type"] == "Polygon"
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError, match="self-intersecting"):
-        place_create(actor=None, parent=world.community_a, code="t-a-g3", name="第三网格", kind="grid", boundary=bowtie)
+        place_create(
+            actor=SYSTEM, parent=world.community_a, code="t-a-g3", name="第三网格", kind="grid", boundary=bowtie
+        )
     with pytest.raises(PermissionDenied):
         place_create(actor=world.users["grid_worker"], parent=world.community_a, code="t-a-g4", name="x", kind="grid")

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.http import Http404
 
-from linli.people.permissions import scope_for
+from linli.core.access import scope_for
 from linli.places.models import Place
 from linli.places.selectors import access_place, place_ancestors, place_list, place_roots, place_search, with_counts
 

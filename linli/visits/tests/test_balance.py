@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from linli.core.access import SYSTEM, Role
 from linli.core.models import AuditEntry
 from linli.people.models import Household, Relation
-from linli.people.roles import Role
 from linli.people.services import household_create, person_create
 from linli.places.models import Place, PlaceKind
 from linli.places.services import place_create
@@ -30,9 +30,9 @@ def add_households(building: Place, count: int, *, vulnerable: int = 0, start: i
     with an elderly person living alone."""
     made = []
     for n in range(start, start + count):
-        household = household_create(actor=None, building=building, code=f"{building.code}-{n}", name=f"{n}室")
+        household = household_create(actor=SYSTEM, building=building, code=f"{building.code}-{n}", name=f"{n}室")
         person_create(
-            actor=None,
+            actor=SYSTEM,
             place=household.place,
             household=household,
             relation=Relation.HEAD,
@@ -44,9 +44,9 @@ def add_households(building: Place, count: int, *, vulnerable: int = 0, start: i
 
 
 def add_grid(community: Place, code: str, buildings: int) -> tuple[Place, list[Place]]:
-    grid = place_create(actor=None, parent=community, code=code, name=f"网格{code}", kind=PlaceKind.GRID)
+    grid = place_create(actor=SYSTEM, parent=community, code=code, name=f"网格{code}", kind=PlaceKind.GRID)
     made = [
-        place_create(actor=None, parent=grid, code=f"{code}-b{b}", name=f"{b}栋", kind=PlaceKind.BUILDING)
+        place_create(actor=SYSTEM, parent=grid, code=f"{code}-b{b}", name=f"{b}栋", kind=PlaceKind.BUILDING)
         for b in range(1, buildings + 1)
     ]
     return grid, made
@@ -74,7 +74,7 @@ def test_existing_assignments_count_towards_capacity(world: Any) -> None:
     first, *rest = add_households(b1, 5)
     p = make_user("carer_p", Role.CENTRAL_HOUSEHOLD, b1).person
     q = make_user("carer_q", Role.BUILDING_LEADER, b1).person
-    care_assign(actor=None, household=first, carer=p)
+    care_assign(actor=SYSTEM, household=first, carer=p)
     proposals = balance_propose(place=grid, capacity=2)
     assert {x.household.pk for x in proposals} == {h.pk for h in rest}
     assert by_carer(proposals) == {p.pk: 1, q.pk: 2}
@@ -88,7 +88,7 @@ def test_a_carer_of_the_same_building_comes_first(world: Any) -> None:
     p = make_user("carer_p", Role.CENTRAL_HOUSEHOLD, b1).person
     # q's role is at the grid, but q lives in building 2
     home = add_households(b2, 1, start=9)[0]
-    q_person = person_create(actor=None, place=home.place, household=home, relation=Relation.SPOUSE, name="王建华")
+    q_person = person_create(actor=SYSTEM, place=home.place, household=home, relation=Relation.SPOUSE, name="王建华")
     q = make_user("carer_q", Role.CENTRAL_HOUSEHOLD, grid, person=q_person).person
     proposals = balance_propose(place=grid, capacity=10)
     chosen = {x.household.pk: x.carer.pk for x in proposals if x.carer is not None}
@@ -263,7 +263,7 @@ def test_the_benchmark_generator_builds_a_consistent_street(db: Any) -> None:
     assert scale["households"] == 40 and scale["with a carer"] == report.assignments
     assert scale["visits"] == report.visits == Visit.objects.count() > 0
     assert HouseholdCare.objects.filter(last_visit_at__isnull=False).count() == report.refreshed
-    rows = coverage_summary(actor=None, place=street, by="child", now=now)
+    rows = coverage_summary(actor=SYSTEM, place=street, by="child", now=now)
     assert [r.place.code for r in rows if r.place] == [f"{spec.code}-c1", f"{spec.code}-c2"]
     assert sum(r.households for r in rows) == 40
     # the generated carers are eligible carers of their grids, so balancing works on the street

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook, load_workbook
 
+from linli.core.access import SYSTEM, Role
 from linli.core.models import AuditEntry
-from linli.people.roles import Role
 from linli.places.services import ImportFailed
 from linli.testing import make_user
 from linli.visits.care_io import care_export, care_import
@@ -129,7 +129,7 @@ def test_an_import_from_a_page_stays_in_its_place(setup: Any) -> None:
     from linli.places.services import place_create
 
     w = setup
-    other = place_create(actor=None, parent=w.grid_a, code="t-a-g1-b2", name="2栋", kind=PlaceKind.BUILDING)
+    other = place_create(actor=SYSTEM, parent=w.grid_a, code="t-a-g1-b2", name="2栋", kind=PlaceKind.BUILDING)
     (elsewhere,) = add_households(other, 1, start=301)
     data = xlsx_bytes([[w.extra[0].place.code, w.leader.pk], [elsewhere.place.code, w.leader.pk]])
     with pytest.raises(ImportFailed, match=r"第3行.*不在1栋"):
@@ -142,25 +142,25 @@ def test_every_bad_row_is_reported_at_once(setup: Any) -> None:
     w = setup
     data = csv_bytes([["nope", CARER_PHONE], [w.extra[0].place.code, "1"], [w.extra[1].place.code, CARER_PHONE]])
     with pytest.raises(ImportFailed) as caught:
-        care_import(actor=None, data=data, filename="bad.csv")
+        care_import(actor=SYSTEM, data=data, filename="bad.csv")
     assert [e.line for e in caught.value.row_errors] == [2, 3]
     assert CareAssignment.objects.count() == 0
 
 
 def test_a_file_without_a_carer_column_or_rows_is_refused(setup: Any) -> None:
     with pytest.raises(ImportFailed, match="Missing a carer phone or carer id column"):
-        care_import(actor=None, data=csv_bytes([["x"]], header=("住户编码",)), filename="a.csv")
+        care_import(actor=SYSTEM, data=csv_bytes([["x"]], header=("住户编码",)), filename="a.csv")
     with pytest.raises(ImportFailed, match="no data rows"):
-        care_import(actor=None, data=csv_bytes([]), filename="a.csv")
+        care_import(actor=SYSTEM, data=csv_bytes([]), filename="a.csv")
     with pytest.raises(ImportFailed, match=r"Only \.xlsx or \.csv"):
-        care_import(actor=None, data=b"x", filename="a.pdf")
+        care_import(actor=SYSTEM, data=b"x", filename="a.pdf")
 
 
 def test_export_is_masked_unless_unmasked_with_a_reason(setup: Any) -> None:
     from django.core.exceptions import PermissionDenied, ValidationError
 
     w = setup
-    care_import(actor=None, data=csv_bytes([[h.place.code, CARER_PHONE] for h in w.extra]), filename="a.csv")
+    care_import(actor=SYSTEM, data=csv_bytes([[h.place.code, CARER_PHONE] for h in w.extra]), filename="a.csv")
 
     def sheet(actor: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
         data = care_export(actor=actor, place=w.community_a, **kwargs)
@@ -185,7 +185,7 @@ def test_export_is_masked_unless_unmasked_with_a_reason(setup: Any) -> None:
 
 def test_an_export_imports_again_unchanged(setup: Any) -> None:
     w = setup
-    care_import(actor=None, data=csv_bytes([[h.place.code, CARER_PHONE] for h in w.extra]), filename="a.csv")
+    care_import(actor=SYSTEM, data=csv_bytes([[h.place.code, CARER_PHONE] for h in w.extra]), filename="a.csv")
     data = care_export(actor=w.users["street_official"], place=w.community_a)
     result = care_import(actor=w.users["secretary"], data=data, filename="export.xlsx")
     assert (result.created, result.updated, result.unchanged) == (0, 0, 3)

@@ -11,6 +11,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from linli.core.access import SYSTEM
 from linli.people.models import Person, Relation, Vulnerability
 from linli.people.services import household_create, person_create
 from linli.visits import selectors, services
@@ -96,7 +97,7 @@ def test_policy_arithmetic_matches_its_statement(vw: Any) -> None:
                 defaults={"out_by_day": out_by_day, "last_visit_at": last_at, "last_night_visit_at": night_at},
             )
             policies = [(t, d, n) for t, d, n, a in rows if a] if rows else list(services.DEFAULT_POLICIES)
-            (row,) = coverage_rows(actor=None, place=household.place, now=now)
+            (row,) = coverage_rows(actor=SYSTEM, place=household.place, now=now)
             assert (row.status, row.due_at) == expected(policies, vulns, out_by_day, last_at, night_at, now)
             assert sorted(row.vulnerabilities) == sorted(vulns)
         finally:
@@ -129,10 +130,10 @@ def test_urgent_households_come_first(vw: Any) -> None:
     rows = []
     for room, vulnerable in (("102", False), ("103", True), ("104", False)):
         household = household_create(
-            actor=None, building=vw.building_a, code=f"t-a-g1-b1-{room}", name=f"1单元{room}", floor_area=None
+            actor=SYSTEM, building=vw.building_a, code=f"t-a-g1-b1-{room}", name=f"1单元{room}", floor_area=None
         )
         person_create(
-            actor=None,
+            actor=SYSTEM,
             place=household.place,
             household=household,
             relation=Relation.HEAD,
@@ -203,16 +204,16 @@ def test_summaries_by_place_and_by_carer(vw: Any) -> None:
     assert (b.households, b.never, b.on_time_rate, b.period_rate) == (1, 1, 0.0, 0.0)
     (carer,) = coverage_summary(actor=vw.users["grid_worker"], by="carer", now=vw.now)
     assert carer.carer_name == vw.carer.name and carer.households == 1
-    (total,) = coverage_summary(actor=None, by="total", now=vw.now)
+    (total,) = coverage_summary(actor=SYSTEM, by="total", now=vw.now)
     assert total.households == 2 and total.vulnerable == 1 and total.vulnerable_overdue == 0
 
 
 def test_coverage_costs_the_same_for_one_or_many_households(vw: Any, django_assert_max_num_queries: Any) -> None:
     for room in range(102, 132):
         household = household_create(
-            actor=None, building=vw.building_a, code=f"t-a-g1-b1-{room}", name=f"1单元{room}", floor_area=None
+            actor=SYSTEM, building=vw.building_a, code=f"t-a-g1-b1-{room}", name=f"1单元{room}", floor_area=None
         )
-        person_create(actor=None, place=household.place, household=household, relation=Relation.HEAD, name="住户")
+        person_create(actor=SYSTEM, place=household.place, household=household, relation=Relation.HEAD, name="住户")
     actor = vw.users["grid_worker"]
     with django_assert_max_num_queries(2):  # the actor's scope, then one statement
         assert len(coverage_rows(actor=actor, place=vw.grid_a, now=vw.now)) == 31

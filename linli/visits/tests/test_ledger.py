@@ -14,9 +14,10 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from linli.core.access import CAPABILITIES, Role
 from linli.core.models import AuditEntry
 from linli.needs.workdays import LOCAL_TZ
-from linli.people.roles import CAPABILITIES, Action, Role
+from linli.people.capabilities import PeopleCap
 from linli.testing import sign_in
 from linli.visits.ledger import HEADER, ledger_month
 from linli.visits.models import Visit, VisitTag
@@ -196,7 +197,7 @@ def test_who_may_have_the_ledger(client: Any, june: Any) -> None:
 
 
 def test_the_full_ledger_needs_unmask(client: Any, june: Any, monkeypatch: Any) -> None:
-    monkeypatch.setitem(CAPABILITIES, Role.COMMUNITY_STAFF, CAPABILITIES[Role.COMMUNITY_STAFF] - {Action.UNMASK})
+    monkeypatch.setitem(CAPABILITIES, Role.COMMUNITY_STAFF, CAPABILITIES[Role.COMMUNITY_STAFF] - {PeopleCap.UNMASK})
     client = signed_in(client, june.users["community_staff"])
     assert client.get(f"{JUNE}.xlsx").status_code == 200
     assert client.get(f"{JUNE}.xlsx", {"full": "1", "reason": "存档"}).status_code == 403

@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
+from linli.core.access import SYSTEM
 from linli.needs.models import Channel, Need
 from linli.people.services import household_create
 from linli.testing import sign_in
@@ -184,7 +185,7 @@ def test_page_queries_do_not_grow_with_households_and_visits(vw: Any) -> None:
     few = queries()
     for n in range(2, 8):
         household = household_create(
-            actor=None, building=vw.building_a, code=f"t-a-g1-b1-{n}01", name=f"{n}单元101", floor_area=None
+            actor=SYSTEM, building=vw.building_a, code=f"t-a-g1-b1-{n}01", name=f"{n}单元101", floor_area=None
         )
         care_assign(actor=vw.users["grid_worker"], household=household, carer=vw.carer)
         visit_log(actor=vw.users["grid_worker"], household=household, kind=VisitKind.CARE)

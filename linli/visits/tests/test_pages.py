@@ -16,6 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from linli.core.access import SYSTEM
 from linli.people.services import household_create
 from linli.testing import sign_in
 from linli.visits import services
@@ -82,7 +83,7 @@ def test_home_shows_the_visits_tile_to_those_who_use_it(client: Client, vw: Any)
 
 
 def test_coverage_of_a_community_by_grid_carer_and_building(client: Client, vw: Any) -> None:
-    second = household_create(actor=None, building=vw.building_a, code="t-a-g1-b1-102", name="1单元102")
+    second = household_create(actor=SYSTEM, building=vw.building_a, code="t-a-g1-b1-102", name="1单元102")
     _as(client, vw, "community_staff")
     page = _html(client.get(f"/visits/coverage/{vw.community_a.code}/"))
     assert f'data-code="{vw.grid_a.code}"' in page  # the drill-down to the grid
@@ -181,7 +182,7 @@ def test_out_by_day_and_assigning_a_carer(client: Client, vw: Any) -> None:
 
 def test_care_page_ends_and_hands_over(client: Client, vw: Any) -> None:
     _as(client, vw, "grid_worker")
-    second = household_create(actor=None, building=vw.building_a, code="t-a-g1-b1-102", name="1单元102")
+    second = household_create(actor=SYSTEM, building=vw.building_a, code="t-a-g1-b1-102", name="1单元102")
     services.care_assign(actor=vw.users["grid_worker"], household=second, carer=vw.carer)
     page = _html(client.get(f"/visits/care/{vw.grid_a.code}/"))
     assert f'data-carer="{vw.carer.pk}"' in page and "1单元102" in page and 'id="handover-form"' in page
@@ -218,7 +219,7 @@ def test_care_assignments_round_trip_through_a_spreadsheet(client: Client, vw: A
     from linli.core.models import AuditEntry
 
     _as(client, vw, "grid_worker")
-    second = household_create(actor=None, building=vw.building_a, code="t-a-g1-b1-102", name="1单元102")
+    second = household_create(actor=SYSTEM, building=vw.building_a, code="t-a-g1-b1-102", name="1单元102")
     leader = vw.users["building_leader"].person
     exported = client.get(f"/visits/care/{vw.grid_a.code}/export.xlsx")
     assert exported.status_code == 200 and exported["Content-Type"].startswith("application/vnd.openxml")
@@ -397,7 +398,7 @@ def _add(vw: Any, n: int, start: int) -> None:
     a place on the night round."""
     now = timezone.now()
     for i in range(start, start + n):
-        household = household_create(actor=None, building=vw.building_a, code=f"t-a-g1-b1-{i}", name=f"2单元{i}")
+        household = household_create(actor=SYSTEM, building=vw.building_a, code=f"t-a-g1-b1-{i}", name=f"2单元{i}")
         services.care_assign(actor=vw.users["grid_worker"], household=household, carer=vw.carer)
         services.household_care_set(actor=vw.users["grid_worker"], household=household, out_by_day=True)
         vw.night.households.add(household)

@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from linli.accounts.sms import read_outbox
+from linli.core.access import SYSTEM
 from linli.people.models import Person
 from linli.visits.models import VisitReminder
 from linli.visits.reminders import reminder_text, reminders_sweep
@@ -89,7 +90,7 @@ def test_a_knock_on_a_closed_door_does_not_silence_the_reminder(vw: Any, carer: 
 def test_a_carer_without_a_phone_counts_but_gets_nothing(vw: Any, outbox: None) -> None:
     from linli.people.services import person_update
 
-    vw.carer = person_update(actor=None, person=vw.carer, phone="")
+    vw.carer = person_update(actor=SYSTEM, person=vw.carer, phone="")
     assert vw.carer.phone == ""
     assert reminders_sweep(now=vw.now) == 1
     assert read_outbox() == []

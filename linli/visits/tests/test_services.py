@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from linli.core.access import SYSTEM
 from linli.core.models import AuditEntry
 from linli.needs.models import Channel, Need, Urgency
 from linli.people.models import Relation
@@ -65,7 +66,7 @@ def test_only_a_grids_carers_may_care_and_only_staff_of_the_place_assign(vw: Any
         )
     # a carer of community A cannot care for a household of community B
     with pytest.raises(ValidationError):
-        services.care_assign(actor=None, household=vw.household_b, carer=vw.carer)
+        services.care_assign(actor=SYSTEM, household=vw.household_b, carer=vw.carer)
 
 
 def test_one_active_carer_per_household_is_enforced_by_the_database(vw: Any) -> None:
@@ -266,8 +267,8 @@ def test_household_out_by_day_is_staff_business(vw: Any) -> None:
 
 def test_a_night_round_plans_the_out_by_day_households_due(vw: Any) -> None:
     building = vw.building_a
-    other = household_create(actor=None, building=building, code="t-a-g1-b1-102", name="1单元102", floor_area=None)
-    person_create(actor=None, place=other.place, household=other, relation=Relation.HEAD, name="王大明")
+    other = household_create(actor=SYSTEM, building=building, code="t-a-g1-b1-102", name="1单元102", floor_area=None)
+    person_create(actor=SYSTEM, place=other.place, household=other, relation=Relation.HEAD, name="王大明")
     for household in (vw.household_a, other):
         services.household_care_set(actor=vw.users["grid_worker"], household=household, out_by_day=True)
     log(vw, user="grid_worker", household=other, kind="night", visited_at=vw.now - H)

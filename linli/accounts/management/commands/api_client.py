@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from linli.accounts.api_keys import api_client_register
 from linli.accounts.models import ApiClient, User
+from linli.core.access import SYSTEM
 
 
 class Command(BaseCommand):
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"没有账户 {options['user']} / No account {options['user']}")
             try:
-                client, key = api_client_register(actor=None, name=options["name"], user=user)
+                client, key = api_client_register(actor=SYSTEM, name=options["name"], user=user)
             except ValidationError as exc:
                 raise CommandError(" ".join(exc.messages)) from exc
             self.stdout.write(f"{client.name}: api_key = {key}")

@@ -30,8 +30,8 @@ from rich.console import Console
 from rich.table import Table
 
 from linli.accounts.models import User
+from linli.core.access import forget_scope, scope_for
 from linli.core.management.process import console_for
-from linli.people.permissions import forget_scope, scope_for
 from linli.people.selectors import person_list
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import place_list, with_counts

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from linli.core.access import SYSTEM
 from linli.core.management.process import console_for, progress_bar
 from linli.places.services import ImportFailed, place_import
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
                 progress.update(task, completed=done, total=total or None)
 
             try:
-                result = place_import(actor=None, data=file.read_bytes(), filename=file.name, progress=advance)
+                result = place_import(actor=SYSTEM, data=file.read_bytes(), filename=file.name, progress=advance)
             except ImportFailed as exc:
                 for error in exc.row_errors:
                     console.print(f"[red]✗[/red] {error}")

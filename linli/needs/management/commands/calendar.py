@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.table import Table
 
+from linli.core.access import SYSTEM
 from linli.core.management.process import console_for
 from linli.needs import workdays
 from linli.places.models import Place
@@ -66,7 +67,7 @@ class Command(BaseCommand):
             raise CommandError(f"文件不存在 / no such file: {file}")
         console = console_for(self)
         try:
-            result = workdays.calendar_import(actor=None, data=file.read_bytes(), filename=file.name, city=city)
+            result = workdays.calendar_import(actor=SYSTEM, data=file.read_bytes(), filename=file.name, city=city)
         except ImportFailed as exc:
             for error in exc.row_errors:
                 console.print(f"[red]✗[/red] {error}")

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from linli.core.access import SYSTEM
 from linli.core.management.process import console_for
 from linli.needs.catalogue import catalogue_export_xlsx, catalogue_import, catalogue_load_defaults
 from linli.needs.management.commands.calendar import find_city
@@ -43,14 +44,14 @@ class Command(BaseCommand):
                 file: Path = options["file"]
                 if not file.is_file():
                     raise CommandError(f"文件不存在 / no such file: {file}")
-                result = catalogue_import(actor=None, data=file.read_bytes(), filename=file.name, city=city)
+                result = catalogue_import(actor=SYSTEM, data=file.read_bytes(), filename=file.name, city=city)
                 console.print(
                     f"[green]✓[/green] 新增 created {result.created} · 更新 updated {result.updated} · "
                     f"未变 unchanged {result.unchanged}"
                 )
             else:
                 target: Path = options["file"]
-                target.write_bytes(catalogue_export_xlsx(actor=None, city=city))
+                target.write_bytes(catalogue_export_xlsx(actor=SYSTEM, city=city))
                 console.print(f"[green]✓[/green] 已导出 / exported: {target}")
         except ImportFailed as exc:
             for error in exc.row_errors:

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from linli.accounts.models import User
+from linli.core.access import SYSTEM
 from linli.core.management.process import console_for, progress_bar
 from linli.places.models import Place
 from linli.places.services import ImportFailed
@@ -122,7 +123,7 @@ class Command(BaseCommand):
         with progress_bar(console) as bar:
             task = bar.add_task("写入 / assigning", total=changes)
             written = balance_apply(
-                actor=None, proposals=placed, progress=lambda done, total: bar.update(task, completed=done)
+                actor=SYSTEM, proposals=placed, progress=lambda done, total: bar.update(task, completed=done)
             )
         console.print(f"[green]✓[/green] 已写入 {written} 户 / {written} households assigned")
 
