@@ -17,7 +17,7 @@ SCREENSHOTS = Path(__file__).parent / "var" / "screenshots"
 def _personal_data_leak_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail any test during which a response carried a clear phone or identity number
     (outside an unmask action). The guard is the LeakGuardMiddleware of the test settings."""
-    from linli.core import leakguard
+    from linli.people import leakguard
 
     leakguard.LEAKS.clear()
     yield

@@ -5,3 +5,9 @@ class CoreConfig(AppConfig):
     name = "linli.core"
     label = "core"
     verbose_name = "Linli core"
+
+    def ready(self) -> None:
+        from linli.core.registry import register_periodic
+        from linli.core.tasks import beat_worker
+
+        register_periodic(beat_worker)  # the heartbeat /healthz reads

@@ -9,42 +9,26 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from linli.core.access import CAPABILITIES, Role, scope_for
 from linli.core.imports import access_import_job
 from linli.core.middleware import LARGE_TYPE_COOKIE, remember
 from linli.core.pages import safe_next
+from linli.core.registry import panels, tiles_for
 from linli.core.tasks import worker_is_fresh
-from linli.needs.capabilities import NeedCap
-from linli.people.capabilities import PeopleCap
-from linli.people.selectors import my_household, my_memberships
-from linli.places.capabilities import PlaceCap
-from linli.places.selectors import place_roots
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The home page of each role: its places, and what it may do there."""
-    scope = scope_for(request.user)
-    memberships = list(my_memberships(actor=request.user))
-    # residents see their own household; "find residents" is for those who look after others
-    looks_after_others = scope.everything or any(
-        g.role != Role.RESIDENT and PeopleCap.VIEW_PEOPLE in CAPABILITIES[g.role] for g in scope.grants
-    )
+    """The home page of each role: the tiles the apps registered for it (its main action
+    first), and the sections they add (one's roles)."""
+    tiles = tiles_for(request.user)
     return render(
         request,
         "core/home.html",
         {
-            "memberships": memberships,
-            "my_household": my_household(actor=request.user),
-            "roots": list(place_roots(actor=request.user)[:50]),
-            "can_audit": scope.everything or bool(scope.paths(PeopleCap.VIEW_AUDIT)),
-            "can_people": looks_after_others,
-            "can_manage": scope.everything or bool(scope.paths(PeopleCap.MANAGE_MEMBERSHIPS)),
-            "can_import": scope.everything or bool(scope.paths(PlaceCap.MANAGE_PLACES)),
-            "can_submit": scope.everything or bool(scope.paths(NeedCap.SUBMIT_NEED)),
-            "can_queue": scope.everything or bool(scope.paths(NeedCap.VIEW_NEEDS)),
-            "is_liaison": any(g.department_id for g in scope.grants),
-            "can_rates": scope.everything or bool(scope.paths(NeedCap.VIEW_RATES)),
+            "big": [t for t in tiles if t.big],
+            "work": [t for t in tiles if not t.big and t.section == "work"],
+            "more": [t for t in tiles if not t.big and t.section == "more"],
+            "panels": panels("home", request),
         },
     )
 

@@ -43,6 +43,7 @@ from linli.people.services import membership_grant
 from linli.places.models import Place, PlaceKind
 from linli.visits import services
 from linli.visits.models import (
+    COMMUNITY_PATH_LEN,
     EVERYONE,
     OUT_BY_DAY,
     CareAssignment,
@@ -870,7 +871,7 @@ class _Builder:
             found = by_key.get((household_id, visitor_id, kind, at))
             if found is None or found.recorded is None:
                 continue
-            community = communities[found.home.path[: services.COMMUNITY_PATH_LEN]]
+            community = communities[found.home.path[:COMMUNITY_PATH_LEN]]
             age = (self.now - found.at).days
             roll = rng.random()
             status, note, decided = OpinionStatus.OPEN, "", None

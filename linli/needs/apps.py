@@ -9,6 +9,12 @@ class NeedsConfig(AppConfig):
 
     def ready(self) -> None:
         from linli.core.access import declare_capabilities
+        from linli.core.registry import register_periodic, register_tile
         from linli.needs.capabilities import GRANTS, NeedCap
+        from linli.needs.deadlines import sweep_deadlines
+        from linli.needs.tiles import TILES
 
         declare_capabilities(NeedCap, GRANTS)
+        register_periodic(sweep_deadlines)
+        for tile in TILES:
+            register_tile(tile)

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django_tasks import task
 
 from linli.core.access import SYSTEM
 from linli.needs import services
@@ -151,3 +152,17 @@ def deadlines_sweep(
                 after_each(item)
     result.closed_unrated = services.needs_close_unrated(now=now)
     return result
+
+
+#: How often the worker sweeps.
+SWEEP_SECONDS = 60
+
+
+@task()
+def sweep_deadlines() -> dict[str, int]:
+    """Remind, escalate, close unrated needs; then schedule the next sweep (a periodic task
+    the needs app registers with the worker)."""
+    result = deadlines_sweep()
+    with transaction.atomic():
+        sweep_deadlines.using(run_after=timezone.now() + dt.timedelta(seconds=SWEEP_SECONDS)).enqueue()
+    return {"reminded": result.reminded, "escalated": result.escalated, "closed_unrated": result.closed_unrated}

@@ -55,7 +55,6 @@ from linli.people.identity import normalize_phone
 from linli.people.models import Department, Person
 from linli.places.models import Place, PlaceKind, path_len
 from linli.places.selectors import ancestor
-from linli.visits.capabilities import VisitCap
 
 MAX_TEXT = 2000
 #: Default limits for a need that has no category yet (an ordinary request, Beijing's rule).
@@ -205,13 +204,19 @@ def _check_text(text: str) -> str:
 
 #: Channels that say staff took a need in, and the capability it takes to say so. Anyone may
 #: report as a resident, through a building's QR code or through the API; a channel the actor
-#: may not claim is set by the server (to the resident's own).
+#: may not claim is set by the server (to the resident's own). Another app adds the channel it
+#: brings needs in by (visits: ``register_channel``).
 _CHANNEL_CAPABILITY: dict[str, str] = {
     Channel.STAFF: NeedCap.HANDLE_NEEDS,
     Channel.PATROL: NeedCap.HANDLE_NEEDS,
     Channel.MEETING: NeedCap.HANDLE_NEEDS,
-    Channel.VISIT: VisitCap.LOG_VISITS,
+    Channel.VISIT: NeedCap.HANDLE_NEEDS,
 }
+
+
+def register_channel(channel: str, capability: str) -> None:
+    """Let actors holding ``capability`` at a place take needs in by ``channel`` there."""
+    _CHANNEL_CAPABILITY[channel] = capability
 
 
 def _permitted_channel(actor: Any, place: Place, channel: str) -> str:

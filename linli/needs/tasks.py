@@ -3,13 +3,10 @@ periodic deadline sweep, which re-enqueues itself (django-tasks has no scheduler
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 from django_tasks import task
 
 from linli.accounts.sms import send_sms
@@ -17,8 +14,6 @@ from linli.core.access import Role
 from linli.needs.models import Dispatch, Need, NeedReporter
 from linli.needs.rating_links import rating_link_create
 from linli.people.models import Membership
-
-SWEEP_SECONDS = 60
 
 _REPORTER_MESSAGES = {
     "submitted": "【邻里】您反映的诉求已收到(编号{pk})，我们会尽快处理。",
@@ -70,20 +65,3 @@ def notify_need(need_id: int, kind: str, extra: dict[str, Any]) -> int:
                 send_sms(phone, body)
                 sent += 1
     return sent
-
-
-@task()
-def sweep_deadlines() -> dict[str, int]:
-    """Remind, escalate, close unrated needs; then schedule the next sweep."""
-    from linli.needs.deadlines import deadlines_sweep
-
-    result = deadlines_sweep()
-    with transaction.atomic():
-        sweep_deadlines.using(run_after=timezone.now() + dt.timedelta(seconds=SWEEP_SECONDS)).enqueue()
-    return {"reminded": result.reminded, "escalated": result.escalated, "closed_unrated": result.closed_unrated}
-
-
-def ensure_sweep_scheduled() -> None:
-    from linli.core.tasks import ensure_scheduled
-
-    ensure_scheduled(sweep_deadlines)

@@ -9,8 +9,16 @@ class PeopleConfig(AppConfig):
 
     def ready(self) -> None:
         from linli.core.access import declare_capabilities, register_grant_source
+        from linli.core.registry import register_panel, register_place_counts, register_place_redirect, register_tile
         from linli.people.capabilities import GRANTS, PeopleCap
-        from linli.people.selectors import membership_grants
+        from linli.people.selectors import membership_grants, with_people_counts
+        from linli.people.tiles import TILES, household_page, place_people_panel, roles_panel
 
         declare_capabilities(PeopleCap, GRANTS)
         register_grant_source(membership_grants)
+        for tile in TILES:
+            register_tile(tile)
+        register_panel("home", roles_panel, order=10)
+        register_panel("place", place_people_panel, order=10)
+        register_place_counts(with_people_counts)
+        register_place_redirect(household_page)

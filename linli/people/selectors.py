@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from linli.core.access import Grant, get_or_404, scope_for
 from linli.core.models import AuditEntry
@@ -124,3 +125,17 @@ def membership_grants(actor: Any) -> tuple[int | None, list[Grant]]:
     grants = [Grant(role=r, path=p, place_id=pid, department_id=d) for r, p, pid, d, _ in rows]
     person_id = rows[0][4] if rows else getattr(getattr(actor, "person", None), "pk", None)
     return person_id, grants
+
+
+def with_people_counts(qs: QuerySet[Any]) -> QuerySet[Any]:
+    """The residents of each place's subtree, for place lists (a correlated subquery on an
+    indexed prefix; registered with ``core.registry.register_place_counts``)."""
+    people = (
+        Person.objects.filter(place__path__startswith=OuterRef("path"))
+        .order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(c=Count("id"))
+        .values("c")
+    )
+    return qs.annotate(people_count=Coalesce(Subquery(people, output_field=IntegerField()), 0))

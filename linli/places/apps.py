@@ -10,8 +10,12 @@ class PlacesConfig(AppConfig):
     def ready(self) -> None:
         from linli.core.access import declare_capabilities
         from linli.core.imports import register_importer
+        from linli.core.registry import register_tile
         from linli.places.capabilities import GRANTS, PlaceCap
         from linli.places.services import place_import_counts
+        from linli.places.tiles import TILES
 
         declare_capabilities(PlaceCap, GRANTS)
         register_importer("places", place_import_counts)
+        for tile in TILES:
+            register_tile(tile)

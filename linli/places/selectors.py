@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from linli.core.access import scope_for
+from linli.core.registry import annotate_place_counts
 from linli.core.text import normalize
 from linli.places.capabilities import PlaceCap
 from linli.places.models import Place, PlaceKind, path_len
@@ -67,10 +68,9 @@ def place_ancestors(place: Place) -> list[Place]:
 
 
 def with_counts(qs: QuerySet[Place]) -> QuerySet[Place]:
-    """Annotate each place with the households and people in its subtree (two correlated
-    subqueries on indexed prefixes: the query count does not grow with the rows)."""
-    from linli.people.models import Person
-
+    """Annotate each place with the households in its subtree, and with what other apps
+    count there (``core.registry.register_place_counts``: the people app's residents), each a
+    correlated subquery on an indexed prefix: the query count does not grow with the rows."""
     households = (
         Place.objects.filter(kind=PlaceKind.HOUSEHOLD, path__startswith=OuterRef("path"))
         .order_by()
@@ -78,17 +78,8 @@ def with_counts(qs: QuerySet[Place]) -> QuerySet[Place]:
         .annotate(c=Count("id"))
         .values("c")
     )
-    people = (
-        Person.objects.filter(place__path__startswith=OuterRef("path"))
-        .order_by()
-        .annotate(one=Value(1))
-        .values("one")
-        .annotate(c=Count("id"))
-        .values("c")
-    )
-    return qs.annotate(
-        household_count=Coalesce(Subquery(households, output_field=IntegerField()), 0),
-        people_count=Coalesce(Subquery(people, output_field=IntegerField()), 0),
+    return annotate_place_counts(
+        qs.annotate(household_count=Coalesce(Subquery(households, output_field=IntegerField()), 0))
     )
 
 

@@ -12,12 +12,10 @@ from django.utils.translation import gettext as _
 from linli.core.access import scope_for
 from linli.core.imports import Queued, import_or_queue
 from linli.core.pagination import paginate
+from linli.core.registry import panels, place_redirect
 from linli.core.sheets import XLSX_TYPE
-from linli.people.capabilities import PeopleCap
-from linli.people.selectors import person_list
 from linli.places.capabilities import PlaceCap
 from linli.places.forms import PlaceImportForm
-from linli.places.models import PlaceKind
 from linli.places.selectors import access_place, place_ancestors, place_list, place_roots, with_counts
 from linli.places.services import place_export_xlsx
 
@@ -39,24 +37,20 @@ def place_index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def place_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """A place, its children with their figures, and the sections other apps add (the
+    people of a building); a place another app shows better is sent there (a household)."""
     place = access_place(request.user, code)
+    if elsewhere := place_redirect(request, place):
+        return redirect(elsewhere)
     scope = scope_for(request.user)
     children = with_counts(place_list(actor=request.user, parent=place))
     context = {
         "place": place,
         "ancestors": place_ancestors(place)[:-1],
         "page": paginate(request, children),
-        "can_people": scope.allows(PeopleCap.VIEW_PEOPLE, place.path),
         "can_manage_places": scope.allows(PlaceCap.MANAGE_PLACES, place.path),
-        "can_memberships": scope.allows(PeopleCap.VIEW_MEMBERSHIPS, place.path),
-        "is_household": place.kind == PlaceKind.HOUSEHOLD,
+        "panels": panels("place", request, place),
     }
-    if place.kind == PlaceKind.HOUSEHOLD and context["can_people"]:
-        household = getattr(place, "household", None)
-        if household is not None:
-            return redirect("people:household", household.pk)
-    if context["can_people"] and place.kind in (PlaceKind.GRID, PlaceKind.BUILDING, PlaceKind.COURTYARD):
-        context["people_page"] = paginate(request, person_list(actor=request.user, place=place), per_page=30)
     return render(request, "places/detail.html", context)
 
 

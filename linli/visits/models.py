@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from linli.core.access import PlaceScopedQuerySet as PathScopedQuerySet
 from linli.core.models import TimeStampedModel
 from linli.people.models import Vulnerability
+from linli.places.models import PlaceKind, path_len
 
 #: Who a visit policy applies to: every household, households out by day, or households with
 #: a member carrying one of the vulnerability marks.
@@ -28,6 +29,18 @@ POLICY_TARGETS: list[tuple[str, object]] = [
     (OUT_BY_DAY, _("白天不在家的住户")),
     *Vulnerability.choices,
 ]
+
+
+#: What a community follows until its secretary sets its own policies: the seeds' practice.
+DEFAULT_POLICIES: tuple[tuple[str, int, bool], ...] = (
+    ("elderly_alone", 7, False),
+    ("disabled", 14, False),
+    ("seriously_ill", 14, False),
+    (OUT_BY_DAY, 30, True),
+    (EVERYONE, 90, False),
+)
+#: The length of a community's path (which community a row is in).
+COMMUNITY_PATH_LEN = path_len(PlaceKind.COMMUNITY)
 
 
 @pghistory.track()

@@ -32,8 +32,15 @@ from linli.core.access import SYSTEM, get_or_404, is_system, scope_for
 from linli.people.models import Household, Vulnerability
 from linli.places.models import Place, PlaceKind
 from linli.visits.capabilities import VisitCap
-from linli.visits.models import CareAssignment, NightRound, Opinion, Visit, VisitPolicy
-from linli.visits.services import COMMUNITY_PATH_LEN, DEFAULT_POLICIES
+from linli.visits.models import (
+    COMMUNITY_PATH_LEN,
+    DEFAULT_POLICIES,
+    CareAssignment,
+    NightRound,
+    Opinion,
+    Visit,
+    VisitPolicy,
+)
 
 DUE_SOON = dt.timedelta(days=3)
 #: Order of statuses in lists: the most urgent first.

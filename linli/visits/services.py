@@ -28,8 +28,7 @@ from linli.places.models import Place, PlaceKind, path_len
 from linli.places.selectors import ancestor
 from linli.visits.capabilities import VisitCap
 from linli.visits.models import (
-    EVERYONE,
-    OUT_BY_DAY,
+    DEFAULT_POLICIES,
     POLICY_TARGETS,
     CareAssignment,
     HouseholdCare,
@@ -41,6 +40,7 @@ from linli.visits.models import (
     VisitPolicy,
     VisitTag,
 )
+from linli.visits.selectors import coverage_rows
 
 #: Roles that may be a household's carer (包保人).
 CARER_ROLES = frozenset({Role.CENTRAL_HOUSEHOLD, Role.BUILDING_LEADER})
@@ -52,16 +52,7 @@ FUTURE_SKEW = dt.timedelta(minutes=5)
 #: a duplicate (a double tap, or the same visit typed twice).
 DUPLICATE_WINDOW = dt.timedelta(minutes=30)
 MAX_TEXT = 2000
-#: What a community follows until its secretary sets its own policies: the seeds' practice.
-DEFAULT_POLICIES: tuple[tuple[str, int, bool], ...] = (
-    ("elderly_alone", 7, False),
-    ("disabled", 14, False),
-    ("seriously_ill", 14, False),
-    (OUT_BY_DAY, 30, True),
-    (EVERYONE, 90, False),
-)
 GRID_PATH_LEN = path_len(PlaceKind.GRID)
-COMMUNITY_PATH_LEN = path_len(PlaceKind.COMMUNITY)
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -510,8 +501,6 @@ def night_round_create(
     """Schedule a night round for a grid, building or courtyard. Without ``households``, it plans
     the out-by-day households of the place that are due or overdue for a night visit,
     vulnerable ones first."""
-    from linli.visits.selectors import coverage_rows
-
     now = _now(now)
     if place.kind not in (PlaceKind.GRID, PlaceKind.BUILDING, PlaceKind.COURTYARD, PlaceKind.COMMUNITY):
         raise ValidationError(

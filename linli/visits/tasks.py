@@ -22,9 +22,3 @@ def sweep_visit_reminders() -> dict[str, int]:
     with transaction.atomic():
         sweep_visit_reminders.using(run_after=timezone.now() + dt.timedelta(seconds=SWEEP_SECONDS)).enqueue()
     return {"reminded": reminded}
-
-
-def ensure_reminders_scheduled() -> None:
-    from linli.core.tasks import ensure_scheduled
-
-    ensure_scheduled(sweep_visit_reminders)

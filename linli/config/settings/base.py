@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "linli.people",
     "linli.needs",
     "linli.visits",
+    "linli.open311",
+    "linli.demo",
+    "linli.bench",
 ]
 
 MIDDLEWARE = [

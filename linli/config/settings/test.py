@@ -10,7 +10,7 @@ from .base import MIDDLEWARE, ROOT_DIR
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SMS_FILE_PATH = str(ROOT_DIR / "var" / "sms" / f"test-{os.getpid()}.jsonl")
 # whitenoise is left out: tests serve no static files and it warns about a missing STATIC_ROOT
-MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m] + ["linli.core.leakguard.LeakGuardMiddleware"]
+MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m] + ["linli.people.leakguard.LeakGuardMiddleware"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.test import RequestFactory
 from django.utils import timezone
 
-from linli.core import leakguard
 from linli.core.access import SYSTEM
 from linli.core.models import Heartbeat
 from linli.core.tasks import beat_worker, ensure_heartbeat_scheduled, worker_is_fresh
+from linli.people import leakguard
 
 
 def test_leak_guard_detects_clear_numbers() -> None:
@@ -63,7 +63,7 @@ def test_leak_guard_finds_a_birth_date_beside_a_masked_id() -> None:
 
 
 def test_leak_guard_is_on_in_the_test_settings(settings: Any) -> None:
-    assert "linli.core.leakguard.LeakGuardMiddleware" in settings.MIDDLEWARE
+    assert "linli.people.leakguard.LeakGuardMiddleware" in settings.MIDDLEWARE
 
 
 def test_leak_guard_ignores_long_digit_runs_and_tokens() -> None:

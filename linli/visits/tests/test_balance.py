@@ -241,8 +241,8 @@ def test_refresh_care_command(vw: Any) -> None:
 def test_the_benchmark_generator_builds_a_consistent_street(db: Any) -> None:
     import datetime as dt
 
+    from linli.bench.visits import StreetSpec, gen_street, street_drop, street_scale
     from linli.people.models import HouseholdMember, Membership
-    from linli.visits.benchmarks import StreetSpec, gen_street, street_drop, street_scale
     from linli.visits.models import HouseholdCare, Visit
     from linli.visits.selectors import coverage_summary
 

@@ -16,11 +16,12 @@ from django.utils import timezone
 
 from linli.accounts.sms import read_outbox
 from linli.core.access import SYSTEM
+from linli.core.tasks import ensure_scheduled
 from linli.people.models import Person
 from linli.visits.models import VisitReminder
 from linli.visits.reminders import reminder_text, reminders_sweep
 from linli.visits.services import visit_log
-from linli.visits.tasks import ensure_reminders_scheduled, sweep_visit_reminders
+from linli.visits.tasks import sweep_visit_reminders
 
 PHONE = "+8613912340001"
 H = dt.timedelta(hours=1)
@@ -148,8 +149,8 @@ def test_two_sweeps_at_the_same_moment_send_once(vw: Any, carer: Person, monkeyp
 def test_the_worker_schedules_the_sweep_and_it_reschedules_itself() -> None:
     from django_tasks_db.models import DBTaskResult
 
-    ensure_reminders_scheduled()
-    ensure_reminders_scheduled()  # idempotent: one waiting sweep, not two
+    ensure_scheduled(sweep_visit_reminders)
+    ensure_scheduled(sweep_visit_reminders)  # idempotent: one waiting sweep, not two
     waiting = DBTaskResult.objects.filter(task_path=sweep_visit_reminders.module_path, status="READY")
     assert waiting.count() == 1
     call_command("worker", batch=True, startup_delay=False, reload=False, verbosity=0)

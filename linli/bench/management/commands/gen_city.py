@@ -16,8 +16,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from linli.bench.gencity import CityExists, CitySpec, gen_city
 from linli.core.management.process import console_for, progress_bar
-from linli.needs.gencity import CityExists, CitySpec, gen_city
 
 
 class Command(BaseCommand):

@@ -14,8 +14,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from linli.bench.gencity import CitySpec, gen_city
 from linli.needs import rates
-from linli.needs.gencity import CitySpec, gen_city
 from linli.needs.models import Dispatch, EventKind, Need, NeedEvent, NeedReporter, Rating, Status
 from linli.people.models import Department, Household
 from linli.places.models import Place, PlaceKind

@@ -9,11 +9,11 @@ household and people counts, and a simplified/traditional-insensitive name searc
 ``needs`` runs on a generated city (``linli gen-city``) and prints the machine and the scale,
 then intake over HTTP beside bare inserts, the workbench queue and Open311 reads at 50
 concurrent clients, and the three rates from the roll-ups beside a recomputation
-(``linli.needs.benchmarks``).
+(``linli.bench.needs``).
 
 ``visits`` generates a street of households, carers and six months of visits in the current
 database (``LINLI_DB_NAME``) unless it is there, then times the coverage list and summaries
-for a street, a community and a grid (``linli.visits.benchmarks``).
+for a street, a community and a grid (``linli.bench.visits``).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class Command(BaseCommand):
         console.print(table)
 
     def needs(self, *, runs: int | None, city_code: str, quick: bool, in_process: bool, **options: Any) -> None:
-        from linli.needs import benchmarks as b
+        from linli.bench import needs as b
 
         city = Place.objects.filter(code=city_code, kind=PlaceKind.CITY).first()
         if city is None:
@@ -138,7 +138,7 @@ class Command(BaseCommand):
     def _needs_run(
         self, console: Console, caller: Any, accounts: Any, sizes: Any, city: Place, *, concurrent: bool
     ) -> None:
-        from linli.needs import benchmarks as b
+        from linli.bench import needs as b
 
         console.print(f"requests: {caller.description}")
         intake = b.bench_intake(caller, accounts, sizes, concurrent=concurrent)
@@ -171,12 +171,12 @@ class Command(BaseCommand):
         **options: Any,
     ) -> None:
         """Generate the street of households and visits if it is not there (``--regenerate``
-        drops it first), then time the coverage reads (``linli.visits.benchmarks``)."""
+        drops it first), then time the coverage reads (``linli.bench.visits``)."""
         from django.db import connection
 
+        from linli.bench import needs as nb
+        from linli.bench import visits as b
         from linli.core.management.process import progress_bar
-        from linli.needs import benchmarks as nb
-        from linli.visits import benchmarks as b
 
         if min(communities, households, runs) < 1:
             raise CommandError("规模和次数至少为 1 / sizes and --runs must be at least 1")

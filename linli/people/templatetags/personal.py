@@ -1,6 +1,9 @@
+"""Template filters that mask personal data: ``{% load personal %}``."""
+
 from django import template
 
 from linli.people.identity import mask_phone as _mask_phone
+from linli.people.identity import redact_text
 
 register = template.Library()
 
@@ -15,6 +18,4 @@ def mask_phone(value: object) -> str:
 @register.filter
 def redact(text: object) -> str:
     """Free text with the phone and identity numbers in it masked, however they were written."""
-    from linli.people.identity import redact_text
-
     return redact_text(str(text or ""))

@@ -27,9 +27,9 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from linli.bench.gencity import IdBlocks
+from linli.bench.needs import Sample, run_repeated
 from linli.core.access import SYSTEM, Role
-from linli.needs.benchmarks import Sample, run_repeated
-from linli.needs.gencity import IdBlocks
 from linli.people.models import Household, HouseholdMember, Membership, Person
 from linli.places.models import Place, PlaceKind
 from linli.places.services import _base36

@@ -1,0 +1,158 @@
+"""Where the apps plug into the kernel (NetBox's ``registry``, Decidim's ``register_component``).
+
+An app fills these from its ``AppConfig.ready``; the kernel and the shared pages read them and
+know no app by name. What can be registered:
+
+- ``periodic``: tasks that re-enqueue themselves (the worker starts each once);
+- ``tiles``: the links on the home page, each shown to whom it concerns;
+- ``panels``: sections of a shared page: the home page (one's roles), a place's page (the
+  people of a building);
+- ``place_counts``: annotations of place lists (people in each place);
+- ``demo_seeds``: steps of ``linli load-demo``, in order;
+
+and, in their own modules, capabilities (``core.access``), importers (``core.imports``) and
+notification kinds (``core.notify``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+from django.urls import reverse
+
+# --- periodic tasks --------------------------------------------------------------------------------
+
+_PERIODIC: dict[str, Any] = {}
+
+
+def register_periodic(task: Any) -> None:
+    """A django-tasks task that re-enqueues itself; ``linli worker`` starts it once."""
+    _PERIODIC[task.module_path] = task
+
+
+def periodic_tasks() -> list[Any]:
+    return list(_PERIODIC.values())
+
+
+# --- home-page tiles ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A link on the home page: ``shown(actor)`` says to whom; ``big`` tiles are the main
+    action of the roles that see them (report a problem)."""
+
+    key: str
+    title: Any
+    url_name: str
+    shown: Callable[[Any], bool]
+    note: Any = ""
+    order: int = 100
+    big: bool = False
+    url: Callable[[Any], str] | None = None  # the URL for an actor, when it needs arguments
+    title_for: Callable[[Any], Any] | None = None  # the title for an actor, when it varies
+    section: str = "work"  # "work" (the day's tasks) or "more" (everything else)
+
+    def href(self, actor: Any) -> str:
+        return self.url(actor) if self.url is not None else reverse(self.url_name)
+
+    def label(self, actor: Any) -> Any:
+        return self.title_for(actor) if self.title_for is not None else self.title
+
+
+_TILES: dict[str, Tile] = {}
+
+
+def register_tile(tile: Tile) -> None:
+    _TILES[tile.key] = tile
+
+
+@dataclass
+class ShownTile:
+    key: str
+    title: Any
+    note: Any
+    href: str
+    big: bool
+    section: str
+
+
+def tiles_for(actor: Any) -> list[ShownTile]:
+    shown = [t for t in sorted(_TILES.values(), key=lambda t: (t.order, t.key)) if t.shown(actor)]
+    return [ShownTile(t.key, t.label(actor), t.note, t.href(actor), t.big, t.section) for t in shown]
+
+
+# --- sections of shared pages ------------------------------------------------------------------------
+
+#: ``panel(request, obj) -> html or ""`` by page ("home", "place"), with its order.
+_PANELS: dict[str, list[tuple[int, Callable[[Any, Any], str]]]] = {}
+#: ``annotate(queryset) -> queryset``: figures added to each place of a list.
+_PLACE_COUNTS: list[Callable[[QuerySet[Any]], QuerySet[Any]]] = []
+
+
+def register_panel(page: str, panel: Callable[[Any, Any], str], *, order: int = 100) -> None:
+    """A section of a shared page (``"home"``, ``"place"``), rendered by ``panel(request,
+    obj)`` (the place on a place's page, ``None`` at home); an empty string shows nothing."""
+    registered = _PANELS.setdefault(page, [])
+    if all(p is not panel for _, p in registered):
+        registered.append((order, panel))
+
+
+def panels(page: str, request: Any, obj: Any = None) -> list[str]:
+    return [html for _, panel in sorted(_PANELS.get(page, []), key=lambda p: p[0]) if (html := panel(request, obj))]
+
+
+#: ``redirect(request, place) -> url or None``: where a place's page sends its reader instead
+#: (a household's page is the household's own, for those who may see it).
+_PLACE_REDIRECTS: list[Callable[[Any, Any], str | None]] = []
+
+
+def register_place_redirect(redirect: Callable[[Any, Any], str | None]) -> None:
+    if redirect not in _PLACE_REDIRECTS:
+        _PLACE_REDIRECTS.append(redirect)
+
+
+def place_redirect(request: Any, place: Any) -> str | None:
+    for redirect in _PLACE_REDIRECTS:
+        if url := redirect(request, place):
+            return url
+    return None
+
+
+def register_place_counts(annotate: Callable[[QuerySet[Any]], QuerySet[Any]]) -> None:
+    if annotate not in _PLACE_COUNTS:
+        _PLACE_COUNTS.append(annotate)
+
+
+def annotate_place_counts(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    for annotate in _PLACE_COUNTS:
+        queryset = annotate(queryset)
+    return queryset
+
+
+# --- the demo ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """A step of the demo: ``load(progress)`` adds the app's data (idempotent), after the
+    steps of lower ``order``; ``summary()`` gives figures for the demo's start-up table."""
+
+    key: str
+    order: int
+    load: Callable[..., Any]
+    summary: Callable[[], dict[str, Any]] = field(default=lambda: {})
+
+
+_SEEDS: dict[str, DemoSeed] = {}
+
+
+def register_demo_seed(seed: DemoSeed) -> None:
+    _SEEDS[seed.key] = seed
+
+
+def demo_seeds() -> list[DemoSeed]:
+    return sorted(_SEEDS.values(), key=lambda s: (s.order, s.key))

@@ -1,0 +1,50 @@
+"""The needs app's tiles on the home page (``core.registry``)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from linli.core.access import scope_for
+from linli.core.registry import Tile
+from linli.needs.capabilities import NeedCap
+
+TILES = [
+    Tile(
+        key="report-need",
+        title=_("我要反映问题"),
+        url_name="needs:new",
+        shown=lambda actor: scope_for(actor).holds_anywhere(NeedCap.SUBMIT_NEED),
+        big=True,
+        order=10,
+    ),
+    Tile(
+        key="my-needs-link",
+        title=_("我的诉求"),
+        note=_("进度与评价"),
+        url_name="needs:mine",
+        shown=lambda actor: True,
+        order=20,
+    ),
+    Tile(
+        key="queue-link",
+        title=_("诉求工作台"),
+        note=_("受理、吹哨、办结"),
+        url_name="needs:queue",
+        shown=lambda actor: scope_for(actor).holds_anywhere(NeedCap.VIEW_NEEDS),
+        order=30,
+    ),
+    Tile(
+        key="dispatches-link",
+        title=_("吹哨报到"),
+        note=_("本部门的派单"),
+        url_name="needs:dispatches",
+        shown=lambda actor: any(g.department_id for g in scope_for(actor).grants),
+        order=40,
+    ),
+    Tile(
+        key="dashboard-link",
+        title=_("三率看板"),
+        note=_("响应率、解决率、满意率"),
+        url_name="needs:dashboard",
+        shown=lambda actor: scope_for(actor).holds_anywhere(NeedCap.VIEW_RATES),
+        order=50,
+    ),
+]

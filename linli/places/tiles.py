@@ -1,0 +1,28 @@
+"""The place tree's tiles on the home page (``core.registry``)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from linli.core.access import scope_for
+from linli.core.registry import Tile
+from linli.places.capabilities import PlaceCap
+
+TILES = [
+    Tile(
+        key="places-link",
+        title=_("浏览地点"),
+        note=_("街道、社区、网格、楼栋、户"),
+        url_name="places:index",
+        shown=lambda actor: True,
+        section="more",
+        order=20,
+    ),
+    Tile(
+        key="import-link",
+        title=_("导入地点"),
+        note="XLSX / CSV",
+        url_name="places:import",
+        shown=lambda actor: scope_for(actor).holds_anywhere(PlaceCap.MANAGE_PLACES),
+        section="more",
+        order=50,
+    ),
+]
