@@ -101,3 +101,16 @@ def screenshot(page: Any, request: pytest.FixtureRequest) -> Any:
         return path
 
     return take
+
+
+@pytest.fixture
+def nw(world: Any) -> Any:
+    """The world with the needs app's catalogue and a second department (linli/needs/tests)."""
+    from linli.needs.tests.conftest import make_categories
+    from linli.people.models import Department, DepartmentKind
+
+    world.categories = make_categories()
+    world.power = Department.objects.create(
+        code="t-power", name="国网武汉供电", kind=DepartmentKind.POWER, place=world.city
+    )
+    return world

@@ -168,3 +168,14 @@ def sign_in(client: Any, user: User) -> None:
     session["account_authentication_methods_user"] = str(user.pk)
     session["linli_seen"] = now
     session.save()
+
+
+def deliver_notifications() -> list[str]:
+    """Deliver every notification still in the outbox now, as the worker would after the
+    transactions that wrote them (tests run inside one transaction). Returns the outcomes."""
+    from linli.core.models import Notification
+    from linli.core.notify import deliver
+
+    return [
+        deliver(pk) for pk in Notification.objects.filter(status="pending").order_by("pk").values_list("pk", flat=True)
+    ]

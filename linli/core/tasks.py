@@ -12,6 +12,7 @@ from django_tasks import task
 
 from linli.core import ratelimit
 from linli.core.models import Heartbeat
+from linli.core.notify import requeue_stale
 
 HEARTBEAT = "worker"
 
@@ -21,6 +22,7 @@ def beat_worker() -> str:
     """Record that a worker ran a task just now, and schedule the next beat."""
     now = timezone.now()
     ratelimit.purge_expired()
+    requeue_stale(now=now)
     with transaction.atomic():
         Heartbeat.objects.update_or_create(name=HEARTBEAT, defaults={"at": now})
         beat_worker.using(run_after=now + dt.timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS)).enqueue()

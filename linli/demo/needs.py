@@ -18,6 +18,7 @@ from linli.accounts.api_keys import api_client_register
 from linli.accounts.models import User
 from linli.core.access import SYSTEM
 from linli.core.errors import Conflict
+from linli.core.notify import drop_pending
 from linli.needs import services
 from linli.needs.catalogue import DEFAULT_CATALOGUE, catalogue_load_defaults
 from linli.needs.models import Channel, Need, TriageModel, Urgency
@@ -134,11 +135,7 @@ def load_demo_needs(*, seed: int = 20261128, step: Callable[[str], None] | None 
                 index=i,
             )
     # the history is simulated: its notifications were due months ago, so none is sent now
-    from django_tasks_db.models import DBTaskResult
-
-    from linli.needs.tasks import notify_need
-
-    DBTaskResult.objects.filter(task_path=notify_need.module_path, status="READY").delete()
+    drop_pending("needs.")
     for status, n in _count_by_status().items():
         summary.by_status[status] = n
     summary.needs = sum(summary.by_status.values())

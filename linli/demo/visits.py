@@ -38,6 +38,7 @@ from linli.accounts.models import User
 from linli.core.access import SYSTEM, Role
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
+from linli.core.notify import drop_pending
 from linli.people.models import Household, HouseholdMember, Membership, Person, Relation, Vulnerability
 from linli.people.services import membership_grant
 from linli.places.models import Place, PlaceKind
@@ -1008,11 +1009,7 @@ class _Builder:
                 self.summary.night_rounds += 1
         # the history is simulated: the notifications of the needs raised on visits were due
         # long ago, so none is sent now
-        from django_tasks_db.models import DBTaskResult
-
-        from linli.needs.tasks import notify_need
-
-        DBTaskResult.objects.filter(task_path=notify_need.module_path, status="READY").delete()
+        drop_pending("needs.")
 
     def _communities(self) -> list[Place]:
         return list(Place.objects.filter(kind__in=(PlaceKind.COMMUNITY, PlaceKind.VILLAGE)).order_by("path"))

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from linli.core.access import SYSTEM, is_system, require, scope_for, user_of
 from linli.core.errors import Conflict
+from linli.core.notify import notify
 from linli.core.text import looks_gbk_damaged, normalize
 from linli.needs import rates
 from linli.needs.capabilities import NeedCap
@@ -129,10 +130,9 @@ def _event(
 
 
 def _notify(need: Need, kind: str, **extra: Any) -> None:
-    """Queue the notification job inside the transaction (it runs only if this commits)."""
-    from linli.needs.tasks import notify_need
-
-    notify_need.enqueue(need.pk, kind, extra)
+    """Put the step's notification in the outbox, inside the transaction (it goes out only if
+    this commits); its recipients and message are in ``needs.notifications``."""
+    notify(f"needs.{kind}", need=need.pk, **extra)
 
 
 def _locked(need: Need | int) -> Need:
@@ -749,7 +749,7 @@ def need_transfer(
             note=note,
             data={"from": old.code, "to": place.code},
         )
-        _notify(need, "transferred")
+        _notify(need, "transferred", place=place.code)
     return need
 
 

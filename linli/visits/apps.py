@@ -10,12 +10,14 @@ class VisitsConfig(AppConfig):
     def ready(self) -> None:
         from linli.core.access import declare_capabilities, register_extra_paths
         from linli.core.imports import register_importer
+        from linli.core.notify import register_kind
         from linli.core.registry import register_periodic, register_tile
         from linli.needs.models import Channel
         from linli.needs.services import register_channel
         from linli.people.capabilities import PeopleCap
         from linli.visits.capabilities import GRANTS, VisitCap
         from linli.visits.care_io import care_import_counts
+        from linli.visits.reminders import KINDS as REMINDER_KINDS
         from linli.visits.selectors import cared_household_paths
         from linli.visits.tasks import sweep_visit_reminders
         from linli.visits.tiles import TILES
@@ -25,6 +27,8 @@ class VisitsConfig(AppConfig):
         register_extra_paths(PeopleCap.VIEW_SENSITIVE, cared_household_paths)
         register_importer("care", care_import_counts)
         register_periodic(sweep_visit_reminders)
+        for kind in REMINDER_KINDS:
+            register_kind(kind)
         register_channel(Channel.VISIT, VisitCap.LOG_VISITS)  # a carer raises a need on a visit
         for tile in TILES:
             register_tile(tile)

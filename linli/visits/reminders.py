@@ -1,22 +1,23 @@
-"""Reminders to carers of their overdue households (包保户到期提醒), sent by the worker's hourly
-sweep through the pluggable SMS sender.
+"""Reminders to carers of their overdue households (包保户到期提醒), found by the worker's
+hourly sweep and sent through the notification outbox (``core.notify``).
 
 A carer is reminded at most once per local day, and only between 09:00 and 20:00. Each reminder
 is its own transaction that first inserts the ``VisitReminder(carer, day)`` row with
 ``ON CONFLICT DO NOTHING``: a second sweep, even one running at the same moment in another
-worker, finds the row (or waits for the first transaction and then finds it) and sends nothing.
-The SMS goes out inside that transaction, so a sender that fails rolls the row back and the next
-sweep tries again.
+worker, finds the row (or waits for the first transaction and then finds it) and queues nothing.
+The notification is queued in that transaction and sent after it commits, with retries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from linli.accounts.sms import send_sms
+from linli.core.notify import NotificationKind, Recipient, notify
 from linli.needs.workdays import LOCAL_TZ
 from linli.people.models import Person
 from linli.visits.models import VisitReminder
@@ -28,8 +29,29 @@ SEND_UNTIL = dt.time(20, 0)
 
 
 def reminder_text(households: int, vulnerable: int) -> str:
-    among = f"(其中{vulnerable}户为困难户)" if vulnerable else ""
-    return f"【邻里】您包保的{households}户已到走访时间{among}，请尽快上门走访。"
+    """The reminder's text (zh-Hans; the kinds below render it in the carer's language)."""
+    values = {"households": households, "vulnerable": vulnerable}
+    return (REMINDER_VULNERABLE if vulnerable else REMINDER).render(values)
+
+
+def _carer(payload: dict[str, Any]) -> list[Recipient]:
+    phone = Person.objects.filter(pk=payload["carer"]).values_list("phone", flat=True).first()
+    return [Recipient(phone=phone)] if phone else []
+
+
+REMINDER = NotificationKind(
+    key="visits.reminder",
+    text=_("【邻里】您包保的%(households)s户已到走访时间，请尽快上门走访。"),
+    recipients=_carer,
+    example={"households": 12, "vulnerable": 0},
+)
+REMINDER_VULNERABLE = NotificationKind(
+    key="visits.reminder_vulnerable",
+    text=_("【邻里】您包保的%(households)s户已到走访时间(其中%(vulnerable)s户为困难户)，请尽快上门走访。"),
+    recipients=_carer,
+    example={"households": 12, "vulnerable": 3},
+)
+KINDS = [REMINDER, REMINDER_VULNERABLE]
 
 
 def within_hours(now: dt.datetime) -> bool:
@@ -64,14 +86,19 @@ def reminders_sweep(*, now: dt.datetime | None = None) -> int:
         )
     )
     todo = [d for d in dues if d.carer_id not in done]
-    phones = dict(Person.objects.filter(pk__in=[d.carer_id for d in todo]).values_list("pk", "phone"))
     reminded = 0
     for due in todo:
         with transaction.atomic():
             if not _claim(due, day, now):
                 continue
-            phone = phones.get(due.carer_id, "")
-            if phone:
-                send_sms(phone, reminder_text(due.households, due.vulnerable))
+            if due.vulnerable:
+                notify(
+                    "visits.reminder_vulnerable",
+                    carer=due.carer_id,
+                    households=due.households,
+                    vulnerable=due.vulnerable,
+                )
+            else:
+                notify("visits.reminder", carer=due.carer_id, households=due.households, vulnerable=0)
         reminded += 1
     return reminded

@@ -12,7 +12,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from linli.accounts.sms import read_outbox
 from linli.needs.models import Need
-from linli.needs.tests.conftest import nw  # noqa: F401 - the fixture
 from tests.browser.test_journeys import sign_in_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("browser")]
@@ -46,7 +45,7 @@ def satisfaction_on_dashboard(page: Page, base: str, street_code: str) -> str:
 def test_resident_to_department_and_back(
     page: Page,
     live_server: Any,
-    nw: Any,  # noqa: F811 - the fixture imported above
+    nw: Any,
     screenshot: Any,
     browser: Browser,
     settings: Any,

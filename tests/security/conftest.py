@@ -68,6 +68,3 @@ def body_of(response: Any) -> bytes:
 
 def codes_in(body: str) -> list[str]:
     return re.findall(r"(?<!\d)\d{6}(?!\d)", body)
-
-
-from linli.needs.tests.conftest import nw  # noqa: E402,F401

@@ -49,15 +49,17 @@ def test_f04_the_demo_makes_its_own_secret_and_keeps_it(tmp_path: Path) -> None:
 
 @pytest.fixture
 def resolved(world: Any, settings: Any, tmp_path: Path) -> Any:
+    from linli.core.notify import deliver
     from linli.needs.services import need_create, need_resolve
-    from linli.needs.tasks import notify_need
     from linli.needs.tests.conftest import make_categories
 
     settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
     make_categories()
     need = need_create(actor=world.users["resident"], text="楼道灯坏了", place=world.household_place_a)
     need_resolve(actor=world.users["grid_worker"], need=need, result="已更换灯泡")
-    notify_need.call(need.pk, "resolved", {})
+    from linli.core.models import Notification
+
+    deliver(Notification.objects.get(kind="needs.resolved").pk)
     return need
 
 

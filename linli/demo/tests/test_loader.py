@@ -262,11 +262,9 @@ def _needs_in_every_state(demo: DemoSummary) -> None:
     # the resident of the tour has needs of their own
     assert Need.objects.filter(reporters__user__username="resident").count() >= 3
     assert NeedEvent.objects.filter(kind="whistled").exists() and NeedEvent.objects.filter(kind="rated").exists()
-    from django_tasks_db.models import DBTaskResult
+    from linli.core.models import Notification
 
-    from linli.needs.tasks import notify_need
-
-    assert not DBTaskResult.objects.filter(task_path=notify_need.module_path, status="READY").exists()
+    assert not Notification.objects.filter(status="pending", kind__startswith="needs.").exists()
     client = api_client_for_key("linli-demo-key")
     assert client is not None and client.user.username == "district"
     street = Place.objects.get(code="hanxing")

@@ -3,12 +3,8 @@ calendar and a second department."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 from linli.needs.models import Category, HandlingLevel, LimitUnit
-from linli.people.models import Department, DepartmentKind
+from linli.people.models import DepartmentKind
 
 
 def make_categories() -> dict[str, Category]:
@@ -51,13 +47,3 @@ def make_categories() -> dict[str, Category]:
             },
         )
     return found
-
-
-@pytest.fixture
-def nw(world: Any) -> Any:
-    """The world, with categories and a power department beside the water one."""
-    world.categories = make_categories()
-    world.power = Department.objects.create(
-        code="t-power", name="国网武汉供电", kind=DepartmentKind.POWER, place=world.city
-    )
-    return world

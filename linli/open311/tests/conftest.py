@@ -1,1 +1,1 @@
-from linli.needs.tests.conftest import nw  # noqa: F401
+"""The needs fixtures (``nw``) come from the project's conftest."""

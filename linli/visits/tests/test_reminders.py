@@ -18,6 +18,7 @@ from linli.accounts.sms import read_outbox
 from linli.core.access import SYSTEM
 from linli.core.tasks import ensure_scheduled
 from linli.people.models import Person
+from linli.testing import deliver_notifications
 from linli.visits.models import VisitReminder
 from linli.visits.reminders import reminder_text, reminders_sweep
 from linli.visits.services import visit_log
@@ -43,6 +44,7 @@ def carer(vw: Any, outbox: None) -> Person:
 
 
 def to_carer() -> list[str]:
+    deliver_notifications()  # what the worker sends once the sweep's transactions commit
     return [m["body"] for m in read_outbox() if m["to"] == PHONE]
 
 
@@ -112,18 +114,18 @@ def test_two_sweeps_at_the_same_moment_send_once(vw: Any, carer: Person, monkeyp
     results: list[int] = []
     errors: list[BaseException] = []
     claims: list[bool] = []
-    real_claim, real_send = reminders._claim, reminders.send_sms
+    real_claim, real_notify = reminders._claim, reminders.notify
 
     def claim(*args: Any) -> bool:
         claims.append(real_claim(*args))
         return claims[-1]
 
-    def slow_send(to: str, body: str) -> None:
+    def slow_notify(kind: str, **payload: Any) -> Any:
         time.sleep(1)  # the first sweep holds its transaction open while the second one claims
-        real_send(to, body)
+        return real_notify(kind, **payload)
 
     monkeypatch.setattr(reminders, "_claim", claim)
-    monkeypatch.setattr(reminders, "send_sms", slow_send)
+    monkeypatch.setattr(reminders, "notify", slow_notify)
 
     def sweep() -> None:
         try:
