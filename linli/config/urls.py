@@ -9,10 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from linli.core import views as core_views
 from linli.core.errors import error_response
-from linli.needs.api import CategoryViewSet, DispatchViewSet, NeedViewSet, TriageView
-from linli.people.api import DepartmentViewSet, HouseholdViewSet, MembershipViewSet, PersonViewSet
-from linli.places.api import PlaceViewSet
-from linli.visits.api import CoverageView, VisitViewSet
+from linli.core.registry import api_views, api_viewsets, routes
 
 
 def _admin_only(request: object) -> bool:
@@ -34,16 +31,11 @@ admin.site.has_permission = _admin_only  # type: ignore[method-assign,assignment
 admin.site.login = _admin_login  # type: ignore[method-assign,assignment]
 admin.site.site_header = "Linli 邻里 · 系统管理"
 
+# The apps' pages and API, as they registered them (``core.registry``): nothing to edit here
+# for a new app.
 router = DefaultRouter()
-router.register("places", PlaceViewSet, basename="place")
-router.register("people", PersonViewSet, basename="person")
-router.register("households", HouseholdViewSet, basename="household")
-router.register("departments", DepartmentViewSet, basename="department")
-router.register("memberships", MembershipViewSet, basename="membership")
-router.register("needs", NeedViewSet, basename="need")
-router.register("dispatches", DispatchViewSet, basename="dispatch")
-router.register("categories", CategoryViewSet, basename="category")
-router.register("visits", VisitViewSet, basename="visit")
+for prefix, viewset, basename in api_viewsets():
+    router.register(prefix, viewset, basename=basename)
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -53,15 +45,10 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     path("accounts/", include("allauth.urls")),
-    path("", include("linli.places.urls")),
-    path("", include("linli.people.urls")),
-    path("", include("linli.needs.urls")),
-    path("", include("linli.visits.urls")),
-    path("open311/v2/", include("linli.open311.urls")),
+    *(path(r.prefix, include(r.module)) for r in routes()),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api_docs"),
-    path("api/needs/triage/", TriageView.as_view(), name="need-triage"),
-    path("api/visits/coverage/", CoverageView.as_view(), name="visit-coverage"),
+    *(path(f"api/{route}", view, name=name) for route, view, name in api_views()),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]

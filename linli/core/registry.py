@@ -3,6 +3,7 @@
 An app fills these from its ``AppConfig.ready``; the kernel and the shared pages read them and
 know no app by name. What can be registered:
 
+- ``routes``: the app's URL module, and its API viewsets and views (``config.urls`` reads them);
 - ``periodic``: tasks that re-enqueue themselves (the worker starts each once);
 - ``tiles``: the links on the home page, each shown to whom it concerns;
 - ``panels``: sections of a shared page: the home page (one's roles), a place's page (the
@@ -22,6 +23,49 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
+
+# --- routes ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Routes:
+    module: str
+    prefix: str = ""
+    order: int = 100
+
+
+_ROUTES: dict[str, Routes] = {}
+#: (prefix, viewset, basename) of the API router, and (route, view, name) of other API views
+_API_VIEWSETS: dict[str, tuple[str, Any, str]] = {}
+_API_VIEWS: dict[str, tuple[str, Any, str]] = {}
+
+
+def register_routes(module: str, *, prefix: str = "", order: int = 100) -> None:
+    """An app's URL module (with its ``app_name``), included under ``prefix``."""
+    _ROUTES[module] = Routes(module, prefix, order)
+
+
+def routes() -> list[Routes]:
+    return sorted(_ROUTES.values(), key=lambda r: (r.order, r.module))
+
+
+def register_api_viewset(prefix: str, viewset: Any, basename: str) -> None:
+    """A DRF viewset under ``/api/<prefix>/``."""
+    _API_VIEWSETS[basename] = (prefix, viewset, basename)
+
+
+def register_api_view(route: str, view: Any, name: str) -> None:
+    """Another API view at ``/api/<route>`` (checked before the viewsets' routes)."""
+    _API_VIEWS[name] = (route, view, name)
+
+
+def api_viewsets() -> list[tuple[str, Any, str]]:
+    return list(_API_VIEWSETS.values())
+
+
+def api_views() -> list[tuple[str, Any, str]]:
+    return list(_API_VIEWS.values())
+
 
 # --- periodic tasks --------------------------------------------------------------------------------
 

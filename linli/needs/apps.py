@@ -10,7 +10,14 @@ class NeedsConfig(AppConfig):
     def ready(self) -> None:
         from linli.core.access import declare_capabilities
         from linli.core.notify import register_kind
-        from linli.core.registry import register_periodic, register_tile
+        from linli.core.registry import (
+            register_api_view,
+            register_api_viewset,
+            register_periodic,
+            register_routes,
+            register_tile,
+        )
+        from linli.needs.api import CategoryViewSet, DispatchViewSet, NeedViewSet, TriageView
         from linli.needs.capabilities import GRANTS, NeedCap
         from linli.needs.deadlines import sweep_deadlines
         from linli.needs.notifications import KINDS
@@ -20,5 +27,10 @@ class NeedsConfig(AppConfig):
         register_periodic(sweep_deadlines)
         for kind in KINDS:
             register_kind(kind)
+        register_routes("linli.needs.urls", order=30)
+        register_api_viewset("needs", NeedViewSet, "need")
+        register_api_viewset("dispatches", DispatchViewSet, "dispatch")
+        register_api_viewset("categories", CategoryViewSet, "category")
+        register_api_view("needs/triage/", TriageView.as_view(), "need-triage")
         for tile in TILES:
             register_tile(tile)

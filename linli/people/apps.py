@@ -9,7 +9,15 @@ class PeopleConfig(AppConfig):
 
     def ready(self) -> None:
         from linli.core.access import declare_capabilities, register_grant_source
-        from linli.core.registry import register_panel, register_place_counts, register_place_redirect, register_tile
+        from linli.core.registry import (
+            register_api_viewset,
+            register_panel,
+            register_place_counts,
+            register_place_redirect,
+            register_routes,
+            register_tile,
+        )
+        from linli.people.api import DepartmentViewSet, HouseholdViewSet, MembershipViewSet, PersonViewSet
         from linli.people.capabilities import GRANTS, PeopleCap
         from linli.people.selectors import membership_grants, with_people_counts
         from linli.people.tiles import TILES, household_page, place_people_panel, roles_panel
@@ -22,3 +30,8 @@ class PeopleConfig(AppConfig):
         register_panel("place", place_people_panel, order=10)
         register_place_counts(with_people_counts)
         register_place_redirect(household_page)
+        register_routes("linli.people.urls", order=20)
+        register_api_viewset("people", PersonViewSet, "person")
+        register_api_viewset("households", HouseholdViewSet, "household")
+        register_api_viewset("departments", DepartmentViewSet, "department")
+        register_api_viewset("memberships", MembershipViewSet, "membership")

@@ -10,7 +10,8 @@ class PlacesConfig(AppConfig):
     def ready(self) -> None:
         from linli.core.access import declare_capabilities
         from linli.core.imports import register_importer
-        from linli.core.registry import register_tile
+        from linli.core.registry import register_api_viewset, register_routes, register_tile
+        from linli.places.api import PlaceViewSet
         from linli.places.capabilities import GRANTS, PlaceCap
         from linli.places.services import place_import_counts
         from linli.places.tiles import TILES
@@ -19,3 +20,5 @@ class PlacesConfig(AppConfig):
         register_importer("places", place_import_counts)
         for tile in TILES:
             register_tile(tile)
+        register_routes("linli.places.urls", order=10)
+        register_api_viewset("places", PlaceViewSet, "place")

@@ -11,10 +11,17 @@ class VisitsConfig(AppConfig):
         from linli.core.access import declare_capabilities, register_extra_paths
         from linli.core.imports import register_importer
         from linli.core.notify import register_kind
-        from linli.core.registry import register_periodic, register_tile
+        from linli.core.registry import (
+            register_api_view,
+            register_api_viewset,
+            register_periodic,
+            register_routes,
+            register_tile,
+        )
         from linli.needs.models import Channel
         from linli.needs.services import register_channel
         from linli.people.capabilities import PeopleCap
+        from linli.visits.api import CoverageView, VisitViewSet
         from linli.visits.capabilities import GRANTS, VisitCap
         from linli.visits.care_io import care_import_counts
         from linli.visits.reminders import KINDS as REMINDER_KINDS
@@ -32,3 +39,6 @@ class VisitsConfig(AppConfig):
         register_channel(Channel.VISIT, VisitCap.LOG_VISITS)  # a carer raises a need on a visit
         for tile in TILES:
             register_tile(tile)
+        register_routes("linli.visits.urls", order=40)
+        register_api_viewset("visits", VisitViewSet, "visit")
+        register_api_view("visits/coverage/", CoverageView.as_view(), "visit-coverage")
