@@ -179,3 +179,14 @@ def deliver_notifications() -> list[str]:
     return [
         deliver(pk) for pk in Notification.objects.filter(status="pending").order_by("pk").values_list("pk", flat=True)
     ]
+
+
+def png_bytes(size: int = 8, color: str = "red") -> bytes:
+    """A small PNG image, for photo uploads."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (size, size), color).save(out, format="PNG")
+    return out.getvalue()
