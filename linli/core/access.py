@@ -303,6 +303,14 @@ def require(actor: Actor, capability: str, place: Any) -> None:
 Q_T = TypeVar("Q_T", bound=QuerySet[Any])
 
 
+def under(paths: Iterable[str], path_field: str = "place_path") -> Q:
+    """The rows whose ``path_field`` lies under any of ``paths`` (none for no path)."""
+    condition = Q(pk__in=[])
+    for prefix in paths:
+        condition |= Q(**{f"{path_field}__startswith": prefix})
+    return condition
+
+
 def restrict(queryset: Q_T, actor: Actor, capability: str, *, path_field: str) -> Q_T:
     """Keep the rows whose ``path_field`` lies under a subtree where ``actor`` may use
     ``capability``."""
@@ -312,10 +320,7 @@ def restrict(queryset: Q_T, actor: Actor, capability: str, *, path_field: str) -
     prefixes = scope.paths(capability)
     if not prefixes:
         return queryset.none()
-    condition = Q()
-    for prefix in prefixes:
-        condition |= Q(**{f"{path_field}__startswith": prefix})
-    return queryset.filter(condition)
+    return queryset.filter(under(prefixes, path_field))
 
 
 class PlaceScopedQuerySet(QuerySet[Any]):
@@ -334,9 +339,7 @@ class PlaceScopedQuerySet(QuerySet[Any]):
         prefixes = scope.paths(capability)
         if not prefixes and extra is None:
             return self.none()
-        condition = Q(pk__in=[])
-        for prefix in prefixes:
-            condition |= Q(**{f"{self.path_field}__startswith": prefix})
+        condition = under(prefixes, self.path_field)
         if extra is not None:
             condition |= extra
         return self.filter(condition)

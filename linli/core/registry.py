@@ -17,8 +17,9 @@ notification kinds (``core.notify``).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -182,20 +183,31 @@ def annotate_place_counts(queryset: QuerySet[Any]) -> QuerySet[Any]:
 
 @dataclass(frozen=True)
 class DemoSeed:
-    """A step of the demo: ``load(progress)`` adds the app's data (idempotent), after the
-    steps of lower ``order``; ``summary()`` gives figures for the demo's start-up table."""
+    """An app's part of the demo: a module (``"linli.needs.demo"``), imported only when the
+    demo is loaded, that provides
+
+    - ``steps(paths) -> int``: how many times ``load`` calls ``step`` (the progress bar);
+    - ``load(*, paths, step)``: adds the app's data under the demo's root ``paths`` (inside the
+      demo's transaction, after the seeds of lower ``order``);
+    - ``labels() -> [(key, label)]`` and ``counts(paths) -> {key: n}``: figures for the demo's
+      summary; optionally ``notes() -> [line]``, printed after it (an API key to try);
+    - ``purge(paths) -> [queryset]``: what ``load-demo --reset`` deletes, in order, before the
+      places and people; ``TRIGGERS``: the append-only triggers suspended meanwhile.
+    """
 
     key: str
-    order: int
-    load: Callable[..., Any]
-    summary: Callable[[], dict[str, Any]] = field(default=lambda: {})
+    module: str
+    order: int = 100
+
+    def load_module(self) -> Any:
+        return importlib.import_module(self.module)
 
 
 _SEEDS: dict[str, DemoSeed] = {}
 
 
-def register_demo_seed(seed: DemoSeed) -> None:
-    _SEEDS[seed.key] = seed
+def register_demo_seed(key: str, module: str, *, order: int = 100) -> None:
+    _SEEDS[key] = DemoSeed(key, module, order)
 
 
 def demo_seeds() -> list[DemoSeed]:

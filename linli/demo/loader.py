@@ -48,13 +48,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.db.models import Count, ProtectedError, Q, RestrictedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from faker import Faker
 from pypinyin import lazy_pinyin
 
 from linli.accounts.models import User
-from linli.core.access import STAFF_ROLES, SYSTEM, Role
+from linli.core.access import STAFF_ROLES, SYSTEM, Role, under
 from linli.core.audit import audit_record
+from linli.core.data import read_data
 from linli.core.models import AuditEntry
+from linli.core.registry import demo_seeds
 from linli.core.text import normalize, pinyin_key
 from linli.people.identity import id_check_char, validate_resident_id
 from linli.people.models import (
@@ -90,13 +93,15 @@ __all__ = [
 DEMO_PASSWORD = "linli-demo-2026"
 #: The TOTP secret (base32) of every demo staff account. Public: demo only.
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+#: The demo's places, people and accounts as data (``demo/data/demo.toml``).
+DATA = read_data("linli.demo", "demo")
 #: The phone of the demo resident (``resident``), who signs in with an SMS code.
-RESIDENT_PHONE = "+8613800138000"
+RESIDENT_PHONE: str = DATA["resident_phone"]
 #: The tour's carers sign in with an SMS code too (a password alone would open other
 #: households' data): their numbers are fixed, like the resident's.
-CARER_PHONES = {"leader": "+8613800138010", "partyhead": "+8613800138020"}
+CARER_PHONES: dict[str, str] = DATA["carer_phones"]
 #: The top-level places of the demo; their subtrees are what ``reset_demo`` removes.
-ROOT_CODES = ("wuhan", "huangshi", "huanggang")
+ROOT_CODES: tuple[str, ...] = tuple(DATA["root_codes"])
 
 #: ``progress(description, done, total)``
 Progress = Callable[[str, int, int], None]
@@ -110,22 +115,9 @@ class DemoAccount:
     department_code: str | None = None
 
 
-#: One account per role. The leader, the party-member central household, the volunteer and
-#: the resident are residents of the first building of 常二社区's first grid.
-ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount("admin", Role.ADMIN, "wuhan"),
-    DemoAccount("district", Role.DISTRICT_OFFICIAL, "jianghan"),
-    DemoAccount("street", Role.STREET_OFFICIAL, "hanxing"),
-    DemoAccount("secretary", Role.SECRETARY, "hanxing-changer"),
-    DemoAccount("staff", Role.COMMUNITY_STAFF, "hanxing-changer"),
-    DemoAccount("grid", Role.GRID_WORKER, "hanxing-changer-g1"),
-    DemoAccount("leader", Role.BUILDING_LEADER, "hanxing-changer-g1-b1"),
-    DemoAccount("partyhead", Role.CENTRAL_HOUSEHOLD, "hanxing-changer-g1-b1"),
-    DemoAccount("liaison", Role.LIAISON, "jianghan", "wuhan-water"),
-    DemoAccount("mediator", Role.MEDIATOR, "hanxing-changer"),
-    DemoAccount("volunteer", Role.VOLUNTEER, "hanxing-changer"),
-    DemoAccount("resident", Role.RESIDENT, "hanxing-changer-g1-b1-u0101"),
-    DemoAccount("linfeng", Role.SECRETARY, "linfeng"),
+#: One account per role (the data file says who lives where).
+ACCOUNTS: tuple[DemoAccount, ...] = tuple(
+    DemoAccount(username, role, place, department or None) for username, role, place, department in DATA["accounts"]
 )
 USERNAMES = tuple(a.username for a in ACCOUNTS)
 
@@ -146,135 +138,44 @@ class DemoSummary:
     volunteers: int = 0
     #: (username, role label, place name, sign-in method)
     accounts: list[tuple[str, str, str, str]] = field(default_factory=list)
-    #: needs of the demo places by status
-    needs: dict[str, int] = field(default_factory=dict)
-    #: carers, assignments, visits, opinions, night rounds, households never visited or overdue
-    visits: dict[str, int] = field(default_factory=dict)
+    #: each app's figures (its demo seed's ``counts``), by seed key
+    seeds: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 # --- the places --------------------------------------------------------------------------
 
-HANXING_NAMED = (
-    "常二",
-    "常四",
-    "江汉里",
-    "盛世",
-    "常远里",
-    "和祥里",
-    "新松里",
-    "桃林",
-    "华安里",
-    "民航里",
-    "玉兰里",
-    "华苑里",
-    "新华家园",
-)  # seed 004
-HANXING_MORE = ("常一", "常三", "常五", "汉兴里", "常青里", "新湾", "华中里")
+HANXING_NAMED: tuple[str, ...] = tuple(DATA["hanxing"]["named"])  # seed 004
+HANXING_MORE: tuple[str, ...] = tuple(DATA["hanxing"]["more"])
 
 # (south-west corner of the first community's cell) and the cell size, in degrees
-HANXING_ORIGIN = (30.5890, 114.2470)
-CELL = (0.0040, 0.0046)
+HANXING_ORIGIN: tuple[float, float] = tuple(DATA["hanxing"]["origin"])  # type: ignore[assignment]
+CELL: tuple[float, float] = tuple(DATA["hanxing"]["cell"])  # type: ignore[assignment]
 
-PINGAN_UNITS = (  # the 90 paired-unit party members of the Pingan estate, by unit
-    ("阳新县财政局", 16),
-    ("阳新县供水公司", 12),
-    ("国网阳新县供电公司", 12),
-    ("阳新县城管局", 10),
-    ("阳新县住建局", 10),
-    ("阳新县燃气公司", 8),
-    ("中国电信阳新分公司", 8),
-    ("阳新县人民医院", 8),
-    ("阳新县教育局", 6),
-)
-PINGAN_DIRECT, PINGAN_RESIDENCE, PINGAN_PAIRED = 57, 218, 90
-PINGAN_DIRECT_LIVING_THERE = 40
-PINGAN_TARGET = 1800
+_PINGAN = DATA["pingan"]
+#: the 90 paired-unit party members of the Pingan estate, by unit
+PINGAN_UNITS: tuple[tuple[str, int], ...] = tuple((unit, int(n)) for unit, n in _PINGAN["units"])
+PINGAN_DIRECT, PINGAN_RESIDENCE, PINGAN_PAIRED = _PINGAN["direct"], _PINGAN["residence"], _PINGAN["paired"]
+PINGAN_DIRECT_LIVING_THERE: int = _PINGAN["direct_living_there"]
+PINGAN_TARGET: int = _PINGAN["residents"]
 
-WUHAN_UNITS = ("江汉区财政局", "江汉区教育局", "江汉区人民医院", "江汉区税务局", "中建三局", "江汉区卫健局")
+WUHAN_UNITS: tuple[str, ...] = tuple(DATA["hanxing"]["units"])
 
-DEPARTMENTS = (
-    ("wuhan-water", "武汉水务集团", DepartmentKind.WATER, "wuhan"),
-    ("wuhan-power", "国网武汉供电公司", DepartmentKind.POWER, "wuhan"),
-    ("wuhan-gas", "武汉燃气集团", DepartmentKind.GAS, "wuhan"),
-    ("wuhan-telecom", "中国电信武汉分公司", DepartmentKind.TELECOM, "wuhan"),
-    ("jianghan-housing", "江汉区房管局", DepartmentKind.HOUSING, "jianghan"),
-    ("jianghan-city-management", "江汉区城管执法局", DepartmentKind.CITY_MANAGEMENT, "jianghan"),
-    ("jianghan-court", "江汉区人民法院", DepartmentKind.COURT, "jianghan"),
-    ("jianghan-market", "江汉区市场监管局", DepartmentKind.MARKET, "jianghan"),
-    ("jianghan-civil-affairs", "江汉区民政局", DepartmentKind.CIVIL_AFFAIRS, "jianghan"),
-    ("hanxing-property", "汉兴物业服务有限公司", DepartmentKind.PROPERTY, "hanxing"),
-    ("hanxing-police", "汉兴街派出所", DepartmentKind.POLICE, "hanxing"),
-    ("qingshan-housing", "青山区房管局", DepartmentKind.HOUSING, "qingshan"),
-    ("yangxin-water", "阳新县供水公司", DepartmentKind.WATER, "yangxin"),
-    ("yangxin-power", "国网阳新县供电公司", DepartmentKind.POWER, "yangxin"),
-    ("yangxin-gas", "阳新县燃气公司", DepartmentKind.GAS, "yangxin"),
-    ("yangxin-telecom", "中国电信阳新分公司", DepartmentKind.TELECOM, "yangxin"),
-    ("yangxin-housing", "阳新县住建局", DepartmentKind.HOUSING, "yangxin"),
-    ("yangxin-city-management", "阳新县城管局", DepartmentKind.CITY_MANAGEMENT, "yangxin"),
-    ("yangxin-police", "阳新县公安局兴国派出所", DepartmentKind.POLICE, "xingguo"),
-    ("huangzhou-housing", "黄州区住建局", DepartmentKind.HOUSING, "huangzhou"),
+DEPARTMENTS: tuple[tuple[str, str, str, str], ...] = tuple(
+    (code, name, DepartmentKind(kind), place) for code, name, kind, place in DATA["departments"]["rows"]
 )
 
 # Region codes of identity numbers: where people were registered at birth.
-OTHER_HUBEI = (
-    "420102",
-    "420104",
-    "420105",
-    "420106",
-    "420107",
-    "420111",
-    "420112",
-    "420113",
-    "420114",
-    "420115",
-    "420116",
-    "420117",
-    "420202",
-    "420281",
-    "420222",
-    "421102",
-    "421181",
-    "421182",
-    "420902",
-    "420583",
-    "421002",
-)
-OTHER_PROVINCES = ("110105", "310115", "430102", "410105", "360102", "500103", "440305", "511702", "340104", "320106")
+OTHER_HUBEI: tuple[str, ...] = tuple(DATA["regions"]["hubei"])
+OTHER_PROVINCES: tuple[str, ...] = tuple(DATA["regions"]["other_provinces"])
 
 # Household compositions: (kind, weight). Mean size ≈ 2.5.
-COMPOSITIONS = (
-    ("alone_elderly", 0.205),
-    ("alone_adult", 0.045),
-    ("elderly_couple", 0.13),
-    ("couple", 0.10),
-    ("single_parent", 0.05),
-    ("couple_child", 0.16),
-    ("couple_adult_child", 0.07),
-    ("grandparents_child", 0.025),
-    ("couple_two_children", 0.08),
-    ("couple_child_parent", 0.06),
-    ("three_generations", 0.075),
+COMPOSITIONS: tuple[tuple[str, float], ...] = tuple(
+    (kind, float(weight)) for kind, weight in DATA["households"]["compositions"]
 )
-
 
 #: Compositions of the first households of a community's first building: the demo accounts',
 #: then the neighbours the ``partyhead`` account looks after (包保), some of them elderly alone.
-FORCED: dict[str, tuple[str, ...]] = {
-    "hanxing-changer": (
-        "couple_child",
-        "couple",
-        "couple_adult_child",
-        "couple_two_children",
-        "alone_elderly",
-        "couple_child",
-        "elderly_couple",
-        "alone_elderly",
-        "couple",
-        "alone_elderly",
-        "couple_child_parent",
-        "couple_child",
-    ),
-}
+FORCED: dict[str, tuple[str, ...]] = {code: tuple(kinds) for code, kinds in DATA["households"]["forced"].items()}
 
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers, as people.identity checks them
@@ -301,13 +202,6 @@ def _rect(south: float, west: float, north: float, east: float) -> dict[str, Any
 
 def _age_on(born: dt.date, today: dt.date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def _subtree(paths: list[str], field_name: str = "path") -> Q:
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(**{f"{field_name}__startswith": path})
-    return q
 
 
 def _root_paths() -> list[str]:
@@ -696,7 +590,7 @@ class _Generator:
                 self.rename(person, "吴莉")  # the community secretary (seed 003)
                 self.linfeng_secretary = person
         for unit, count in PINGAN_UNITS:
-            for _ in range(count):
+            for _n in range(count):
                 person = self.person(
                     place=community,
                     age=self.rng.randint(25, 58),
@@ -876,7 +770,7 @@ def _create_accounts(people: dict[str, Person]) -> None:
             place=place,
             role=account.role,
             department=departments[account.department_code] if account.department_code else None,
-            reason="演示数据 / demo data",
+            reason=DATA["reason"],
         )
         if account.role in STAFF_ROLES:
             TOTP.activate(user, DEMO_TOTP_SECRET)
@@ -890,14 +784,13 @@ def _require_demo() -> None:
 
 
 def load_demo(*, progress: Progress | None = None, seed: int = 20261125) -> DemoSummary:
-    """Load the demo data in one transaction; do nothing if it is already there."""
+    """Load the demo data in one transaction: the places, people, departments and accounts,
+    then each app's seed (``core.registry.demo_seeds``); do nothing if it is already there."""
     _require_demo()
     started = time.monotonic()
-    from linli.demo.needs import NEED_COMMUNITIES, load_demo_needs
-    from linli.demo.visits import load_demo_visits
-
-    communities = len(HANXING_NAMED) + len(HANXING_MORE) + 3
-    total = 4 + len(HANXING_NAMED) + len(HANXING_MORE) + 4 + len(NEED_COMMUNITIES) + 1 + communities + 3
+    seeds = demo_seeds()
+    # the apps' steps are counted once the places exist; until then, an estimate
+    total = 6 + len(HANXING_NAMED) + len(HANXING_MORE) + 4 * len(seeds)
     done = 0
 
     def step(description: str) -> None:
@@ -911,25 +804,25 @@ def load_demo(*, progress: Progress | None = None, seed: int = 20261125) -> Demo
             summary = summarize()
             summary.already_loaded = True
             if progress:
-                progress("已加载 / already loaded", total, total)
+                progress(_("已加载"), total, total)
             summary.seconds = time.monotonic() - started
             return summary
-        step("生成地点与居民 / generating places and people")
+        step(_("生成地点与居民"))
         gen = _Generator(seed)
         _build(gen, step)
         people = _account_people(gen)
-        step("写入地点 / saving places")
+        step(_("写入地点"))
         gen.save()
-        step("写入部门 / saving departments")
+        step(_("写入部门"))
         Department.objects.bulk_create(
             [
                 Department(code=code, name=name, kind=kind, place=gen.places[place])
                 for code, name, kind, place in DEPARTMENTS
             ]
         )
-        step("创建演示账户 / creating demo accounts")
+        step(_("创建演示账户"))
         _create_accounts(people)
-        step("写入审计记录 / writing the audit trail")
+        step(_("写入审计记录"))
         for code, households in gen.by_community.items():
             community = gen.places[code]
             audit_record(
@@ -937,16 +830,18 @@ def load_demo(*, progress: Progress | None = None, seed: int = 20261125) -> Demo
                 action=AuditEntry.Action.IMPORT,
                 target=community,
                 place=community,
-                reason="演示数据 / demo data (linli load-demo)",
+                reason=DATA["reason"],
                 changes={"households": len(households), "people": sum(len(h) for h in households)},
             )
-        step("派单目录、节假日、分类模型 / catalogue, holidays, classifier")
-        load_demo_needs(step=step)
-        load_demo_visits(step=step)
+        paths = _root_paths()
+        modules = [s.load_module() for s in seeds]
+        total = done + sum(module.steps(paths) for module in modules)
+        for module in modules:
+            module.load(paths=paths, step=step)
         summary = summarize()
     summary.seconds = time.monotonic() - started
     if progress:
-        progress("完成 / done", total, total)
+        progress(_("完成"), total, total)
     return summary
 
 
@@ -956,8 +851,8 @@ def summarize() -> DemoSummary:
     paths = _root_paths()
     if not paths:
         return summary
-    in_places = _subtree(paths)
-    in_people = _subtree(paths, "place__path")
+    in_places = under(paths, "path")
+    in_people = under(paths, "place__path")
     summary.places = dict(Place.objects.filter(in_places).values_list("kind").annotate(n=Count("id")).order_by("kind"))
     summary.households = Household.objects.filter(in_people).count()
     people = Person.objects.filter(in_people)
@@ -997,15 +892,7 @@ def summarize() -> DemoSummary:
                     _sign_in(account.username, account.role),
                 )
             )
-    from linli.needs.models import Need
-
-    summary.needs = {
-        row["status"]: row["n"]
-        for row in Need.objects.filter(_subtree(paths, "place_path")).values("status").annotate(n=Count("id"))
-    }
-    from linli.demo.visits import visits_counts
-
-    summary.visits = visits_counts(paths)
+    summary.seeds = {seed.key: seed.load_module().counts(paths) for seed in demo_seeds()}
     return summary
 
 
@@ -1026,7 +913,7 @@ def _place_label(place: Place) -> str:
 def _purge(queryset: models.QuerySet[Any], deleted: Counter[str], depth: int = 0) -> None:
     """Delete ``queryset`` and count the rows by model; rows of other models that protect
     it (say, a future app's records at a demo place) are deleted first."""
-    for _ in range(20):
+    for _attempt in range(20):
         try:
             deleted.update({label: n for label, n in queryset.delete()[1].items() if n})
             return
@@ -1053,25 +940,17 @@ def reset_demo() -> dict[str, int]:
     _require_demo()
     deleted: Counter[str] = Counter()
     from linli.accounts.models import ApiClient
-    from linli.needs.models import Need, NeedEvent
-    from linli.visits.models import CareAssignment, NightRound, Opinion, Visit
 
-    with (
-        transaction.atomic(),
-        pgtrigger.ignore(
-            "core.AuditEntry:audit_append_only",
-            "needs.NeedEvent:need_event_append_only",
-            "visits.Visit:visit_append_only",
-        ),
-    ):
+    modules = [seed.load_module() for seed in reversed(demo_seeds())]
+    triggers = [trigger for module in modules for trigger in getattr(module, "TRIGGERS", ())]
+    with transaction.atomic(), pgtrigger.ignore("core.AuditEntry:audit_append_only", *triggers):
         paths = _root_paths()
-        places = Place.objects.filter(_subtree(paths)).values("pk")
-        # the demo accounts, and the accounts of the demo's carers (linli.demo.visits)
+        places = Place.objects.filter(under(paths, "path")).values("pk")
+        # the demo accounts, and the accounts of the demo's people (the carers of the visits)
         users = User.objects.filter(Q(username__in=USERNAMES) | Q(person__place__in=places))
-        for model in (Opinion, Visit, NightRound, CareAssignment):
-            _purge(model.objects.filter(_subtree(paths, "place_path")), deleted)
-        _purge(NeedEvent.objects.filter(_subtree(paths, "place_path")), deleted)
-        _purge(Need.objects.filter(_subtree(paths, "place_path")), deleted)
+        for module in modules:
+            for queryset in module.purge(paths):
+                _purge(queryset, deleted)
         clients = ApiClient.objects.filter(user__in=users.values("pk"))
         _purge(
             AuditEntry.objects.filter(
@@ -1080,7 +959,7 @@ def reset_demo() -> dict[str, int]:
             deleted,
         )
         _purge(clients, deleted)
-        _purge(AuditEntry.objects.filter(_subtree(paths, "place_path") | Q(place__in=places)), deleted)
+        _purge(AuditEntry.objects.filter(under(paths) | Q(place__in=places)), deleted)
         _purge(
             Membership.objects.filter(
                 Q(place__in=places)

@@ -13,6 +13,7 @@ class NeedsConfig(AppConfig):
         from linli.core.registry import (
             register_api_view,
             register_api_viewset,
+            register_demo_seed,
             register_periodic,
             register_routes,
             register_tile,
@@ -34,3 +35,4 @@ class NeedsConfig(AppConfig):
         register_api_view("needs/triage/", TriageView.as_view(), "need-triage")
         for tile in TILES:
             register_tile(tile)
+        register_demo_seed("needs", "linli.needs.demo", order=40)

@@ -66,7 +66,6 @@ class Entry:
         }
 
 
-
 def _limits(value: str | list[list[Any]], sets: dict[str, list[list[Any]]]) -> tuple[tuple[int, str], ...]:
     return tuple((int(amount), str(unit)) for amount, unit in (sets[value] if isinstance(value, str) else value))
 
@@ -96,6 +95,7 @@ def _default_catalogue() -> tuple[Entry, ...]:
 
 
 DEFAULT_CATALOGUE: tuple[Entry, ...] = _default_catalogue()
+
 
 @transaction.atomic
 def catalogue_load_defaults(*, city: Place | None = None) -> int:
@@ -162,7 +162,9 @@ CATALOGUE_ALIASES = {c: c for c in COLUMNS} | {
 }
 LEVEL_ALIASES = {v: v for v in HandlingLevel.values} | {str(label): v for v, label in HandlingLevel.choices}
 KIND_ALIASES = {v: v for v in DepartmentKind.values} | {str(label): v for v, label in DepartmentKind.choices}
-UNIT_ALIASES = {v: v for v in LimitUnit.values} | {str(label): v for v, label in LimitUnit.choices} | {"天": LimitUnit.WORKDAYS}
+UNIT_ALIASES = (
+    {v: v for v in LimitUnit.values} | {str(label): v for v, label in LimitUnit.choices} | {"天": LimitUnit.WORKDAYS}
+)
 KEYWORD_SPLIT = re.compile(r"[、,，;；]")
 EXAMPLE_SPLIT = re.compile(r"[\r\n｜|]+")
 SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,32}$")

@@ -14,6 +14,7 @@ class VisitsConfig(AppConfig):
         from linli.core.registry import (
             register_api_view,
             register_api_viewset,
+            register_demo_seed,
             register_periodic,
             register_routes,
             register_tile,
@@ -42,3 +43,4 @@ class VisitsConfig(AppConfig):
         register_routes("linli.visits.urls", order=40)
         register_api_viewset("visits", VisitViewSet, "visit")
         register_api_view("visits/coverage/", CoverageView.as_view(), "visit-coverage")
+        register_demo_seed("visits", "linli.visits.demo", order=50)

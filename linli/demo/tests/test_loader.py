@@ -256,9 +256,9 @@ def _needs_in_every_state(demo: DemoSummary) -> None:
     from linli.needs.rates import rates_for, rates_recompute
 
     assert Category.objects.filter(city=None, active=True).count() == 18
-    assert sum(demo.needs.values()) >= 200
+    assert sum(demo.seeds["needs"].values()) >= 200
     for status in ("submitted", "accepted", "whistled", "resolved", "closed"):
-        assert demo.needs.get(status, 0) >= 1, (status, demo.needs)
+        assert demo.seeds["needs"].get(status, 0) >= 1, (status, demo.seeds)
     # the resident of the tour has needs of their own
     assert Need.objects.filter(reporters__user__username="resident").count() >= 3
     assert NeedEvent.objects.filter(kind="whistled").exists() and NeedEvent.objects.filter(kind="rated").exists()

@@ -17,7 +17,7 @@ from django_tasks_db.models import DBTaskResult
 from linli.accounts.models import User
 from linli.core.access import SYSTEM
 from linli.demo.loader import DemoSummary
-from linli.demo.visits import COUNT_LABELS
+from linli.visits.demo import COUNT_LABELS
 from linli.needs.models import Need
 from linli.places.models import Place, PlaceKind
 from linli.visits import selectors
@@ -33,7 +33,7 @@ def demo_visits_hold(demo: DemoSummary) -> None:
     _opinions_policies_and_needs()
     _night_rounds()
     assert not DBTaskResult.objects.filter(status="READY").exists()
-    assert {key for key, _label in COUNT_LABELS} <= set(demo.visits)
+    assert {key for key, _label in COUNT_LABELS} <= set(demo.seeds["visits"])
 
 
 def _carers_have_households() -> None:
@@ -72,7 +72,7 @@ def _some_overdue_and_some_never_visited(summary: DemoSummary, now: dt.datetime)
     statuses = Counter(r.status for r in rows)
     assert statuses["never"] >= 5 and statuses["overdue"] >= 20
     assert statuses["ok"] > len(rows) / 2  # most carers keep up
-    assert summary.visits["never"] == statuses["never"] and summary.visits["overdue"] == statuses["overdue"]
+    assert summary.seeds["visits"]["never"] == statuses["never"] and summary.seeds["visits"]["overdue"] == statuses["overdue"]
     # vulnerable households come first in the list, and some of them are overdue
     assert any(r.vulnerable for r in rows if r.status == "overdue")
     # the street can compare its communities

@@ -31,12 +31,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from linli.accounts.models import User
-from linli.core.access import SYSTEM, Role
+from linli.core.access import SYSTEM, Role, under
 from linli.core.audit import audit_record
+from linli.core.data import read_data
 from linli.core.models import AuditEntry
 from linli.core.notify import drop_pending
 from linli.people.models import Household, HouseholdMember, Membership, Person, Relation, Vulnerability
@@ -57,125 +60,37 @@ from linli.visits.models import (
     VisitTag,
 )
 
+DATA = read_data("linli.visits", "demo")
+TEXTS: dict[str, str] = DATA["texts"]
 #: How far back the visit history goes.
 DAYS_BACK = 183
 #: Visits of the last days in the communities built through the services are logged with
 #: ``visit_log``; older ones are written in bulk.
 RECENT_DAYS = 14
 #: Communities built through the services: the tour's carers, grid worker and secretary work there.
-SERVICE_COMMUNITIES = ("hanxing-changer",)
+SERVICE_COMMUNITIES: tuple[str, ...] = tuple(DATA["service_communities"])
 #: Households a carer looks after (包保), about.
 PER_CARER = 10
 #: The grid of Linfeng's courtyards, where 何兆品's courtyard party group makes its night rounds.
-NIGHT_ROUND_GRID = "linfeng-g4"
+NIGHT_ROUND_GRID: str = DATA["night_round_grid"]
 NIGHT_ROUND_EVERY = 12  # days
 #: The grid of the tour's carers (``partyhead``, ``leader``) and of the ``grid`` account.
-TOUR_GRID = "hanxing-changer-g1"
+TOUR_GRID: str = DATA["tour_grid"]
 
 #: (key, label) of the counts the demo summary prints.
-COUNT_LABELS: tuple[tuple[str, str], ...] = (
-    ("carers", "包保人 / carers"),
-    ("assignments", "包保关系 / care assignments"),
-    ("out_by_day", "白天不在家的住户 / households out by day"),
-    ("visits", "走访记录 / visits"),
-    ("night_visits", "其中夜访 / of which night visits"),
-    ("not_at_home", "其中不在家 / of which nobody at home"),
-    ("opinions", "居民心声 / opinions heard"),
-    ("night_rounds", "夜访安排 / night rounds"),
-    ("never", "从未走访的住户 / households never visited"),
-    ("overdue", "逾期未访的住户 / households overdue"),
-    ("due_soon", "即将到期的住户 / households due soon"),
+COUNT_LABELS: tuple[tuple[str, Any], ...] = (
+    ("carers", gettext_lazy("包保人")),
+    ("assignments", gettext_lazy("包保关系")),
+    ("out_by_day", gettext_lazy("白天不在家的住户")),
+    ("visits", gettext_lazy("走访记录")),
+    ("night_visits", gettext_lazy("其中夜访")),
+    ("not_at_home", gettext_lazy("其中不在家")),
+    ("opinions", gettext_lazy("居民心声")),
+    ("night_rounds", gettext_lazy("夜访安排")),
+    ("never", gettext_lazy("从未走访的住户")),
+    ("overdue", gettext_lazy("逾期未访的住户")),
+    ("due_soon", gettext_lazy("即将到期的住户")),
 )
-
-_VULNERABLE_NOTES = (
-    "老人身体还好，血压偏高，提醒按时吃药",
-    "独居老人精神不错，冰箱里有菜",
-    "老人说腿疼，下楼不方便，帮忙买了菜",
-    "帮老人交了水电费",
-    "老人子女在外地，约好每周给子女打个电话报平安",
-    "天冷了，提醒老人注意保暖，检查了燃气阀门",
-    "陪老人聊了半小时，情绪稳定",
-    "家庭医生上周来过，老人按时复诊",
-    "老人腿脚不便，帮忙订了社区好味到的送餐",
-    "检查了烟感报警器，电池正常",
-    "老人说最近睡得不好，已告诉社区医生",
-)
-_GENERAL_NOTES = (
-    "家里一切正常",
-    "一家人都好，没有什么困难",
-    "了解了家庭成员变化，已更新信息",
-    "提醒电动车不要在楼道里充电",
-    "登记了家里的联系电话",
-    "住户说物业服务比去年好了",
-    "住户很关心小区改造的进度",
-    "孩子上四点半学校，家长很满意",
-)
-_NIGHT_NOTES = (
-    "晚上一家人都在，聊了小区整治的进展",
-    "白天上班，晚上才在家，了解了家里的需求",
-    "刚下班回家，简单聊了几句，没有困难",
-    "询问了孩子入学的事，已告知社区的政策",
-    "夫妻俩在外打工，孩子由老人带，情况正常",
-)
-_NOT_HOME_NOTES = ("敲门无人应答", "家里没人，门上留了联系卡", "邻居说白天都上班去了", "")
-#: Opinions heard on the doorstep (向上报告居民心声), after what residents said in the seeds.
-_OPINIONS = (
-    "小区电线、网线乱拉乱接，看着不安全，希望电力和通讯部门理一理",
-    "一下雨一楼就污水倒灌，排水管网年久失修，希望尽快维修",
-    "办理证件方便了，不用城关乡下两头跑了，希望继续保持",
-    "活动广场什么时候建好？老人晚上想有个地方跳跳舞",
-    "楼道灯坏了好久，晚上回家摸黑，老人容易摔倒",
-    "楼下电动车乱停，消防通道都堵了",
-    "希望把闲置空地改成共享花园，大家一起种花种菜",
-    "四点半学校暑假能不能也开班，孩子没人带",
-    "社区食堂的饭菜能不能送上门，腿脚不方便的老人去不了",
-    "街坊路太窄，车进不来，希望违建拆了把路让出来",
-    "希望多开几次板凳会，大家的事大家商量着办",
-    "老旧小区改造什么时候轮到我们这栋楼？",
-    "想参加一呼百应志愿服务队，不知道找谁报名",
-    "希望社区多办老年课堂，教老人用智能手机",
-    "小区里流浪猫太多，晚上吵得睡不着",
-)
-#: Policies explained on the doorstep (向下传达政策声音).
-_POLICY_TOPICS = (
-    "老旧小区改造政策",
-    "城乡居民医保缴费",
-    "高龄津贴申领",
-    "电动车安全充电规定",
-    "垃圾分类",
-    "防汛安全",
-    "防范电信诈骗",
-    "居民公约",
-    "养老服务补贴",
-    "家庭医生签约",
-    "消防安全",
-)
-_POLICY_NOTES = ("已讲解，住户表示理解", "发了宣传单，住户说会告诉家里人", "住户问了几个问题，已当面解答", "")
-#: Needs raised on a visit (channel = visit), and what the grid did about them.
-_NEED_TEXTS = (
-    "楼道灯坏了，老人晚上出门看不见",
-    "一楼下水道堵了，下雨污水倒灌进屋",
-    "楼道里有人给电动车充电，电线乱拉",
-    "单元门门禁坏了，关不上",
-    "楼上漏水，天花板发霉了",
-    "家门口的路灯不亮，晚上不安全",
-)
-_FESTIVAL_NOTES = {
-    "Spring Festival": "春节前送春联和慰问品，老人很高兴",
-    "Dragon Boat Festival": "端午节送粽子，陪老人聊了聊家常",
-    "Mid-autumn Festival": "中秋节送月饼，老人说子女今年回不来",
-}
-_OPINION_ANSWERS = ("已在板凳会上答复", "已转交物业处理", "已协调相关部门解决", "已在居民群里说明")
-
-
-@dataclass
-class VisitsSummary:
-    carers: int = 0
-    assignments: int = 0
-    visits_by_services: int = 0
-    visits_in_bulk: int = 0
-    needs_raised: int = 0
-    night_rounds: int = 0
 
 
 @dataclass
@@ -262,7 +177,7 @@ def _festivals(start: dt.date, end: dt.date) -> list[tuple[dt.date, str]]:
         except NotImplementedError:
             name = None
         label = str(name or "")
-        if label in _FESTIVAL_NOTES and label != previous:
+        if label in DATA["festival_notes"] and label != previous:
             found.append((day, label))
         previous = label
         day += dt.timedelta(days=1)
@@ -270,7 +185,7 @@ def _festivals(start: dt.date, end: dt.date) -> list[tuple[dt.date, str]]:
 
 
 class _Builder:
-    def __init__(self, *, seed: int, step: Callable[[str], None] | None) -> None:
+    def __init__(self, *, seed: int, step: Callable[[str], None]) -> None:
         self.rng = random.Random(seed)
         self.step = step
         self.now = timezone.now()
@@ -278,7 +193,6 @@ class _Builder:
         self.today = timezone.localdate()
         self.start = self.now - dt.timedelta(days=DAYS_BACK)
         self.festivals = _festivals(self.start.astimezone(self.tz).date(), self.today)
-        self.summary = VisitsSummary()
         self.users = {u.username: u for u in User.objects.filter(username__in=["secretary", "linfeng", "grid"])}
         self.password = make_password(None)
         self.bulk: list[_Plan] = []
@@ -335,7 +249,7 @@ class _Builder:
         grants: list[tuple[_Carer, Place]] = []
         if community.code == "linfeng":
             # 何兆品 leads the courtyard party group: he is a carer of the courtyards' grid
-            he = next((p for h in homes for p, _r in h.members if p.name == "何兆品"), None)
+            he = next((p for h in homes for p, _r in h.members if p.name == DATA["night_round_leader"]), None)
             g4 = Place.objects.filter(code=NIGHT_ROUND_GRID).first()
             if he is not None and g4 is not None and he.pk not in seen:
                 seen.add(he.pk)
@@ -371,7 +285,7 @@ class _Builder:
         if through_services:
             for carer, place in grants:
                 membership_grant(
-                    actor=SYSTEM, person=carer.person, place=place, role=carer.role, reason="演示数据 / demo data"
+                    actor=SYSTEM, person=carer.person, place=place, role=carer.role, reason=TEXTS["reason"]
                 )
         else:
             Membership.objects.bulk_create(
@@ -416,7 +330,6 @@ class _Builder:
         if not homes:
             return
         carers = self.carers_for(community, homes, through_services)
-        self.summary.carers += len(carers)
         self._assign(community, homes, carers)
         tour = community.code == "hanxing-changer"
         if tour:
@@ -563,7 +476,7 @@ class _Builder:
                     household=home.household,
                     carer=home.carer.person,
                     now=home.assigned_at,
-                    reason="演示数据 / demo data",
+                    reason=TEXTS["reason"],
                 )
             for home in homes:
                 if home.out_by_day:
@@ -574,7 +487,7 @@ class _Builder:
                     handovers[home.carer.person.pk] = (home.handover[0], home.carer, home.handover[1])
             for when, old, new in handovers.values():
                 services.carer_handover(
-                    actor=SYSTEM, carer=old.person, to=new.person, reason="身体原因不再包保 / stepped down", now=when
+                    actor=SYSTEM, carer=old.person, to=new.person, reason=TEXTS["stepped_down"], now=when
                 )
         else:
             rows = []
@@ -598,10 +511,9 @@ class _Builder:
                     action=AuditEntry.Action.IMPORT,
                     target=rows[0],
                     place=community,
-                    reason="演示数据 / demo data (包保 / care assignments)",
+                    reason=TEXTS["reason_assignments"],
                     changes={"assignments": len(rows), "out_by_day": sum(1 for h in homes if h.out_by_day)},
                 )
-        self.summary.assignments += len(assigned)
 
     # --- night rounds --------------------------------------------------------------------------
 
@@ -615,7 +527,7 @@ class _Builder:
         actor = self.users.get("linfeng")
         planned = [h for h in homes if h.grid == grid.path and h.out_by_day and h.carer is not None]
         members = list({h.carer.person.pk: h.carer.person for h in planned if h.carer}.values())
-        he = Person.objects.filter(place__path__startswith=community.path, name="何兆品").first()
+        he = Person.objects.filter(place__path__startswith=community.path, name=DATA["night_round_leader"]).first()
         if he is not None and he.pk not in {m.pk for m in members}:
             members.insert(0, he)
         if not planned or not members:
@@ -631,14 +543,13 @@ class _Builder:
                 ends_at=starts + dt.timedelta(hours=2, minutes=30),
                 members=members,
                 households=[h.household for h in planned],
-                note="院落党小组夜访 / the courtyard party group's night round",
+                note=TEXTS["courtyard_round"],
                 now=min(starts - dt.timedelta(days=2), self.now),
             )
             rounds.append(night)
             if starts > self.now:  # the next round, planned
                 break
             day += dt.timedelta(days=NIGHT_ROUND_EVERY)
-        self.summary.night_rounds += len(rounds)
         return rounds
 
     # --- the visits of one household ----------------------------------------------------------
@@ -720,7 +631,7 @@ class _Builder:
                             kind=VisitKind.FESTIVAL,
                             at=at,
                             met=self._met(home),
-                            heard=_FESTIVAL_NOTES[name],
+                            heard=DATA["festival_notes"][name],
                         )
                     )
         for at, kind in home.last:
@@ -748,32 +659,37 @@ class _Builder:
         rng = self.rng
         if absent:
             return _Plan(
-                home=home, carer=carer, kind=VisitKind.KNOCK, at=at, not_at_home=True, heard=rng.choice(_NOT_HOME_NOTES)
+                home=home,
+                carer=carer,
+                kind=VisitKind.KNOCK,
+                at=at,
+                not_at_home=True,
+                heard=rng.choice(DATA["not_home_notes"]),
             )
         vulnerable = bool(home.vulnerabilities)
         plan = _Plan(home=home, carer=carer, kind=VisitKind.KNOCK, at=at, met=self._met(home))
         if vulnerable:
             plan.kind = VisitKind.CARE if rng.random() < 0.5 else VisitKind.KNOCK
             if rng.random() < 0.7:
-                plan.heard = rng.choice(_VULNERABLE_NOTES)
+                plan.heard = rng.choice(DATA["vulnerable_notes"])
             if rng.random() < 0.004:
                 plan.needs_help = True
-                plan.heard = "老人身体不适，已联系家属和社区医生 / unwell: family and the doctor called"
+                plan.heard = TEXTS["unwell"]
         elif rng.random() < 0.5:
-            plan.heard = rng.choice(_GENERAL_NOTES)
+            plan.heard = rng.choice(DATA["general_notes"])
         roll = rng.random()
         if roll < 0.06:
             plan.tags = [VisitTag.OPINION_HEARD]
-            plan.heard = rng.choice(_OPINIONS)
+            plan.heard = rng.choice(DATA["opinions"])
         elif roll < 0.14:
             plan.tags = [VisitTag.POLICY_EXPLAINED]
-            plan.topic = rng.choice(_POLICY_TOPICS)
+            plan.topic = rng.choice(DATA["policy_topics"])
             if not vulnerable and rng.random() < 0.5:
                 plan.kind = VisitKind.POLICY
-            plan.heard = plan.heard or rng.choice(_POLICY_NOTES)
+            plan.heard = plan.heard or rng.choice(DATA["policy_notes"])
         elif roll < 0.145 and not plan.needs_help:
             plan.refused, plan.met = True, None
-            plan.heard = "住户不愿开门，说没什么事 / would not open the door"
+            plan.heard = TEXTS["refused"]
         return plan
 
     def _night(self, home: _Home, carer: _Carer, at: dt.datetime, night: NightRound | None) -> _Plan:
@@ -786,14 +702,14 @@ class _Builder:
             kind=VisitKind.NIGHT,
             at=at,
             met=self._met(home),
-            heard=rng.choice(_NIGHT_NOTES),
+            heard=rng.choice(DATA["night_notes"]),
             night_round=night,
         )
         roll = rng.random()
         if roll < 0.12:  # the night visits are where residents speak up (夜访 → 向上报告居民心声)
-            plan.tags, plan.heard = [VisitTag.OPINION_HEARD], rng.choice(_OPINIONS)
+            plan.tags, plan.heard = [VisitTag.OPINION_HEARD], rng.choice(DATA["opinions"])
         elif roll < 0.22:
-            plan.tags, plan.topic = [VisitTag.POLICY_EXPLAINED], rng.choice(_POLICY_TOPICS)
+            plan.tags, plan.topic = [VisitTag.POLICY_EXPLAINED], rng.choice(DATA["policy_topics"])
         return plan
 
     def _raise_needs(self, plans: list[_Plan], community: Place, count: int) -> None:
@@ -812,16 +728,15 @@ class _Builder:
         tour = [p for p in candidates if p.carer.user is not None and p.carer.user.username == "partyhead"]
         chosen = tour[-1:] + [p for p in rng.sample(candidates, min(count, len(candidates))) if p not in tour[-1:]]
         for plan in chosen:
-            plan.raise_need = rng.choice(_NEED_TEXTS)
-            plan.heard, plan.tags, plan.topic = f"住户反映：{plan.raise_need}", [], ""
+            plan.raise_need = rng.choice(DATA["need_texts"])
+            plan.heard, plan.tags, plan.topic = TEXTS["raised"].format(need=plan.raise_need), [], ""
 
     # --- writing --------------------------------------------------------------------------------
 
     def write_bulk(self) -> None:
         """The older history, with ``COPY`` (``bulk_create`` of thirty thousand visits takes half
         a minute), then the opinions heard on those visits, then the kept last-visit times."""
-        if self.step:
-            self.step("走访历史 / visit history")
+        self.step(_("走访历史"))
         rng = self.rng
         columns = (
             "household_id, place_path, visitor_id, recorded_by_id, kind, visited_at, recorded_at, met_person_id, "
@@ -877,9 +792,9 @@ class _Builder:
             roll = rng.random()
             status, note, decided = OpinionStatus.OPEN, "", None
             if (age > 45 and roll < 0.55) or (age > 20 and roll < 0.3):
-                status, note = OpinionStatus.CLOSED, rng.choice(_OPINION_ANSWERS)
+                status, note = OpinionStatus.CLOSED, rng.choice(DATA["opinion_answers"])
             elif roll < 0.7 and age > 20:
-                status, note = OpinionStatus.TOPIC, "拟提交治政月谈 / for the monthly talk"
+                status, note = OpinionStatus.TOPIC, TEXTS["for_the_talk"]
             if status != OpinionStatus.OPEN:
                 decided = secretaries.get(community.path)
             updated = found.recorded if status == OpinionStatus.OPEN else found.recorded + dt.timedelta(days=6)
@@ -900,15 +815,13 @@ class _Builder:
         with connection.cursor() as cur, cur.cursor.copy(f"COPY visits_opinion ({columns}) FROM STDIN") as copy:
             for row in opinion_rows:
                 copy.write_row(row)
-        self.summary.visits_in_bulk = len(self.bulk)
         services.visits_refresh_care()
         _analyze("visits_visit", "visits_opinion", "visits_careassignment", "visits_householdcare", "people_membership")
 
     def write_recent(self) -> None:
         """The last two weeks in the tour's communities, through ``visit_log`` in the order
         they were logged."""
-        if self.step:
-            self.step("近两周走访 / the last two weeks of visits")
+        self.step(_("近两周走访"))
         from linli.visits.services import RaiseNeed
 
         rng = self.rng
@@ -936,8 +849,6 @@ class _Builder:
             )
             if visit.need_id:
                 raised.append((visit, plan))
-        self.summary.visits_by_services = len(self.recent)
-        self.summary.needs_raised = len(raised)
         self._follow_up(raised)
 
     def _follow_up(self, raised: list[tuple[Visit, _Plan]]) -> None:
@@ -954,13 +865,10 @@ class _Builder:
             needs.need_accept(actor=SYSTEM, need=need, now=accept_at)
             resolve_at = accept_at + dt.timedelta(days=self.rng.uniform(1, 4))
             if visit.recorded_at < self.now - dt.timedelta(days=5) and resolve_at < self.now - dt.timedelta(hours=2):
-                needs.need_resolve(
-                    actor=SYSTEM, need=need, result="网格员已上门处理 / fixed by the grid", now=resolve_at
-                )
+                needs.need_resolve(actor=SYSTEM, need=need, result=TEXTS["fixed_by_grid"], now=resolve_at)
 
     def finish(self) -> None:
-        if self.step:
-            self.step("夜访安排与居民心声 / night rounds and opinions")
+        self.step(_("夜访安排与居民心声"))
         # opinions were heard when the visit was logged, not today
         with connection.cursor() as cur:
             cur.execute(
@@ -983,7 +891,7 @@ class _Builder:
             )
             if latest is not None:
                 services.opinion_decide(
-                    actor=secretary, opinion=latest, status=OpinionStatus.TOPIC, note="拟提交本月治政月谈"
+                    actor=secretary, opinion=latest, status=OpinionStatus.TOPIC, note=TEXTS["for_this_months_talk"]
                 )
         # the 常二 grid worker plans tomorrow's night round in the tour's grid: the out-by-day
         # households due for a night visit, chosen by coverage
@@ -1003,10 +911,9 @@ class _Builder:
                     starts_at=starts,
                     ends_at=starts + dt.timedelta(hours=2),
                     members=team,
-                    note="楼栋夜访 / night round of the first grid",
+                    note=TEXTS["grid_round"],
                     now=self.now,
                 )
-                self.summary.night_rounds += 1
         # the history is simulated: the notifications of the needs raised on visits were due
         # long ago, so none is sent now
         drop_pending("needs.")
@@ -1047,9 +954,14 @@ def _intervals(home: _Home, policies: list[tuple[str, int, bool]]) -> tuple[int,
     return (min(day) if day else 90), (min(night) if night else None)
 
 
-def load_demo_visits(*, seed: int = 20261129, step: Callable[[str], None] | None = None) -> VisitsSummary:
+def steps(paths: list[str]) -> int:
+    """How many progress steps ``load`` takes: one per community, and three to finish."""
+    return Place.objects.filter(under(paths, "path"), kind=PlaceKind.COMMUNITY).count() + 3
+
+
+def load(*, paths: list[str], step: Callable[[str], None], seed: int = 20261129) -> None:
     """Carers, assignments, policies, six months of visits and night rounds in every demo
-    community (call inside the demo's transaction, after the accounts and the needs exist)."""
+    community (inside the demo's transaction, after the accounts and the needs exist)."""
     # the places and people were just bulk-loaded in this transaction: without statistics the
     # planner takes the tables for empty, and the services' joins crawl (seconds a query)
     _analyze("places_place", "people_person", "people_membership", "people_household", "people_householdmember")
@@ -1064,37 +976,36 @@ def load_demo_visits(*, seed: int = 20261129, step: Callable[[str], None] | None
         services.policy_set(
             actor=linfeng_secretary, community=linfeng, target=OUT_BY_DAY, interval_days=14, night_only=True
         )
-    roots = list(Place.objects.filter(code__in=("wuhan", "huangshi", "huanggang"), depth=1))
-    q = Q(pk__in=[])
-    for root in roots:
-        q |= Q(path__startswith=root.path)
-    for community in Place.objects.filter(q, kind=PlaceKind.COMMUNITY).order_by("path"):
-        if step:
-            step(f"包保与走访 · {community.name} / care and visits")
+    for community in Place.objects.filter(under(paths, "path"), kind=PlaceKind.COMMUNITY).order_by("path"):
+        step(_("包保与走访 · %(community)s") % {"community": community.name})
         builder.community(community)
     builder.write_bulk()
     builder.write_recent()
     builder.finish()
-    return builder.summary
 
 
-def visits_counts(paths: list[str]) -> dict[str, int]:
+def labels() -> list[tuple[str, str]]:
+    """(key, label) of the counts the demo's summary prints."""
+    return [(key, str(label)) for key, label in COUNT_LABELS]
+
+
+def counts(paths: list[str]) -> dict[str, int]:
     """What the demo summary prints about visits, for the places under ``paths``."""
     from linli.visits.selectors import coverage_summary
 
     if not paths:
         return {}
-    q = _under(paths, "place_path")
+    q = under(paths)
     active = CareAssignment.objects.filter(q, ended_at__isnull=True)
     visits = Visit.objects.filter(q).aggregate(
         n=Count("id"),
         night=Count("id", filter=Q(kind=VisitKind.NIGHT)),
         absent=Count("id", filter=Q(not_at_home=True)),
     )
-    counts: Counter[str] = Counter(
+    found: Counter[str] = Counter(
         carers=active.values("carer_id").distinct().count(),
         assignments=active.count(),
-        out_by_day=HouseholdCare.objects.filter(_under(paths, "household__place__path"), out_by_day=True).count(),
+        out_by_day=HouseholdCare.objects.filter(under(paths, "household__place__path"), out_by_day=True).count(),
         visits=visits["n"],
         night_visits=visits["night"],
         not_at_home=visits["absent"],
@@ -1103,12 +1014,15 @@ def visits_counts(paths: list[str]) -> dict[str, int]:
     )
     for root in Place.objects.filter(path__in=paths):
         for row in coverage_summary(actor=SYSTEM, place=root, by="total"):
-            counts.update(never=row.never, overdue=row.overdue, due_soon=row.due_soon)
-    return dict(counts)
+            found.update(never=row.never, overdue=row.overdue, due_soon=row.due_soon)
+    return dict(found)
 
 
-def _under(paths: list[str], field_name: str) -> Q:
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(**{f"{field_name}__startswith": path})
-    return q
+#: The append-only triggers that ``reset_demo`` suspends while it removes the demo's visits.
+TRIGGERS = ("visits.Visit:visit_append_only",)
+
+
+def purge(paths: list[str]) -> list[QuerySet[Any]]:
+    """What ``reset_demo`` deletes for the visits, in order (the carers' accounts go with the
+    demo's people)."""
+    return [model.objects.filter(under(paths)) for model in (Opinion, Visit, NightRound, CareAssignment)]

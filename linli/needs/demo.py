@@ -9,46 +9,34 @@ import contextlib
 import datetime as dt
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from linli.accounts.api_keys import api_client_register
 from linli.accounts.models import User
-from linli.core.access import SYSTEM
+from linli.core.access import SYSTEM, under
+from linli.core.data import read_data
 from linli.core.errors import Conflict
 from linli.core.notify import drop_pending
 from linli.needs import services
 from linli.needs.catalogue import DEFAULT_CATALOGUE, catalogue_load_defaults
-from linli.needs.models import Channel, Need, TriageModel, Urgency
+from linli.needs.models import Channel, Need, NeedEvent, Status, TriageModel, Urgency
 from linli.needs.selectors import departments_in_reach
 from linli.needs.triage import triage_train
 from linli.needs.workdays import calendar_seed
 from linli.people.models import Department, Person
 from linli.places.models import Place, PlaceKind
 
-DEMO_API_KEY = "linli-demo-key"
+DATA = read_data("linli.needs", "demo")
+DEMO_API_KEY: str = DATA["api_key"]
 #: Communities whose residents raise needs in the demo, with how many each.
-NEED_COMMUNITIES = (
-    ("hanxing-changer", 100),
-    ("hanxing-changsi", 35),
-    ("hanxing-jianghanli", 25),
-    ("hanxing-shengshi", 20),
-    ("hanxing-taolin", 20),
-    ("linfeng", 35),
-)
-DAYS_BACK = 120
-
-_PLACES_IN_TEXT = ("楼下", "单元门口", "小区东门", "2栋旁边", "车棚那边", "楼道里", "院子里")
-
-
-@dataclass
-class NeedsSummary:
-    categories: int = 0
-    needs: int = 0
-    by_status: dict[str, int] = field(default_factory=dict)
-    api_client: str = ""
+NEED_COMMUNITIES: tuple[tuple[str, int], ...] = tuple((code, int(n)) for code, n in DATA["communities"])
+DAYS_BACK: int = DATA["days_back"]
+#: The append-only triggers that ``reset_demo`` suspends while it removes the demo's needs.
+TRIGGERS = ("needs.NeedEvent:need_event_append_only",)
 
 
 def _departments_for(kind: str, place: Place) -> list[Department]:
@@ -85,29 +73,32 @@ class _History:
         return t
 
 
-def load_demo_needs(*, seed: int = 20261128, step: Callable[[str], None] | None = None) -> NeedsSummary:
-    """Catalogue, calendar, classifier, API client and needs (call inside the demo's
-    transaction, after the places, people, departments and accounts exist)."""
+def steps(paths: list[str]) -> int:
+    """How many progress steps ``load`` takes."""
+    return 1 + len(NEED_COMMUNITIES)
+
+
+def load(*, paths: list[str], step: Callable[[str], None], seed: int = 20261128) -> None:
+    """Catalogue, calendar, classifier, API client and needs (inside the demo's transaction,
+    after the places, people, departments and accounts exist)."""
     rng = random.Random(seed)
-    summary = NeedsSummary()
-    summary.categories = catalogue_load_defaults()
+    step(_("派单目录、节假日、分类模型"))
+    catalogue_load_defaults()
     calendar_seed()
     if not TriageModel.objects.filter(active=True).exists():  # a reload keeps the classifier it has
-        triage_train(note="演示数据 / demo data", cross_validate=False)
+        triage_train(note=DATA["classifier_note"], cross_validate=False)
     district = User.objects.filter(username="district").first()
     if district is not None:
-        client, _ = api_client_register(actor=SYSTEM, name="12345 市民热线(演示)", user=district, key=DEMO_API_KEY)
-        summary.api_client = client.name
+        api_client_register(actor=SYSTEM, name=DATA["api_client"], user=district, key=DEMO_API_KEY)
     real_now = timezone.now()
     examples = {entry.code: list(entry.examples) for entry in DEFAULT_CATALOGUE if entry.examples}
     codes = sorted(examples)
     resident = User.objects.filter(username="resident").select_related("person").first()
     for community_code, count in NEED_COMMUNITIES:
-        community = Place.objects.filter(code=community_code).first()
+        community = Place.objects.filter(under(paths, "path"), code=community_code).first()
         if community is None:
             continue
-        if step:
-            step(f"诉求 · {community.name} / needs")
+        step(_("诉求 · %(community)s") % {"community": community.name})
         households = list(
             Place.objects.filter(path__startswith=community.path, kind=PlaceKind.HOUSEHOLD).order_by("path")[:400]
         )
@@ -120,7 +111,7 @@ def load_demo_needs(*, seed: int = 20261128, step: Callable[[str], None] | None 
             code = rng.choice(codes)
             text = rng.choice(examples[code])
             if rng.random() < 0.4:
-                text = f"{rng.choice(_PLACES_IN_TEXT)}{text}"
+                text = f"{rng.choice(DATA['places_in_text'])}{text}"
             age_days = rng.triangular(0, DAYS_BACK, 5)
             start = real_now - dt.timedelta(days=age_days, hours=rng.uniform(0, 10))
             _one_need(
@@ -136,16 +127,27 @@ def load_demo_needs(*, seed: int = 20261128, step: Callable[[str], None] | None 
             )
     # the history is simulated: its notifications were due months ago, so none is sent now
     drop_pending("needs.")
-    for status, n in _count_by_status().items():
-        summary.by_status[status] = n
-    summary.needs = sum(summary.by_status.values())
-    return summary
 
 
-def _count_by_status() -> dict[str, int]:
-    from django.db.models import Count
+def labels() -> list[tuple[str, str]]:
+    """(key, label) of the counts the demo's summary prints: the needs by status."""
+    return [(status, _("诉求·%(status)s") % {"status": label}) for status, label in Status.choices]
 
-    return {row["status"]: row["n"] for row in Need.objects.values("status").annotate(n=Count("id"))}
+
+def notes() -> list[str]:
+    """Lines the demo prints after its summary."""
+    return [_("12345 演示客户端的接口密钥(Open311、分类):") + f" [bold]{DEMO_API_KEY}[/bold]"]
+
+
+def counts(paths: list[str]) -> dict[str, int]:
+    """The demo's needs under ``paths`` by status."""
+    rows = Need.objects.filter(under(paths)).values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}
+
+
+def purge(paths: list[str]) -> list[QuerySet[Any]]:
+    """What ``reset_demo`` deletes for the needs, in order (the API client goes with its account)."""
+    return [NeedEvent.objects.filter(under(paths)), Need.objects.filter(under(paths))]
 
 
 def _one_need(
@@ -231,7 +233,7 @@ def _one_need(
         services.dispatch_resolve(
             actor=liaison if _serves(liaison, dispatch) else SYSTEM,
             dispatch=dispatch,
-            result=rng.choice(["已派人上门维修，恢复正常", "已更换损坏设备", "已现场处理完毕", "已清理并加固"]),
+            result=rng.choice(DATA["department_results"]),
             now=t,
         )
     else:
@@ -243,7 +245,7 @@ def _one_need(
         services.need_resolve(
             actor=grid,
             need=need,
-            result=rng.choice(["网格员已上门处理", "已协调物业解决", "已联系相关方处理完毕", "志愿者已帮助解决"]),
+            result=rng.choice(DATA["grid_results"]),
             now=t,
         )
     if target == "resolved":
@@ -258,13 +260,13 @@ def _one_need(
             reporter=rep,
             resolved=satisfaction != "unsatisfied",
             satisfaction=satisfaction,
-            comment="" if satisfaction != "unsatisfied" else "还没彻底解决",
+            comment="" if satisfaction != "unsatisfied" else DATA["unsatisfied_comment"],
             channel=rng.choice(["sms", "app", "phone"]) if rep.phone else "phone",
             now=t,
         )
     need.refresh_from_db()
     if need.status == "accepted" and (t := history.later(4, 72)) is not None:  # reopened: a second try
-        services.need_resolve(actor=grid, need=need, result="再次上门，彻底解决", now=t)
+        services.need_resolve(actor=grid, need=need, result=DATA["second_try_result"], now=t)
         if (t := history.later(2, 48)) is not None:
             for rep in need.reporters.all():
                 services.need_rate(
