@@ -17,10 +17,10 @@ from django_tasks_db.models import DBTaskResult
 from linli.accounts.models import User
 from linli.core.access import SYSTEM
 from linli.demo.loader import DemoSummary
-from linli.visits.demo import COUNT_LABELS
 from linli.needs.models import Need
 from linli.places.models import Place, PlaceKind
 from linli.visits import selectors
+from linli.visits.demo import COUNT_LABELS
 from linli.visits.models import CareAssignment, NightRound, Opinion, Visit, VisitKind, VisitPolicy, VisitTag
 
 
@@ -72,7 +72,10 @@ def _some_overdue_and_some_never_visited(summary: DemoSummary, now: dt.datetime)
     statuses = Counter(r.status for r in rows)
     assert statuses["never"] >= 5 and statuses["overdue"] >= 20
     assert statuses["ok"] > len(rows) / 2  # most carers keep up
-    assert summary.seeds["visits"]["never"] == statuses["never"] and summary.seeds["visits"]["overdue"] == statuses["overdue"]
+    assert (
+        summary.seeds["visits"]["never"] == statuses["never"]
+        and summary.seeds["visits"]["overdue"] == statuses["overdue"]
+    )
     # vulnerable households come first in the list, and some of them are overdue
     assert any(r.vulnerable for r in rows if r.status == "overdue")
     # the street can compare its communities
