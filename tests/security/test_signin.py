@@ -97,6 +97,27 @@ def test_f05_a_totp_code_is_used_once_across_server_processes(world: Any) -> Non
         assert client.get("/api/people/").status_code in (401, 403), "the same code was accepted twice"
 
 
+def test_a_code_typed_across_a_period_boundary_counts_and_older_ones_do_not(world: Any) -> None:
+    """A code read in the last second of its period and sent in the next still signs in (one
+    period of tolerance either side); a code two periods old does not."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    from linli.testing import TOTP_SECRET
+
+    boundary = 1_800_000_010 // 30 * 30 + 30  # the first second of a period
+    read_at = boundary - 1
+    code = format_hotp_value(hotp_value(TOTP_SECRET, read_at // 30))
+    with time_machine.travel(float(boundary), tick=False):
+        client = Client()
+        sign_in_staff(client, "grid_worker", code=code)
+        assert client.get("/api/people/").status_code == 200
+    old = format_hotp_value(hotp_value(TOTP_SECRET, boundary // 30 - 2))
+    with time_machine.travel(float(boundary), tick=False):
+        client = Client()
+        sign_in_staff(client, "secretary", code=old)
+        assert client.get("/api/people/").status_code in (401, 403)
+
+
 # --- 7: SMS codes only to registered numbers, limited per phone, IP and overall --------------
 
 

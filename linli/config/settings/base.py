@@ -181,6 +181,10 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Linli 邻里"
+# A code is accepted for one period either side of now: a phone's clock drifts, and a code typed
+# in the last second of its period must still count. Each code is still usable only once (the
+# used-code marker in the shared cache covers the whole window).
+MFA_TOTP_TOLERANCE = 1
 
 # Rate limits of Linli's own (``core.ratelimit``, counted in PostgreSQL across every process):
 # "count/period", period s, m, h or d with an optional multiplier ("3/5m"); "" switches one off.
