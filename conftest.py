@@ -42,6 +42,15 @@ def _default_language() -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def english() -> Iterator[None]:
+    """The test reads messages in English (its requests send ``Accept-Language: en`` themselves)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache(request: pytest.FixtureRequest) -> None:
     """Rate limits and used one-time codes live in the shared cache (a table of the test

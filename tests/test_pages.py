@@ -28,14 +28,14 @@ def test_import_page(client: Any, world: Any) -> None:
     bad = SimpleUploadedFile("p.csv", "code,parent_code,name,kind\nt-a-g3,t-x,第三网格,网格\n".encode())
     response = client.post("/places/import/", {"file": bad})
     assert response.status_code == 400
-    assert "第2行 / line 2" in response.content.decode()
+    assert "第 2 行：上级编码 t-x 不存在" in response.content.decode()
     assert not Place.objects.filter(code="t-a-g3").exists()
     wrong = SimpleUploadedFile("p.pdf", b"%PDF")
     assert client.post("/places/import/", {"file": wrong}).status_code == 400
     with override_settings(IMPORT_MAX_BYTES=10):
         big = SimpleUploadedFile("p.csv", b"x" * 100)
         response = client.post("/places/import/", {"file": big})
-    assert response.status_code == 400 and "too large" in response.content.decode()
+    assert response.status_code == 400 and "文件过大" in response.content.decode()
 
 
 def test_export_downloads_xlsx(client: Any, world: Any) -> None:
@@ -67,7 +67,7 @@ def test_grant_page(client: Any, world: Any) -> None:
     assert response.status_code == 302
     assert Membership.objects.filter(person=person, role="building_leader", ended_at__isnull=True).exists()
     too_high = client.post(f"/places/{world.grid_a.code}/memberships/", {"person": person.pk, "role": "secretary"})
-    assert too_high.status_code == 403 and "cannot grant" in too_high.content.decode()
+    assert too_high.status_code == 403 and "不能授予" in too_high.content.decode()
     junk = client.post(f"/places/{world.grid_a.code}/memberships/", {"person": "x", "role": "nope"})
     assert junk.status_code == 400
     other = client.post(
@@ -120,7 +120,7 @@ def test_reserved_place_codes(world: Any) -> None:
 
     from linli.places.services import place_create
 
-    with pytest.raises(ValidationError, match="reserved"):
+    with pytest.raises(ValidationError, match="为系统保留"):
         place_create(actor=SYSTEM, parent=world.community_a, code="import", name="导入", kind="grid")
 
 

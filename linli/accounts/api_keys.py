@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -36,12 +37,12 @@ def api_client_register(*, actor: Any, name: str, user: User, key: str | None = 
     """Register a client acting as ``user``; returns the client and its key (shown once).
     A chosen ``key`` is allowed only in the demo (``linli-demo-key``)."""
     if not is_system(actor) and not scope_for(actor).everything:
-        raise PermissionDenied("只有系统管理员可以登记接口客户端 / Only system admins may register API clients")
+        raise PermissionDenied(_("只有系统管理员可以登记接口客户端"))
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["请填写名称 / Give the client a name"]})
+        raise ValidationError({"name": [_("请填写名称")]})
     if key is not None and not settings.LINLI_DEMO:
-        raise ValidationError({"key": ["生产环境的密钥只能随机生成 / Real keys are always random"]})
+        raise ValidationError({"key": [_("生产环境的密钥只能随机生成")]})
     key = key or secrets.token_urlsafe(32)
     client = ApiClient.objects.create(name=name, key_prefix=key[:8], key_digest=key_digest(key), user=user)
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=client, reason="api client registered")
@@ -76,7 +77,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         client = api_client_for_key(str(key))
         if client is None:
-            raise exceptions.AuthenticationFailed("api_key 无效或已停用 / The api_key is invalid or disabled")
+            raise exceptions.AuthenticationFailed(_("api_key 无效或已停用"))
         return client.user, client
 
     def authenticate_header(self, request: Any) -> str:

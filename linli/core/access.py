@@ -288,6 +288,14 @@ def forget_scope(actor: Actor) -> None:
         delattr(actor, _CACHE_ATTR)
 
 
+def require_admin(actor: Actor, message: str) -> None:
+    """Raise PermissionDenied with ``message`` unless the actor is the system or a system
+    administrator (who holds everything everywhere): for what belongs to no place, such as the
+    national calendar or the default catalogue."""
+    if not scope_for(actor).everything:
+        raise PermissionDenied(message)
+
+
 def require(actor: Actor, capability: str, place: Any) -> None:
     """Raise PermissionDenied unless the actor may use ``capability`` at ``place`` (``None``
     is the top of the tree: system admins and the system only)."""

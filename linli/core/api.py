@@ -93,11 +93,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, Conflict):
         return Response({"detail": str(exc)}, status=409)
     if isinstance(exc, IntegrityError):
-        return Response({"detail": "与已有记录冲突 / Conflicts with an existing record"}, status=409)
+        return Response({"detail": _("与已有记录冲突")}, status=409)
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound("未找到 / Not found")
+        exc = exceptions.NotFound(_("未找到"))
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or "没有权限 / Permission denied")
+        exc = exceptions.PermissionDenied(str(exc) or _("没有权限"))
     return drf_exception_handler(exc, context)
 
 
@@ -113,7 +113,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         if not key:
             return view_method(self, request, *args, **kwargs)
         if len(key) > 100:
-            raise exceptions.ValidationError({"Idempotency-Key": ["最长100个字符 / at most 100 characters"]})
+            raise exceptions.ValidationError({"Idempotency-Key": [_("最长100个字符")]})
         fingerprint = hashlib.sha256(
             json.dumps(request.data, sort_keys=True, default=str).encode() + request.path.encode()
         ).hexdigest()
@@ -126,10 +126,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             if not created:
                 if record.fingerprint != fingerprint or record.method != request.method:
                     return Response(
-                        {
-                            "detail": "该 Idempotency-Key 已用于另一个请求 / This Idempotency-Key was used "
-                            "for a different request"
-                        },
+                        {"detail": _("该 Idempotency-Key 已用于另一个请求")},
                         status=422,
                     )
                 return Response(record.body, status=record.status, headers={"Idempotent-Replayed": "true"})

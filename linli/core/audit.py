@@ -40,6 +40,46 @@ def audit_record(
     )
 
 
+def audit_export(
+    *,
+    actor: Any,
+    target: models.Model,
+    place: Any,
+    what: str,
+    rows: int,
+    full: bool = False,
+    reason: str = "",
+    **changes: Any,
+) -> AuditEntry:
+    """The audit entry of a file that left the system: what (``what``: "places",
+    "care_assignments", …), how many rows, masked or in full and why. Written by the service
+    that builds the file, whatever page or command asked for it."""
+    return audit_record(
+        actor=actor,
+        action=AuditEntry.Action.EXPORT,
+        target=target,
+        place=place,
+        reason=reason,
+        field="full" if full else "masked",
+        changes={"kind": what, "rows": rows, "masked": not full, **changes},
+    )
+
+
+def audit_import(
+    *, actor: Any, target: models.Model, place: Any, what: str, filename: str, reason: str = "", **changes: Any
+) -> AuditEntry:
+    """The audit entry of a file read into the system (written in the import's transaction:
+    an import that fails leaves none, and nothing else either)."""
+    return audit_record(
+        actor=actor,
+        action=AuditEntry.Action.IMPORT,
+        target=target,
+        place=place,
+        reason=reason or filename[:200],
+        changes={"kind": what, "file": filename[:200], **changes},
+    )
+
+
 #: What must be recorded even if the request's transaction rolls back (a refused write's
 #: audit entry, a count against a limit): kept per request and written after the response.
 _REGARDLESS: ContextVar[list[Callable[[], Any]] | None] = ContextVar("linli_record_regardless", default=None)

@@ -8,7 +8,6 @@ from xml.etree import ElementTree as ET  # builds documents only; nothing is par
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 
@@ -36,23 +35,15 @@ def _titles() -> dict[int, str]:
     }
 
 
-def bilingual(message: Any) -> str:
-    """A (lazily translated) message as Open311's errors carry it: "中文 / English"."""
-    with translation.override("zh-hans"):
-        zh = str(message)
-    with translation.override("en"):
-        en = str(message)
-    return zh if zh == en else f"{zh} / {en}"
-
-
 def error_response(request: HttpRequest, status: int, message: Any, *, retry_after: int | None = None) -> HttpResponse:
     """An error answer shaped for whoever asked: Open311's ``[{code, description}]`` under
-    ``/open311/`` (both languages: a machine reads it), ``{"detail": …}`` under ``/api/``, else
-    the site's page in large type. ``message`` may be lazy (``gettext_lazy``)."""
+    ``/open311/``, ``{"detail": …}`` under ``/api/``, else
+    the site's page in large type, each in the reader's language (``Accept-Language``, else
+    zh-Hans). ``message`` may be lazy (``gettext_lazy``)."""
     path = request.path
     response: HttpResponse
     if path.startswith("/open311/"):
-        body: Any = [{"code": status, "description": bilingual(message)}]
+        body: Any = [{"code": status, "description": str(message)}]
         if path.endswith(".xml"):
             response = HttpResponse(_errors_xml(body), status=status, content_type="text/xml; charset=utf-8")
         else:

@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tasks import task
 
 from linli.core.models import ImportJob
@@ -119,7 +120,7 @@ def import_job_run(job_id: int) -> str:
         messages = [str(m) for m in exc.messages]
         fields.update(status=ImportJob.Status.FAILED, errors=messages[:MAX_ERRORS], result={"errors": len(messages)})
     except Exception as exc:  # a bug: the reader sees the job failed, the log has the rest
-        fields.update(status=ImportJob.Status.FAILED, errors=[f"导入出错 / The import failed: {type(exc).__name__}"])
+        fields.update(status=ImportJob.Status.FAILED, errors=[_("导入出错：%(error)s") % {"error": type(exc).__name__}])
         ImportJob.objects.filter(pk=job.pk).update(**fields)
         raise
     else:

@@ -555,7 +555,7 @@ class _Generator:
                     ]
         # households until the estate has its 1,800 residents, in flats picked at random
         planned: list[tuple[str, list[_Spec]]] = []
-        while sum(len(specs) for _, specs in planned) < PINGAN_TARGET:
+        while sum(len(specs) for _key, specs in planned) < PINGAN_TARGET:
             kind = self.pick_kind()
             planned.append((kind, self.compose(kind)))
         flats = sorted(self.rng.sample(range(len(slots)), len(planned)))
@@ -563,7 +563,7 @@ class _Generator:
             building, code, label = slots[index]
             self.household(building, code, label, "linfeng", "420222", kind=kind, party=False, specs=specs)
         # the estate's party members (seed 003): residence and most direct ones live here
-        people = [p for household in self.by_community["linfeng"] for p, _ in household]
+        people = [p for household in self.by_community["linfeng"] for p, _rest in household]
         # 何兆品, 80, head of the courtyard party group (院落党小组组长), a direct member
         elders = [p for p in people if p.sex == "M" and p.birth_date and _age_on(p.birth_date, self.today) >= 75]
         he = elders[0]
@@ -735,12 +735,12 @@ def _account_people(gen: _Generator) -> dict[str, Person]:
 
 def _sign_in(username: str, role: str) -> str:
     if role in STAFF_ROLES:
-        return "密码 + TOTP / password + TOTP"
+        return _("密码 + TOTP")
     if role == Role.RESIDENT:
-        return f"短信验证码 / SMS code ({RESIDENT_PHONE})"
+        return _("短信验证码") + f" ({RESIDENT_PHONE})"
     if username in CARER_PHONES:
-        return f"短信验证码 / SMS code ({CARER_PHONES[username]})"
-    return "短信验证码或密码 / SMS code or password"
+        return _("短信验证码") + f" ({CARER_PHONES[username]})"
+    return _("短信验证码或密码")
 
 
 def _create_accounts(people: dict[str, Person]) -> None:
@@ -750,10 +750,7 @@ def _create_accounts(people: dict[str, Person]) -> None:
     departments = {d.code: d for d in Department.objects.all()}
     for account in ACCOUNTS:
         if User.objects.filter(username=account.username).exists():
-            raise ImproperlyConfigured(
-                f"用户名 {account.username} 已存在，请使用 --reset / The username {account.username} already "
-                "exists: run load-demo --reset"
-            )
+            raise ImproperlyConfigured(_("用户名 %(username)s 已存在，请使用 --reset") % {"username": account.username})
         person = people[account.username]
         user = User(username=account.username, display_name=person.name, password=password)
         if account.role == Role.ADMIN:
@@ -778,9 +775,7 @@ def _create_accounts(people: dict[str, Person]) -> None:
 
 def _require_demo() -> None:
     if not getattr(settings, "LINLI_DEMO", False):
-        raise ImproperlyConfigured(
-            "演示数据只能在演示环境加载 (LINLI_DEMO) / Demo data may only be loaded when LINLI_DEMO is true"
-        )
+        raise ImproperlyConfigured(_("演示数据只能在演示环境加载 (LINLI_DEMO)"))
 
 
 def load_demo(*, progress: Progress | None = None, seed: int = 20261125) -> DemoSummary:
@@ -989,7 +984,7 @@ def totp_code_for(username: str, at: float | None = None) -> str:
 
     authenticator = Authenticator.objects.filter(user__username=username, type=Authenticator.Type.TOTP).first()
     if authenticator is None:
-        raise LookupError(f"{username} has no TOTP authenticator / 该账户未设置两步验证")
+        raise LookupError(_("账户 %(username)s 未设置两步验证") % {"username": username})
     secret = decrypt(authenticator.data["secret"])
     counter = int(time.time() if at is None else at) // app_settings.TOTP_PERIOD
     return format_hotp_value(hotp_value(secret, counter))

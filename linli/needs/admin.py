@@ -1,11 +1,11 @@
 """Django admin (system admins only) for the data that is per city: the dispatch catalogue,
-the holiday calendar and the classifier versions. Needs themselves are worked in the app."""
+the classifier versions (the holiday calendar is the workdays app's). Needs themselves are worked in the app."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from linli.needs.models import CalendarDay, CalendarYear, Category, TriageModel
+from linli.needs.models import Category, TriageModel
 
 
 @admin.register(Category)
@@ -23,18 +23,6 @@ class CategoryAdmin(admin.ModelAdmin[Category]):
     )
     list_filter = ("level", "active", "city")
     search_fields = ("code", "name", "name_en")
-
-
-@admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin[CalendarDay]):
-    list_display = ("date", "is_workday", "name", "city")
-    list_filter = ("is_workday", "city")
-    date_hierarchy = "date"
-
-
-@admin.register(CalendarYear)
-class CalendarYearAdmin(admin.ModelAdmin[CalendarYear]):
-    list_display = ("year", "city", "source", "loaded_at")
 
 
 @admin.register(TriageModel)

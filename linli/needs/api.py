@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import authentication, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -49,7 +50,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 def _unknown_place(code: str, field: str) -> serializers.ValidationError:
-    return serializers.ValidationError({field: [f"地点编码「{code}」不存在 / No place with code '{code}'"]})
+    return serializers.ValidationError({field: [_("地点编码「%(code)s」不存在") % {"code": code}]})
 
 
 def _place_by_code(code: str | None, field: str = "place") -> Place | None:
@@ -277,12 +278,12 @@ class TriageView(APIView):
         place = _intake_place(request.user, values.get("place"))
         lat, lng = values.get("lat"), values.get("long")
         if (lat is None) != (lng is None):
-            raise serializers.ValidationError({"lat": ["lat 和 long 须同时给出 / Give both lat and long"]})
+            raise serializers.ValidationError({"lat": [_("lat 和 long 须同时给出")]})
         grid = triage.locate_grid(place=place, lat=lat, lng=lng)
         duplicates = triage.find_duplicates(values["text"], place=place or grid, lat=lat, lng=lng)
         visible = set(
             selectors.need_list(actor=request.user)
-            .filter(pk__in=[pk for pk, _ in duplicates])
+            .filter(pk__in=[pk for pk, _rest in duplicates])
             .values_list("pk", flat=True)
         )
         return Response(
@@ -365,7 +366,9 @@ class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Need]):
         params = self.request.query_params
         status_value = params.get("status") or None
         if status_value and status_value not in Status.values:
-            raise serializers.ValidationError({"status": [f"未知状态「{status_value}」 / Unknown status"]})
+            raise serializers.ValidationError(
+                {"status": [_("未知状态「%(status_value)s」") % {"status_value": status_value}]}
+            )
         return selectors.need_list(
             actor=self.request.user,
             status=status_value,
@@ -470,7 +473,7 @@ class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Need]):
         missing = set(codes) - {d.code for d in departments}
         if missing:
             raise serializers.ValidationError(
-                {"departments": [f"部门编码不存在: {', '.join(sorted(missing))} / Unknown departments"]}
+                {"departments": [_("部门编码不存在: %(missing)s") % {"missing": ", ".join(sorted(missing))}]}
             )
         departments.sort(key=lambda d: codes.index(d.code))
         services.need_whistle(actor=request.user, need=need, departments=departments, note=values["note"])
@@ -534,7 +537,9 @@ class DispatchViewSet(viewsets.ReadOnlyModelViewSet[Dispatch]):
         params = self.request.query_params
         status_value = params.get("status") or None
         if status_value and status_value not in DispatchStatus.values:
-            raise serializers.ValidationError({"status": [f"未知状态「{status_value}」 / Unknown status"]})
+            raise serializers.ValidationError(
+                {"status": [_("未知状态「%(status_value)s」") % {"status_value": status_value}]}
+            )
         return selectors.dispatch_list(
             actor=self.request.user, status=status_value, active=params.get("active") in ("1", "true")
         )

@@ -13,22 +13,32 @@ A category with ``city`` null is the default for cities that have not defined th
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from linli.core.audit import audit_record
+from linli.core.access import require_admin
+from linli.core.audit import audit_export, audit_import
 from linli.core.data import read_data
-from linli.core.models import AuditEntry
+from linli.core.sheets import (
+    ImportFailed,
+    ImportResult,
+    RowError,
+    Sheet,
+    choice_value,
+    import_failed,
+    read_rows,
+    xlsx_bytes,
+)
 from linli.needs.models import Category, HandlingLevel, LimitUnit
-from linli.needs.workdays import check_city, read_table, require_system_admin
 from linli.people.models import DepartmentKind
 from linli.places.models import Place
-from linli.places.services import ImportFailed, ImportResult, LineError, RowError, import_failed
+from linli.places.selectors import check_city
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ def _default_catalogue() -> tuple[Entry, ...]:
     entries = []
     for row in data["category"]:
         limits = _limits(row["limits"], data["limits"])
-        if len(limits) != 3 or any(unit not in LimitUnit.values for _, unit in limits):
+        if len(limits) != 3 or any(unit not in LimitUnit.values for _key, unit in limits):
             raise ValueError(f"catalogue.toml: bad limits for {row['code']}")
         entries.append(
             Entry(
@@ -160,62 +170,66 @@ CATALOGUE_ALIASES = {c: c for c in COLUMNS} | {
     "关键词": "keywords",
     "示例": "examples",
 }
-LEVEL_ALIASES = {v: v for v in HandlingLevel.values} | {str(label): v for v, label in HandlingLevel.choices}
-KIND_ALIASES = {v: v for v in DepartmentKind.values} | {str(label): v for v, label in DepartmentKind.choices}
-UNIT_ALIASES = (
-    {v: v for v in LimitUnit.values} | {str(label): v for v, label in LimitUnit.choices} | {"天": LimitUnit.WORKDAYS}
-)
+#: a unit as offices also write it
+UNIT_EXTRA = {"天": LimitUnit.WORKDAYS.value}
 KEYWORD_SPLIT = re.compile(r"[、,，;；]")
 EXAMPLE_SPLIT = re.compile(r"[\r\n｜|]+")
 SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,32}$")
 MAX_LIMIT = 365
-LIMITS = (("response", "响应时限"), ("checkin", "报到时限"), ("resolution", "办结时限"))
+LIMITS = (
+    ("response", gettext_lazy("响应时限")),
+    ("checkin", gettext_lazy("报到时限")),
+    ("resolution", gettext_lazy("办结时限")),
+)
+NAMES = (
+    ("name", 60, gettext_lazy("名称")),
+    ("name_hant", 60, gettext_lazy("繁体名称")),
+    ("name_en", 80, gettext_lazy("英文名称")),
+)
 
 
 def _parse_row(row: dict[str, str], msgs: list[str]) -> dict[str, Any]:
     code = row.get("code", "")
     if not SLUG.match(code):
-        msgs.append(
-            f"编码“{code}”无效(字母、数字、-、_，最多32位) / invalid code {code!r} (letters, digits, - and _, at most 32)"
-        )
+        msgs.append(_("编码“%(code)s”无效(字母、数字、-、_，最多32位)") % {"code": code})
     item: dict[str, Any] = {"code": code}
-    for column, limit, zh in (("name", 60, "名称"), ("name_hant", 60, "繁体名称"), ("name_en", 80, "英文名称")):
+    for column, limit, label in NAMES:
         value = row.get(column, "")
         if len(value) > limit:
-            msgs.append(f"{zh}过长(最多{limit}字) / {column} is longer than {limit} characters")
+            msgs.append(_("%(column)s过长(最多%(limit)s字)") % {"column": label, "limit": limit})
         item[column] = value
     if not item["name"]:
-        msgs.append("名称不能为空 / the name is empty")
-    level = LEVEL_ALIASES.get(row.get("level", "").lower(), LEVEL_ALIASES.get(row.get("level", "")))
+        msgs.append(_("名称不能为空"))
+    level = choice_value(HandlingLevel, row.get("level", ""))
     if level is None:
-        msgs.append(f"办理层级“{row.get('level', '')}”无效 / invalid level {row.get('level', '')!r}")
+        msgs.append(_("办理层级“%(level)s”无效") % {"level": row.get("level", "")})
     item["level"] = level
     raw_kind = row.get("department_kind", "")
-    kind = KIND_ALIASES.get(raw_kind.lower(), KIND_ALIASES.get(raw_kind)) if raw_kind else ""
+    kind = choice_value(DepartmentKind, raw_kind) if raw_kind else ""
     if kind is None:
-        msgs.append(f"部门类别“{raw_kind}”无效 / invalid department kind {raw_kind!r}")
+        msgs.append(_("部门类别“%(raw_kind)s”无效") % {"raw_kind": raw_kind})
     elif level == HandlingLevel.DEPARTMENT and not kind:
-        msgs.append("部门办理的类别要填部门类别 / a category handled by a department needs a department kind")
+        msgs.append(_("部门办理的类别要填部门类别"))
     item["department_kind"] = kind or ""
-    for prefix, zh in LIMITS:
+    for prefix, label in LIMITS:
         raw = row.get(f"{prefix}_limit", "")
         amount = _int(raw)
         if amount is None or not 1 <= amount <= MAX_LIMIT:
             msgs.append(
-                f"{zh}“{raw}”应为 1 到 {MAX_LIMIT} 的整数 / {prefix}_limit {raw!r} must be a whole number from 1 to {MAX_LIMIT}"
+                _("%(column)s“%(raw)s”应为 1 到 %(max)s 的整数") % {"column": label, "raw": raw, "max": MAX_LIMIT}
             )
         item[f"{prefix}_limit"] = amount
         raw_unit = row.get(f"{prefix}_unit", "")
-        unit = UNIT_ALIASES.get(raw_unit.lower(), UNIT_ALIASES.get(raw_unit))
+        unit = choice_value(LimitUnit, raw_unit, extra=UNIT_EXTRA)
         if unit is None:
             msgs.append(
-                f"{zh}单位“{raw_unit}”无效，应为 工作日 或 小时 / {prefix}_unit {raw_unit!r} must be workdays or hours"
+                _("%(column)s单位“%(raw_unit)s”无效，应为 工作日 或 小时") % {"column": label, "raw_unit": raw_unit}
             )
         item[f"{prefix}_unit"] = unit
     keywords = [k.strip() for k in KEYWORD_SPLIT.split(row.get("keywords", "")) if k.strip()]
     long = [k for k in keywords if len(k) > 30]
     if long:
-        msgs.append(f"关键词过长(最多30字): {long[0]} / keyword longer than 30 characters: {long[0]}")
+        msgs.append(_("关键词过长(最多30字): %(long)s") % {"long": long[0]})
     item["keywords"] = keywords
     item["examples"] = [e.strip() for e in EXAMPLE_SPLIT.split(row.get("examples", "")) if e.strip()]
     return item
@@ -235,11 +249,11 @@ def catalogue_import(*, actor: Any, data: bytes, filename: str, city: Place | No
     first; with any bad row nothing is written (``ImportFailed`` with each row's errors).
     System administrators only (``actor=SYSTEM`` is the system).
     """
-    require_system_admin(actor, "导入派单目录", "import the dispatch catalogue")
+    require_admin(actor, _("只有系统管理员可以导入派单目录。"))
     check_city(city)
-    rows = list(read_table(data, filename, aliases=CATALOGUE_ALIASES, required=COLUMNS))
+    rows = list(read_rows(data, filename, aliases=CATALOGUE_ALIASES, required=COLUMNS))
     if not rows:
-        raise import_failed(0, "文件中没有数据行 / The file has no data rows")
+        raise import_failed(0, _("文件中没有数据行"))
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     parsed: list[dict[str, Any]] = []
@@ -248,10 +262,10 @@ def catalogue_import(*, actor: Any, data: bytes, filename: str, city: Place | No
         item = _parse_row(row, msgs)
         code = item["code"]
         if code in seen:
-            msgs.append(f"编码 {code} 与第{seen[code]}行重复 / code {code} repeats row {seen[code]}")
+            msgs.append(_("编码 %(code)s 与第%(code2)s行重复") % {"code": code, "code2": seen[code]})
         seen.setdefault(code, line)
         if msgs:
-            errors.append(LineError(line, msgs))
+            errors.append(RowError(line, msgs))
         else:
             parsed.append(item)
     if errors:
@@ -281,49 +295,48 @@ def _catalogue_write(*, actor: Any, filename: str, city: Place | None, items: li
         try:
             current.full_clean()
         except ValidationError as exc:  # the row checks above should make this unreachable
-            raise ImportFailed([LineError(0, [f"{item['code']}: {m}" for m in exc.messages])]) from exc
+            raise ImportFailed([RowError(0, [f"{item['code']}: {m}" for m in exc.messages])]) from exc
         current.save()
         anchor = anchor or current
     assert anchor is not None
-    audit_record(
+    audit_import(
         actor=actor,
-        action=AuditEntry.Action.IMPORT,
         target=anchor,
         place=city,
-        reason=filename,
-        changes={"created": result.created, "updated": result.updated},
+        what="catalogue",
+        filename=filename,
+        created=result.created,
+        updated=result.updated,
     )
     return result
 
 
 def catalogue_export_xlsx(*, actor: Any, city: Place | None = None) -> bytes:
     """The catalogue (of ``city``, or the defaults) as an XLSX in the import format, so it
-    round-trips. System administrators only."""
-    from openpyxl import Workbook
-
-    require_system_admin(actor, "导出派单目录", "export the dispatch catalogue")
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("catalogue")
-    sheet.append(COLUMNS)
-    for category in Category.objects.filter(city=city).order_by("code"):
-        sheet.append(
-            [
-                category.code,
-                category.name,
-                category.name_hant,
-                category.name_en,
-                category.level,
-                category.department_kind,
-                category.response_limit,
-                category.response_unit,
-                category.checkin_limit,
-                category.checkin_unit,
-                category.resolution_limit,
-                category.resolution_unit,
-                "、".join(category.keywords),
-                "\n".join(category.examples),
-            ]
-        )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    round-trips. System administrators only; audited."""
+    require_admin(actor, _("只有系统管理员可以导出派单目录。"))
+    categories = list(Category.objects.filter(city=city).order_by("code"))
+    rows = [
+        [
+            category.code,
+            category.name,
+            category.name_hant,
+            category.name_en,
+            category.level,
+            category.department_kind,
+            category.response_limit,
+            category.response_unit,
+            category.checkin_limit,
+            category.checkin_unit,
+            category.resolution_limit,
+            category.resolution_unit,
+            "、".join(category.keywords),
+            "\n".join(category.examples),
+        ]
+        for category in categories
+    ]
+    data = xlsx_bytes(Sheet("catalogue", COLUMNS, rows))
+    target = city or (categories[0] if categories else None)
+    if target is not None:
+        audit_export(actor=actor, target=target, place=city, what="catalogue", rows=len(rows))
+    return data

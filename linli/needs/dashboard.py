@@ -12,10 +12,8 @@ data (the CSP allows no inline script).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,9 +30,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from linli.core.access import scope_for
-from linli.core.audit import audit_record
-from linli.core.models import AuditEntry
-from linli.core.sheets import XLSX_TYPE, safe_cell
+from linli.core.audit import audit_export
+from linli.core.sheets import XLSX_TYPE, Sheet, csv_lines, xlsx_file
 from linli.needs import selectors
 from linli.needs.capabilities import NeedCap
 from linli.needs.rates import (
@@ -72,13 +69,15 @@ def parse_period(params: Any, *, today: dt.date) -> tuple[dt.date, dt.date]:
         end = dt.date.fromisoformat(params.get("end") or today.isoformat())
         start = dt.date.fromisoformat(params.get("start") or end.replace(day=1).isoformat())
     except ValueError as exc:
-        raise BadInput("日期格式应为YYYY-MM-DD / Dates are YYYY-MM-DD") from exc
+        raise BadInput(_("日期格式应为YYYY-MM-DD")) from exc
     if not (_FIRST_YEAR <= start.year <= _LAST_YEAR and _FIRST_YEAR <= end.year <= _LAST_YEAR):
-        raise BadInput(f"日期应在{_FIRST_YEAR}—{_LAST_YEAR}年之间 / Dates lie between {_FIRST_YEAR} and {_LAST_YEAR}")
+        raise BadInput(
+            _("日期应在%(_FIRST_YEAR)s—%(_LAST_YEAR)s年之间") % {"_FIRST_YEAR": _FIRST_YEAR, "_LAST_YEAR": _LAST_YEAR}
+        )
     if start > end:
-        raise BadInput("开始日期晚于结束日期 / The start is after the end")
+        raise BadInput(_("开始日期晚于结束日期"))
     if (end - start).days > MAX_PERIOD_DAYS:
-        raise BadInput("时间段最长10年 / The period is at most 10 years")
+        raise BadInput(_("时间段最长10年"))
     return start, end
 
 
@@ -88,7 +87,7 @@ def dashboard_place(actor: Any, code: str) -> Place:
     scope = scope_for(actor)
     paths = scope.paths(NeedCap.VIEW_RATES)
     if not (scope.everything or paths):
-        raise PermissionDenied(_("您的角色不能查看三率 / Your role cannot view the three rates"))
+        raise PermissionDenied(_("您的角色不能查看三率"))
     if code:
         place = access_place(actor, code, NeedCap.VIEW_RATES)
     else:
@@ -98,9 +97,7 @@ def dashboard_place(actor: Any, code: str) -> Place:
             raise Http404("place not found")
         place = found
     if place.kind not in ROLLUP_KINDS:
-        raise BadInput(
-            "三率统计到网格为止，请选择网格或以上地点 / Rates are kept for grids and above: choose one of them"
-        )
+        raise BadInput(_("三率统计到网格为止，请选择网格或以上地点"))
     return place
 
 
@@ -260,26 +257,29 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 # --- the export -------------------------------------------------------------------------------
 
-EXPORT_HEADER = [
-    "分组 / section",
-    "编码 / code",
-    "名称 / name",
-    "类型 / kind",
-    "受理量 / received",
-    "响应量 / responded",
-    "按时响应 / on time",
-    "办结 / resolved",
-    "回访 / followed up",
-    "评价已解决 / rated resolved",
-    "满意 / satisfied",
-    "基本满意 / basically satisfied",
-    "不满意 / unsatisfied",
-    "超期 / overdue",
-    "响应率% / response rate %",
-    "按时响应率% / on-time response rate %",
-    "解决率% / resolution rate %",
-    "满意率% / satisfaction rate %",
-]
+
+def export_header() -> list[str]:
+    """The export's columns, in the reader's language."""
+    return [
+        _("分组"),
+        _("编码"),
+        _("名称"),
+        _("类型"),
+        _("受理量"),
+        _("响应量"),
+        _("按时响应"),
+        _("办结"),
+        _("回访"),
+        _("评价已解决"),
+        _("满意"),
+        _("基本满意"),
+        _("不满意"),
+        _("超期"),
+        _("响应率%"),
+        _("按时响应率%"),
+        _("解决率%"),
+        _("满意率%"),
+    ]
 
 
 def export_cells(row: RateRow) -> list[Any]:
@@ -287,48 +287,37 @@ def export_cells(row: RateRow) -> list[Any]:
     when undefined)."""
     rates = row.rates
     return [
-        safe_cell(row.section),
-        safe_cell(row.code),
-        safe_cell(row.name),
-        safe_cell(row.kind),
+        row.section,
+        row.code,
+        row.name,
+        row.kind,
         *(getattr(rates, c) for c in COUNTERS),
         *(_number(getattr(rates, name)) for name in RATE_NAMES),
     ]
 
 
-class _Echo:
-    """A file-like object whose ``write`` hands the line back (Django's streaming CSV recipe)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(rows: Sequence[RateRow]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(EXPORT_HEADER)  # the BOM makes Excel read UTF-8
-    for row in rows:
-        yield writer.writerow(["" if cell is None else cell for cell in export_cells(row)])
-
-
-def _xlsx_file(rows: Sequence[RateRow]) -> Any:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("三率")
-    sheet.append(EXPORT_HEADER)
-    for row in rows:
-        sheet.append(export_cells(row))
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 (closed by FileResponse)
-    workbook.save(handle)
-    handle.seek(0)
-    return handle
+def rates_export(*, actor: Any, place: Place, start: dt.date, end: dt.date, fmt: str) -> Any:
+    """The children and department rows of the dashboard of ``place`` (which the caller got
+    through ``dashboard_place``) as CSV lines to stream or an XLSX file; audited."""
+    rows = [*child_rows(place, start, end), *department_rows(place, place_ancestors(place), start, end)]
+    audit_export(
+        actor=actor,
+        target=place,
+        place=place,
+        what="rates",
+        rows=len(rows),
+        format=fmt,
+        start=start.isoformat(),
+        end=end.isoformat(),
+    )
+    sheet = Sheet(_("三率"), export_header(), [export_cells(row) for row in rows])
+    return csv_lines(sheet) if fmt == "csv" else xlsx_file(sheet)
 
 
 @login_required
 @require_GET
 def dashboard_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
-    """The children and department rows of the dashboard as CSV (streamed, with a BOM) or
-    XLSX; every export is audited."""
+    """The dashboard's rows as CSV (streamed, with a BOM) or XLSX; every export is audited."""
     if fmt not in ("csv", "xlsx"):
         raise Http404("unknown format")
     try:
@@ -336,18 +325,10 @@ def dashboard_export(request: HttpRequest, fmt: str) -> HttpResponse | Streaming
         start, end = parse_period(request.GET, today=local_day(timezone.now()))
     except BadInput as exc:
         return _bad_request(request, str(exc))
-    rows = [*child_rows(place, start, end), *department_rows(place, place_ancestors(place), start, end)]
-    audit_record(
-        actor=request.user,
-        action=AuditEntry.Action.EXPORT,
-        target=place,
-        place=place,
-        reason="三率看板导出 / rates dashboard export",
-        changes={"format": fmt, "start": start.isoformat(), "end": end.isoformat(), "rows": len(rows)},
-    )
+    content = rates_export(actor=request.user, place=place, start=start, end=end, fmt=fmt)
     filename = f"linli-rates-{place.code}-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}"
     if fmt == "csv":
-        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
-    return FileResponse(_xlsx_file(rows), as_attachment=True, filename=filename, content_type=XLSX_TYPE)
+    return FileResponse(content, as_attachment=True, filename=filename, content_type=XLSX_TYPE)

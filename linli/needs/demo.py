@@ -26,9 +26,9 @@ from linli.needs.catalogue import DEFAULT_CATALOGUE, catalogue_load_defaults
 from linli.needs.models import Channel, Need, NeedEvent, Status, TriageModel, Urgency
 from linli.needs.selectors import departments_in_reach
 from linli.needs.triage import triage_train
-from linli.needs.workdays import calendar_seed
 from linli.people.models import Department, Person
 from linli.places.models import Place, PlaceKind
+from linli.workdays.services import calendar_seed
 
 DATA = read_data("linli.needs", "demo")
 DEMO_API_KEY: str = DATA["api_key"]

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from linli.core.access import PlaceScopedQuerySet, scope_for
 from linli.core.models import TimeStampedModel
 from linli.people.models import DepartmentKind
+from linli.workdays.models import LimitUnit
 
 
 class Level(models.TextChoices):
@@ -50,11 +51,6 @@ class HandlingLevel(models.TextChoices):
     GRID = "grid", _("网格")
     COMMUNITY = "community", _("社区")
     DEPARTMENT = "department", _("部门")
-
-
-class LimitUnit(models.TextChoices):
-    WORKDAYS = "workdays", _("工作日")
-    HOURS = "hours", _("小时")
 
 
 class Category(TimeStampedModel):
@@ -545,44 +541,6 @@ class DeadlineAction(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.need_id} {self.action} {self.deadline} {self.due_at:%Y-%m-%d %H:%M}"
-
-
-class CalendarDay(models.Model):
-    """A day whose working status differs from Monday–Friday: a public holiday on a weekday,
-    or a make-up working day 调休 on a weekend. Seeded from ``chinese-calendar``, editable and
-    importable per year; ``city`` overrides the national calendar (``city`` null)."""
-
-    city = models.ForeignKey("places.Place", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    date = models.DateField(_("日期"))
-    is_workday = models.BooleanField(_("工作日"))
-    name = models.CharField(_("名称"), max_length=40, blank=True)
-
-    class Meta:
-        ordering = ["date"]
-        constraints = [models.UniqueConstraint(fields=["city", "date"], nulls_distinct=False, name="calendar_day_once")]
-        verbose_name = _("节假日与调休")
-        verbose_name_plural = _("节假日与调休")
-
-    def __str__(self) -> str:
-        return f"{self.date} {'班' if self.is_workday else '休'} {self.name}"
-
-
-class CalendarYear(models.Model):
-    """A year whose official calendar has been loaded (national when ``city`` is null).
-    Deadlines in a year without one fall back to Monday–Friday, with a visible warning."""
-
-    city = models.ForeignKey("places.Place", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    year = models.PositiveSmallIntegerField()
-    source = models.CharField(max_length=60, blank=True)
-    loaded_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["city", "year"], nulls_distinct=False, name="calendar_year_once")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.year} ({self.source})"
 
 
 class TriageModel(models.Model):

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from linli.core.access import user_of
@@ -39,18 +40,16 @@ def _register_heif() -> None:
 def clean_photo(upload: PhotoUpload) -> tuple[bytes, str, int, int]:
     """Validate and re-encode one photo; returns (bytes, extension, width, height)."""
     if len(upload.content) > MAX_PHOTO_BYTES:
-        raise ValidationError(
-            {"photos": [f"照片过大(最大{MAX_PHOTO_BYTES // 1024 // 1024}MB) / Photo too large (at most 8 MB)"]}
-        )
+        raise ValidationError({"photos": [_("照片过大(最大 %(size)s MB)") % {"size": MAX_PHOTO_BYTES // 1024 // 1024}]})
     _register_heif()
     try:
         image: Any = Image.open(io.BytesIO(upload.content))
         image.load()
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ValidationError({"photos": ["无法识别的图片 / Not an image we can read"]}) from exc
+        raise ValidationError({"photos": [_("无法识别的图片")]}) from exc
     fmt = image.format
     if fmt not in ("JPEG", "PNG", "HEIF", "MPO"):
-        raise ValidationError({"photos": ["只支持JPEG、PNG、HEIC照片 / Only JPEG, PNG and HEIC photos"]})
+        raise ValidationError({"photos": [_("只支持JPEG、PNG、HEIC照片")]})
     image = ImageOps.exif_transpose(image)  # keep the orientation the camera meant, then drop EXIF
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     out = io.BytesIO()
@@ -68,7 +67,7 @@ def photos_attach(
 ) -> list[NeedPhoto]:
     """Store the photos of a need (called inside the writing service's transaction)."""
     if len(uploads) + need.photos.filter(stage=stage).count() > MAX_PHOTOS:
-        raise ValidationError({"photos": [f"最多{MAX_PHOTOS}张照片 / At most {MAX_PHOTOS} photos"]})
+        raise ValidationError({"photos": [_("最多%(MAX_PHOTOS)s张照片") % {"MAX_PHOTOS": MAX_PHOTOS}]})
     cleaned = [clean_photo(u) for u in uploads]  # all validated before any is stored
     stored = []
     for data, ext, width, height in cleaned:

@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from linli.core.access import SYSTEM, is_system, require, scope_for, user_of
 from linli.core.errors import Conflict
@@ -51,11 +52,11 @@ from linli.needs.models import (
 )
 from linli.needs.photos import PhotoUpload, photos_attach
 from linli.needs.selectors import may_submit_at
-from linli.needs.workdays import add_limit
 from linli.people.identity import normalize_phone
 from linli.people.models import Department, Person
 from linli.places.models import Place, PlaceKind, path_len
 from linli.places.selectors import ancestor
+from linli.workdays.services import add_limit
 
 MAX_TEXT = 2000
 #: Default limits for a need that has no category yet (an ordinary request, Beijing's rule).
@@ -139,13 +140,15 @@ def _locked(need: Need | int) -> Need:
     pk = need.pk if isinstance(need, Need) else need
     locked = Need.objects.select_for_update(of=("self",)).select_related("category", "place").filter(pk=pk).first()
     if locked is None:
-        raise ValidationError("诉求不存在 / The need does not exist")
+        raise ValidationError(_("诉求不存在"))
     return locked
 
 
 def _expect(need: Need, statuses: Iterable[str], message: str) -> None:
     if need.status not in set(statuses):
-        raise Conflict(f"{message} (当前状态: {need.get_status_display()} / current status: {need.status})")
+        raise Conflict(
+            _("%(message)s(当前状态：%(status)s)") % {"message": message, "status": need.get_status_display()}
+        )
 
 
 def _limits(category: Category | None, urgency: str) -> dict[str, tuple[int, str]]:
@@ -178,27 +181,25 @@ def category_for(code: str, *, city: Place | None) -> Category:
         .first()
     )
     if found is None:
-        raise ValidationError({"category": [f"未知的诉求类别「{code}」 / Unknown category '{code}'"]})
+        raise ValidationError({"category": [_("未知的诉求类别「%(code)s」") % {"code": code}]})
     return found
 
 
 def _check_result(result: str) -> str:
     result = (result or "").strip()
     if not result:
-        raise ValidationError({"result": ["请填写办理结果 / Describe what was done"]})
+        raise ValidationError({"result": [_("请填写办理结果")]})
     return result
 
 
 def _check_text(text: str) -> str:
     text = (text or "").strip()
     if not text:
-        raise ValidationError({"text": ["请描述您的诉求 / Please describe the need"]})
+        raise ValidationError({"text": [_("请描述您的诉求")]})
     if len(text) > MAX_TEXT:
-        raise ValidationError({"text": [f"内容过长(最多{MAX_TEXT}字) / Too long (at most {MAX_TEXT} characters)"]})
+        raise ValidationError({"text": [_("内容过长(最多%(MAX_TEXT)s字)") % {"MAX_TEXT": MAX_TEXT}]})
     if looks_gbk_damaged(text):
-        raise ValidationError(
-            {"text": ["内容疑似乱码(编码错误)，请重新输入 / The text looks garbled (wrong encoding); please retype it"]}
-        )
+        raise ValidationError({"text": [_("内容疑似乱码(编码错误)，请重新输入")]})
     return text
 
 
@@ -232,9 +233,9 @@ def _point(lat: Any, lng: Any) -> tuple[Decimal | None, Decimal | None]:
     try:
         la, lo = Decimal(str(lat)), Decimal(str(lng))
     except (ArithmeticError, ValueError) as exc:
-        raise ValidationError({"lat": ["坐标格式不正确 / The coordinates are not numbers"]}) from exc
+        raise ValidationError({"lat": [_("坐标格式不正确")]}) from exc
     if not (-90 <= la <= 90 and -180 <= lo <= 180):
-        raise ValidationError({"lat": ["坐标超出范围 / The coordinates are out of range"]})
+        raise ValidationError({"lat": [_("坐标超出范围")]})
     return la.quantize(Decimal("0.000001")), lo.quantize(Decimal("0.000001"))
 
 
@@ -287,23 +288,19 @@ def need_create(
     now = _now(now)
     text = _check_text(text)
     if channel not in Channel.values:
-        raise ValidationError({"channel": ["未知的来源渠道 / Unknown channel"]})
+        raise ValidationError({"channel": [_("未知的来源渠道")]})
     if urgency not in Urgency.values:
-        raise ValidationError({"urgency": ["未知的紧急程度 / Unknown urgency"]})
+        raise ValidationError({"urgency": [_("未知的紧急程度")]})
     la, lo = _point(lat, lng)
     grid = triage.locate_grid(place=place, lat=la, lng=lo)
     if place is None:
         if grid is None:
-            raise ValidationError(
-                {"place": ["请选择地点，或给出位于网格内的坐标 / Choose a place, or give a point inside a grid"]}
-            )
+            raise ValidationError({"place": [_("请选择地点，或给出位于网格内的坐标")]})
         place = grid
     if place.kind in (PlaceKind.CITY, PlaceKind.DISTRICT, PlaceKind.COUNTY, PlaceKind.STREET, PlaceKind.TOWN):
-        raise ValidationError(
-            {"place": ["请选择社区、网格、楼栋或住户 / Choose a community, grid, building or household"]}
-        )
+        raise ValidationError({"place": [_("请选择社区、网格、楼栋或住户")]})
     if not may_submit_at(actor, place):
-        raise PermissionDenied("不能在此地点反映诉求 / You cannot report a need at this place")
+        raise PermissionDenied(_("不能在此地点反映诉求"))
     channel = _permitted_channel(actor, place, channel)
     city, district = _city_and_district(place)
     category = None
@@ -390,7 +387,7 @@ def need_accept(*, actor: Any, need: Need | int, now: dt.datetime | None = None)
     with transaction.atomic():
         need = _locked(need)
         require(actor, NeedCap.HANDLE_NEEDS, need.place)
-        _expect(need, [Status.SUBMITTED], "该诉求已被受理 / This need has already been accepted")
+        _expect(need, [Status.SUBMITTED], _("该诉求已被受理"))
         _accept(need, actor=actor, now=now)
     return need
 
@@ -413,7 +410,7 @@ def need_categorise(*, actor: Any, need: Need | int, category_code: str, now: dt
     with transaction.atomic():
         need = _locked(need)
         require(actor, NeedCap.HANDLE_NEEDS, need.place)
-        _expect(need, OPEN_STATUSES, "已办结的诉求不能改类别 / A finished need cannot change category")
+        _expect(need, OPEN_STATUSES, _("已办结的诉求不能改类别"))
         category = category_for(category_code, city=_city_of(need.place))
         before = need.category.code if need.category else ""
         need.category, need.category_confirmed = category, True
@@ -442,11 +439,11 @@ def need_whistle(
     from the category's limits. A submitted need is accepted by the same act."""
     now = _now(now)
     if not departments:
-        raise ValidationError({"departments": ["请选择至少一个部门 / Choose at least one department"]})
+        raise ValidationError({"departments": [_("请选择至少一个部门")]})
     with transaction.atomic():
         need = _locked(need)
         require(actor, NeedCap.HANDLE_NEEDS, need.place)
-        _expect(need, OPEN_STATUSES, "该诉求已办结，不能吹哨 / This need is finished and cannot be whistled")
+        _expect(need, OPEN_STATUSES, _("该诉求已办结，不能吹哨"))
         if need.status == Status.SUBMITTED:
             _accept(need, actor=actor, now=now)
         city = _city_of(need.place)
@@ -456,11 +453,9 @@ def need_whistle(
         created: list[Dispatch] = []
         for department in departments:
             if not department_in_reach(department, need):
-                raise ValidationError(
-                    {"departments": [f"{department.name}不服务该地点 / {department.name} does not serve this place"]}
-                )
+                raise ValidationError({"departments": [_("%(name)s不服务该地点") % {"name": department.name}]})
             if department.pk in active:
-                raise Conflict(f"已向{department.name}吹哨 / {department.name} has already been whistled")
+                raise Conflict(_("已向%(name)s吹哨") % {"name": department.name})
             dispatch = Dispatch.objects.create(
                 need=need,
                 department=department,
@@ -512,7 +507,7 @@ def need_resolve(
     with transaction.atomic():
         need = _locked(need)
         require(actor, NeedCap.HANDLE_NEEDS, need.place)
-        _expect(need, [Status.SUBMITTED, Status.ACCEPTED], "该诉求不在本级办理中 / This need is not being handled here")
+        _expect(need, [Status.SUBMITTED, Status.ACCEPTED], _("该诉求不在本级办理中"))
         if need.status == Status.SUBMITTED:
             _accept(need, actor=actor, now=now)
         if photos:
@@ -537,7 +532,7 @@ def _lock_dispatch(dispatch: Dispatch | int) -> tuple[Dispatch, Need]:
     pk = dispatch.pk if isinstance(dispatch, Dispatch) else dispatch
     found = Dispatch.objects.select_related("department", "department__place").filter(pk=pk).first()
     if found is None:
-        raise ValidationError("派单不存在 / The dispatch does not exist")
+        raise ValidationError(_("派单不存在"))
     need = _locked(found.need_id)
     found = (
         Dispatch.objects.select_for_update(of=("self",)).select_related("department", "department__place").get(pk=pk)
@@ -555,7 +550,7 @@ def require_liaison(actor: Any, dispatch: Dispatch, need: Need) -> None:
     for grant in scope.grants:
         if grant.department_id == dispatch.department_id and need.place_path.startswith(grant.path):
             return
-    raise PermissionDenied("只有承办部门的联络人可以操作 / Only a liaison of the department can do this")
+    raise PermissionDenied(_("只有承办部门的联络人可以操作"))
 
 
 def dispatch_checkin(*, actor: Any, dispatch: Dispatch | int, now: dt.datetime | None = None) -> Dispatch:
@@ -565,7 +560,7 @@ def dispatch_checkin(*, actor: Any, dispatch: Dispatch | int, now: dt.datetime |
         dispatch, need = _lock_dispatch(dispatch)
         require_liaison(actor, dispatch, need)
         if dispatch.status != DispatchStatus.WHISTLED:
-            raise Conflict("已报到或已结束 / Already checked in or finished")
+            raise Conflict(_("已报到或已结束"))
         dispatch.status, dispatch.checked_in_at = DispatchStatus.CHECKED_IN, now
         dispatch.checked_in_by = user_of(actor)
         dispatch.save(update_fields=["status", "checked_in_at", "checked_in_by"])
@@ -600,7 +595,7 @@ def dispatch_resolve(
             dispatch_checkin(actor=actor, dispatch=dispatch, now=now)
             dispatch.refresh_from_db()
         if dispatch.status != DispatchStatus.CHECKED_IN:
-            raise Conflict("该派单不在办理中 / This dispatch is not being worked on")
+            raise Conflict(_("该派单不在办理中"))
         dispatch.status, dispatch.resolved_at, dispatch.result = DispatchStatus.RESOLVED, now, result[:4000]
         dispatch.save(update_fields=["status", "resolved_at", "result"])
         if photos:
@@ -628,12 +623,12 @@ def dispatch_return(*, actor: Any, dispatch: Dispatch | int, reason: str, now: d
     now = _now(now)
     reason = (reason or "").strip()
     if len(reason) < 4:
-        raise ValidationError({"reason": ["请说明退单理由(至少4个字) / Give the reason (at least 4 characters)"]})
+        raise ValidationError({"reason": [_("请说明退单理由(至少4个字)")]})
     with transaction.atomic():
         dispatch, need = _lock_dispatch(dispatch)
         require_liaison(actor, dispatch, need)
         if dispatch.status not in (DispatchStatus.WHISTLED, DispatchStatus.CHECKED_IN):
-            raise Conflict("该派单不能退回 / This dispatch cannot be returned")
+            raise Conflict(_("该派单不能退回"))
         dispatch.status, dispatch.return_reason = DispatchStatus.RETURN_REQUESTED, reason[:1000]
         dispatch.save(update_fields=["status", "return_reason"])
         _event(
@@ -660,7 +655,7 @@ def dispatch_return_decide(
         dispatch, need = _lock_dispatch(dispatch)
         require(actor, NeedCap.DECIDE_RETURNS, need.place)
         if dispatch.status != DispatchStatus.RETURN_REQUESTED:
-            raise Conflict("没有待审批的退单 / There is no return waiting for a decision")
+            raise Conflict(_("没有待审批的退单"))
         before = need.status
         if approve:
             dispatch.status = DispatchStatus.RETURNED
@@ -720,7 +715,7 @@ def need_transfer(
         _expect(
             need,
             [Status.SUBMITTED, Status.ACCEPTED],
-            "只能转办未吹哨的在办诉求 / Only needs not yet whistled can be transferred",
+            _("只能转办未吹哨的在办诉求"),
         )
         if place.kind not in (
             PlaceKind.COMMUNITY,
@@ -730,11 +725,9 @@ def need_transfer(
             PlaceKind.COURTYARD,
             PlaceKind.HOUSEHOLD,
         ):
-            raise ValidationError(
-                {"place": ["请选择社区、网格、楼栋或住户 / Choose a community, grid, building or household"]}
-            )
+            raise ValidationError({"place": [_("请选择社区、网格、楼栋或住户")]})
         if place.pk == need.place_id:
-            raise ValidationError({"place": ["已在该地点 / The need is already there"]})
+            raise ValidationError({"place": [_("已在该地点")]})
         old = need.place
         need.place, need.place_path = place, place.path
         need.grid = triage.locate_grid(place=place)
@@ -760,7 +753,7 @@ def need_merge(*, actor: Any, duplicate: Need | int, into: Need | int, now: dt.d
     dup_pk = duplicate.pk if isinstance(duplicate, Need) else duplicate
     into_pk = into.pk if isinstance(into, Need) else into
     if dup_pk == into_pk:
-        raise ValidationError({"into": ["不能与自身合并 / A need cannot be merged into itself"]})
+        raise ValidationError({"into": [_("不能与自身合并")]})
     with transaction.atomic():
         # lock both rows in a fixed order so that two crossing merges cannot deadlock
         first, second = sorted([dup_pk, into_pk])
@@ -772,18 +765,18 @@ def need_merge(*, actor: Any, duplicate: Need | int, into: Need | int, now: dt.d
             .order_by("pk")
         }
         if len(locked) != 2:
-            raise ValidationError("诉求不存在 / The need does not exist")
+            raise ValidationError(_("诉求不存在"))
         dup, target = locked[dup_pk], locked[into_pk]
         require(actor, NeedCap.HANDLE_NEEDS, dup.place)
         require(actor, NeedCap.HANDLE_NEEDS, target.place)
         # a duplicate is merged before it is accepted (at triage), so that it counts once in
         # the rates: received and responded are both the surviving need's
-        _expect(dup, [Status.SUBMITTED], "只能合并尚未受理的诉求 / Only needs not yet accepted can be merged away")
-        _expect(target, OPEN_STATUSES, "只能合并到在办的诉求 / Needs can be merged only into an open need")
+        _expect(dup, [Status.SUBMITTED], _("只能合并尚未受理的诉求"))
+        _expect(target, OPEN_STATUSES, _("只能合并到在办的诉求"))
         if dup.dispatches.filter(status__in=ACTIVE_DISPATCH).exists():
-            raise Conflict("该诉求已吹哨，不能合并 / This need has been whistled and cannot be merged away")
+            raise Conflict(_("该诉求已吹哨，不能合并"))
         if _community_path(dup.place_path) != _community_path(target.place_path):
-            raise ValidationError({"into": ["只能合并同一社区的诉求 / Only needs of one community can be merged"]})
+            raise ValidationError({"into": [_("只能合并同一社区的诉求")]})
         existing_people = set(target.reporters.exclude(person=None).values_list("person_id", flat=True))
         existing_users = set(target.reporters.exclude(user=None).values_list("user_id", flat=True))
         moved = 0
@@ -844,16 +837,16 @@ def need_rate(
     """
     now = _now(now)
     if satisfaction not in Satisfaction.values:
-        raise ValidationError({"satisfaction": ["请选择满意程度 / Choose how satisfied you are"]})
+        raise ValidationError({"satisfaction": [_("请选择满意程度")]})
     if channel not in RatingChannel.values or channel == RatingChannel.DEFAULT:
-        raise ValidationError({"channel": ["未知的回访方式 / Unknown follow-up channel"]})
+        raise ValidationError({"channel": [_("未知的回访方式")]})
     with transaction.atomic():
         need = _locked(need)
         rep = _reporter_for(actor, need, reporter, channel)
-        _expect(need, [Status.RESOLVED], "该诉求尚未办结，暂不能评价 / This need is not resolved yet")
+        _expect(need, [Status.RESOLVED], _("该诉求尚未办结，暂不能评价"))
         round_ = need.reopen_count + 1
         if Rating.objects.filter(need=need, reporter=rep, round=round_).exists():
-            raise Conflict("您已评价过 / This has already been rated")
+            raise Conflict(_("您已评价过"))
         rating = Rating.objects.create(
             need=need,
             reporter=rep,
@@ -894,19 +887,19 @@ def _reporter_for(actor: Any, need: Need, reporter: NeedReporter | int | None, c
         pk = reporter.pk if isinstance(reporter, NeedReporter) else reporter
         rep = need.reporters.filter(pk=pk).first()
         if rep is None:
-            raise ValidationError({"reporter": ["不是该诉求的反映人 / Not a reporter of this need"]})
+            raise ValidationError({"reporter": [_("不是该诉求的反映人")]})
         if not is_system(actor) and rep.user_id != getattr(actor, "pk", None):
             if channel != RatingChannel.PHONE:
-                raise PermissionDenied("只能评价自己反映的诉求 / You can only rate your own needs")
+                raise PermissionDenied(_("只能评价自己反映的诉求"))
             require(actor, NeedCap.HANDLE_NEEDS, need.place)
         return rep
     if is_system(actor):
-        raise ValidationError({"reporter": ["缺少反映人 / The reporter is missing"]})
+        raise ValidationError({"reporter": [_("缺少反映人")]})
     rep = need.reporters.filter(user=actor).first()
     if rep is None and getattr(actor, "person", None) is not None:
         rep = need.reporters.filter(person=actor.person).first()
     if rep is None:
-        raise PermissionDenied("只能评价自己反映的诉求 / You can only rate your own needs")
+        raise PermissionDenied(_("只能评价自己反映的诉求"))
     return rep
 
 

@@ -66,7 +66,7 @@ def need_new(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     scope = scope_for(request.user)
     if not (scope.everything or scope.paths(NeedCap.SUBMIT_NEED)):
-        raise PermissionDenied(_("您的角色不能反映诉求 / Your role cannot report needs"))
+        raise PermissionDenied(_("您的角色不能反映诉求"))
     code = request.GET.get("place") or request.POST.get("place") or ""
     place = selectors.intake_place(request.user, code) if code else _home_place(request.user)
     if code and place is None:  # unknown, or outside where this person may report: the same 404
@@ -159,7 +159,7 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     duplicates: list[Need] = []
     if can_handle and is_open:
         submitted = next((e for e in events if e.kind == "submitted"), None)
-        ids = [pk for pk, _ in (submitted.data.get("duplicates", []) if submitted else [])]
+        ids = [pk for pk, _rest in (submitted.data.get("duplicates", []) if submitted else [])]
         duplicates = list(selectors.need_list(actor=request.user, status=list(OPEN_STATUSES)).filter(pk__in=ids))
     return render(
         request,
@@ -263,7 +263,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     accept and bulk whistle."""
     scope = scope_for(request.user)
     if not (scope.everything or scope.paths(NeedCap.VIEW_NEEDS)):
-        raise PermissionDenied(_("您的角色没有诉求工作台 / Your role has no needs workbench"))
+        raise PermissionDenied(_("您的角色没有诉求工作台"))
     params = request.GET
     status = params.get("status", "open")
     statuses: list[str] | None = (
@@ -345,7 +345,7 @@ def dispatches(request: HttpRequest) -> HttpResponse:
     """What has been whistled to my department: check in, resolve, or ask to return it."""
     scope = scope_for(request.user)
     if not (scope.everything or any(g.department_id for g in scope.grants) or scope.paths(NeedCap.VIEW_NEEDS)):
-        raise PermissionDenied(_("您不是部门联络人 / You are not a department liaison"))
+        raise PermissionDenied(_("您不是部门联络人"))
     show = request.GET.get("show", "active")
     qs = selectors.dispatch_list(actor=request.user, active=show == "active")
     if show == "returns":

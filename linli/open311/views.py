@@ -7,8 +7,8 @@ for, so its memberships decide where it may post and which requests it may read;
 requests needs a key too, because needs carry residents' data (the descriptions go out with
 phone and identity numbers masked, and no reporter data goes out at all).
 
-Errors are always ``[{"code": …, "description": "中文 / English"}]`` (``<errors><error>`` in
-XML): 400 bad input, 401 no ``api_key``, 403 a bad ``api_key`` or a place outside the
+Errors are always ``[{"code": …, "description": …}]`` (``<errors><error>`` in XML), the
+description in the reader's language (``Accept-Language``, else zh-Hans): 400 bad input, 401 no ``api_key``, 403 a bad ``api_key`` or a place outside the
 client's reach, 404 unknown, 409 a clash, 422 an ``Idempotency-Key`` reused for another
 request. A bad request never becomes a 500.
 """
@@ -33,6 +33,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -42,7 +45,7 @@ from rest_framework.views import APIView
 
 from linli.accounts.api_keys import ApiKeyAuthentication
 from linli.core.api import idempotent, rate_limited, throttled_message
-from linli.core.errors import Conflict, bilingual
+from linli.core.errors import Conflict
 from linli.core.geo import gcj02_to_wgs84
 from linli.needs.models import (
     OPEN_STATUSES,
@@ -73,25 +76,10 @@ CLOSED_STATUSES = (Status.RESOLVED, Status.CLOSED, Status.MERGED)
 FORMATS = ["application/json", "text/xml"]
 
 _STATUS_NOTES = {
-    Status.SUBMITTED: "待受理 / awaiting acceptance",
-    Status.ACCEPTED: "办理中 / being handled",
-    Status.RESOLVED: "已办结，待回访 / resolved, awaiting the reporter's rating",
-    Status.CLOSED: "已办结 / closed",
-}
-_LEVEL: dict[str, tuple[str, str]] = {
-    Level.GRID: ("网格", "the grid"),
-    Level.COMMUNITY: ("社区", "the community"),
-    Level.STREET: ("街道", "the street"),
-    Level.DISTRICT: ("区", "the district"),
-}
-_UNIT: dict[str, tuple[str, str]] = {
-    LimitUnit.WORKDAYS: ("个工作日", "working days"),
-    LimitUnit.HOURS: ("小时", "hours"),
-}
-_URGENCY: dict[str, tuple[str, str]] = {
-    Urgency.NORMAL: ("一般", "normal"),
-    Urgency.URGENT: ("紧急", "urgent"),
-    Urgency.EMERGENCY: ("特急", "emergency"),
+    Status.SUBMITTED: _("待受理"),
+    Status.ACCEPTED: _("办理中"),
+    Status.RESOLVED: _("已办结，待回访"),
+    Status.CLOSED: _("已办结"),
 }
 #: Need fields named in service errors, as the Open311 parameter that carried them.
 _FIELDS = {
@@ -110,16 +98,18 @@ _SPACED_OFFSET = re.compile(r"^(.*\d)\s(\d{2}:?\d{2})$")  # a "+08:00" whose "+"
 
 
 class Open311Error(Exception):
-    """An error to answer in the spec's format, with one or more bilingual descriptions."""
+    """An error to answer in the spec's format, with one or more descriptions."""
 
-    def __init__(self, status: int, descriptions: str | Sequence[str]) -> None:
+    def __init__(self, status: int, descriptions: Any) -> None:
         self.status = status
-        self.descriptions = [descriptions] if isinstance(descriptions, str) else list(descriptions)
-        super().__init__("; ".join(self.descriptions))
+        one = isinstance(descriptions, str | Promise)
+        self.descriptions: list[Any] = [descriptions] if one else list(descriptions)
+        super().__init__("; ".join(str(d) for d in self.descriptions))
 
 
-def error_body(status: int, descriptions: Iterable[str]) -> list[dict[str, Any]]:
-    # a message may echo what the client sent: mask any phone or identity number in it
+def error_body(status: int, descriptions: Iterable[Any]) -> list[dict[str, Any]]:
+    """Open311's errors in the reader's language (``Accept-Language``, else zh-Hans). A message
+    may echo what the client sent: any phone or identity number in it is masked."""
     return [{"code": status, "description": redact_text(str(d))} for d in descriptions]
 
 
@@ -135,12 +125,12 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {detail}" if prefix else str(detail)]
 
 
-_API_MESSAGES: dict[type[exceptions.APIException], str] = {
-    exceptions.ParseError: "请求体格式错误 / The request body is malformed",
-    exceptions.UnsupportedMediaType: "不支持的请求体格式，请用表单或 JSON / Unsupported body; send a form or JSON",
-    exceptions.MethodNotAllowed: "不支持该请求方法 / Method not allowed",
-    exceptions.NotAcceptable: "不支持该格式，请用 .json 或 .xml / Unsupported format; use .json or .xml",
-    exceptions.Throttled: "请求过于频繁，请稍后再试 / Too many requests; try again later",
+_API_MESSAGES: dict[type[exceptions.APIException], Any] = {
+    exceptions.ParseError: _("请求体格式错误"),
+    exceptions.UnsupportedMediaType: _("不支持的请求体格式，请用表单或 JSON"),
+    exceptions.MethodNotAllowed: _("不支持该请求方法"),
+    exceptions.NotAcceptable: _("不支持该格式，请用 .json 或 .xml"),
+    exceptions.Throttled: _("请求过于频繁，请稍后再试"),
 }
 
 
@@ -155,30 +145,30 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     elif isinstance(exc, Conflict):
         status, messages = 409, [str(exc)]
     elif isinstance(exc, IntegrityError):
-        status, messages = 409, ["与已有记录冲突 / Conflicts with an existing record"]
+        status, messages = 409, [_("与已有记录冲突")]
     elif isinstance(exc, Http404 | exceptions.NotFound):
-        status, messages = 404, ["未找到 / Not found"]
+        status, messages = 404, [_("未找到")]
     elif isinstance(exc, exceptions.NotAuthenticated):
-        status, messages = 401, ["缺少 api_key / The api_key is required"]
+        status, messages = 401, [_("缺少 api_key")]
         if auth_header := getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = str(auth_header)
     elif isinstance(exc, exceptions.AuthenticationFailed):
-        status, messages = 403, ["api_key 无效或已停用 / The api_key is invalid or disabled"]
+        status, messages = 403, [_("api_key 无效或已停用")]
     elif isinstance(exc, PermissionDenied | exceptions.PermissionDenied):
         text = str(getattr(exc, "detail", "") or exc)
-        status, messages = 403, [text if " / " in text else "没有权限 / Permission denied"]
+        status, messages = 403, [text if " / " in text else _("没有权限")]
     elif isinstance(exc, exceptions.ValidationError):
         status, messages = 400, _flatten(exc.detail)
     elif isinstance(exc, exceptions.Throttled):
         wait = max(1, int(getattr(exc, "wait", None) or 1))
-        status, messages = 429, [bilingual(throttled_message(wait))]
+        status, messages = 429, [throttled_message(wait)]
         headers["Retry-After"] = str(wait)
     elif isinstance(exc, exceptions.APIException):
         status = exc.status_code
-        messages = [_API_MESSAGES.get(type(exc), f"请求有误 / Bad request ({exc.default_code})")]
+        messages = [_API_MESSAGES.get(type(exc), _("请求有误"))]
     else:
         return None
-    response = Response(error_body(status, messages or ["请求有误 / Bad request"]), status=status, headers=headers)
+    response = Response(error_body(status, messages or [_("请求有误")]), status=status, headers=headers)
     response.xml_shape = ERRORS  # type: ignore[attr-defined]
     return response
 
@@ -224,16 +214,16 @@ def _param(data: Any, name: str, *, max_length: int = 4000) -> str:
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise Open311Error(400, f"{name} 应为文本 / {name} must be text")
+        raise Open311Error(400, _("%(name)s 应为文本") % {"name": name})
     text = str(value).strip()
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise Open311Error(400, f"{name} 含有无效字符 / {name} contains invalid characters") from None
+        raise Open311Error(400, _("%(name)s 含有无效字符") % {"name": name}) from None
     if "\x00" in text:
-        raise Open311Error(400, f"{name} 含有无效字符 / {name} contains invalid characters")
+        raise Open311Error(400, _("%(name)s 含有无效字符") % {"name": name})
     if len(text) > max_length:
-        raise Open311Error(400, f"{name} 过长 / {name} is too long")
+        raise Open311Error(400, _("%(name)s 过长") % {"name": name})
     return text
 
 
@@ -250,9 +240,9 @@ def _degrees(value: str, name: str, limit: int) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise Open311Error(400, f"{name} 应为数字 / {name} must be a number") from None
+        raise Open311Error(400, _("%(name)s 应为数字") % {"name": name}) from None
     if not math.isfinite(number) or abs(number) > limit:
-        raise Open311Error(400, f"{name} 超出范围 / {name} is out of range")
+        raise Open311Error(400, _("%(name)s 超出范围") % {"name": name})
     return number
 
 
@@ -262,11 +252,11 @@ def _point(data: Any) -> tuple[float | None, float | None]:
     lat, lng = _param(data, "lat", max_length=40), _param(data, "long", max_length=40)
     datum = _param(data, "coordinates", max_length=10).lower() or "wgs84"
     if datum not in ("wgs84", "gcj02"):
-        raise Open311Error(400, "coordinates 只能是 wgs84 或 gcj02 / coordinates must be wgs84 or gcj02")
+        raise Open311Error(400, _("coordinates 只能是 wgs84 或 gcj02"))
     if not lat and not lng:
         return None, None
     if not (lat and lng):
-        raise Open311Error(400, "lat 和 long 须同时提供 / Give both lat and long")
+        raise Open311Error(400, _("lat 和 long 须同时提供"))
     la, lo = _degrees(lat, "lat", 90), _degrees(lng, "long", 180)
     if datum == "gcj02":
         la, lo = gcj02_to_wgs84(la, lo)
@@ -289,7 +279,7 @@ def _city(code: str) -> Place | None:
         return None
     city = Place.objects.filter(code=code, kind=PlaceKind.CITY).first()
     if city is None:
-        raise Open311Error(404, "未知的 jurisdiction_id / Unknown jurisdiction_id")
+        raise Open311Error(404, _("未知的 jurisdiction_id"))
     return city
 
 
@@ -305,9 +295,7 @@ def _when(data: Any, name: str) -> dt.datetime | None:
     except ValueError:
         parsed = None
     if parsed is None or not 1900 <= parsed.year <= 9000:
-        raise Open311Error(
-            400, f"{name} 应为 ISO-8601 时间 / {name} must be an ISO-8601 date-time, e.g. 2026-01-31T08:00:00+08:00"
-        )
+        raise Open311Error(400, _("%(name)s 应为 ISO-8601 时间") % {"name": name})
     return parsed.replace(tzinfo=SHANGHAI) if timezone.is_naive(parsed) else parsed
 
 
@@ -348,9 +336,9 @@ def _with_dispatch(qs: QuerySet[Need]) -> QuerySet[Need]:
 def _status_notes(need: Any) -> str:
     if need.status == Status.WHISTLED:
         n = need.departments_whistled
-        return f"已吹哨 {n} 个部门 / whistled to {n} department{'' if n == 1 else 's'}"
+        return _("已吹哨 %(n)s 个部门") % {"n": n}
     if need.status == Status.MERGED:
-        return f"已合并至 #{need.merged_into_id} / merged into #{need.merged_into_id}"
+        return _("已合并至 #%(merged_into_id)s") % {"merged_into_id": need.merged_into_id}
     return _STATUS_NOTES.get(need.status, need.status)
 
 
@@ -364,7 +352,6 @@ def _request_row(need: Any, places: Mapping[str, Place]) -> dict[str, Any]:
     community = places.get(need.place_path[:_COMMUNITY_DEPTH])
     community_name = community.name if community else ""
     agency = need.lead_department or (f"{community_name}{need.grid.name}" if need.grid else community_name)
-    level_zh, level_en = _LEVEL.get(need.level, (need.level, need.level))
     lat = need.lat if need.lat is not None else (shown.lat if shown else None)
     lng = need.lng if need.lng is not None else (shown.lng if shown else None)
     category = need.category
@@ -376,7 +363,8 @@ def _request_row(need: Any, places: Mapping[str, Place]) -> dict[str, Any]:
         "service_code": category.code if category else "",
         "description": redact_text(need.text),
         "agency_responsible": agency,
-        "service_notice": f"由{level_zh}办理 / handled by {level_en}",
+        "service_notice": _("由%(level)s办理")
+        % {"level": Level(need.level).label if need.level in Level.values else need.level},
         "requested_datetime": _iso(need.created_at),
         "updated_datetime": _iso(need.updated_at),
         "expected_datetime": _iso(need.resolution_due),
@@ -395,17 +383,20 @@ def _rows(qs: QuerySet[Need]) -> list[dict[str, Any]]:
     return [_request_row(need, places) for need in needs]
 
 
+def _limit_text(name: str, limit: int, unit: str) -> str:
+    values = {"name": name, "limit": limit}
+    if unit == LimitUnit.HOURS:
+        return ngettext("%(name)s：%(limit)s 小时内办结", "%(name)s：%(limit)s 小时内办结", limit) % values
+    return ngettext("%(name)s：%(limit)s 个工作日内办结", "%(name)s：%(limit)s 个工作日内办结", limit) % values
+
+
 def _service(category: Category) -> dict[str, Any]:
     label = category.label()
-    zh_unit, en_unit = _UNIT.get(category.resolution_unit, ("", category.resolution_unit))
     limit = category.resolution_limit
     return {
         "service_code": category.code,
         "service_name": label,
-        "description": (
-            f"{category.name}：{limit}{zh_unit}内办结 / {category.name_en or category.code}: "
-            f"resolved within {limit} {en_unit}"
-        ),
+        "description": _limit_text(label, limit, category.resolution_unit),
         "metadata": True,
         "type": "realtime",
         "keywords": ",".join(category.keywords),
@@ -422,17 +413,17 @@ def _attributes() -> list[dict[str, Any]]:
             "required": False,
             "datatype_description": "normal / urgent / emergency",
             "order": 1,
-            "description": "紧急程度 / Urgency",
-            "values": [{"key": key, "name": f"{zh} / {en}"} for key, (zh, en) in _URGENCY.items()],
+            "description": _("紧急程度"),
+            "values": [{"key": key, "name": str(label)} for key, label in Urgency.choices],
         },
         {
             "variable": True,
             "code": "floor",
             "datatype": "string",
             "required": False,
-            "datatype_description": "楼层，如 3 / the floor, e.g. 3",
+            "datatype_description": _("楼层，如 3"),
             "order": 2,
-            "description": "楼层 / Floor",
+            "description": _("楼层"),
         },
     ]
 
@@ -450,14 +441,11 @@ class DiscoveryView(Open311View):
             {
                 "changeset": CHANGESET,
                 "contact": getattr(settings, "DEFAULT_FROM_EMAIL", ""),
-                "key_service": "接口密钥由系统管理员登记发放 / API keys are issued by a system administrator",
+                "key_service": _("接口密钥由系统管理员登记发放"),
                 "notes": (
-                    "查询诉求也需要 api_key：诉求含居民个人信息，只返回密钥所属账号可见范围内的诉求，"
-                    "描述中的电话和身份证号已打码，不含诉求人信息。坐标为 WGS-84，提交时可用 "
-                    "coordinates=gcj02 传高德/腾讯坐标。 / Reading requests needs an api_key too: needs carry "
-                    "residents' data, so only the requests the key's account may see are listed, with phone "
-                    "and identity numbers masked and no reporter data. Coordinates are WGS-84; when posting, "
-                    "coordinates=gcj02 converts GCJ-02 points (AMap, Tencent)."
+                    _(
+                        "查询诉求也需要 api_key：诉求含居民个人信息，只返回密钥所属账号可见范围内的诉求，描述中的电话和身份证号已打码，不含诉求人信息。坐标为 WGS-84，提交时可用 coordinates=gcj02 传高德/腾讯坐标。"
+                    )
                 ),
                 "endpoints": [
                     {
@@ -487,7 +475,7 @@ class ServiceDefinitionView(Open311View):
         city = _city(_param(request.query_params, "jurisdiction_id", max_length=64))
         category = category_list(city=city).filter(code=service_code).first()
         if category is None:
-            raise Open311Error(404, "未知的 service_code / Unknown service_code")
+            raise Open311Error(404, _("未知的 service_code"))
         return Response({"service_code": category.code, "attributes": _attributes()})
 
 
@@ -506,9 +494,7 @@ class RequestListView(Open311View):
         if ids_raw:  # the spec: ids override every other filter
             ids = [part.strip() for part in ids_raw.split(",") if part.strip()]
             if len(ids) > MAX_ROWS or not all(_ID.match(i) for i in ids):
-                raise Open311Error(
-                    400, "service_request_id 应为逗号分隔的编号 / service_request_id must be comma-separated ids"
-                )
+                raise Open311Error(400, _("service_request_id 应为逗号分隔的编号"))
             return Response(_rows(qs.filter(pk__in=[int(i) for i in ids])))
         statuses: list[str] = []
         for word in _param(params, "status", max_length=40).lower().split(","):
@@ -517,7 +503,7 @@ class RequestListView(Open311View):
             elif word.strip() == "closed":
                 statuses += CLOSED_STATUSES
             elif word.strip():
-                raise Open311Error(400, "status 只能是 open 或 closed / status must be open or closed")
+                raise Open311Error(400, _("status 只能是 open 或 closed"))
         if statuses:
             qs = qs.filter(status__in=statuses)
         service_code = _param(params, "service_code", max_length=64)
@@ -525,7 +511,7 @@ class RequestListView(Open311View):
             qs = qs.filter(category__code=service_code)
         start, end = _when(params, "start_date"), _when(params, "end_date")
         if start and end and end < start:
-            raise Open311Error(400, "end_date 早于 start_date / end_date is before start_date")
+            raise Open311Error(400, _("end_date 早于 start_date"))
         if start is None:
             start = (end or timezone.now()) - DEFAULT_WINDOW
         qs = qs.filter(created_at__gte=start)
@@ -537,7 +523,7 @@ class RequestListView(Open311View):
     def post(self, request: Request, format: str | None = None) -> Response:
         data = request.data
         if not hasattr(data, "get"):
-            raise Open311Error(400, "请求体应为表单或 JSON 对象 / The body must be a form or a JSON object")
+            raise Open311Error(400, _("请求体应为表单或 JSON 对象"))
         service_code = _param(data, "service_code", max_length=64)
         description = _param(data, "description")
         address_id = _param(data, "address_id", max_length=64)
@@ -545,29 +531,24 @@ class RequestListView(Open311View):
         lat, lng = _point(data)
         missing = []
         if not service_code:
-            missing.append("缺少 service_code / service_code is required")
+            missing.append(_("缺少 service_code"))
         if not description:
-            missing.append("缺少 description / description is required")
+            missing.append(_("缺少 description"))
         if lat is None and not address_id and not address_string:
-            missing.append(
-                "缺少位置：lat/long、address_string 或 address_id / "
-                "A location is required: lat and long, address_string or address_id"
-            )
+            missing.append(_("缺少位置：lat/long、address_string 或 address_id"))
         if missing:
             raise Open311Error(400, missing)
         if (
             not category_list().filter(code=service_code).exists()
             and not Category.objects.filter(code=service_code, active=True).exists()
         ):
-            raise Open311Error(400, "未知的 service_code / Unknown service_code")
+            raise Open311Error(400, _("未知的 service_code"))
         urgency = _attribute(data, "urgency").lower() or Urgency.NORMAL
         if urgency not in Urgency.values:
-            raise Open311Error(
-                400, "attribute[urgency] 只能是 normal、urgent 或 emergency / must be normal, urgent or emergency"
-            )
+            raise Open311Error(400, _("attribute[urgency] 只能是 normal、urgent 或 emergency"))
         floor = _attribute(data, "floor")
         if len(floor) > 20:
-            raise Open311Error(400, "attribute[floor] 过长 / attribute[floor] is too long")
+            raise Open311Error(400, _("attribute[floor] 过长"))
         if floor:
             address_string = f"{address_string} {floor}层".strip()
         _param(data, "media_url", max_length=2000)  # accepted; photos come through the app
@@ -579,7 +560,7 @@ class RequestListView(Open311View):
         if address_id:
             place = intake_place(request.user, address_id)
             if place is None:
-                raise Open311Error(400, "未知的 address_id / Unknown address_id")
+                raise Open311Error(400, _("未知的 address_id"))
         need = need_create(
             actor=request.user,
             text=description,
@@ -599,7 +580,7 @@ class RequestListView(Open311View):
                 {
                     "service_request_id": str(need.pk),
                     "token": str(need.token),
-                    "service_notice": f"已收到，办结时限 {due} / Received; to be resolved by {due}",
+                    "service_notice": _("已收到，办结时限 %(due)s") % {"due": due},
                     "account_id": None,
                 }
             ],
@@ -612,10 +593,10 @@ class RequestDetailView(Open311View):
 
     def get(self, request: Request, service_request_id: str, format: str | None = None) -> Response:
         if not _ID.match(service_request_id):
-            raise Open311Error(404, "未找到该诉求 / No such service request")
+            raise Open311Error(404, _("未找到该诉求"))
         rows = _rows(need_list(actor=request.user).filter(pk=int(service_request_id)))
         if not rows:
-            raise Open311Error(404, "未找到该诉求 / No such service request")
+            raise Open311Error(404, _("未找到该诉求"))
         return Response(rows)
 
 
@@ -626,16 +607,16 @@ class TokenView(Open311View):
         try:
             key = uuid.UUID(token)
         except ValueError:
-            raise Open311Error(404, "未找到该 token / No such token") from None
+            raise Open311Error(404, _("未找到该 token")) from None
         need = need_list(actor=request.user).filter(token=key).first()
         if need is None:
-            raise Open311Error(404, "未找到该 token / No such token")
+            raise Open311Error(404, _("未找到该 token"))
         return Response([{"service_request_id": str(need.pk), "token": str(need.token)}])
 
 
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """Any other path under the endpoint: a 404 in the spec's format."""
-    body = error_body(404, ["未知的接口 / Unknown endpoint"])
+    body = error_body(404, [_("未知的接口")])
     if request.path.endswith(".xml"):
         return HttpResponse(to_xml(body, ERRORS), status=404, content_type="text/xml; charset=utf-8")
     return JsonResponse(body, status=404, safe=False, json_dumps_params={"ensure_ascii": False})

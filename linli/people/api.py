@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -134,7 +135,7 @@ class PersonViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         if "place" not in values:
-            raise serializers.ValidationError({"place": ["必填 / required"]})
+            raise serializers.ValidationError({"place": [_("必填")]})
         place = access_place(request.user, values.pop("place"), PeopleCap.EDIT_PEOPLE)
         person = person_create(actor=request.user, place=place, **values)
         return Response(PersonOut(person, context={"request": request}).data, status=status.HTTP_201_CREATED)
@@ -276,7 +277,7 @@ class MembershipViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, views
         if values.get("department"):
             department = department_list(actor=request.user).filter(code=values["department"]).first()
             if department is None:
-                raise serializers.ValidationError({"department": ["部门不存在 / unknown department"]})
+                raise serializers.ValidationError({"department": [_("部门不存在")]})
         membership = membership_grant(
             actor=request.user,
             person=person,

@@ -10,7 +10,7 @@ class UnmaskForm(forms.Form):
         label=_("查看理由"),
         min_length=2,
         max_length=500,
-        widget=forms.TextInput(attrs={"placeholder": _("例如：电话回访 / e.g. follow-up call")}),
+        widget=forms.TextInput(attrs={"placeholder": _("例如：电话回访")}),
     )
 
 

@@ -27,22 +27,18 @@ def normalize_id_number(value: str) -> str:
 
 
 def validate_resident_id(value: str) -> str:
-    """Return the normalised number or raise ValidationError with a bilingual message."""
+    """Return the normalised number or raise ValidationError with a message in the reader's language."""
     number = normalize_id_number(value)
     if not _ID_RE.match(number):
         raise ValidationError(
-            _(
-                "身份证号应为18位：17位数字加1位校验码 / An identity number has 18 characters: 17 digits and a check character"
-            ),
+            _("身份证号应为18位：17位数字加1位校验码"),
             code="id_format",
         )
     if id_check_char(number[:17]) != number[17]:
-        raise ValidationError(
-            _("身份证号校验码不正确 / The identity number's check character is wrong"), code="id_checksum"
-        )
+        raise ValidationError(_("身份证号校验码不正确"), code="id_checksum")
     if birth_date_from_id(number) is None:
         raise ValidationError(
-            _("身份证号中的出生日期无效 / The birth date inside the identity number is not a valid date"),
+            _("身份证号中的出生日期无效"),
             code="id_birth_date",
         )
     return number
@@ -69,7 +65,7 @@ def validate_other_document(value: str) -> str:
     number = normalize_id_number(value)
     if not _OTHER_DOC_RE.match(number):
         raise ValidationError(
-            _("证件号码应为6到20位字母或数字 / A document number has 6 to 20 letters or digits"),
+            _("证件号码应为6到20位字母或数字"),
             code="doc_format",
         )
     return number
@@ -93,11 +89,11 @@ def normalize_phone(value: str) -> str:
     elif raw.startswith("+"):
         if re.match(r"^\+[1-9]\d{6,14}$", raw):
             return raw
-        raise ValidationError(_("电话号码格式不正确 / The phone number is not valid"), code="phone_format")
+        raise ValidationError(_("电话号码格式不正确"), code="phone_format")
     else:
         national = raw
     if not _MOBILE_RE.match(national):
-        raise ValidationError(_("请输入11位手机号码 / Enter an 11-digit mobile number"), code="phone_format")
+        raise ValidationError(_("请输入11位手机号码"), code="phone_format")
     return "+86" + national
 
 

@@ -79,9 +79,9 @@ def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
     if "name" in data:
         name = (data["name"] or "").strip()
         if not name:
-            err("name", "姓名不能为空 / The name is empty")
+            err("name", _("姓名不能为空"))
         elif looks_gbk_damaged(name):
-            err("name", "姓名疑似乱码(编码错误) / The name looks garbled (wrong text encoding)")
+            err("name", _("姓名疑似乱码(编码错误)"))
         if name != person.name:
             person.name = name
             changed.append("name")
@@ -97,7 +97,7 @@ def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
             changed.append("phone")
     kind = data.get("document_kind") or person.document_kind
     if kind not in DocumentKind.values:
-        err("document_kind", "未知的证件类型 / Unknown document kind")
+        err("document_kind", _("未知的证件类型"))
     elif kind != person.document_kind:
         person.document_kind = kind
         changed.append("document_kind")
@@ -112,9 +112,9 @@ def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
         if number and kind == DocumentKind.RESIDENT_ID and "id_number" not in errors:
             born = birth_date_from_id(number)
             if data.get("birth_date") and data["birth_date"] != born:
-                err("birth_date", "出生日期与身份证号不符 / The birth date does not match the identity number")
+                err("birth_date", _("出生日期与身份证号不符"))
             if data.get("sex") and data["sex"] != sex_from_id(number):
-                err("sex", "性别与身份证号不符 / The sex does not match the identity number")
+                err("sex", _("性别与身份证号不符"))
             data = {**data, "birth_date": born, "sex": sex_from_id(number)}
         if "id_number" not in errors:
             from linli.core import crypto
@@ -127,7 +127,7 @@ def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
     if "birth_date" in data and data["birth_date"] != person.birth_date:
         born = data["birth_date"]
         if born is not None and (born > timezone.localdate() or born < dt.date(1880, 1, 1)):
-            err("birth_date", "出生日期不合理 / The birth date is not plausible")
+            err("birth_date", _("出生日期不合理"))
         person.birth_date = born
         changed.append("birth_date")
     if "sex" in data and (data["sex"] or "") != person.sex:
@@ -137,7 +137,7 @@ def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
         flags = sorted(set(data["vulnerabilities"] or []))
         unknown = set(flags) - set(Vulnerability.values)
         if unknown:
-            err("vulnerabilities", "未知的困难标记 / Unknown vulnerability flags: " + ", ".join(sorted(unknown)))
+            err("vulnerabilities", _("未知的困难标记") + ", ".join(sorted(unknown)))
         if flags != sorted(person.vulnerabilities):
             person.vulnerabilities = flags
             changed.append("vulnerabilities")
@@ -145,9 +145,9 @@ def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
         party_kind = data.get("party_kind", person.party_kind) or ""
         party_unit = (data.get("party_unit", person.party_unit) or "").strip()
         if party_kind not in PartyKind.values:
-            err("party_kind", "未知的党员类别 / Unknown party membership kind")
+            err("party_kind", _("未知的党员类别"))
         if party_kind == PartyKind.PAIRED_UNIT and not party_unit:
-            err("party_unit", "结对共建单位党员需填写单位 / A paired-unit member needs the unit")
+            err("party_unit", _("结对共建单位党员需填写单位"))
         if party_kind != PartyKind.PAIRED_UNIT:
             party_unit = ""
         if (party_kind, party_unit) != (person.party_kind, person.party_unit):
@@ -201,7 +201,7 @@ def _guard_id_number(actor: Any, person: Person) -> None:
             changes={"entered_at": person.place.code},
         )
     )
-    raise ValidationError({"id_number": ["该证件号码已登记 / This identity number is already registered"]})
+    raise ValidationError({"id_number": [_("该证件号码已登记")]})
 
 
 def person_create(
@@ -215,7 +215,7 @@ def person_create(
     """
     unknown = set(data) - set(PERSON_FIELDS)
     if unknown:
-        raise ValidationError({f: ["未知字段 / unknown field"] for f in sorted(unknown)})
+        raise ValidationError({f: [_("未知字段")] for f in sorted(unknown)})
     if household is not None:
         place = household.place
     require(actor, PeopleCap.EDIT_PEOPLE, place)
@@ -243,7 +243,7 @@ def person_update(*, actor: Any, person: Person, reason: str = "", **data: Any) 
     transaction."""
     unknown = set(data) - set(PERSON_FIELDS)
     if unknown:
-        raise ValidationError({f: ["未知字段 / unknown field"] for f in sorted(unknown)})
+        raise ValidationError({f: [_("未知字段")] for f in sorted(unknown)})
     draft = Person.objects.select_related("place").get(pk=person.pk)
     require(actor, PeopleCap.EDIT_PEOPLE, draft.place)
     if "id_number" in _apply_person_fields(draft, dict(data)):
@@ -273,11 +273,11 @@ def _person_write(*, actor: Any, person: Person, reason: str, data: dict[str, An
 
 def _add_member(household: Household, person: Person, relation: str) -> HouseholdMember:
     if relation not in Relation.values:
-        raise ValidationError({"relation": ["未知的关系 / Unknown relation"]})
+        raise ValidationError({"relation": [_("未知的关系")]})
     if relation == Relation.HEAD and household.members.filter(relation=Relation.HEAD).exists():
-        raise ValidationError({"relation": ["该户已有户主 / This household already has a head"]})
+        raise ValidationError({"relation": [_("该户已有户主")]})
     if household.members.filter(person=person).exists():
-        raise ValidationError({"person": ["已是该户成员 / Already a member of this household"]})
+        raise ValidationError({"person": [_("已是该户成员")]})
     return HouseholdMember.objects.create(household=household, person=person, relation=relation)
 
 
@@ -312,7 +312,7 @@ def household_create(
 
     require(actor, PeopleCap.EDIT_PEOPLE, building)
     if building.kind not in (PlaceKind.BUILDING, PlaceKind.COURTYARD):
-        raise ValidationError({"building": ["户只能建在楼栋或院落下 / A household belongs to a building or courtyard"]})
+        raise ValidationError({"building": [_("户只能建在楼栋或院落下")]})
     node = place_create(actor=SYSTEM, parent=building, code=code, name=name, kind=PlaceKind.HOUSEHOLD)
     household = Household(place=node, tenure=tenure, floor_area=floor_area, note=note)
     household.full_clean()
@@ -327,9 +327,7 @@ def _require_outranks(actor: Any, role: str, place: Place) -> None:
     require(actor, PeopleCap.MANAGE_MEMBERSHIPS, place)
     scope = scope_for(actor)
     if not is_system(actor) and not scope.everything and RANK[role] >= scope.rank_at(place.path):
-        raise PermissionDenied(
-            "不能授予或撤销与自己同级或更高的角色 / You cannot grant or revoke a role at or above your own"
-        )
+        raise PermissionDenied(_("不能授予或撤销与自己同级或更高的角色"))
 
 
 def _require_may_grant(actor: Any, role: str, place: Place, person: Person) -> None:
@@ -356,7 +354,7 @@ def membership_grant(
     """Give ``person`` a role at ``place``. The granter needs ``manage_memberships`` there and
     may only grant roles ranked below its own. Granting a role already held returns it."""
     if role not in Role.values:
-        raise ValidationError({"role": ["未知的角色 / Unknown role"]})
+        raise ValidationError({"role": [_("未知的角色")]})
     _require_may_grant(actor, role, place, person)
     reason = (reason or "").strip()
     unmasks = PeopleCap.UNMASK in capabilities_of(role)
@@ -365,13 +363,11 @@ def membership_grant(
             {"reason": [_("该角色可以查看完整的手机号和证件号，授予时须写明理由（将记入审计，社区书记可见）。")]}
         )
     if role == Role.RESIDENT and place.kind != PlaceKind.HOUSEHOLD:
-        raise ValidationError({"place": ["居民角色应授予在户上 / The resident role is held at a household"]})
+        raise ValidationError({"place": [_("居民角色应授予在户上")]})
     if role in (Role.GRID_WORKER,) and KIND_LEVEL[place.kind] > KIND_LEVEL[PlaceKind.GRID]:
-        raise ValidationError({"place": ["网格员应授予在网格或更高层级 / A grid worker is held at a grid or above"]})
+        raise ValidationError({"place": [_("网格员应授予在网格或更高层级")]})
     if (role == Role.LIAISON) != (department is not None):
-        raise ValidationError(
-            {"department": ["部门联络人需要且只有部门联络人需要部门 / Liaisons, and only liaisons, name a department"]}
-        )
+        raise ValidationError({"department": [_("部门联络人需要且只有部门联络人需要部门")]})
     existing = Membership.objects.filter(person=person, place=place, role=role, ended_at__isnull=True).first()
     if existing is not None:
         return existing
@@ -419,9 +415,9 @@ def unmask_reason(reason: str) -> str:
     """The reason given for seeing personal data in full: two to 500 characters."""
     reason = (reason or "").strip()
     if len(reason) < 2:
-        raise ValidationError({"reason": ["请填写查看理由 / Give a reason for viewing the full value"]})
+        raise ValidationError({"reason": [_("请填写查看理由")]})
     if len(reason) > 500:
-        raise ValidationError({"reason": ["理由过长 / The reason is too long"]})
+        raise ValidationError({"reason": [_("理由过长")]})
     return reason
 
 
@@ -433,7 +429,7 @@ def person_unmask(*, actor: Any, person: Person, field: str, reason: str) -> str
     characters. Every call writes an audit entry, even for the same person twice.
     """
     if field not in UNMASKABLE_FIELDS:
-        raise ValidationError({"field": ["只能查看手机号码或证件号码 / Only phone or id_number can be unmasked"]})
+        raise ValidationError({"field": [_("只能查看手机号码或证件号码")]})
     reason = unmask_reason(reason)
     require(actor, PeopleCap.UNMASK, person.place)
     value = person.phone if field == "phone" else person.id_number()

@@ -116,7 +116,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 def audit_index(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     if not (scope.everything or scope.paths(PeopleCap.VIEW_AUDIT)):
-        raise PermissionDenied(_("没有查看审计记录的权限 / You may not view the audit trail"))
+        raise PermissionDenied(_("没有查看审计记录的权限"))
     entries = audit_list(actor=request.user, action=request.GET.get("action") or None)
     return render(request, "people/audit.html", {"page": paginate(request, entries.select_related("place"), 50)})
 
@@ -130,7 +130,7 @@ def place_memberships(request: HttpRequest, code: str) -> HttpResponse:
     status, error = 200, None
     if request.method == "POST":
         if not can_grant:
-            raise PermissionDenied(_("没有授予角色的权限 / You may not grant roles here"))
+            raise PermissionDenied(_("没有授予角色的权限"))
         if form.is_valid():
             data = form.cleaned_data
             try:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Left, Length
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.request import Request
@@ -64,7 +65,7 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet[Place]):
         if kind and kind not in PlaceKind.values:
             from rest_framework.exceptions import ValidationError
 
-            raise ValidationError({"kind": [f"未知的类型 / unknown kind: {kind}"]})
+            raise ValidationError({"kind": [_("未知的类型：%(kind)s") % {"kind": kind}]})
         qs = place_list(actor=self.request.user, parent=parent, kind=kind, q=params.get("q") or None)
         return with_parent_code(with_counts(qs)).order_by(F("path"))
 

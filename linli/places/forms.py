@@ -11,7 +11,7 @@ class PlaceImportForm(forms.Form):
     def clean_file(self) -> object:
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_BYTES:
-            raise forms.ValidationError(_("文件过大 / The file is too large"))
+            raise forms.ValidationError(_("文件过大"))
         if not upload.name.lower().endswith((".xlsx", ".csv")):
-            raise forms.ValidationError(_("只支持 .xlsx 或 .csv 文件 / Only .xlsx or .csv files"))
+            raise forms.ValidationError(_("只支持 .xlsx 或 .csv 文件"))
         return upload

@@ -52,7 +52,7 @@ KIND_LEVEL: dict[str, int] = {
 
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-    _("编码只能包含字母、数字、点、下划线和连字符 / Codes may contain letters, digits, '.', '_' and '-' only"),
+    _("编码只能包含字母、数字、点、下划线和连字符"),
 )
 
 

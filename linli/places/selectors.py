@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from linli.core.access import scope_for
 from linli.core.registry import annotate_place_counts
@@ -39,6 +41,12 @@ def place_roots(*, actor: Any) -> QuerySet[Place]:
     if scope.everything:
         return Place.objects.filter(depth=1).order_by("path")
     return Place.objects.filter(path__in=scope.paths(PlaceCap.VIEW_PLACES)).order_by("path")
+
+
+def check_city(city: Place | None) -> None:
+    """A per-city setting (a calendar, a catalogue) needs a city, or ``None`` for the national one."""
+    if city is not None and city.kind != PlaceKind.CITY:
+        raise ValidationError(_("“%(name)s”不是市。") % {"name": city.name})
 
 
 def access_place(actor: Any, code: str, action: str = PlaceCap.VIEW_PLACES) -> Place:

@@ -6,23 +6,20 @@ the file's line numbers in Chinese and English, and nothing is written when any 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
+from django.utils.translation import gettext as _
 
 from linli.core.access import is_system, require, scope_for
-from linli.core.audit import audit_record
+from linli.core.audit import audit_export, audit_import, audit_record
 from linli.core.models import AuditEntry
-from linli.core.sheets import SheetRefused, check_sheet, safe_cell, too_many_rows, unguard_cell
+from linli.core.sheets import ImportFailed, ImportResult, RowError, Sheet, choice_value, read_rows, xlsx_bytes
 from linli.core.text import looks_gbk_damaged, normalize
 from linli.places.capabilities import PlaceCap
 from linli.places.models import KIND_LEVEL, Place, PlaceKind, code_validator
@@ -49,7 +46,9 @@ HEADER_ALIASES = {
     "边界": "boundary",
     "boundary": "boundary",
 }
-KIND_ALIASES = {label: value for value, label in PlaceKind.choices} | {v: v for v in PlaceKind.values}
+REQUIRED = ("code", "parent_code", "name", "kind")
+#: The export's header: the import reads it back.
+EXPORT_HEADER = ["编码", "上级编码", "名称", "类型", "纬度", "经度", "边界"]
 
 
 class TreeBuilder:
@@ -120,20 +119,20 @@ def validate_boundary(value: Any) -> dict[str, Any] | None:
         try:
             value = json.loads(value)
         except ValueError as exc:
-            raise ValidationError("边界不是有效的 JSON / The boundary is not valid JSON") from exc
+            raise ValidationError(_("边界不是有效的 JSON")) from exc
     from shapely.geometry import shape
 
     if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
-        raise ValidationError("边界应为 GeoJSON 多边形 / The boundary must be a GeoJSON Polygon or MultiPolygon")
+        raise ValidationError(_("边界应为 GeoJSON 多边形"))
     try:
         geom = shape(value)
     except Exception as exc:
-        raise ValidationError("边界坐标无效 / The boundary's coordinates are not valid") from exc
+        raise ValidationError(_("边界坐标无效")) from exc
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise ValidationError("边界坐标应为经纬度 (WGS-84) / Boundary coordinates must be WGS-84 degrees")
+        raise ValidationError(_("边界坐标应为经纬度 (WGS-84)"))
     if not geom.is_valid:
-        raise ValidationError("边界多边形自相交或不闭合 / The boundary polygon is self-intersecting or open")
+        raise ValidationError(_("边界多边形自相交或不闭合"))
     return value
 
 
@@ -153,7 +152,7 @@ def place_create(
     require(actor, PlaceCap.MANAGE_PLACES, parent)
     errors = _check_node(code=code, name=name, kind=kind, parent_kind=parent.kind if parent else None)
     if Place.objects.filter(code=code).exists():
-        errors.append(f"编码 {code} 已存在 / Code {code} already exists")
+        errors.append(_("编码 %(code)s 已存在") % {"code": code})
     if errors:
         raise ValidationError(errors)
     builder = TreeBuilder()
@@ -178,147 +177,29 @@ def _check_node(*, code: str, name: str, kind: str, parent_kind: str | None) -> 
     except ValidationError as exc:
         errors.extend(str(m) for m in exc.messages)
     if code.lower() in RESERVED_CODES:
-        errors.append(f"编码 {code} 为系统保留 / The code {code} is reserved")
+        errors.append(_("编码 %(code)s 为系统保留") % {"code": code})
     if not name.strip():
-        errors.append("名称不能为空 / The name is empty")
+        errors.append(_("名称不能为空"))
     elif len(name) > 120:
-        errors.append("名称过长(最多120字) / The name is longer than 120 characters")
+        errors.append(_("名称过长(最多120字)"))
     elif looks_gbk_damaged(name):
-        errors.append("名称疑似乱码(编码错误) / The name looks garbled (wrong text encoding)")
+        errors.append(_("名称疑似乱码(编码错误)"))
     if kind not in KIND_LEVEL:
-        errors.append(f"未知的类型 {kind!r} / Unknown kind {kind!r}")
+        errors.append(_("未知的类型 %(kind)s") % {"kind": repr(kind)})
     elif parent_kind is None:
         if KIND_LEVEL[kind] != 0:
-            errors.append("只有“市”可以没有上级 / Only a city may have no parent")
+            errors.append(_("只有“市”可以没有上级"))
     elif parent_kind not in KIND_LEVEL:
         pass  # the parent's own row reports its bad kind
     elif KIND_LEVEL[kind] != KIND_LEVEL[parent_kind] + 1:
         errors.append(
-            f"“{PlaceKind(kind).label}”不能直接放在“{PlaceKind(parent_kind).label}”之下 / "
-            f"A {kind} cannot sit directly under a {parent_kind}"
+            _("“%(kind)s”不能直接放在“%(parent_kind)s”之下")
+            % {"kind": PlaceKind(kind).label, "parent_kind": PlaceKind(parent_kind).label}
         )
     return errors
 
 
 # --- import --------------------------------------------------------------------------------
-
-
-@dataclass
-class RowError:
-    line: int
-    messages: list[str]
-
-    def __str__(self) -> str:
-        return f"第{self.line}行 / line {self.line}: " + "; ".join(self.messages)
-
-
-@dataclass
-class LineError(RowError):
-    """A row's errors as one bilingual line: ``第3行: 中文；中文 / Row 3: English; English``.
-
-    Each message is written ``中文 / English``; the halves are gathered on their side.
-    """
-
-    messages: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        halves = [m.split(" / ", 1) if " / " in m else [m, m] for m in self.messages]
-        zh = "；".join(h[0] for h in halves)
-        en = "; ".join(h[1] for h in halves)
-        if self.line == 0:
-            return f"{zh} / {en}"
-        return f"第{self.line}行: {zh} / Row {self.line}: {en}"
-
-
-def import_failed(line: int, message: str) -> ImportFailed:
-    return ImportFailed([LineError(line, [message])])
-
-
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-
-class ImportFailed(ValidationError):
-    """Raised with every row error; nothing was written."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        self.row_errors = errors
-        super().__init__([str(e) for e in errors])
-
-
-def read_rows(
-    data: bytes,
-    filename: str,
-    *,
-    aliases: dict[str, str] | None = None,
-    required: Iterable[str] = ("code", "parent_code", "name", "kind"),
-    max_rows: int | None = None,
-    progress: Callable[..., None] | None = None,
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of an XLSX or CSV file as dicts keyed by the canonical column names (``aliases``
-    maps header cells to them; the place tree's columns by default), with the file's own line
-    numbers (the header is line 1). Other ledgers (calendar, catalogue) read through it too."""
-    aliases = HEADER_ALIASES if aliases is None else aliases
-    limit = settings.IMPORT_MAX_ROWS if max_rows is None else max_rows
-    try:
-        check_sheet(data, filename)  # a spreadsheet bomb is refused before it is parsed
-    except SheetRefused as exc:
-        raise ImportFailed([RowError(0, [str(exc)])]) from exc
-    lower = filename.lower()
-    if lower.endswith(".xlsx"):
-        rows = _xlsx_rows(data)
-    elif lower.endswith(".csv"):
-        rows = _csv_rows(data)
-    else:
-        raise ImportFailed([RowError(0, ["只支持 .xlsx 或 .csv 文件 / Only .xlsx or .csv files can be imported"])])
-    header: list[str] | None = None
-    for line, raw in enumerate(rows, start=1):
-        if line > limit + 1:  # the header, then at most ``limit`` rows
-            raise ImportFailed([RowError(0, [str(too_many_rows(limit))])])
-        if progress is not None and line % 1000 == 0:
-            progress(line, 0, "reading")
-        cells = ["" if c is None else unguard_cell(str(c).strip()) for c in raw]
-        if header is None:
-            header = [aliases.get(c.strip().lower(), aliases.get(c.strip(), "")) for c in cells]
-            missing = set(required) - set(header)
-            if missing:
-                raise ImportFailed([RowError(1, ["缺少列 / missing columns: " + ", ".join(sorted(missing))])])
-            continue
-        if not any(cells):
-            continue
-        yield line, {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name}
-
-
-def _csv_rows(data: bytes) -> Iterable[list[Any]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise ImportFailed(
-                [
-                    RowError(
-                        0,
-                        ["无法识别文件编码，请另存为 UTF-8 / The file's encoding is not recognised: save it as UTF-8"],
-                    )
-                ]
-            ) from exc
-    return csv.reader(io.StringIO(text))
-
-
-def _xlsx_rows(data: bytes) -> Iterable[list[Any]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:
-        raise ImportFailed([RowError(0, ["不是有效的 Excel 文件 / Not a valid .xlsx file"])]) from exc
-    return (list(row) for row in workbook.worksheets[0].iter_rows(values_only=True))
 
 
 def _decimal(value: str, low: int, high: int, label: str, errors: list[str]) -> Decimal | None:
@@ -327,10 +208,10 @@ def _decimal(value: str, low: int, high: int, label: str, errors: list[str]) -> 
     try:
         number = Decimal(value)
     except InvalidOperation:
-        errors.append(f"{label}不是数字 / {label} is not a number")
+        errors.append(_("%(value)s不是数字") % {"value": label})
         return None
     if not low <= number <= high:
-        errors.append(f"{label}超出范围 / {label} is out of range")
+        errors.append(_("%(value)s超出范围") % {"value": label})
         return None
     return number.quantize(Decimal("0.000001"))
 
@@ -340,9 +221,9 @@ def place_import(
 ) -> ImportResult:
     """Import (or update) places from a file. All rows are checked before anything is written.
     ``progress(done, total, phase)`` hears of the reading and the writing."""
-    rows = list(read_rows(data, filename, progress=progress))
+    rows = list(read_rows(data, filename, aliases=HEADER_ALIASES, required=REQUIRED, progress=progress))
     if not rows:
-        raise ImportFailed([RowError(0, ["文件中没有数据行 / The file has no data rows"])])
+        raise ImportFailed([RowError(0, [_("文件中没有数据行")])])
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     kinds: dict[str, str] = {}
@@ -350,15 +231,15 @@ def place_import(
     for line, row in rows:
         msgs: list[str] = []
         code = row.get("code", "")
-        kind = KIND_ALIASES.get(row.get("kind", ""), row.get("kind", ""))
+        kind = choice_value(PlaceKind, row.get("kind", "")) or row.get("kind", "")
         if code in seen:
-            msgs.append(f"编码 {code} 与第{seen[code]}行重复 / code {code} repeats line {seen[code]}")
+            msgs.append(_("编码 %(code)s 与第%(code2)s行重复") % {"code": code, "code2": seen[code]})
         seen.setdefault(code, line)
         kinds[code] = kind
-        lat = _decimal(row.get("lat", ""), -90, 90, "纬度 latitude", msgs)
-        lng = _decimal(row.get("lng", ""), -180, 180, "经度 longitude", msgs)
+        lat = _decimal(row.get("lat", ""), -90, 90, _("纬度"), msgs)
+        lng = _decimal(row.get("lng", ""), -180, 180, _("经度"), msgs)
         if (lat is None) != (lng is None) and not msgs:
-            msgs.append("纬度和经度要同时填写 / Give both latitude and longitude, or neither")
+            msgs.append(_("纬度和经度要同时填写"))
         try:
             boundary = validate_boundary(row.get("boundary") or None)
         except ValidationError as exc:
@@ -381,8 +262,8 @@ def place_import(
         if msgs:
             errors.append(RowError(line, msgs))
 
-    parent_codes = {p["parent_code"] for _, p in parsed if p["parent_code"]}
-    codes = {p["code"] for _, p in parsed}
+    parent_codes = {p["parent_code"] for _key, p in parsed if p["parent_code"]}
+    codes = {p["code"] for _key, p in parsed}
     existing = {p.code: p for p in Place.objects.filter(code__in=parent_codes | codes)}
     scope = scope_for(actor) if not is_system(actor) else None
     # places outside the actor's reach are not named as existing: a parent there reads as
@@ -395,11 +276,7 @@ def place_import(
         msgs = []
         parent_code = item["parent_code"]
         if item["code"] in hidden:
-            errors.append(
-                RowError(
-                    line, [f"编码 {item['code']} 已被占用，请换一个 / the code {item['code']} is taken: choose another"]
-                )
-            )
+            errors.append(RowError(line, [_("编码 %(code)s 已被占用，请换一个") % {"code": item["code"]}]))
             continue
         current = existing.get(item["code"])
         own_parent = (
@@ -416,10 +293,7 @@ def place_import(
                 parent_kind = existing[parent_code].kind
             else:
                 parent_kind = None
-                msgs.append(
-                    f"上级编码 {parent_code} 不存在或不在您的管辖范围内 / parent code {parent_code} does not exist "
-                    "or is outside your scope"
-                )
+                msgs.append(_("上级编码 %(parent_code)s 不存在或不在您的管辖范围内") % {"parent_code": parent_code})
         else:
             parent_kind = None
         if not msgs:
@@ -429,18 +303,15 @@ def place_import(
             current_parent = current.path[: -Place.steplen]
             wanted = existing.get(parent_code)
             if (wanted.path if wanted else "") != current_parent or current.kind != item["kind"]:
-                msgs.append(
-                    f"编码 {item['code']} 已在别处存在，不能移动 / code {item['code']} exists elsewhere: "
-                    "places cannot be moved by import"
-                )
+                msgs.append(_("编码 %(code)s 已在别处存在，不能移动") % {"code": item["code"]})
         if scope is not None and not scope.everything and not msgs:
             if current is not None:  # an update: the node itself must be in scope
                 if not scope.allows(PlaceCap.MANAGE_PLACES, current.path):
-                    msgs.append("该地点不在您的管辖范围内 / this place is outside your scope")
+                    msgs.append(_("该地点不在您的管辖范围内"))
             elif not parent_code:
-                msgs.append("只有系统管理员可以导入顶级地点 / only system admins may import top-level places")
+                msgs.append(_("只有系统管理员可以导入顶级地点"))
             elif parent_code in existing and not scope.allows(PlaceCap.MANAGE_PLACES, existing[parent_code].path):
-                msgs.append("上级地点不在您的管辖范围内 / the parent place is outside your scope")
+                msgs.append(_("上级地点不在您的管辖范围内"))
         if msgs:
             errors.append(RowError(line, msgs))
     if errors:
@@ -478,20 +349,19 @@ def place_import(
                 if progress:
                     progress(done, total, "writing")
             if not progressed:  # a cycle in the parent codes
-                raise ImportFailed(
-                    [RowError(line, ["上级关系成环 / the parent codes form a cycle"]) for line, _ in pending]
-                )
+                raise ImportFailed([RowError(line, [_("上级关系成环")]) for line, _rest in pending])
             pending = [p for p in pending if p not in progressed]
         builder.save()
         anchor_place = min(nodes.values(), key=lambda p: p.depth, default=None)
         if anchor_place is not None and anchor_place.pk:
-            audit_record(
+            audit_import(
                 actor=actor,
-                action=AuditEntry.Action.IMPORT,
                 target=anchor_place,
                 place=anchor_place,
-                reason=filename,
-                changes={"created": result.created, "updated": result.updated},
+                what="places",
+                filename=filename,
+                created=result.created,
+                updated=result.updated,
             )
     return result
 
@@ -508,32 +378,27 @@ def place_import_counts(
 
 
 def place_export_xlsx(*, actor: Any, root: Place) -> bytes:
-    """The subtree under ``root`` as an XLSX in the import format (so it round-trips)."""
-    from openpyxl import Workbook
-
+    """The subtree under ``root`` as an XLSX in the import format (so it round-trips); audited."""
     require(actor, PlaceCap.VIEW_PLACES, root)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("places")
-    sheet.append(["编码", "上级编码", "名称", "类型", "纬度", "经度", "边界"])
     codes: dict[str, str] = {}
     if root.depth > 1:
         parent = Place.objects.filter(path=root.path[: -Place.steplen]).only("code").first()
         if parent:
             codes[parent.path] = parent.code
+    rows = []
     for place in Place.objects.filter(path__startswith=root.path).order_by("path").iterator(chunk_size=2000):
         codes[place.path] = place.code
-        parent_code = codes.get(place.path[: -Place.steplen], "")
-        sheet.append(
+        rows.append(
             [
-                safe_cell(place.code),
-                safe_cell(parent_code),
-                safe_cell(place.name),
+                place.code,
+                codes.get(place.path[: -Place.steplen], ""),
+                place.name,
                 place.kind,
                 float(place.lat) if place.lat is not None else None,
                 float(place.lng) if place.lng is not None else None,
                 json.dumps(place.boundary, ensure_ascii=False) if place.boundary else None,
             ]
         )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    data = xlsx_bytes(Sheet("places", EXPORT_HEADER, rows))
+    audit_export(actor=actor, target=root, place=root, what="places", rows=len(rows))
+    return data

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -138,9 +139,9 @@ class VisitViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Visit]
         params = self.request.query_params
         kind, tag = params.get("kind") or None, params.get("tag") or None
         if kind and kind not in VisitKind.values:
-            raise serializers.ValidationError({"kind": [f"未知的走访类型「{kind}」 / Unknown kind of visit"]})
+            raise serializers.ValidationError({"kind": [_("未知的走访类型「%(kind)s」") % {"kind": kind}]})
         if tag and tag not in VisitTag.values:
-            raise serializers.ValidationError({"tag": [f"未知的标记「{tag}」 / Unknown tag"]})
+            raise serializers.ValidationError({"tag": [_("未知的标记「%(tag)s」") % {"tag": tag}]})
         place = access_place(self.request.user, params["place"]) if params.get("place") else None
         household = household_for(self.request.user, params["household"]) if params.get("household") else None
         return selectors.visit_list(actor=self.request.user, place=place, household=household, kind=kind, tag=tag)
@@ -241,13 +242,13 @@ class CoverageView(APIView):
         params = request.query_params
         by = params.get("by") or "child"
         if by not in ("child", "carer", "total"):
-            raise serializers.ValidationError({"by": ["只能是 child、carer 或 total / One of child, carer, total"]})
+            raise serializers.ValidationError({"by": [_("只能是 child、carer 或 total")]})
         try:
             period = int(params.get("period_days") or 30)
         except ValueError:
             period = 0
         if not 1 <= period <= 366:
-            raise serializers.ValidationError({"period_days": ["须在1到366天之间 / 1 to 366 days"]})
+            raise serializers.ValidationError({"period_days": [_("须在1到366天之间")]})
         place: Place | None = access_place(request.user, params["place"]) if params.get("place") else None
         rows = selectors.coverage_summary(actor=request.user, place=place, by=by, period_days=period)
         return Response(

@@ -37,6 +37,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from linli.people.models import Household, HouseholdMember, Membership, Person
 from linli.places.models import Place, PlaceKind, path_len
@@ -59,8 +60,8 @@ BALANCE_KINDS = (
     PlaceKind.COURTYARD,
 )
 
-NO_CARER = "网格内没有党员中心户或楼栋长 / No central household or building leader in this grid"
-ALL_FULL = "网格内的包保人都已满额 / Every carer of this grid is at capacity"
+NO_CARER = _("网格内没有党员中心户或楼栋长")
+ALL_FULL = _("网格内的包保人都已满额")
 
 
 @dataclass(frozen=True)
@@ -151,11 +152,9 @@ def balance_propose(
     depend on the time)."""
     del now
     if place.kind not in BALANCE_KINDS:
-        raise ValidationError(
-            {"place": ["请选择社区、网格、楼栋或院落 / Choose a community, grid, building or courtyard"]}
-        )
+        raise ValidationError({"place": [_("请选择社区、网格、楼栋或院落")]})
     if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-        raise ValidationError({"capacity": ["每人包保户数至少为1 / The capacity must be at least 1"]})
+        raise ValidationError({"capacity": [_("每人包保户数至少为1")]})
     households = list(
         Household.objects.filter(place__path__startswith=place.path).select_related("place").order_by("place__path")
     )
@@ -276,7 +275,7 @@ def balance_apply(
             household=proposal.household,
             carer=proposal.carer,
             now=now,
-            reason="均衡分配 / balanced",
+            reason=_("均衡分配"),
         )
         changed += 1
         if progress is not None:

@@ -15,7 +15,6 @@ carer's name and number are masked unless the actor may unmask at the carer's pl
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -23,18 +22,17 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from linli.core.access import is_system, scope_for
-from linli.core.audit import audit_record
-from linli.core.models import AuditEntry
-from linli.core.sheets import safe_cell
+from linli.core.audit import audit_export, audit_import
+from linli.core.sheets import ImportFailed, ImportResult, RowError, Sheet, read_rows, xlsx_bytes
 from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name, mask_phone, normalize_phone
 from linli.people.models import Household, Membership, Person
 from linli.people.selectors import person_list
 from linli.people.services import export_unmask
 from linli.places.models import Place, PlaceKind
-from linli.places.services import ImportFailed, ImportResult, LineError, read_rows
 from linli.visits.balance import covers
 from linli.visits.capabilities import VisitCap
 from linli.visits.models import CareAssignment
@@ -81,16 +79,14 @@ def care_import(
     current carer already. With ``place`` (the care page's), every household must lie in it."""
     rows = list(read_rows(data, filename, aliases=HEADER_ALIASES, required=("household",), progress=progress))
     if not rows:
-        raise ImportFailed([LineError(0, ["文件中没有数据行 / The file has no data rows"])])
+        raise ImportFailed([RowError(0, [_("文件中没有数据行")])])
     if not ({"carer_phone", "carer_id"} & set(rows[0][1])):
-        raise ImportFailed(
-            [LineError(1, ["缺少“包保人手机”或“包保人编号”列 / Missing a carer phone or carer id column"])]
-        )
+        raise ImportFailed([RowError(1, [_("缺少“包保人手机”或“包保人编号”列")])])
     now = now or timezone.now()
     scope = scope_for(actor) if not is_system(actor) else None
     problems: dict[int, list[str]] = defaultdict(list)
 
-    codes = {row.get("household", "") for _, row in rows}
+    codes = {row.get("household", "") for _key, row in rows}
     households = {
         h.place.code: h
         for h in Household.objects.filter(place__code__in=codes, place__kind=PlaceKind.HOUSEHOLD).select_related(
@@ -105,18 +101,16 @@ def care_import(
         if raw_id:
             number = _whole_number(raw_id)
             if number is None:
-                problems[line].append(f"包保人编号“{raw_id}”不是数字 / The carer id '{raw_id}' is not a number")
+                problems[line].append(_("包保人编号“%(raw_id)s”不是数字") % {"raw_id": raw_id})
             else:
                 ids[line] = number
         elif raw_phone:
             try:
                 phones[line] = normalize_phone(raw_phone)
             except ValidationError:
-                problems[line].append(
-                    f"包保人手机“{raw_phone}”格式不正确 / The carer phone '{raw_phone}' is not a mobile number"
-                )
+                problems[line].append(_("包保人手机“%(raw_phone)s”格式不正确") % {"raw_phone": raw_phone})
         else:
-            problems[line].append("请填写包保人手机或包保人编号 / Give the carer's phone or id")
+            problems[line].append(_("请填写包保人手机或包保人编号"))
 
     # carers are looked up among the people the actor may see: a file must not be a way to
     # learn who holds an id or a phone number elsewhere
@@ -139,31 +133,28 @@ def care_import(
         code = row.get("household", "").strip()
         household = households.get(code)
         if not code:
-            messages.append("请填写住户编码 / Give the household code")
+            messages.append(_("请填写住户编码"))
         elif household is None:
-            messages.append(f"住户“{code}”不存在 / No household with the code '{code}'")
+            messages.append(_("住户“%(code)s”不存在") % {"code": code})
         elif scope is not None and not scope.allows(VisitCap.MANAGE_CARE, household.place.path):
-            messages.append(f"住户“{code}”不在您的管辖范围内 / The household '{code}' is outside your scope")
+            messages.append(_("住户“%(code)s”不在您的管辖范围内") % {"code": code})
         elif place is not None and not household.place.path.startswith(place.path):
-            messages.append(f"住户“{code}”不在{place.name} / The household '{code}' is not in {place.name}")
+            messages.append(_("住户“%(code)s”不在%(name)s") % {"code": code, "name": place.name})
         if code in seen:
-            messages.append(f"住户“{code}”与第{seen[code]}行重复 / The household '{code}' repeats row {seen[code]}")
+            messages.append(_("住户“%(code)s”与第%(code2)s行重复") % {"code": code, "code2": seen[code]})
         seen.setdefault(code, line)
         carer = _find_carer(line, ids, phones, by_id, by_phone, role_paths, household, messages)
         if carer is not None and household is not None and not covers(role_paths[carer.pk], household.place.path):
-            messages.append(
-                f"{carer.name}不是该网格的党员中心户或楼栋长 / {carer.name} is not a central household or "
-                "building leader of this grid"
-            )
+            messages.append(_("%(name)s不是该网格的党员中心户或楼栋长") % {"name": carer.name})
         if not messages and household is not None and carer is not None:
             plan.append((household, carer))
-    errors = [LineError(line, messages) for line, messages in sorted(problems.items()) if messages]
+    errors = [RowError(line, messages) for line, messages in sorted(problems.items()) if messages]
     if errors:
         raise ImportFailed(list(errors))
 
     result = ImportResult()
     current = dict(
-        CareAssignment.objects.filter(household__in=[h for h, _ in plan], ended_at__isnull=True).values_list(
+        CareAssignment.objects.filter(household__in=[h for h, _rest in plan], ended_at__isnull=True).values_list(
             "household_id", "carer_id"
         )
     )
@@ -175,26 +166,23 @@ def care_import(
             if before == carer.pk:
                 result.unchanged += 1
                 continue
-            care_assign(actor=actor, household=household, carer=carer, now=now, reason="导入 / imported")
+            care_assign(actor=actor, household=household, carer=carer, now=now, reason=_("导入"))
             if before is None:
                 result.created += 1
             else:
                 result.updated += 1
-        anchor = _anchor([h.place.path for h, _ in plan])
+        anchor = _anchor([h.place.path for h, _rest in plan])
         if anchor is not None:
-            audit_record(
+            audit_import(
                 actor=actor,
-                action=AuditEntry.Action.IMPORT,
                 target=anchor,
                 place=anchor,
-                reason=filename[:200],
-                changes={
-                    "kind": "care_assignments",
-                    "rows": len(plan),
-                    "created": result.created,
-                    "updated": result.updated,
-                    "unchanged": result.unchanged,
-                },
+                what="care_assignments",
+                filename=filename,
+                rows=len(plan),
+                created=result.created,
+                updated=result.updated,
+                unchanged=result.unchanged,
             )
     return result
 
@@ -230,7 +218,7 @@ def _find_carer(
     if line in ids:
         carer = by_id.get(ids[line])
         if carer is None:
-            messages.append(f"没有编号为{ids[line]}的人员 / No person with the id {ids[line]}")
+            messages.append(_("没有编号为%(line)s的人员") % {"line": ids[line]})
         return carer
     if line not in phones:
         return None
@@ -240,12 +228,10 @@ def _find_carer(
         # a number shared in a family: the one among them who may care for this household
         found = [p for p in found if covers(role_paths[p.pk], household.place.path)] or found
     if not found:
-        messages.append(f"没有手机号为{masked}的人员 / No person with the phone {masked}")
+        messages.append(_("没有手机号为%(masked)s的人员") % {"masked": masked})
         return None
     if len(found) > 1:
-        messages.append(
-            f"手机号{masked}对应多人，请填写包保人编号 / Several people have the phone {masked}: give the carer id"
-        )
+        messages.append(_("手机号%(masked)s对应多人，请填写包保人编号") % {"masked": masked})
         return None
     return found[0]
 
@@ -254,8 +240,6 @@ def care_export(*, actor: Any, place: Place, full: bool = False, reason: str = "
     """The current care assignments under ``place`` that the actor may see, as an XLSX in the
     import's columns. Carer names and phone numbers are masked; ``full`` gives them in clear
     to an actor with ``unmask`` at the place who gives a ``reason`` (audited with it)."""
-    from openpyxl import Workbook
-
     reason = export_unmask(actor=actor, place=place, full=full, reason=reason)
     scope = scope_for(actor)
     if is_system(actor):
@@ -267,7 +251,7 @@ def care_export(*, actor: Any, place: Place, full: bool = False, reason: str = "
     ):
         qs = assignment_list(actor=actor, place=place)
     else:
-        raise PermissionDenied("此地点不在您的管辖范围内 / This place is outside your scope")
+        raise PermissionDenied(_("此地点不在您的管辖范围内"))
     rows = list(qs.select_related("household__place", "carer__place"))
     buildings = {
         p.path: p.name
@@ -275,36 +259,34 @@ def care_export(*, actor: Any, place: Place, full: bool = False, reason: str = "
             "path", "name"
         )
     }
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("包保关系")
-    sheet.append(EXPORT_HEADER)
     masked = 0
+    cells = []
     for a in rows:
         clear = full and (is_system(actor) or scope.allows(PeopleCap.UNMASK, a.carer.place.path))
         masked += not clear
-        sheet.append(
+        cells.append(
             [
                 a.household.place.code,
-                safe_cell(a.household.place.name),
-                safe_cell(buildings.get(a.household.place.path[: -Place.steplen], "")),
+                a.household.place.name,
+                buildings.get(a.household.place.path[: -Place.steplen], ""),
                 a.carer_id,
-                safe_cell(a.carer.name if clear else mask_name(a.carer.name)),
+                a.carer.name if clear else mask_name(a.carer.name),
                 a.carer.phone if clear else mask_phone(a.carer.phone),
                 timezone.localtime(a.started_at).date().isoformat(),
             ]
         )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    audit_record(
+    data = xlsx_bytes(Sheet("包保关系", EXPORT_HEADER, cells))
+    audit_export(
         actor=actor,
-        action=AuditEntry.Action.EXPORT,
         target=place,
         place=place,
+        what="care_assignments",
+        rows=len(rows),
+        full=full,
         reason=reason,
-        field="full" if full else "masked",
-        changes={"kind": "care_assignments", "rows": len(rows), "masked": masked},
+        masked_rows=masked,
     )
-    return buffer.getvalue()
+    return data
 
 
 def _all_assignments(place: Place) -> Any:

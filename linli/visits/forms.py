@@ -22,8 +22,8 @@ class VisitForm(forms.Form):
     household = forms.IntegerField(
         label=_("住户"),
         error_messages={
-            "required": _("请选择住户 / Choose a household"),
-            "invalid": _("请选择住户 / Choose a household"),
+            "required": _("请选择住户"),
+            "invalid": _("请选择住户"),
         },
     )
     kind = forms.ChoiceField(
@@ -83,7 +83,7 @@ class VisitForm(forms.Form):
         except ValueError:
             value = None
         if value is None:
-            raise forms.ValidationError(_("走访时间格式不对 / The visit time is not a valid time"))
+            raise forms.ValidationError(_("走访时间格式不对"))
         if timezone.is_naive(value):
             value = timezone.make_aware(value)
         return value
@@ -91,5 +91,5 @@ class VisitForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("raise_need") and not (data.get("need_text") or "").strip():
-            self.add_error("need_text", _("请写下要反映的诉求 / Write down the need to raise"))
+            self.add_error("need_text", _("请写下要反映的诉求"))
         return data

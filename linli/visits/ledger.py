@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,10 +21,12 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Length, Substr
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.timezone import get_default_timezone
+from django.utils.translation import gettext as _
 
 from linli.core.access import SYSTEM, scope_for
-from linli.core.sheets import safe_cell
-from linli.needs.workdays import LOCAL_TZ
+from linli.core.audit import audit_export
+from linli.core.sheets import Sheet, xlsx_file
 from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name, redact_text
 from linli.places.capabilities import PlaceCap
@@ -87,13 +88,15 @@ class Month:
 def ledger_month(year: int, month: int, *, now: dt.datetime) -> Month:
     """The month asked for; a month still to come (in local time) is refused."""
     if not 1 <= month <= 12:
-        raise BadMonth("月份应为1—12 / The month is 1 to 12")
+        raise BadMonth(_("月份应为1—12"))
     if not _FIRST_YEAR <= year <= _LAST_YEAR:
-        raise BadMonth(f"年份应在{_FIRST_YEAR}—{_LAST_YEAR}之间 / The year lies between {_FIRST_YEAR} and {_LAST_YEAR}")
-    start = dt.datetime(year, month, 1, tzinfo=LOCAL_TZ)
-    nxt = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=LOCAL_TZ)
+        raise BadMonth(
+            _("年份应在%(_FIRST_YEAR)s—%(_LAST_YEAR)s之间") % {"_FIRST_YEAR": _FIRST_YEAR, "_LAST_YEAR": _LAST_YEAR}
+        )
+    start = dt.datetime(year, month, 1, tzinfo=get_default_timezone())
+    nxt = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=get_default_timezone())
     if start > now:
-        raise BadMonth("该月份尚未到来，没有台账 / This month has not begun: there is no ledger for it yet")
+        raise BadMonth(_("该月份尚未到来，没有台账"))
     return Month(year=year, month=month, start=start, end=nxt)
 
 
@@ -102,9 +105,7 @@ def ledger_community(actor: Any, code: str) -> Place:
     actor may see, 403 when the actor sees it but may not read its visit records."""
     place = access_place(actor, code, PlaceCap.VIEW_PLACES)
     if not scope_for(actor).allows(VisitCap.VIEW_VISITS, place.path):
-        raise PermissionDenied(
-            "您的角色不能查看该社区的走访记录 / Your role cannot read this community's visit records"
-        )
+        raise PermissionDenied(_("您的角色不能查看该社区的走访记录"))
     return place
 
 
@@ -184,18 +185,20 @@ class Ledger:
 
     @property
     def generated(self) -> str:
-        return f"{self.generated_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}"
+        return f"{self.generated_at.astimezone(get_default_timezone()):%Y-%m-%d %H:%M}"
 
     @property
     def masking(self) -> str:
-        return "完整 / full" if self.full else "已脱敏 / masked"
+        return _("完整") if self.full else _("已脱敏")
 
     @property
     def notes(self) -> list[str]:
         return [
             "本月走访次数、走访到的住户按当月走访记录统计(不在家不计为走访到)。",
-            f"住户数、包保人、逾期未走访和从未走访按生成时({self.generated})的包保关系和最近走访记录计算于月末，"
-            "并非当时的快照 / Households, carers, overdue and never-visited counts are as kept at generation time.",
+            _(
+                "住户数、包保人、逾期未走访和从未走访按生成时(%(generated)s)的包保关系和最近走访记录计算于月末，并非当时的快照"
+            )
+            % {"generated": self.generated},
             "姓名和备注中的号码已脱敏。" if not self.full else "本台账含完整姓名，请妥善保管。",
         ]
 
@@ -232,7 +235,7 @@ def _row(visit: Any, *, full: bool) -> LedgerRow:
     if visit.policy_topic:
         tags.append(f"政策：{visit.policy_topic}")
     return LedgerRow(
-        when=f"{visit.visited_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
+        when=f"{visit.visited_at.astimezone(get_default_timezone()):%Y-%m-%d %H:%M}",
         grid=visit.grid_name or "",
         building=visit.building_name or "",
         room=visit.household.place.name,
@@ -312,61 +315,31 @@ def ledger_build(
 # --- the files --------------------------------------------------------------------------------
 
 
-def _safe(cells: list[Any]) -> list[Any]:
-    return [safe_cell(c) if isinstance(c, str) else c for c in cells]
-
-
 def ledger_xlsx(ledger: Ledger) -> Any:
     """The ledger as an XLSX workbook in a temporary file (sheets 走访台账 and 汇总)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook()
-    workbook.remove(workbook.worksheets[0])
-    sheet = workbook.create_sheet("走访台账")
-    sheet.append(HEADER)
-    for row in ledger.rows:
-        sheet.append(_safe(row.cells()))
-    bold = Font(bold=True)
-    for cell in sheet[1]:
-        cell.font = bold
-    for n, width in enumerate(WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(n)].width = width
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for (cell,) in sheet.iter_rows(min_row=2, min_col=8, max_col=8):
-        cell.alignment = wrap
-    sheet.freeze_panes = "A2"
-    sheet.print_title_rows = "1:1"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    if sheet.oddHeader is not None and sheet.oddFooter is not None:
-        sheet.oddHeader.center.text = ledger.title
-        sheet.oddFooter.center.text = "&P / &N"
-
-    summary = workbook.create_sheet("汇总")
-    summary.append([ledger.title])
-    summary["A1"].font = Font(bold=True, size=14)
-    summary.append([f"生成时间 {ledger.generated}  ·  {ledger.masking}"])
-    for note in ledger.notes:
-        summary.append([note])
+    summary: list[list[Any]] = [[ledger.title], [f"生成时间 {ledger.generated}  ·  {ledger.masking}"]]
+    summary += [[note] for note in ledger.notes]
+    bold = [0]
     summary.append([])
+    bold.append(len(summary))
     summary.append(["按网格", *SUMMARY_HEADER[1:]])
-    summary[summary.max_row][0].font = bold
-    for grid in ledger.grids:
-        summary.append(_safe(grid.cells()))
+    summary += [grid.cells() for grid in ledger.grids]
     summary.append(ledger.total.cells())
     summary.append([])
+    bold.append(len(summary))
     summary.append(["按包保人", *SUMMARY_HEADER[1:]])
-    summary[summary.max_row][0].font = bold
-    for carer in ledger.carers:
-        summary.append(_safe(carer.cells()))
-    for n, width in enumerate(SUMMARY_WIDTHS, start=1):
-        summary.column_dimensions[get_column_letter(n)].width = width
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 (closed by FileResponse)
-    workbook.save(handle)
-    handle.seek(0)
-    return handle
+    summary += [carer.cells() for carer in ledger.carers]
+    return xlsx_file(
+        Sheet(
+            "走访台账",
+            HEADER,
+            [row.cells() for row in ledger.rows],
+            widths=WIDTHS,
+            wrap=[HEADER.index("听到的情况") + 1],
+            print_title=ledger.title,
+        ),
+        Sheet("汇总", [], summary, widths=SUMMARY_WIDTHS, bold_rows=bold),
+    )
 
 
 def ledger_pdf(ledger: Ledger) -> bytes:
@@ -375,3 +348,23 @@ def ledger_pdf(ledger: Ledger) -> bytes:
 
     html = render_to_string("visits/ledger_pdf.html", {"ledger": ledger, "header": HEADER, "summary": SUMMARY_HEADER})
     return bytes(weasyprint.HTML(string=html).write_pdf())
+
+
+def ledger_export(
+    *, actor: Any, community: Place, month: Month, full: bool, reason: str, fmt: str, now: dt.datetime
+) -> tuple[Ledger, Any]:
+    """Build the ledger and its file (an XLSX temporary file, or PDF bytes), audited: masked or
+    in full, and why (``reason`` as ``people.services.export_unmask`` checked it)."""
+    book = ledger_build(actor=actor, community=community, month=month, full=full, now=now)
+    audit_export(
+        actor=actor,
+        target=community,
+        place=community,
+        what="visits_ledger",
+        rows=len(book.rows),
+        full=full,
+        reason=reason,
+        format=fmt,
+        month=month.key,
+    )
+    return book, ledger_xlsx(book) if fmt == "xlsx" else ledger_pdf(book)

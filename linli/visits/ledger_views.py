@@ -15,10 +15,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from linli.core.audit import audit_record
-from linli.core.models import AuditEntry
 from linli.core.pages import messages_of
 from linli.core.sheets import XLSX_TYPE
 from linli.people.services import export_unmask
@@ -26,11 +25,9 @@ from linli.visits.ledger import (
     FORMATS,
     LEDGER_PLACE_KINDS,
     BadMonth,
-    ledger_build,
     ledger_community,
+    ledger_export,
     ledger_month,
-    ledger_pdf,
-    ledger_xlsx,
     may_unmask,
 )
 
@@ -48,34 +45,27 @@ def ledger(request: HttpRequest, code: str, year: int, month: int, fmt: str) -> 
     community = ledger_community(request.user, code)
     full = request.GET.get("full") == "1"
     if full and not may_unmask(request.user, community):
-        raise PermissionDenied("您的角色不能导出未脱敏的台账 / Your role cannot export an unmasked ledger")
+        raise PermissionDenied(_("您的角色不能导出未脱敏的台账"))
     try:
         reason = export_unmask(actor=request.user, place=community, full=full, reason=request.GET.get("reason", ""))
     except ValidationError as exc:
         return _bad_request(messages_of(exc))
     if community.kind not in LEDGER_PLACE_KINDS:
-        return _bad_request("台账按社区(村)生成，请选择社区 / Ledgers are kept per community: choose a community")
+        return _bad_request(_("台账按社区(村)生成，请选择社区"))
     now = timezone.now()
     try:
         when = ledger_month(year, month, now=now)
     except BadMonth as exc:
         return _bad_request(str(exc))
-    book = ledger_build(actor=request.user, community=community, month=when, full=full, now=now)
-    audit_record(
-        actor=request.user,
-        action=AuditEntry.Action.EXPORT,
-        target=community,
-        place=community,
-        reason=reason or "走访台账导出 / visits ledger export",
-        field="full" if full else "masked",
-        changes={"format": fmt, "month": when.key, "rows": len(book.rows), "masked": not full},
+    _book, content = ledger_export(
+        actor=request.user, community=community, month=when, full=full, reason=reason, fmt=fmt, now=now
     )
     filename = f"linli-visits-{community.code}-{when.key}.{fmt}"
     response: HttpResponseBase
     if fmt == "xlsx":
-        response = FileResponse(ledger_xlsx(book), as_attachment=True, filename=filename, content_type=XLSX_TYPE)
+        response = FileResponse(content, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
     else:
-        response = HttpResponse(ledger_pdf(book), content_type="application/pdf")
+        response = HttpResponse(content, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.linli_unmasked = full  # type: ignore[union-attr]
     return response

@@ -34,13 +34,12 @@ from linli.core.errors import error_response
 from linli.core.imports import Queued, import_or_queue
 from linli.core.pages import attempt, int_or_none, ints, messages_of, safe_next
 from linli.core.pagination import paginate
-from linli.core.sheets import XLSX_TYPE
+from linli.core.sheets import XLSX_TYPE, ImportFailed
 from linli.people.capabilities import PeopleCap
 from linli.people.models import Household, Person
 from linli.people.selectors import access_household, membership_list, person_list, sees_sensitive
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place, place_ancestors, place_list
-from linli.places.services import ImportFailed
 from linli.visits import selectors, services
 from linli.visits.capabilities import VisitCap
 from linli.visits.models import POLICY_TARGETS, OpinionStatus
@@ -81,7 +80,7 @@ def _back(request: HttpRequest, fallback: str) -> HttpResponse:
 
 def _require(actor: Any, action: str, path_: str) -> None:
     if not scope_for(actor).allows(action, path_):
-        raise PermissionDenied(_("您没有此项权限 / You may not do this here"))
+        raise PermissionDenied(_("您没有此项权限"))
 
 
 def _days(value: str | None) -> int:
@@ -206,7 +205,7 @@ def home(request: HttpRequest) -> HttpResponse:
     coverage_paths = scope.paths(VisitCap.VIEW_COVERAGE)
     is_carer = bool(scope.roles() & services.CARER_ROLES) and scope.person_id is not None
     if not (scope.everything or coverage_paths or is_carer):
-        raise PermissionDenied(_("您的角色没有走访任务 / Your role has no visits to make"))
+        raise PermissionDenied(_("您的角色没有走访任务"))
     places = (
         list(Place.objects.filter(depth=1).order_by("path")[:20])
         if scope.everything
@@ -375,7 +374,7 @@ def household_assign(request: HttpRequest, pk: int) -> HttpResponse:
     carer_id = int_or_none(request.POST.get("carer"))
     carer = next((p for p in services.carers_of(household.place) if p.pk == carer_id), None)
     if carer is None:
-        messages.error(request, _("请选择本网格的党员中心户或楼栋长 / Choose a carer of this grid"))
+        messages.error(request, _("请选择本网格的党员中心户或楼栋长"))
     else:
         attempt(
             request,
@@ -442,10 +441,10 @@ def care_import(request: HttpRequest, code: str) -> HttpResponse:
     back = reverse("visits:care", kwargs={"code": place.code})
     upload = request.FILES.get("file")
     if upload is None:
-        messages.error(request, _("请选择 XLSX 或 CSV 文件 / Choose an XLSX or CSV file"))
+        messages.error(request, _("请选择 XLSX 或 CSV 文件"))
         return redirect(back)
     if upload.size and upload.size > MAX_IMPORT_BYTES:
-        messages.error(request, _("文件过大(最大5MB) / The file is too large (at most 5 MB)"))
+        messages.error(request, _("文件过大(最大5MB)"))
         return redirect(back)
     try:
         done = import_or_queue(
@@ -519,13 +518,13 @@ def care_handover(request: HttpRequest, code: str) -> HttpResponse:
     leaving_id, to_id = int_or_none(request.POST.get("carer")), int_or_none(request.POST.get("to"))
     row = selectors.assignment_list(actor=user, place=place, carer_id=leaving_id).first() if leaving_id else None
     if row is None:
-        messages.error(request, _("请选择要交接的包保人 / Choose the carer who hands over"))
+        messages.error(request, _("请选择要交接的包保人"))
         return redirect(back)
     to: Person | None = None
     if to_id is not None:
         to = next((p for p in services.carers_of(place) if p.pk == to_id), None)
         if to is None or to.pk == row.carer_id:
-            messages.error(request, _("请选择另一位本网格的包保人 / Choose another carer of this place"))
+            messages.error(request, _("请选择另一位本网格的包保人"))
             return redirect(back)
     moved: list[int] = []
 
@@ -625,9 +624,7 @@ def _parse_round(post: Any) -> tuple[dt.datetime, dt.datetime]:
         start = dt.time.fromisoformat(post.get("start", ""))
         end = dt.time.fromisoformat(post.get("end", ""))
     except ValueError as exc:
-        raise ValidationError(
-            {"starts_at": ["请填写日期(YYYY-MM-DD)和时间(HH:MM) / Give a date (YYYY-MM-DD) and times (HH:MM)"]}
-        ) from exc
+        raise ValidationError({"starts_at": [_("请填写日期(YYYY-MM-DD)和时间(HH:MM)")]}) from exc
     starts_at = dt.datetime.combine(day, start, tzinfo=LOCAL)
     ends_at = dt.datetime.combine(day, end, tzinfo=LOCAL)
     if ends_at <= starts_at:

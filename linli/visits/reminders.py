@@ -15,10 +15,10 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.timezone import get_default_timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.notify import NotificationKind, Recipient, notify
-from linli.needs.workdays import LOCAL_TZ
 from linli.people.models import Person
 from linli.visits.models import VisitReminder
 from linli.visits.selectors import CarerDue, overdue_by_carer
@@ -55,7 +55,7 @@ KINDS = [REMINDER, REMINDER_VULNERABLE]
 
 
 def within_hours(now: dt.datetime) -> bool:
-    return SEND_FROM <= now.astimezone(LOCAL_TZ).time() < SEND_UNTIL
+    return SEND_FROM <= now.astimezone(get_default_timezone()).time() < SEND_UNTIL
 
 
 def _claim(due: CarerDue, day: dt.date, now: dt.datetime) -> bool:
@@ -78,7 +78,7 @@ def reminders_sweep(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     if not within_hours(now):
         return 0
-    day = now.astimezone(LOCAL_TZ).date()
+    day = now.astimezone(get_default_timezone()).date()
     dues = overdue_by_carer(now=now)
     done = set(
         VisitReminder.objects.filter(day=day, carer_id__in=[d.carer_id for d in dues]).values_list(

@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from linli.core.access import SYSTEM, Role, is_system, require, scope_for, user_of
 from linli.core.audit import audit_record
@@ -67,14 +68,14 @@ def community_of(place: Place) -> Place:
     """The community (or village) a place belongs to."""
     found = ancestor(place, PlaceKind.COMMUNITY)
     if found is None or found.kind not in (PlaceKind.COMMUNITY, PlaceKind.VILLAGE):
-        raise ValidationError({"place": ["该地点不属于任何社区 / This place is not inside a community"]})
+        raise ValidationError({"place": [_("该地点不属于任何社区")]})
     return found
 
 
 def _check_text(value: str, field: str, limit: int = MAX_TEXT) -> str:
     value = (value or "").strip()
     if len(value) > limit:
-        raise ValidationError({field: [f"最多{limit}个字 / At most {limit} characters"]})
+        raise ValidationError({field: [_("最多%(limit)s个字") % {"limit": limit}]})
     return value
 
 
@@ -103,21 +104,14 @@ def care_assign(
     now = _now(now)
     require(actor, VisitCap.MANAGE_CARE, household.place)
     if not is_carer_for(carer, household):
-        raise ValidationError(
-            {
-                "carer": [
-                    f"{carer.name}不是该网格的党员中心户或楼栋长 / {carer.name} is not a central household or "
-                    "building leader of this grid"
-                ]
-            }
-        )
+        raise ValidationError({"carer": [_("%(name)s不是该网格的党员中心户或楼栋长") % {"name": carer.name}]})
     reason = _check_text(reason, "reason", 200)
     with transaction.atomic():
         current = CareAssignment.objects.select_for_update().filter(household=household, ended_at__isnull=True).first()
         if current is not None and current.carer_id == carer.pk:
             return current
         if current is not None:
-            _end(current, actor=actor, now=now, reason=reason or "改派 / reassigned")
+            _end(current, actor=actor, now=now, reason=reason or _("改派"))
         assignment = CareAssignment.objects.create(
             household=household,
             carer=carer,
@@ -192,16 +186,16 @@ def policy_set(
     """Create or change a community's visit policy for one kind of household. The first change
     copies the defaults in, so that the community keeps following the rest of them."""
     if community.kind not in (PlaceKind.COMMUNITY, PlaceKind.VILLAGE):
-        raise ValidationError({"community": ["走访频次按社区设置 / Visit policies are set per community"]})
+        raise ValidationError({"community": [_("走访频次按社区设置")]})
     require(actor, VisitCap.MANAGE_VISIT_POLICY, community)
     if target not in dict(POLICY_TARGETS):
-        raise ValidationError({"target": ["未知的住户类别 / Unknown kind of household"]})
+        raise ValidationError({"target": [_("未知的住户类别")]})
     try:
         days = int(interval_days)
     except (TypeError, ValueError) as exc:
-        raise ValidationError({"interval_days": ["请输入天数 / Give a number of days"]}) from exc
+        raise ValidationError({"interval_days": [_("请输入天数")]}) from exc
     if not 1 <= days <= 366:
-        raise ValidationError({"interval_days": ["间隔须在1到366天之间 / The interval must be 1 to 366 days"]})
+        raise ValidationError({"interval_days": [_("间隔须在1到366天之间")]})
     with transaction.atomic():
         Place.objects.select_for_update().filter(pk=community.pk).first()
         if not VisitPolicy.objects.filter(community=community).exists():
@@ -211,7 +205,7 @@ def policy_set(
                     for t, d, n in DEFAULT_POLICIES
                 ]
             )
-        policy, _ = VisitPolicy.objects.update_or_create(
+        policy, _unused = VisitPolicy.objects.update_or_create(
             community=community,
             target=target,
             defaults={
@@ -245,7 +239,7 @@ def household_care_set(*, actor: Any, household: Household, out_by_day: bool) ->
     """Mark a household as out by day (it then needs night visits) or not."""
     require(actor, VisitCap.MANAGE_CARE, household.place)
     with transaction.atomic():
-        care, _ = HouseholdCare.objects.select_for_update().get_or_create(household=household)
+        care, _unused = HouseholdCare.objects.select_for_update().get_or_create(household=household)
         if care.out_by_day != bool(out_by_day):
             care.out_by_day = bool(out_by_day)
             care.save(update_fields=["out_by_day"])
@@ -286,17 +280,11 @@ def may_log_visit(actor: Any, household: Household) -> bool:
 
 def _check_visited_at(visited_at: dt.datetime, now: dt.datetime) -> dt.datetime:
     if timezone.is_naive(visited_at):
-        raise ValidationError({"visited_at": ["走访时间须带时区 / The visit time needs a time zone"]})
+        raise ValidationError({"visited_at": [_("走访时间须带时区")]})
     if visited_at > now + FUTURE_SKEW:
-        raise ValidationError({"visited_at": ["走访时间不能晚于现在 / A visit cannot be in the future"]})
+        raise ValidationError({"visited_at": [_("走访时间不能晚于现在")]})
     if visited_at < now - MAX_BACKDATE:
-        raise ValidationError(
-            {
-                "visited_at": [
-                    f"只能补登{MAX_BACKDATE.days}天内的走访 / Visits older than {MAX_BACKDATE.days} days cannot be logged"
-                ]
-            }
-        )
+        raise ValidationError({"visited_at": [_("只能补登%(days)s天内的走访") % {"days": MAX_BACKDATE.days}]})
     return visited_at
 
 
@@ -333,7 +321,7 @@ def visit_log(
     visited_at = _check_visited_at(visited_at or now, now)
     client_key = (client_key or "").strip()
     if len(client_key) > 64:
-        raise ValidationError({"client_key": ["最长64个字符 / At most 64 characters"]})
+        raise ValidationError({"client_key": [_("最长64个字符")]})
     user = _user(actor)
     if client_key and user is not None:
         existing = Visit.objects.filter(recorded_by=user, client_key=client_key).first()
@@ -342,30 +330,28 @@ def visit_log(
             return existing
     visitor = getattr(user, "person", None) if user else None
     if visitor is None:
-        raise PermissionDenied("只有登记在册的人员可以登记走访 / Only registered people may log visits")
+        raise PermissionDenied(_("只有登记在册的人员可以登记走访"))
     if not may_log_visit(actor, household):
-        raise PermissionDenied(
-            "该住户不在您的包保范围内，不能登记走访 / This household is not assigned to you, so you cannot log a visit"
-        )
+        raise PermissionDenied(_("该住户不在您的包保范围内，不能登记走访"))
     if kind not in VisitKind.values:
-        raise ValidationError({"kind": ["未知的走访类型 / Unknown kind of visit"]})
+        raise ValidationError({"kind": [_("未知的走访类型")]})
     if not_at_home and refused:
-        raise ValidationError({"refused": ["不在家与拒绝走访只能选一项 / Choose either not at home or refused"]})
+        raise ValidationError({"refused": [_("不在家与拒绝走访只能选一项")]})
     bad_tags = [t for t in tags if t not in VisitTag.values]
     if bad_tags:
-        raise ValidationError({"tags": ["未知的标记 / Unknown tag"]})
+        raise ValidationError({"tags": [_("未知的标记")]})
     heard = _check_text(heard, "heard")
     met_other = _check_text(met_other, "met_other", 60)
     policy_topic = _check_text(policy_topic, "policy_topic", 120)
     if VisitTag.OPINION_HEARD in tags and not heard:
-        raise ValidationError({"heard": ["反映心声时请写下听到的内容 / Write down the opinion you heard"]})
+        raise ValidationError({"heard": [_("反映心声时请写下听到的内容")]})
     if met_person is not None and not HouseholdMember.objects.filter(household=household, person=met_person).exists():
-        raise ValidationError({"met_person": ["此人不是该户成员 / This person is not a member of the household"]})
+        raise ValidationError({"met_person": [_("此人不是该户成员")]})
     if not_at_home and (met_person is not None or met_other):
-        raise ValidationError({"met_person": ["不在家时不能填写见到的人 / Nobody can be met when nobody was home"]})
+        raise ValidationError({"met_person": [_("不在家时不能填写见到的人")]})
     cleaned_photo = clean_photo(photo) if photo is not None else None
     with transaction.atomic():
-        care, _ = HouseholdCare.objects.select_for_update().get_or_create(household=household)
+        care, _unused = HouseholdCare.objects.select_for_update().get_or_create(household=household)
         if client_key:
             existing = Visit.objects.filter(recorded_by=user, client_key=client_key).first()
             if existing is not None:
@@ -380,14 +366,7 @@ def visit_log(
             visited_at__gt=visited_at - DUPLICATE_WINDOW,
             visited_at__lt=visited_at + DUPLICATE_WINDOW,
         ).exists():
-            raise ValidationError(
-                {
-                    "visited_at": [
-                        "30分钟内已登记过同一类走访，请勿重复登记 / The same kind of visit to this household was "
-                        "already logged within 30 minutes"
-                    ]
-                }
-            )
+            raise ValidationError({"visited_at": [_("30分钟内已登记过同一类走访，请勿重复登记")]})
         need = None
         if raise_need is not None and raise_need.text.strip():
             reporter_person = met_person or _head_of(household)
@@ -503,16 +482,14 @@ def night_round_create(
     vulnerable ones first."""
     now = _now(now)
     if place.kind not in (PlaceKind.GRID, PlaceKind.BUILDING, PlaceKind.COURTYARD, PlaceKind.COMMUNITY):
-        raise ValidationError(
-            {"place": ["请选择社区、网格、楼栋或院落 / Choose a community, grid, building or courtyard"]}
-        )
+        raise ValidationError({"place": [_("请选择社区、网格、楼栋或院落")]})
     require(actor, VisitCap.MANAGE_CARE, place)
     if ends_at <= starts_at:
-        raise ValidationError({"ends_at": ["结束时间须晚于开始时间 / The round must end after it starts"]})
+        raise ValidationError({"ends_at": [_("结束时间须晚于开始时间")]})
     if ends_at - starts_at > dt.timedelta(hours=12):
-        raise ValidationError({"ends_at": ["一次夜访最长12小时 / A round lasts at most 12 hours"]})
+        raise ValidationError({"ends_at": [_("一次夜访最长12小时")]})
     if not members:
-        raise ValidationError({"members": ["请选择夜访小组成员 / Choose who goes on the round"]})
+        raise ValidationError({"members": [_("请选择夜访小组成员")]})
     note = _check_text(note, "note", 200)
     scope = scope_for(actor)
     outside = [
@@ -521,14 +498,14 @@ def night_round_create(
         if not is_system(actor) and not (scope.everything or scope.allows(PeopleCap.VIEW_PEOPLE, m.place.path))
     ]
     if outside:
-        raise ValidationError({"members": [f"{'、'.join(outside)}不在您的管辖范围内 / are outside your scope"]})
+        raise ValidationError({"members": [_("%(outside)s不在您的管辖范围内") % {"outside": "、".join(outside)}]})
     if households is None:
         rows = coverage_rows(actor=SYSTEM, place=place, now=starts_at, night_only=True)
         planned_ids = [r.household_id for r in rows if r.status in ("never", "overdue", "due_soon")]
     else:
         bad = [h for h in households if not h.place.path.startswith(place.path)]
         if bad:
-            raise ValidationError({"households": ["所选住户不在该地点 / Some households are not in this place"]})
+            raise ValidationError({"households": [_("所选住户不在该地点")]})
         planned_ids = [h.pk for h in households]
     with transaction.atomic():
         night = NightRound.objects.create(
@@ -550,7 +527,7 @@ def night_round_create(
 def opinion_decide(*, actor: Any, opinion: Opinion, status: str, note: str = "") -> Opinion:
     """The secretary marks an opinion heard as a meeting topic, or as answered."""
     if status not in OpinionStatus.values:
-        raise ValidationError({"status": ["未知的状态 / Unknown status"]})
+        raise ValidationError({"status": [_("未知的状态")]})
     community = Place.objects.get(pk=opinion.community_id)
     require(actor, VisitCap.MANAGE_VISIT_POLICY, community)
     note = _check_text(note, "status_note", 200)

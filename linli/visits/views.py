@@ -34,13 +34,13 @@ from linli.visits.models import Visit
 
 #: How many households the picker lists at once (search finds the others).
 PICK_LIMIT = 20
-NOT_FOUND = "找不到该住户 / Household not found"
+NOT_FOUND = _("找不到该住户")
 
 
 def _require_logger(actor: Any) -> None:
     scope = scope_for(actor)
     if not (scope.everything or scope.paths(VisitCap.LOG_VISITS)):
-        raise PermissionDenied(_("您的角色不能登记走访 / Your role cannot log visits"))
+        raise PermissionDenied(_("您的角色不能登记走访"))
 
 
 def household_for(actor: Any, household_id: Any) -> Household:
@@ -63,7 +63,7 @@ def met_person_for(household: Household, person_id: int | None) -> Person | None
         return None
     link = HouseholdMember.objects.select_related("person").filter(household=household, person_id=person_id).first()
     if link is None:
-        raise ValidationError({"met_person": ["此人不是该户成员 / This person is not a member of the household"]})
+        raise ValidationError({"met_person": [_("此人不是该户成员")]})
     return link.person
 
 
@@ -153,7 +153,7 @@ def _log(request: HttpRequest, form: VisitForm) -> tuple[Visit | None, int]:
         messages.error(request, messages_of(exc))
         return None, 400
     except PermissionDenied as exc:
-        messages.error(request, str(exc) or _("没有权限 / Permission denied"))
+        messages.error(request, str(exc) or _("没有权限"))
         return None, 403
     return visit, 200
 
@@ -179,7 +179,7 @@ def log(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
             problems = "；".join(str(m) for errors in form.errors.values() for m in errors)
-            messages.error(request, _("请检查填写的内容 / Please check the form") + "：" + problems)
+            messages.error(request, _("请检查填写的内容") + "：" + problems)
     chosen = None
     if chosen_id:
         try:

@@ -109,7 +109,7 @@ def test_rollups_equal_recomputation(city: Any) -> None:
     assert whole.followed_up > 0 and whole.satisfaction_rate is not None
 
 
-def test_existing_code_is_refused_then_reset(city: Any) -> None:
+def test_existing_code_is_refused_then_reset(city: Any, english: None) -> None:
     out = io.StringIO()
     with pytest.raises(CommandError, match="--reset"):
         call_command("gen_city", "--city-code", "tg", "--needs", "10", stdout=out)

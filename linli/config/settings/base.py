@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "linli.accounts",
     "linli.places",
     "linli.people",
+    "linli.workdays",
     "linli.needs",
     "linli.visits",
     "linli.open311",

@@ -117,7 +117,7 @@ def test_linli_command_lists_project_commands() -> None:
 
 
 @pytest.mark.django_db
-def test_import_places_command(tmp_path: Any) -> None:
+def test_import_places_command(tmp_path: Any, english: None) -> None:
     from io import StringIO
 
     from django.core.management.base import CommandError
@@ -133,9 +133,9 @@ def test_import_places_command(tmp_path: Any) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("code,parent_code,name,kind\nc-x,nowhere,某地,street\n", encoding="utf-8")
     out = StringIO()
-    with pytest.raises(CommandError, match="nothing imported"):
+    with pytest.raises(CommandError, match="Nothing imported"):
         call_command("import_places", str(bad), stdout=out)
-    assert "line 2" in out.getvalue()
+    assert "Row 2" in out.getvalue()
 
 
 def test_json_logs_never_carry_the_query_string() -> None:

@@ -188,7 +188,7 @@ def test_import_accepts_labels_and_separators() -> None:
     assert lift.examples == ["电梯又坏了", "电梯里困人了", "电梯一直异响"]
 
 
-def test_import_is_all_or_nothing_with_line_numbers() -> None:
+def test_import_is_all_or_nothing_with_line_numbers(english: None) -> None:
     data = _csv(
         row("lift"),  # row 2: fine
         row("bad code!"),  # row 3
@@ -203,23 +203,23 @@ def test_import_is_all_or_nothing_with_line_numbers() -> None:
         catalogue_import(actor=SYSTEM, data=data, filename="c.csv")
     errors = {e.line: str(e) for e in info.value.row_errors}
     assert sorted(errors) == [3, 4, 5, 6, 7, 8, 9]
-    assert errors[3].startswith("第3行: 编码") and "/ Row 3: invalid code" in errors[3]
+    assert errors[3].startswith("Row 3: Invalid code")
     assert "repeats row 2" in errors[4]
-    assert "invalid level" in errors[5]
+    assert "Invalid level" in errors[5]
     assert "needs a department kind" in errors[6]
-    assert "response_limit '0'" in errors[7] and "checkin_unit '周'" in errors[7]
-    assert "the name is empty" in errors[8]
-    assert "resolution_limit '2.5'" in errors[9] and "keyword longer than 30" in errors[9]
+    assert "Response limit 0 must be" in errors[7] and "Check-in limit: the unit 周 must be" in errors[7]
+    assert "The name is empty" in errors[8]
+    assert "Resolution limit 2.5 must be" in errors[9] and "Keyword longer than 30" in errors[9]
     assert not Category.objects.exists()
     assert not AuditEntry.objects.exists()
 
 
-def test_import_needs_every_column() -> None:
-    with pytest.raises(ImportFailed, match="missing columns: checkin_limit, checkin_unit, department_kind, examples"):
+def test_import_needs_every_column(english: None) -> None:
+    with pytest.raises(ImportFailed, match="Missing columns: checkin_limit, checkin_unit, department_kind, examples"):
         catalogue_import(actor=SYSTEM, data=b"code,name,level\nx,y,grid\n", filename="c.csv")
 
 
-def test_only_system_admins_import_and_export(world: Any) -> None:
+def test_only_system_admins_import_and_export(world: Any, english: None) -> None:
     catalogue_load_defaults()
     for role in ("secretary", "district_official", "grid_worker"):
         with pytest.raises(PermissionDenied, match="Only system administrators"):
@@ -230,13 +230,13 @@ def test_only_system_admins_import_and_export(world: Any) -> None:
     assert catalogue_export_xlsx(actor=admin).startswith(b"PK")
     catalogue_import(actor=admin, data=_csv(row("lift")), filename="c.csv")
     entry = AuditEntry.objects.get(action=AuditEntry.Action.IMPORT)
-    assert (entry.actor, entry.target_label, entry.reason) == (admin, "电梯", "c.csv")
+    assert (entry.actor, entry.target_type, entry.reason) == (admin, "needs.category", "c.csv")
 
 
 # --- the command -----------------------------------------------------------------------------------
 
 
-def test_command(tmp_path: Any) -> None:
+def test_command(tmp_path: Any, english: None) -> None:
     out = io.StringIO()
     call_command("catalogue", "load-defaults", stdout=out)
     assert "18 categories written" in out.getvalue()
@@ -248,6 +248,6 @@ def test_command(tmp_path: Any) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(_csv(row("x", level="?")))
     out = io.StringIO()
-    with pytest.raises(CommandError, match="nothing imported"):
+    with pytest.raises(CommandError, match="Nothing imported"):
         call_command("catalogue", "import", str(bad), stdout=out)
-    assert "Row 2: invalid level" in out.getvalue()
+    assert "Row 2: Invalid level" in out.getvalue()

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from linli.core.access import SYSTEM
 from linli.core.models import AuditEntry
-from linli.needs.dashboard import EXPORT_HEADER, percent
+from linli.needs.dashboard import export_header, percent
 from linli.needs.models import Need
 from linli.needs.rates import local_day, rates_by_child, rates_for
 from linli.needs.services import (
@@ -202,7 +202,11 @@ def test_bad_dates_are_a_400_page(client: Any, nw: Any, params: dict[str, str]) 
     client = signed_in(client, nw.users["street_official"])
     response = client.get(URL, {"place": "t-street", **params})
     assert response.status_code == 400
-    assert " / " in element(response.content.decode(), "dashboard-error")  # bilingual
+    assert re.search(r"[\u4e00-\u9fff]", element(response.content.decode(), "dashboard-error"))
+    # in the reader's language
+    english = client.get(URL, {"place": "t-street", **params}, HTTP_ACCEPT_LANGUAGE="en")
+    message = element(english.content.decode(), "dashboard-error")
+    assert english.status_code == 400 and message and not re.search(r"[\u4e00-\u9fff]", message), message
     assert client.get(f"{URL}export.csv", params).status_code == 400
     assert not AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).exists()
 
@@ -243,7 +247,7 @@ def test_csv_export_is_streamed_with_a_bom_and_audited(client: Any, nw: Any) -> 
     text = b"".join(response.streaming_content).decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0] == EXPORT_HEADER
+    assert rows[0] == export_header()
     body = {row[1]: row for row in rows[1:]}
     assert set(body) == {"t-a", "t-b", nw.department.code, nw.power.code}
     assert body["t-a"][2:4] == ["常二社区", "社区"]
@@ -265,14 +269,21 @@ def test_xlsx_export_has_the_same_rows_and_is_audited(client: Any, nw: Any) -> N
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
     # a read-only sheet drops the empty cells at the end of a row: pad them back
-    rows = [[*row, *[None] * (len(EXPORT_HEADER) - len(row))] for row in workbook.active.iter_rows(values_only=True)]
-    assert rows[0] == EXPORT_HEADER
+    rows = [[*row, *[None] * (len(export_header()) - len(row))] for row in workbook.active.iter_rows(values_only=True)]
+    assert rows[0] == export_header()
     body = {row[1]: row for row in rows[1:]}
     assert set(body) == {"t-a", "t-b", nw.department.code, nw.power.code}
     for code, values in _expected_rows(nw).items():
         assert body[code][4:] == values, code
     entry = AuditEntry.objects.get(action=AuditEntry.Action.EXPORT)
-    assert entry.changes == {"format": "xlsx", "start": start.isoformat(), "end": end.isoformat(), "rows": 4}
+    assert entry.changes == {
+        "kind": "rates",
+        "format": "xlsx",
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "rows": 4,
+        "masked": True,
+    }
 
 
 @pytest.mark.django_db

@@ -21,6 +21,7 @@ from linli.accounts.api_keys import api_client_register
 from linli.core.access import SYSTEM
 from linli.needs.models import Need
 from linli.needs.services import need_create
+from linli.open311.tests.test_open311 import assert_in_reader_language
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +150,7 @@ def check(response: Any, fmt: str) -> None:
             assert errors, response.content[:500]
             for error in errors:
                 assert error.findtext("code") == str(status)
-                assert " / " in (error.findtext("description") or "")
+                assert_in_reader_language(response, error.findtext("description") or "")
     else:
         assert content_type.startswith("application/json"), (status, content_type)
         body = json.loads(response.content)
@@ -157,7 +158,7 @@ def check(response: Any, fmt: str) -> None:
             assert isinstance(body, list) and body, body
             for error in body:
                 assert set(error) == {"code", "description"} and error["code"] == status, body
-                assert " / " in error["description"], body
+                assert_in_reader_language(response, error["description"])
 
 
 @pytest.fixture

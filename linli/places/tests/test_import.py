@@ -48,7 +48,7 @@ def test_children_may_come_before_parents() -> None:
     assert place_import(actor=SYSTEM, data=csv_bytes(shuffled), filename="p.csv").created == 6
 
 
-def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_written() -> None:
+def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_written(english: None) -> None:
     bad = (
         GOOD
         + "\n".join(
@@ -69,7 +69,7 @@ def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_written() -> Non
     lines = {e.line for e in info.value.row_errors}
     assert lines == {8, 9, 10, 11, 12, 13, 14}
     text = " ".join(str(e) for e in info.value.row_errors)
-    assert "第9行 / line 9" in text and "parent code nope does not exist" in text
+    assert "Row 9: Parent code nope does not exist" in text, text
     assert Place.objects.count() == 0
     assert AuditEntry.objects.count() == 0
 
@@ -93,14 +93,14 @@ def test_xlsx_import_and_export_round_trip(world: Any) -> None:
     assert Place.objects.get(code="t-a").name == "常二社区(新)"
 
 
-def test_import_outside_scope_is_refused(world: Any) -> None:
+def test_import_outside_scope_is_refused(world: Any, english: None) -> None:
     rows = "code,parent_code,name,kind\nt-b-g9,t-b,第九网格,grid\n"
     with pytest.raises(ImportFailed) as info:
         place_import(actor=world.users["secretary"], data=csv_bytes(rows), filename="x.csv")
     assert "outside your scope" in str(info.value.row_errors[0])
 
 
-def test_import_refuses_moves_and_wrong_files(world: Any) -> None:
+def test_import_refuses_moves_and_wrong_files(world: Any, english: None) -> None:
     with pytest.raises(ImportFailed, match="cannot be moved"):
         place_import(
             actor=SYSTEM, data=csv_bytes("code,parent_code,name,kind\nt-a-g1,t-b,第一网格,grid\n"), filename="m.csv"
@@ -109,7 +109,7 @@ def test_import_refuses_moves_and_wrong_files(world: Any) -> None:
         place_import(actor=SYSTEM, data=b"hello", filename="x.txt")
     with pytest.raises(ImportFailed, match=r"Not a valid \.xlsx"):
         place_import(actor=SYSTEM, data=b"not a zip", filename="x.xlsx")
-    with pytest.raises(ImportFailed, match="missing columns"):
+    with pytest.raises(ImportFailed, match="Missing columns"):
         place_import(actor=SYSTEM, data=csv_bytes("a,b\n1,2\n"), filename="x.csv")
     with override_settings(IMPORT_MAX_BYTES=10), pytest.raises(ImportFailed, match="larger than"):
         place_import(actor=SYSTEM, data=csv_bytes(GOOD), filename="x.csv")
@@ -119,7 +119,7 @@ def test_gb18030_csv_is_read() -> None:
     assert place_import(actor=SYSTEM, data=GOOD.encode("gb18030"), filename="gbk.csv").created == 6
 
 
-def test_boundary_must_be_a_valid_polygon(world: Any) -> None:
+def test_boundary_must_be_a_valid_polygon(world: Any, english: None) -> None:
     square = {
         "type": "Polygon",
         "coordinates": [[[114.27, 30.58], [114.28, 30.58], [114.28, 30.59], [114.27, 30.59], [114.27, 30.58]]],

@@ -214,7 +214,7 @@ def test_command_prints_without_writing_then_applies(world: Any) -> None:
     assert AuditEntry.objects.filter(target_type="visits.careassignment", actor_name="system").count() == 2
 
 
-def test_command_refuses_bad_input(world: Any) -> None:
+def test_command_refuses_bad_input(world: Any, english: None) -> None:
     with pytest.raises(CommandError, match="No place with the code 'nowhere'"):
         call_command("visits", "balance", "nowhere", stdout=io.StringIO())
     with pytest.raises(CommandError, match="capacity"):

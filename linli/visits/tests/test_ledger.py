@@ -11,12 +11,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.timezone import get_default_timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from linli.core.access import CAPABILITIES, Role
 from linli.core.models import AuditEntry
-from linli.needs.workdays import LOCAL_TZ
 from linli.people.capabilities import PeopleCap
 from linli.testing import sign_in
 from linli.visits.ledger import HEADER, ledger_month
@@ -118,6 +118,7 @@ def test_the_xlsx_has_the_months_visits_masked(client: Any, june: Any) -> None:
     entry = AuditEntry.objects.get(action=AuditEntry.Action.EXPORT)
     assert entry.actor == june.users["secretary"] and entry.place == june.community_a
     assert entry.field == "masked" and entry.changes == {
+        "kind": "visits_ledger",
         "format": "xlsx",
         "month": "2026-06",
         "rows": 3,
@@ -209,7 +210,7 @@ def test_the_full_ledger_needs_unmask(client: Any, june: Any, monkeypatch: Any) 
 
 def test_bad_months_are_refused(client: Any, vw: Any) -> None:
     client = signed_in(client, vw.users["secretary"])
-    today = timezone.now().astimezone(LOCAL_TZ).date()
+    today = timezone.now().astimezone(get_default_timezone()).date()
     nxt = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     future = client.get(f"/visits/ledger/t-a/{nxt.year}-{nxt.month}.xlsx")
     assert future.status_code == 400 and "尚未到来" in future.content.decode()
@@ -226,7 +227,7 @@ def test_the_month_runs_in_local_time() -> None:
     june = ledger_month(2026, 6, now=now)
     assert june.start == dt.datetime(2026, 5, 31, 16, 0, tzinfo=dt.UTC) and june.days == 30
     assert ledger_month(2026, 12, now=utc(2026, 11, 30, 16, 0)).key == "2026-12"  # 1 December in Shanghai
-    assert ledger_month(2025, 12, now=now).end == dt.datetime(2026, 1, 1, tzinfo=LOCAL_TZ)
+    assert ledger_month(2025, 12, now=now).end == dt.datetime(2026, 1, 1, tzinfo=get_default_timezone())
 
 
 # --- cost ---------------------------------------------------------------------------------------

@@ -235,7 +235,7 @@ def test_care_assignments_round_trip_through_a_spreadsheet(client: Client, vw: A
 
     # one bad row: its message, and nothing written for the good one either
     page = upload(f"住户编码,包保人编号\n{second.place.code},{leader.pk}\nno-such-household,{leader.pk}\n")
-    assert "第3行" in page and not CareAssignment.objects.filter(household=second).exists()
+    assert "第 3 行" in page and not CareAssignment.objects.filter(household=second).exists()
     page = upload(f"住户编码,包保人编号\n{second.place.code},{leader.pk}\n{vw.household_a.place.code},{leader.pk}\n")
     assert "已导入" in page
     assert CareAssignment.objects.get(household=second, ended_at__isnull=True).carer == leader

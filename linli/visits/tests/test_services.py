@@ -140,7 +140,7 @@ def test_a_carer_logs_a_visit_to_their_household(vw: Any) -> None:
 def test_a_household_outside_the_assignment_is_refused_clearly(vw: Any) -> None:
     with pytest.raises(PermissionDenied, match="不在您的包保范围内"):
         log(vw, user="building_leader")
-    with pytest.raises(PermissionDenied, match="not assigned to you"):
+    with pytest.raises(PermissionDenied, match="不在您的包保范围内"):
         log(vw, user="grid_worker_b")
     for user in ("street_official", "resident", "volunteer", "department_liaison"):
         with pytest.raises(PermissionDenied):

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from linli.accounts.api_keys import api_client_register
 from linli.accounts.models import ApiClient, User
@@ -29,13 +30,13 @@ class Command(BaseCommand):
         if action == "add":
             user = User.objects.filter(username=options["user"]).first()
             if user is None:
-                raise CommandError(f"没有账户 {options['user']} / No account {options['user']}")
+                raise CommandError(_("没有账户 %(user)s") % {"user": options["user"]})
             try:
                 client, key = api_client_register(actor=SYSTEM, name=options["name"], user=user)
             except ValidationError as exc:
                 raise CommandError(" ".join(exc.messages)) from exc
             self.stdout.write(f"{client.name}: api_key = {key}")
-            self.stdout.write("请妥善保存，此密钥只显示一次 / Keep it safe: the key is shown only this once.")
+            self.stdout.write(_("请妥善保存，此密钥只显示一次"))
         elif action == "list":
             for client in ApiClient.objects.select_related("user").order_by("created_at"):
                 state = "active" if client.active else "disabled"
@@ -43,5 +44,5 @@ class Command(BaseCommand):
         else:
             updated = ApiClient.objects.filter(key_prefix=options["prefix"]).update(active=False)
             if not updated:
-                raise CommandError(f"没有前缀为 {options['prefix']} 的客户端 / No client with that prefix")
+                raise CommandError(_("没有前缀为 %(prefix)s 的客户端") % {"prefix": options["prefix"]})
             self.stdout.write(f"disabled {updated}")

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
@@ -73,7 +74,7 @@ class Command(BaseCommand):
         street = User.objects.filter(username="street").first()
         hanxing = Place.objects.filter(code="hanxing").first()
         if street is None or hanxing is None:
-            raise CommandError("先加载演示数据 / load the demo first: linli load-demo")
+            raise CommandError(_("先加载演示数据"))
         console = console_for(self)
 
         def scope() -> object:
@@ -97,7 +98,7 @@ class Command(BaseCommand):
         for label, fn in cases:
             result = fn()  # warm-up
             timings = []
-            for _ in range(runs):
+            for _round in range(runs):
                 started = time.perf_counter()
                 fn()
                 timings.append((time.perf_counter() - started) * 1000)
@@ -112,7 +113,7 @@ class Command(BaseCommand):
 
         city = Place.objects.filter(code=city_code, kind=PlaceKind.CITY).first()
         if city is None:
-            raise CommandError(f"先生成城市 / generate the city first: linli gen-city --city-code {city_code}")
+            raise CommandError(_("先生成城市：linli gen-city --city-code %(city_code)s") % {"city_code": city_code})
         console = console_for(self)
         sizes = (
             b.Sizes.quick()
@@ -179,19 +180,19 @@ class Command(BaseCommand):
         from linli.core.management.process import progress_bar
 
         if min(communities, households, runs) < 1:
-            raise CommandError("规模和次数至少为 1 / sizes and --runs must be at least 1")
+            raise CommandError(_("规模和次数至少为 1"))
         if Place.objects.filter(code=street_code).exclude(kind=PlaceKind.CITY).exists():
-            raise CommandError(f"地点编码「{street_code}」已被占用 / The place code '{street_code}' is taken")
+            raise CommandError(_("地点编码「%(street_code)s」已被占用") % {"street_code": street_code})
         console = console_for(self)
         console.print(f"database: {connection.settings_dict['NAME']}")
         if "visits_visit" not in connection.introspection.table_names():
             from django.core.management import call_command
 
-            with console.status("迁移数据库 / migrating the database"):
+            with console.status(_("迁移数据库")):
                 call_command("migrate", verbosity=0)
         city = Place.objects.filter(code=street_code, kind=PlaceKind.CITY).first()
         if city is not None and regenerate:
-            with console.status("删除旧数据 / dropping the generated street"):
+            with console.status(_("删除旧数据")):
                 b.street_drop(street_code)
             city = None
         if city is None:
@@ -214,7 +215,7 @@ class Command(BaseCommand):
             city = Place.objects.get(code=street_code, kind=PlaceKind.CITY)
         street = Place.objects.filter(path__startswith=city.path, kind=PlaceKind.STREET).order_by("path").first()
         if street is None:
-            raise CommandError(f"「{street_code}」下没有街道 / '{street_code}' has no street: use --regenerate")
+            raise CommandError(_("「%(street_code)s」下没有街道") % {"street_code": street_code})
         _pairs(console, "machine", nb.machine().items())
         _pairs(console, "scale", ((k, f"{v:,}") for k, v in b.street_scale(street).items()))
         table = Table(title=f"linli bench visits · {runs} runs")

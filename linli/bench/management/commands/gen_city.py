@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from linli.bench.gencity import CityExists, CitySpec, gen_city
 from linli.core.management.process import console_for, progress_bar
@@ -44,7 +45,7 @@ class Command(BaseCommand):
             seed=options["seed"],
         )
         if min(spec.communities, spec.grids_per_community, spec.households_per_grid, spec.years) < 1:
-            raise CommandError("sizes must be at least 1 / 规模至少为 1")
+            raise CommandError(_("规模至少为 1"))
         if not 0 <= spec.needs <= 10_000_000:
             raise CommandError("--needs must be between 0 and 10,000,000")
         console = console_for(self)
@@ -59,10 +60,7 @@ class Command(BaseCommand):
                 task = bar.add_task("needs 诉求", total=spec.needs)
                 report = gen_city(spec, reset=options["reset"], progress=lambda n: bar.advance(task, n))
         except CityExists as exc:
-            raise CommandError(
-                f"地点编码「{exc}」已存在 / The place code '{exc}' exists: "
-                "pass --reset to drop that generated city first, or choose another --city-code"
-            ) from exc
+            raise CommandError(_("地点编码「%(exc)s」已存在") % {"exc": exc}) from exc
         total = time.perf_counter() - started
         s = report.seconds
         console.print(

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
 
 from linli.core.management.process import hold_database
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, bind: str, no_serve: bool, **options: Any) -> None:
         started = time.monotonic()
         hold_database()
-        self.stdout.write("· 数据库迁移 / migrating the database …")
+        self.stdout.write(_("· 数据库迁移"))
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         call_command("load_demo")
@@ -58,13 +59,13 @@ class Command(BaseCommand):
                     ready = True
                     self.stdout.write(
                         self.style.SUCCESS(
-                            f"\n邻里演示已启动 / Linli demo is up: http://{bind}/  "
-                            f"(first start {time.monotonic() - started:.1f} s) — Ctrl-C 停止 / stops"
+                            _("邻里演示已启动：http://%(bind)s/ (首次启动用时 %(started)s 秒)，按 Ctrl-C 停止")
+                            % {"bind": bind, "started": f"{time.monotonic() - started:.1f}"}
                         )
                     )
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            self.stdout.write("\n· 正在停止 / stopping …")
+            self.stdout.write(_("· 正在停止"))
         finally:
             for child in children:
                 if child.poll() is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from linli.demo.loader import totp_code_for
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, username: str, **options: Any) -> None:
         if not getattr(settings, "LINLI_DEMO", False):
-            raise CommandError("只能用于演示环境 / Only available with the demo settings (LINLI_DEMO)")
+            raise CommandError(_("只能用于演示环境"))
         from allauth.mfa import app_settings
 
         try:

@@ -12,12 +12,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from linli.core.access import SYSTEM
 from linli.core.management.process import console_for
+from linli.core.sheets import ImportFailed
 from linli.needs.catalogue import catalogue_export_xlsx, catalogue_import, catalogue_load_defaults
-from linli.needs.management.commands.calendar import find_city
-from linli.places.services import ImportFailed
+from linli.workdays.management.commands.calendar import find_city
 
 
 class Command(BaseCommand):
@@ -39,11 +40,11 @@ class Command(BaseCommand):
         try:
             if action == "load-defaults":
                 written = catalogue_load_defaults(city=city)
-                console.print(f"[green]✓[/green] 写入 {written} 个类别 / {written} categories written")
+                console.print(_("[green]✓[/green] 写入 %(written)s 个类别") % {"written": written})
             elif action == "import":
                 file: Path = options["file"]
                 if not file.is_file():
-                    raise CommandError(f"文件不存在 / no such file: {file}")
+                    raise CommandError(_("文件不存在：%(file)s") % {"file": file})
                 result = catalogue_import(actor=SYSTEM, data=file.read_bytes(), filename=file.name, city=city)
                 console.print(
                     f"[green]✓[/green] 新增 created {result.created} · 更新 updated {result.updated} · "
@@ -52,12 +53,10 @@ class Command(BaseCommand):
             else:
                 target: Path = options["file"]
                 target.write_bytes(catalogue_export_xlsx(actor=SYSTEM, city=city))
-                console.print(f"[green]✓[/green] 已导出 / exported: {target}")
+                console.print("[green]✓[/green] " + _("已导出：%(target)s") % {"target": target})
         except ImportFailed as exc:
             for error in exc.row_errors:
                 console.print(f"[red]✗[/red] {error}")
-            raise CommandError(
-                f"未导入：{len(exc.row_errors)} 行有错误 / nothing imported: {len(exc.row_errors)} rows have errors"
-            ) from exc
+            raise CommandError(_("未导入：%(count)s 行有错误") % {"count": len(exc.row_errors)}) from exc
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from linli.core.access import SYSTEM
 from linli.core.management.process import console_for, progress_bar
-from linli.places.services import ImportFailed, place_import
+from linli.core.sheets import ImportFailed
+from linli.places.services import place_import
 
 
 class Command(BaseCommand):
@@ -24,10 +26,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, file: Path, **options: Any) -> None:
         if not file.is_file():
-            raise CommandError(f"文件不存在 / no such file: {file}")
+            raise CommandError(_("文件不存在：%(file)s") % {"file": file})
         console = console_for(self)
         with progress_bar(console) as progress:
-            task = progress.add_task("导入 / importing", total=None)
+            task = progress.add_task(_("导入"), total=None)
 
             def advance(done: int, total: int, phase: str = "writing") -> None:
                 progress.update(task, completed=done, total=total or None)
@@ -37,9 +39,7 @@ class Command(BaseCommand):
             except ImportFailed as exc:
                 for error in exc.row_errors:
                     console.print(f"[red]✗[/red] {error}")
-                raise CommandError(
-                    f"未导入：{len(exc.row_errors)} 行有错误 / nothing imported: {len(exc.row_errors)} rows have errors"
-                ) from exc
+                raise CommandError(_("未导入：%(count)s 行有错误") % {"count": len(exc.row_errors)}) from exc
         console.print(
             f"[green]✓[/green] 新增 created {result.created} · 更新 updated {result.updated} · "
             f"未变 unchanged {result.unchanged}"

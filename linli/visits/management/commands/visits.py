@@ -19,14 +19,15 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
 from linli.accounts.models import User
 from linli.core.access import SYSTEM
 from linli.core.management.process import console_for, progress_bar
+from linli.core.sheets import ImportFailed
 from linli.places.models import Place
-from linli.places.services import ImportFailed
 from linli.visits.balance import NEARNESS_LABELS, Proposal, balance_apply, balance_propose
 from linli.visits.care_io import care_export, care_import
 from linli.visits.services import visits_refresh_care
@@ -38,16 +39,16 @@ SHOWN = 200
 def find_place(code: str) -> Place:
     place = Place.objects.filter(code=code).first()
     if place is None:
-        raise CommandError(f"地点编码「{code}」不存在 / No place with the code '{code}'")
+        raise CommandError(_("地点编码「%(code)s」不存在") % {"code": code})
     return place
 
 
 def find_user(username: str | None) -> User:
     if not username:
-        raise CommandError("请用 --as 指定操作账号 / Name the acting account with --as USERNAME")
+        raise CommandError(_("请用 --as 指定操作账号"))
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise CommandError(f"账号「{username}」不存在或已停用 / No active account '{username}'")
+        raise CommandError(_("账号「%(username)s」不存在或已停用") % {"username": username})
     return user
 
 
@@ -82,29 +83,29 @@ class Command(BaseCommand):
                 place = find_place(options["place"])
                 target: Path = options["output"]
                 if not target.parent.is_dir():
-                    raise CommandError(f"目录不存在 / no such directory: {target.parent}")
+                    raise CommandError(_("目录不存在：%(directory)s") % {"directory": target.parent})
                 target.write_bytes(care_export(actor=user, place=place))
-                console.print(f"[green]✓[/green] 已导出 / exported: {target}")
+                console.print("[green]✓[/green] " + _("已导出：%(target)s") % {"target": target})
             else:
-                with console.status("刷新走访时间 / refreshing the last-visit times"):
+                with console.status(_("刷新走访时间")):
                     written = visits_refresh_care()
-                console.print(f"[green]✓[/green] 更新 {written} 户 / {written} households refreshed")
+                console.print(_("[green]✓[/green] 更新 %(written)s 户") % {"written": written})
         except ImportFailed as exc:
             for error in exc.row_errors:
                 console.print(f"[red]✗[/red] {error}")
-            raise CommandError(
-                f"未导入：{len(exc.row_errors)} 行有错误 / nothing imported: {len(exc.row_errors)} rows have errors"
-            ) from exc
+            raise CommandError(_("未导入：%(count)s 行有错误") % {"count": len(exc.row_errors)}) from exc
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         except PermissionDenied as exc:
             raise CommandError(str(exc)) from exc
 
-    def balance(self, console: Console, *, place: str, capacity: int, rebalance: bool, apply: bool, **_: Any) -> None:
+    def balance(
+        self, console: Console, *, place: str, capacity: int, rebalance: bool, apply: bool, **_options: Any
+    ) -> None:
         if capacity < 1:
-            raise CommandError("--capacity 至少为 1 / --capacity must be at least 1")
+            raise CommandError(_("--capacity 至少为 1"))
         found = find_place(place)
-        with console.status("计算分配方案 / proposing"):
+        with console.status(_("计算分配方案")):
             proposals = balance_propose(place=found, capacity=capacity, rebalance=rebalance)
         placed = [p for p in proposals if p.carer is not None]
         unplaced = [p for p in proposals if p.carer is None]
@@ -113,26 +114,25 @@ class Command(BaseCommand):
             console.print(_unplaced_table(unplaced))
         changes = sum(p.changes for p in placed)
         console.print(
-            f"拟分配 {changes} 户，无人可包保 {len(unplaced)} 户 / "
-            f"{changes} households to assign, {len(unplaced)} that nobody can take"
+            _("拟分配 %(changes)s 户，无人可包保 %(count)s 户") % {"changes": changes, "count": len(unplaced)}
         )
         if not apply:
             if changes:
-                console.print("未写入；加 --apply 写入 / Nothing written: add --apply to write them")
+                console.print(_("未写入；加 --apply 写入"))
             return
         with progress_bar(console) as bar:
-            task = bar.add_task("写入 / assigning", total=changes)
+            task = bar.add_task(_("写入"), total=changes)
             written = balance_apply(
                 actor=SYSTEM, proposals=placed, progress=lambda done, total: bar.update(task, completed=done)
             )
-        console.print(f"[green]✓[/green] 已写入 {written} 户 / {written} households assigned")
+        console.print(_("[green]✓[/green] 已写入 %(written)s 户") % {"written": written})
 
-    def load(self, console: Console, *, file: Path, username: str | None, **_: Any) -> None:
+    def load(self, console: Console, *, file: Path, username: str | None, **_options: Any) -> None:
         user = find_user(username)
         if not file.is_file():
-            raise CommandError(f"文件不存在 / no such file: {file}")
+            raise CommandError(_("文件不存在：%(file)s") % {"file": file})
         with progress_bar(console) as bar:
-            task = bar.add_task("导入 / importing", total=None)
+            task = bar.add_task(_("导入"), total=None)
             result = care_import(
                 actor=user,
                 data=file.read_bytes(),
@@ -146,7 +146,10 @@ class Command(BaseCommand):
 
 
 def _proposals_table(place: Place, proposals: list[Proposal], capacity: int) -> Table:
-    table = Table(title=f"{place.name} ({place.code}) · 包保分配方案 / proposed carers (≤ {capacity})")
+    table = Table(
+        title=_("%(name)s (%(code)s) · 包保分配方案(每人至多 %(capacity)s 户)")
+        % {"name": place.name, "code": place.code, "capacity": capacity}
+    )
     table.add_column("住户 household", no_wrap=True)
     table.add_column("楼栋 building")
     table.add_column("重点 vuln.", justify="center")
@@ -165,12 +168,12 @@ def _proposals_table(place: Place, proposals: list[Proposal], capacity: int) -> 
             was,
         )
     if len(proposals) > SHOWN:
-        table.caption = f"另有 {len(proposals) - SHOWN} 户未列出 / {len(proposals) - SHOWN} more not shown"
+        table.caption = _("另有 %(count)s 户未列出") % {"count": len(proposals) - SHOWN}
     return table
 
 
 def _unplaced_table(proposals: list[Proposal]) -> Table:
-    table = Table(title="无人可包保 / households nobody can take", title_style="bold red")
+    table = Table(title=_("无人可包保"), title_style="bold red")
     table.add_column("住户 household", no_wrap=True)
     table.add_column("楼栋 building")
     table.add_column("重点 vuln.", justify="center")
@@ -178,5 +181,5 @@ def _unplaced_table(proposals: list[Proposal]) -> Table:
     for p in proposals[:SHOWN]:
         table.add_row(p.household.place.code, p.building, "★" if p.vulnerable else "", p.reason)
     if len(proposals) > SHOWN:
-        table.caption = f"另有 {len(proposals) - SHOWN} 户未列出 / {len(proposals) - SHOWN} more not shown"
+        table.caption = _("另有 %(count)s 户未列出") % {"count": len(proposals) - SHOWN}
     return table

@@ -13,15 +13,17 @@ import chinese_calendar
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
+from django.utils.timezone import get_default_timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from linli.core.access import SYSTEM
 from linli.core.models import AuditEntry
-from linli.needs.models import CalendarDay, CalendarYear, LimitUnit
-from linli.needs.workdays import (
-    LOCAL_TZ,
+from linli.places.models import Place, PlaceKind
+from linli.places.services import ImportFailed, place_create
+from linli.workdays.models import CalendarDay, CalendarYear, LimitUnit
+from linli.workdays.services import (
     add_limit,
     calendar_import,
     calendar_seed,
@@ -30,8 +32,6 @@ from linli.needs.workdays import (
     missing_years,
     workdays_between,
 )
-from linli.places.models import Place, PlaceKind
-from linli.places.services import ImportFailed, place_create
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +99,7 @@ def test_hour_deadlines_are_exact_clock_hours(national: None, start: datetime, z
     start = start.replace(tzinfo=zone)
     deadline = add_limit(start, limit, LimitUnit.HOURS)
     assert deadline - start == timedelta(hours=limit)
-    assert deadline.tzinfo == LOCAL_TZ
+    assert deadline.tzinfo == get_default_timezone()
 
 
 @DB_EXAMPLES
@@ -164,10 +164,10 @@ def test_workdays_between(national: None) -> None:
 # --- years without a calendar ----------------------------------------------------------------------
 
 
-def test_2027_falls_back_to_monday_to_friday_with_a_warning(national: None, caplog: Any) -> None:
+def test_2027_falls_back_to_monday_to_friday_with_a_warning(national: None, caplog: Any, english: None) -> None:
     assert calendar_seed(years=[2027]) == 0  # the package does not know it: skipped, not an error
     assert missing_years([2025, 2026, 2027]) == [2027]
-    assert calendar_warnings([2027])[0].startswith("2027年") and "Monday to Friday" in calendar_warnings([2027])[0]
+    assert "2027" in calendar_warnings([2027])[0] and "Monday to Friday" in calendar_warnings([2027])[0]
     with caplog.at_level(logging.WARNING, logger="linli.workdays"):
         # Thursday 31 December 2026 + 1: Friday 1 January 2027 counts, as any Friday would
         assert add_limit(at(2026, 12, 31), 1, LimitUnit.WORKDAYS) == due(2027, 1, 1)
@@ -257,7 +257,7 @@ def test_seeding_leaves_an_imported_year_alone() -> None:
     assert CalendarYear.objects.get(year=2026).source == "导入 import: fix.csv"
 
 
-def test_import_is_all_or_nothing_with_line_numbers() -> None:
+def test_import_is_all_or_nothing_with_line_numbers(english: None) -> None:
     bad = GOOD_2027 + "\n".join(
         [
             "2027-02-30,休,",  # row 9: no such date
@@ -273,19 +273,19 @@ def test_import_is_all_or_nothing_with_line_numbers() -> None:
     lines = [e.line for e in info.value.row_errors]
     assert lines == [9, 10, 11, 12, 13]
     messages = info.value.messages
-    assert messages[0].startswith("第9行: ") and " / Row 9: " in messages[0]
-    assert "repeats row 2" in messages[1] and "与第2行重复" in messages[1]
-    assert "invalid kind" in messages[2]
+    assert messages[0].startswith("Row 9: ")
+    assert "repeats row 2" in messages[1]
+    assert "Invalid kind" in messages[2]
     assert "40" in messages[3]
     assert CalendarDay.objects.count() == 0
     assert CalendarYear.objects.count() == 0
     assert not AuditEntry.objects.exists()
 
 
-def test_import_checks_the_file() -> None:
+def test_import_checks_the_file(english: None) -> None:
     with pytest.raises(ImportFailed, match=r"Only \.xlsx or \.csv"):
         calendar_import(actor=SYSTEM, data=b"x", filename="a.txt")
-    with pytest.raises(ImportFailed, match="missing columns: kind"):
+    with pytest.raises(ImportFailed, match="Missing columns: kind"):
         calendar_import(actor=SYSTEM, data="日期,名称\n2027-01-01,元旦\n".encode(), filename="a.csv")
     with pytest.raises(ImportFailed, match="no data rows"):
         calendar_import(actor=SYSTEM, data="日期,类型\n".encode(), filename="a.csv")
@@ -307,18 +307,18 @@ def test_import_xlsx_with_date_cells(city: Place) -> None:
     assert CalendarDay.objects.filter(city=city).count() == 2
 
 
-def test_import_needs_a_system_admin(world: Any) -> None:
+def test_import_needs_a_system_admin(world: Any, english: None) -> None:
     data = "日期,类型\n2027-01-01,休\n".encode()
     for role in ("secretary", "street_official", "district_official", "resident"):
         with pytest.raises(PermissionDenied, match="Only system administrators"):
             calendar_import(actor=world.users[role], data=data, filename="a.csv")
     admin = world.users["system_admin"]
     calendar_import(actor=admin, data=data, filename="a.csv", city=world.city)
-    entry = AuditEntry.objects.get(action=AuditEntry.Action.IMPORT, target_type="needs.calendaryear")
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.IMPORT, target_type="workdays.calendaryear")
     assert entry.actor == admin and entry.place == world.city
 
 
-def test_import_into_a_place_that_is_not_a_city(world: Any) -> None:
+def test_import_into_a_place_that_is_not_a_city(world: Any, english: None) -> None:
     with pytest.raises(ValidationError, match="not a city"):
         calendar_import(actor=SYSTEM, data=b"date,kind\n2027-01-01,0\n", filename="a.csv", city=world.community_a)
 
@@ -326,7 +326,7 @@ def test_import_into_a_place_that_is_not_a_city(world: Any) -> None:
 # --- the command -----------------------------------------------------------------------------------
 
 
-def test_command_seed_show_and_import(tmp_path: Any) -> None:
+def test_command_seed_show_and_import(tmp_path: Any, english: None) -> None:
     out = io.StringIO()
     call_command("calendar", "seed", "--years", "2025", "2027", stdout=out)
     assert "2027" in out.getvalue() and "days written" in out.getvalue()
@@ -347,8 +347,8 @@ def test_command_seed_show_and_import(tmp_path: Any) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("日期,类型\n2027-13-01,休\n", encoding="utf-8")
     out = io.StringIO()
-    with pytest.raises(CommandError, match="nothing imported"):
+    with pytest.raises(CommandError, match="Nothing imported"):
         call_command("calendar", "import", str(bad), stdout=out)
-    assert "Row 2: invalid date" in out.getvalue()
-    with pytest.raises(CommandError, match="no place with code"):
+    assert "Row 2: Invalid date" in out.getvalue()
+    with pytest.raises(CommandError, match="No place with code"):
         call_command("calendar", "show", "2025", "--city", "nowhere", stdout=io.StringIO())

@@ -1,4 +1,4 @@
-"""Working-day arithmetic in Asia/Shanghai, over the calendar kept as data.
+"""Working-day arithmetic in the site's time zone (``TIME_ZONE``), over the calendar kept as data.
 
 A day is a working day when a ``CalendarDay`` of the city says so, else when a national
 ``CalendarDay`` (``city`` null) says so, else when it is Monday to Friday. The national rows are
@@ -19,22 +19,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils.timezone import get_default_timezone
+from django.utils.translation import gettext as _
 
-from linli.core.access import is_system
-from linli.core.audit import audit_record
-from linli.core.models import AuditEntry
-from linli.needs.models import CalendarDay, CalendarYear, LimitUnit
-from linli.places.models import Place, PlaceKind
-from linli.places.services import ImportFailed, LineError, RowError, import_failed, read_rows
+from linli.core.access import require_admin
+from linli.core.audit import audit_import
+from linli.core.sheets import ImportFailed, RowError, import_failed, read_rows
+from linli.places.models import Place
+from linli.places.selectors import check_city
+from linli.workdays.models import CalendarDay, CalendarYear, LimitUnit
 
 logger = logging.getLogger("linli.workdays")
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 #: A deadline counted in working days ends at the close of that day's office hours.
 DUE_TIME = time(18, 0)
 #: Official runs of days off last at most nine days (Spring Festival), so a first window of
@@ -62,31 +61,6 @@ def _city_pk(city: CityArg) -> int | None:
     if city is None or isinstance(city, int):
         return city
     return city.pk
-
-
-# --- shared import helpers --------------------------------------------------------------------
-
-
-def read_table(
-    data: bytes, filename: str, *, aliases: dict[str, str], required: Iterable[str]
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of an XLSX or CSV file keyed by ``aliases`` (see ``places.services.read_rows``)."""
-    return read_rows(data, filename, aliases=aliases, required=required)
-
-
-def require_system_admin(actor: Any, what_zh: str, what_en: str) -> None:
-    """``actor=SYSTEM`` is the system; anyone else must be a system administrator."""
-    if is_system(actor):
-        return
-    from linli.core.access import scope_for
-
-    if not scope_for(actor).everything:
-        raise PermissionDenied(f"只有系统管理员可以{what_zh} / Only system administrators may {what_en}")
-
-
-def check_city(city: Place | None) -> None:
-    if city is not None and city.kind != PlaceKind.CITY:
-        raise ValidationError(f"“{city.name}”不是市 / {city.code} is not a city")
 
 
 # --- seeding from chinese-calendar --------------------------------------------------------------
@@ -143,7 +117,7 @@ def calendar_seed(*, years: Iterable[int] | None = None) -> int:
         if year in imported:
             logger.info("the national calendar of %s was imported from a file: not seeded", year)
             continue
-        created, changed, _ = _replace_days(None, year, known[year])
+        created, changed, _unused = _replace_days(None, year, known[year])
         written += created + changed
         CalendarYear.objects.update_or_create(city=None, year=year, defaults={"source": source})
     return written
@@ -193,8 +167,7 @@ def missing_years(years: Iterable[int], city: CityArg = None) -> list[int]:
 def calendar_warnings(years: Iterable[int], city: CityArg = None) -> list[str]:
     """A bilingual warning for each year without a loaded calendar."""
     return [
-        f"{year}年的节假日安排尚未导入，时限按周一至周五计算 / "
-        f"The {year} holiday calendar is not loaded: deadlines count Monday to Friday"
+        _("%(year)s年的节假日安排尚未导入，时限按周一至周五计算") % {"year": year}
         for year in missing_years(years, city)
     ]
 
@@ -229,7 +202,7 @@ def add_limit(start: datetime, limit: int, unit: str, *, city: CityArg = None) -
     """The deadline ``limit`` ``unit`` after ``start`` (an aware datetime).
 
     ``hours``: exactly that many clock hours later (emergencies run through nights and
-    holidays). ``workdays``: 18:00 Asia/Shanghai on the ``limit``-th working day after the
+    holidays). ``workdays``: 18:00 local time on the ``limit``-th working day after the
     start's local date. Two queries (the calendar of the span, the loaded years) whatever the
     limit; a span in a year without a calendar counts Monday–Friday and logs a warning.
     """
@@ -239,18 +212,18 @@ def add_limit(start: datetime, limit: int, unit: str, *, city: CityArg = None) -
         raise ValueError("start must be an aware datetime")
     if unit == LimitUnit.HOURS:
         # in UTC: aware arithmetic in a zone with daylight saving would add wall-clock hours
-        return (start.astimezone(UTC) + timedelta(hours=limit)).astimezone(LOCAL_TZ)
+        return (start.astimezone(UTC) + timedelta(hours=limit)).astimezone(get_default_timezone())
     if unit != LimitUnit.WORKDAYS:
         raise ValueError(f"unknown limit unit {unit!r}")
     city_pk = _city_pk(city)
-    local_day = start.astimezone(LOCAL_TZ).date()
+    local_day = start.astimezone(get_default_timezone()).date()
     due = local_day
     for count, day in enumerate(_working_days_after(local_day, limit, city_pk), start=1):
         if count == limit:
             due = day
             break
     _warn_missing(local_day + timedelta(days=1), due, city_pk)
-    return datetime.combine(due, DUE_TIME, tzinfo=LOCAL_TZ)
+    return datetime.combine(due, DUE_TIME, tzinfo=get_default_timezone())
 
 
 def _working_days_after(after: date, limit: int, city_pk: int | None) -> Iterator[date]:
@@ -362,11 +335,11 @@ def calendar_import(*, actor: Any, data: bytes, filename: str, city: Place | Non
     row nothing is written (``ImportFailed``, a ``ValidationError``, with each row's errors).
     System administrators only (``actor=SYSTEM`` is the system).
     """
-    require_system_admin(actor, "导入节假日安排", "import holiday calendars")
+    require_admin(actor, _("只有系统管理员可以导入节假日安排。"))
     check_city(city)
-    rows = list(read_table(data, filename, aliases=CALENDAR_ALIASES, required=("date", "kind")))
+    rows = list(read_rows(data, filename, aliases=CALENDAR_ALIASES, required=("date", "kind")))
     if not rows:
-        raise import_failed(0, "文件中没有数据行 / The file has no data rows")
+        raise import_failed(0, _("文件中没有数据行"))
     errors: list[RowError] = []
     seen: dict[date, int] = {}
     days: dict[int, dict[date, tuple[bool, str]]] = {}
@@ -375,22 +348,20 @@ def calendar_import(*, actor: Any, data: bytes, filename: str, city: Place | Non
         raw_date = row.get("date", "")
         day = parse_date(raw_date)
         if day is None:
-            msgs.append(f"日期“{raw_date}”无效，应为 2027-01-01 / invalid date {raw_date!r}, expected 2027-01-01")
+            msgs.append(_("日期“%(raw_date)s”无效，应为 2027-01-01") % {"raw_date": raw_date})
         elif day in seen:
-            msgs.append(f"日期 {day} 与第{seen[day]}行重复 / date {day} repeats row {seen[day]}")
+            msgs.append(_("日期 %(day)s 与第%(day2)s行重复") % {"day": day, "day2": seen[day]})
         elif not 2000 <= day.year <= 2100:
-            msgs.append(f"年份 {day.year} 超出范围 / year {day.year} is out of range")
+            msgs.append(_("年份 %(year)s 超出范围") % {"year": day.year})
         raw_kind = row.get("kind", "")
         workday = KIND_VALUES.get(raw_kind.lower())
         if workday is None:
-            msgs.append(
-                f"类型“{raw_kind}”无效，应为 休 或 班 / invalid kind {raw_kind!r}, expected holiday (休, 0) or workday (班, 1)"
-            )
+            msgs.append(_("类型“%(kind)s”无效，应为 休 或 班") % {"kind": raw_kind})
         name = row.get("name", "")
         if len(name) > 40:
-            msgs.append("名称过长(最多40字) / the name is longer than 40 characters")
+            msgs.append(_("名称过长(最多40字)"))
         if msgs:
-            errors.append(LineError(line, msgs))
+            errors.append(RowError(line, msgs))
             continue
         assert day is not None and workday is not None
         seen[day] = line
@@ -413,20 +384,18 @@ def _calendar_write(
         result.created += created
         result.updated += changed
         result.removed += removed
-        record, _ = CalendarYear.objects.update_or_create(city_id=city_pk, year=year, defaults={"source": source})
+        record, _unused = CalendarYear.objects.update_or_create(city_id=city_pk, year=year, defaults={"source": source})
         anchor = anchor or record
     assert anchor is not None
-    audit_record(
+    audit_import(
         actor=actor,
-        action=AuditEntry.Action.IMPORT,
         target=anchor,
         place=city,
-        reason=filename,
-        changes={
-            "years": result.years,
-            "created": result.created,
-            "updated": result.updated,
-            "removed": result.removed,
-        },
+        what="calendar",
+        filename=filename,
+        years=result.years,
+        created=result.created,
+        updated=result.updated,
+        removed=result.removed,
     )
     return result

@@ -14,13 +14,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 from rich.table import Table
 
 from linli.core.access import SYSTEM
 from linli.core.management.process import console_for
-from linli.needs import workdays
+from linli.core.sheets import ImportFailed
 from linli.places.models import Place
-from linli.places.services import ImportFailed
+from linli.workdays import services as workdays
 
 
 def find_city(code: str | None) -> Place | None:
@@ -28,7 +29,7 @@ def find_city(code: str | None) -> Place | None:
         return None
     city = Place.objects.filter(code=code).first()
     if city is None:
-        raise CommandError(f"地点编码 {code} 不存在 / no place with code {code}")
+        raise CommandError(_("地点编码 %(code)s 不存在") % {"code": code})
     return city
 
 
@@ -60,20 +61,18 @@ class Command(BaseCommand):
         if years:
             for warning in workdays.calendar_warnings(years):
                 console.print(f"[yellow]![/yellow] {warning}")
-        console.print(f"[green]✓[/green] 写入 {written} 天 / {written} days written")
+        console.print(_("[green]✓[/green] 写入 %(written)s 天") % {"written": written})
 
     def load(self, file: Path, city: Place | None) -> None:
         if not file.is_file():
-            raise CommandError(f"文件不存在 / no such file: {file}")
+            raise CommandError(_("文件不存在：%(file)s") % {"file": file})
         console = console_for(self)
         try:
             result = workdays.calendar_import(actor=SYSTEM, data=file.read_bytes(), filename=file.name, city=city)
         except ImportFailed as exc:
             for error in exc.row_errors:
                 console.print(f"[red]✗[/red] {error}")
-            raise CommandError(
-                f"未导入：{len(exc.row_errors)} 行有错误 / nothing imported: {len(exc.row_errors)} rows have errors"
-            ) from exc
+            raise CommandError(_("未导入：%(count)s 行有错误") % {"count": len(exc.row_errors)}) from exc
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         years = ", ".join(str(y) for y in result.years)
@@ -106,8 +105,8 @@ class Command(BaseCommand):
                 cells.append("本市 city" if local else "全国 national")
             table.add_row(*cells)
         console.print(table)
-        holidays = sum(1 for d, _ in days if not d.is_workday)
+        holidays = sum(1 for d, _rest in days if not d.is_workday)
         console.print(
-            f"工作日休假 {holidays} 天 · 周末调休上班 {len(days) - holidays} 天 / "
-            f"{holidays} weekday holidays · {len(days) - holidays} weekend working days"
+            _("工作日休假 %(holidays)s 天 · 周末调休上班 %(count)s 天")
+            % {"holidays": holidays, "count": len(days) - holidays}
         )
