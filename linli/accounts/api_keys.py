@@ -21,7 +21,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from linli.accounts.models import ApiClient, User
-from linli.core.access import is_system, scope_for
+from linli.core.access import Actor, is_system, scope_for
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 
@@ -33,7 +33,7 @@ def key_digest(key: str) -> str:
 
 
 @transaction.atomic
-def api_client_register(*, actor: Any, name: str, user: User, key: str | None = None) -> tuple[ApiClient, str]:
+def api_client_register(*, actor: Actor, name: str, user: User, key: str | None = None) -> tuple[ApiClient, str]:
     """Register a client acting as ``user``; returns the client and its key (shown once).
     A chosen ``key`` is allowed only in the demo (``linli-demo-key``)."""
     if not is_system(actor) and not scope_for(actor).everything:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeAlias, TypeVar
 
 import rules
 from django.core.exceptions import PermissionDenied
@@ -30,6 +30,13 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
+#: django-rules ships without type hints
+_rules: Any = rules
 
 # --- actors --------------------------------------------------------------------------------------
 
@@ -55,12 +62,24 @@ class SystemActor:
 
 SYSTEM = SystemActor()
 
-#: A signed-in account (``accounts.User``), an anonymous visitor, or ``SYSTEM``.
-Actor: TypeAlias = Any
+#: Who acts: a signed-in account (``accounts.User``, seen here through Django's base class so
+#: that the kernel knows no app above it), an anonymous visitor, or ``SYSTEM``. ``SYSTEM`` is
+#: the only one that bypasses scope.
+Actor: TypeAlias = "AbstractBaseUser | AnonymousUser | SystemActor"
 
 
 def is_system(actor: object) -> bool:
     return actor is SYSTEM
+
+
+def account_id(actor: object) -> int | None:
+    """The primary key of the signed-in account behind an actor; ``None`` for the system and
+    anonymous visitors (never filter on it without checking: ``user_id=None`` matches rows
+    that have no account)."""
+    if actor is SYSTEM or actor is None or not getattr(actor, "is_authenticated", False):
+        return None
+    pk = getattr(actor, "pk", None)
+    return pk if isinstance(pk, int) else None
 
 
 def user_of(actor: object) -> Any:
@@ -139,8 +158,8 @@ def declare_capabilities(capabilities: type[models.TextChoices], grants: Mapping
     that hold each. Called from the app's ``AppConfig.ready``; declaring twice is harmless."""
     for capability in capabilities:
         _LABELS[capability.value] = str(capability.label)
-        if not rules.perm_exists(f"linli.{capability.value}"):
-            rules.add_perm(f"linli.{capability.value}", _predicate(capability.value))
+        if not _rules.perm_exists(f"linli.{capability.value}"):
+            _rules.add_perm(f"linli.{capability.value}", _predicate(capability.value))
         CAPABILITIES[Role.ADMIN].add(capability.value)
     for role, held in grants.items():
         if role not in Role.values:
@@ -200,7 +219,7 @@ class Scope:
     person_id: int | None = None
     grants: list[Grant] = field(default_factory=list)
     everything: bool = False
-    actor: Any = None
+    actor: Actor | None = None
     _extra: dict[str, list[str]] = field(default_factory=dict)
 
     def paths(self, capability: str) -> list[str]:
@@ -276,7 +295,7 @@ def scope_for(actor: Actor) -> Scope:
         user_id=actor.pk,
         person_id=person_id,
         grants=grants,
-        everything=bool(actor.is_superuser) or any(g.role == Role.ADMIN for g in grants),
+        everything=bool(getattr(actor, "is_superuser", False)) or any(g.role == Role.ADMIN for g in grants),
         actor=actor,
     )
     setattr(actor, _CACHE_ATTR, scope)
@@ -331,14 +350,17 @@ def restrict(queryset: Q_T, actor: Actor, capability: str, *, path_field: str) -
     return queryset.filter(under(prefixes, path_field))
 
 
-class PlaceScopedQuerySet(QuerySet[Any]):
+_Row = TypeVar("_Row", bound=models.Model)
+
+
+class PlaceScopedQuerySet(QuerySet[_Row]):
     """A queryset of rows that belong to a place. ``visible(actor, capability)`` keeps the
     rows the actor may see: under the subtrees of its grants, or what the model adds for the
     actor (its ``visible_also(actor, capability)``: a ``Q`` or ``None``)."""
 
     path_field = "place_path"
 
-    def visible(self, actor: Actor, capability: str) -> Any:
+    def visible(self, actor: Actor, capability: str) -> Self:
         scope = scope_for(actor)
         if scope.everything:
             return self
@@ -405,7 +427,6 @@ def get_or_404(queryset: QuerySet[M], pk: Any, what: str) -> M:
 
 
 def _predicate(capability: str) -> Any:
-    @rules.predicate(name=f"can_{capability}")
     def predicate(user: Any, obj: Any = None) -> bool:
         scope = scope_for(user)
         if obj is None:
@@ -413,4 +434,4 @@ def _predicate(capability: str) -> Any:
         path = str(getattr(obj, "scope_path", None) or getattr(obj, "path", ""))
         return scope.allows(capability, path)
 
-    return predicate
+    return _rules.predicate(predicate, name=f"can_{capability}")

@@ -10,13 +10,13 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.http import HttpRequest, HttpResponse
 
-from linli.core.access import user_of
+from linli.core.access import Actor, user_of
 from linli.core.models import AuditEntry
 
 
 def audit_record(
     *,
-    actor: Any,
+    actor: Actor,
     action: str,
     target: models.Model,
     place: Any = None,
@@ -42,7 +42,7 @@ def audit_record(
 
 def audit_export(
     *,
-    actor: Any,
+    actor: Actor,
     target: models.Model,
     place: Any,
     what: str,
@@ -66,7 +66,7 @@ def audit_export(
 
 
 def audit_import(
-    *, actor: Any, target: models.Model, place: Any, what: str, filename: str, reason: str = "", **changes: Any
+    *, actor: Actor, target: models.Model, place: Any, what: str, filename: str, reason: str = "", **changes: Any
 ) -> AuditEntry:
     """The audit entry of a file read into the system (written in the import's transaction:
     an import that fails leaves none, and nothing else either)."""

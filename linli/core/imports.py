@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from linli.core.access import Actor, user_of
 from linli.core.models import ImportJob
 from linli.core.sheets import SheetRefused, check_sheet, count_rows
 
@@ -34,7 +35,7 @@ MAX_ERRORS = 200
 
 class Importer(Protocol):
     def __call__(
-        self, *, actor: Any, data: bytes, filename: str, params: dict[str, Any], progress: Callable[..., None]
+        self, *, actor: Actor, data: bytes, filename: str, params: dict[str, Any], progress: Callable[..., None]
     ) -> dict[str, int]: ...
 
 
@@ -51,7 +52,7 @@ class Queued:
 
 
 def import_or_queue(
-    *, actor: Any, kind: str, data: bytes, filename: str, params: dict[str, Any] | None = None
+    *, actor: Actor, kind: str, data: bytes, filename: str, params: dict[str, Any] | None = None
 ) -> dict[str, int] | Queued:
     """Import now (small files: the counts) or hand the file to the worker (a ``Queued`` job).
     Raises ``ValidationError`` for a refused or bad file."""
@@ -61,10 +62,12 @@ def import_or_queue(
         rows = count_rows(data, filename, up_to=settings.IMPORT_SYNC_ROWS + 2)
     except SheetRefused as exc:
         raise ValidationError(str(exc)) from exc
-    if rows <= settings.IMPORT_SYNC_ROWS + 1:  # the header, then the rows
+    account = user_of(actor)
+    # the header, then the rows; the system (a command) imports in its own process
+    if rows <= settings.IMPORT_SYNC_ROWS + 1 or account is None:
         return _IMPORTERS[kind](actor=actor, data=data, filename=filename, params=params, progress=_ignore)
     with transaction.atomic():
-        job = ImportJob.objects.create(kind=kind, actor=actor, filename=filename[:200], params=params, data=data)
+        job = ImportJob.objects.create(kind=kind, actor=account, filename=filename[:200], params=params, data=data)
         run_import.enqueue(job.pk)
     return Queued(job)
 
@@ -112,7 +115,7 @@ def import_job_run(job_id: int) -> str:
     fields: dict[str, Any] = {"finished_at": timezone.now(), "data": b""}
     try:
         if importer is None:
-            raise ValidationError(f"unknown import kind {job.kind!r}")
+            raise ValidationError(_("未知的导入类型 %(kind)s") % {"kind": job.kind})
         counts = importer(
             actor=job.actor, data=bytes(job.data), filename=job.filename, params=job.params, progress=_JobProgress(job)
         )
@@ -130,7 +133,7 @@ def import_job_run(job_id: int) -> str:
     return str(fields["status"])
 
 
-def access_import_job(actor: Any, job_id: int | str) -> ImportJob:
+def access_import_job(actor: Actor, job_id: int | str) -> ImportJob:
     """A job of the actor's own (a job names a file someone uploaded: nobody else's business)."""
     try:
         key = int(job_id)

@@ -25,6 +25,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from linli.core.access import Actor
+
 # --- routes ---------------------------------------------------------------------------------------------
 
 
@@ -101,10 +103,10 @@ class Tile:
     title_for: Callable[[Any], Any] | None = None  # the title for an actor, when it varies
     section: str = "work"  # "work" (the day's tasks) or "more" (everything else)
 
-    def href(self, actor: Any) -> str:
+    def href(self, actor: Actor) -> str:
         return self.url(actor) if self.url is not None else reverse(self.url_name)
 
-    def label(self, actor: Any) -> Any:
+    def label(self, actor: Actor) -> Any:
         return self.title_for(actor) if self.title_for is not None else self.title
 
 
@@ -125,7 +127,7 @@ class ShownTile:
     section: str
 
 
-def tiles_for(actor: Any) -> list[ShownTile]:
+def tiles_for(actor: Actor) -> list[ShownTile]:
     shown = [t for t in sorted(_TILES.values(), key=lambda t: (t.order, t.key)) if t.shown(actor)]
     return [ShownTile(t.key, t.label(actor), t.note, t.href(actor), t.big, t.section) for t in shown]
 

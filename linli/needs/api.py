@@ -20,8 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from linli.accounts.api_keys import ApiKeyAuthentication
+from linli.core.access import Actor
 from linli.core.api import TextUnmaskIn, idempotent, rate_limited
-from linli.needs import selectors, services
+from linli.needs import selectors, services, workflow
 from linli.needs.models import (
     Category,
     Channel,
@@ -63,7 +64,7 @@ def _place_by_code(code: str | None, field: str = "place") -> Place | None:
     return place
 
 
-def _intake_place(actor: Any, code: str | None) -> Place | None:
+def _intake_place(actor: Actor, code: str | None) -> Place | None:
     """A place to report at or triage for; one outside the actor's reach is as unknown as one
     that does not exist."""
     if not code:
@@ -74,7 +75,7 @@ def _intake_place(actor: Any, code: str | None) -> Place | None:
     return place
 
 
-def _visible_place(actor: Any, code: str | None, field: str = "place") -> Place | None:
+def _visible_place(actor: Actor, code: str | None, field: str = "place") -> Place | None:
     """A place the actor may see (a list's filter, a transfer's target), else unknown."""
     if not code:
         return None
@@ -212,9 +213,18 @@ class NeedDetailOut(NeedOut):
     dispatches = DispatchOut(many=True, read_only=True)
     reporters = serializers.SerializerMethodField()
     result = serializers.SerializerMethodField()
+    actions = serializers.SerializerMethodField()
 
     class Meta(NeedOut.Meta):
-        fields = [*NeedOut.Meta.fields, "result", "dispatches", "reporters"]
+        fields = [*NeedOut.Meta.fields, "result", "dispatches", "reporters", "actions"]
+
+    def get_actions(self, need: Need) -> list[str]:
+        """The verbs (``needs.workflow``) the reader may take on the need now, each an action
+        of this API (``phone-rate`` is ``rate`` with a reporter)."""
+        request = self.context.get("request")
+        if request is None:
+            return []
+        return sorted(workflow.verbs_for(request.user, need))
 
     def get_reporters(self, need: Need) -> list[str]:
         return [mask_name(r.name) for r in need.reporters.all()]

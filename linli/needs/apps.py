@@ -18,13 +18,17 @@ class NeedsConfig(AppConfig):
             register_routes,
             register_tile,
         )
+        from linli.core.timeline import register_timeline
         from linli.needs.api import CategoryViewSet, DispatchViewSet, NeedViewSet, TriageView
         from linli.needs.capabilities import GRANTS, NeedCap
         from linli.needs.deadlines import sweep_deadlines
+        from linli.needs.models import EventKind, Need, NeedEvent
         from linli.needs.notifications import KINDS
+        from linli.needs.rates import rollup_event
         from linli.needs.tiles import TILES
 
         declare_capabilities(NeedCap, GRANTS)
+        register_timeline(Need, NeedEvent, field="need", kinds=EventKind, after=[rollup_event])
         register_periodic(sweep_deadlines)
         for kind in KINDS:
             register_kind(kind)

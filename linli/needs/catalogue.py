@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from linli.core.access import require_admin
+from linli.core.access import Actor, require_admin
 from linli.core.audit import audit_export, audit_import
 from linli.core.data import read_data
 from linli.core.sheets import (
@@ -243,7 +243,7 @@ def _int(value: str) -> int | None:
     return int(number) if number.is_integer() else None
 
 
-def catalogue_import(*, actor: Any, data: bytes, filename: str, city: Place | None = None) -> ImportResult:
+def catalogue_import(*, actor: Actor, data: bytes, filename: str, city: Place | None = None) -> ImportResult:
     """Create or update categories (of ``city``, or the defaults) from an XLSX or CSV file in
     the export's format. Codes not in the file are left as they are. Every row is checked
     first; with any bad row nothing is written (``ImportFailed`` with each row's errors).
@@ -274,7 +274,7 @@ def catalogue_import(*, actor: Any, data: bytes, filename: str, city: Place | No
 
 
 @transaction.atomic
-def _catalogue_write(*, actor: Any, filename: str, city: Place | None, items: list[dict[str, Any]]) -> ImportResult:
+def _catalogue_write(*, actor: Actor, filename: str, city: Place | None, items: list[dict[str, Any]]) -> ImportResult:
     existing = {c.code: c for c in Category.objects.select_for_update().filter(city=city)}
     result = ImportResult()
     anchor: Category | None = None
@@ -311,7 +311,7 @@ def _catalogue_write(*, actor: Any, filename: str, city: Place | None, items: li
     return result
 
 
-def catalogue_export_xlsx(*, actor: Any, city: Place | None = None) -> bytes:
+def catalogue_export_xlsx(*, actor: Actor, city: Place | None = None) -> bytes:
     """The catalogue (of ``city``, or the defaults) as an XLSX in the import format, so it
     round-trips. System administrators only; audited."""
     require_admin(actor, _("只有系统管理员可以导出派单目录。"))

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from linli.core.access import scope_for
+from linli.core.access import Actor, scope_for
 from linli.core.audit import audit_export
 from linli.core.sheets import XLSX_TYPE, Sheet, csv_lines, xlsx_file
 from linli.needs import selectors
@@ -81,7 +81,7 @@ def parse_period(params: Any, *, today: dt.date) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def dashboard_place(actor: Any, code: str) -> Place:
+def dashboard_place(actor: Actor, code: str) -> Place:
     """The place whose rates the actor asked for: ``code`` if it may view its rates (else
     404), by default the highest place where it may. 403 when it may nowhere."""
     scope = scope_for(actor)
@@ -296,7 +296,7 @@ def export_cells(row: RateRow) -> list[Any]:
     ]
 
 
-def rates_export(*, actor: Any, place: Place, start: dt.date, end: dt.date, fmt: str) -> Any:
+def rates_export(*, actor: Actor, place: Place, start: dt.date, end: dt.date, fmt: str) -> Any:
     """The children and department rows of the dashboard of ``place`` (which the caller got
     through ``dashboard_place``) as CSV lines to stream or an XLSX file; audited."""
     rows = [*child_rows(place, start, end), *department_rows(place, place_ancestors(place), start, end)]

@@ -109,12 +109,12 @@ def _act(item: _Due, now: dt.datetime) -> bool:
                 )
         except IntegrityError:
             return False
-        need = services._locked(item.need_id)
+        need = services.lock_need(item.need_id)
         department = None
         if item.dispatch_id is not None:
             department = Dispatch.objects.select_related("department").get(pk=item.dispatch_id).department
         remind = item.action == DeadlineAction.Action.REMIND
-        services._event(
+        services.record_need_event(
             need,
             EventKind.REMINDED if remind else EventKind.OVERDUE,
             actor=SYSTEM,
@@ -124,7 +124,7 @@ def _act(item: _Due, now: dt.datetime) -> bool:
             data={"deadline": item.deadline, "due": item.due_at.isoformat()},
         )
         if remind:
-            services._notify(need, "due_soon", deadline=item.deadline, dispatch=item.dispatch_id)
+            services.notify_need(need, "due_soon", deadline=item.deadline, dispatch=item.dispatch_id)
         else:
             services.need_escalate(need=need, why=f"overdue:{item.deadline}", now=now)
     return True

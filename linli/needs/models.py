@@ -21,8 +21,9 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import PlaceScopedQuerySet, scope_for
+from linli.core.access import Actor, PlaceScopedQuerySet, scope_for
 from linli.core.models import TimeStampedModel
+from linli.core.timeline import TimelineEvent
 from linli.people.models import DepartmentKind
 from linli.workdays.models import LimitUnit
 
@@ -243,7 +244,7 @@ class Need(TimeStampedModel):
         return self.place_path
 
     @classmethod
-    def visible_also(cls, actor: Any, capability: str) -> models.Q | None:
+    def visible_also(cls, actor: Actor, capability: str) -> models.Q | None:
         """Beyond the subtrees where the actor may view needs: what was whistled to a
         department it is a liaison of (inside the area of its grant), and what it reported or
         entered itself (a resident; an API client's account). The kernel's ``visible`` adds
@@ -407,25 +408,18 @@ class EventKind(models.TextChoices):
     NOTE = "note", _("备注")
 
 
-class NeedEvent(models.Model):
-    """One step in the life of a need: its timeline, and the raw facts the three rates are
-    computed from. Append-only (a trigger forbids update and delete)."""
+class NeedEvent(TimelineEvent):
+    """One step in the life of a need: its timeline (written by ``core.timeline.record_event``),
+    and the raw facts the three rates are computed from. Append-only (a trigger forbids
+    update and delete)."""
 
     need = models.ForeignKey(Need, on_delete=models.PROTECT, related_name="events")
-    at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=20, choices=EventKind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor_name = models.CharField(max_length=150, blank=True)
     department = models.ForeignKey(
         "people.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, blank=True)
-    note = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    place_path = models.CharField(max_length=255)
     district = models.ForeignKey("places.Place", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:

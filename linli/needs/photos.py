@@ -1,69 +1,25 @@
-"""Photos of needs: JPEG, PNG or HEIC (converted to JPEG), size-capped, re-encoded so that
-EXIF metadata, and with it the camera's GPS location, never reaches storage."""
+"""Photos of needs, stored through the shared photo kit (``core.photos``: validated,
+re-encoded, EXIF and GPS stripped)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-from linli.core.access import user_of
+from linli.core.access import Actor, user_of
+from linli.core.photos import PhotoUpload, clean_photo
 from linli.needs.models import Need, NeedPhoto, PhotoStage
 
-MAX_PHOTO_BYTES = 8 * 1024 * 1024
+__all__ = ["MAX_PHOTOS", "PhotoUpload", "clean_photo", "photos_attach"]
+
 MAX_PHOTOS = 6
-MAX_SIDE = 2048
-_heif_registered = False
-
-
-@dataclass(frozen=True)
-class PhotoUpload:
-    name: str
-    content: bytes
-
-
-def _register_heif() -> None:
-    global _heif_registered
-    if not _heif_registered:
-        from pillow_heif import register_heif_opener
-
-        register_heif_opener()
-        _heif_registered = True
-
-
-def clean_photo(upload: PhotoUpload) -> tuple[bytes, str, int, int]:
-    """Validate and re-encode one photo; returns (bytes, extension, width, height)."""
-    if len(upload.content) > MAX_PHOTO_BYTES:
-        raise ValidationError({"photos": [_("照片过大(最大 %(size)s MB)") % {"size": MAX_PHOTO_BYTES // 1024 // 1024}]})
-    _register_heif()
-    try:
-        image: Any = Image.open(io.BytesIO(upload.content))
-        image.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ValidationError({"photos": [_("无法识别的图片")]}) from exc
-    fmt = image.format
-    if fmt not in ("JPEG", "PNG", "HEIF", "MPO"):
-        raise ValidationError({"photos": [_("只支持JPEG、PNG、HEIC照片")]})
-    image = ImageOps.exif_transpose(image)  # keep the orientation the camera meant, then drop EXIF
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
-    out = io.BytesIO()
-    if fmt == "PNG":
-        image.save(out, format="PNG", optimize=True)
-        ext = "png"
-    else:
-        image.convert("RGB").save(out, format="JPEG", quality=85, optimize=True)
-        ext = "jpg"
-    return out.getvalue(), ext, image.width, image.height
 
 
 def photos_attach(
-    *, need: Need, uploads: Sequence[PhotoUpload], actor: Any, stage: str = PhotoStage.INTAKE
+    *, need: Need, uploads: Sequence[PhotoUpload], actor: Actor, stage: str = PhotoStage.INTAKE
 ) -> list[NeedPhoto]:
     """Store the photos of a need (called inside the writing service's transaction)."""
     if len(uploads) + need.photos.filter(stage=stage).count() > MAX_PHOTOS:

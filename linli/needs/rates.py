@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, IntegerField, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
@@ -30,8 +31,9 @@ from linli.needs.models import EventKind, NeedEvent, RateRollup
 from linli.people.models import Department
 from linli.places.models import Place, PlaceKind
 
-#: Days of the roll-ups are local days in this zone, whatever the server's zone.
-RATES_TIME_ZONE = "Asia/Shanghai"
+#: Days of the roll-ups are local days in the site's time zone (``settings.TIME_ZONE``), whatever
+#: the server's zone: it decides on which day an event counts.
+RATES_TIME_ZONE: str = ZoneInfo(settings.TIME_ZONE).key  # a valid zone name: safe to quote in SQL
 _ZONE = ZoneInfo(RATES_TIME_ZONE)
 
 #: Place kinds that get roll-up rows; buildings, courtyards and households do not.

@@ -8,12 +8,11 @@ they reported themselves. ``access_need`` returns 404 for anything else.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from linli.core.access import get_or_404, is_system, scope_for
+from linli.core.access import Actor, get_or_404, is_system, scope_for
 from linli.core.text import normalize
 from linli.needs.capabilities import NeedCap
 from linli.needs.models import (
@@ -34,7 +33,7 @@ _COMMUNITY_DEPTH = path_len(PlaceKind.COMMUNITY)
 _BUILDING_DEPTH = path_len(PlaceKind.BUILDING)
 
 
-def may_submit_at(actor: Any, place: Place) -> bool:
+def may_submit_at(actor: Actor, place: Place) -> bool:
     """Residents and carers report needs anywhere in their community (the lamp outside, the
     drain of the next building), but at a household only their own; staff anywhere in their
     scope. ``actor=SYSTEM`` is the system."""
@@ -52,19 +51,19 @@ def may_submit_at(actor: Any, place: Place) -> bool:
     )
 
 
-def intake_place(actor: Any, code: str | None) -> Place | None:
+def intake_place(actor: Actor, code: str | None) -> Place | None:
     """The place a need may be reported at, named by a code the client sent: ``None`` both
     when no place has the code and when the actor may not report there, so that an answer
     never confirms a place outside the actor's reach."""
     if not code:
         return None
-    place = Place.objects.filter(code=str(code)[:64]).first()
+    place: Place | None = Place.objects.filter(code=str(code)[:64]).first()
     if place is None or not may_submit_at(actor, place):
         return None
     return place
 
 
-def shown_places(actor: Any, needs: list[Need]) -> dict[int, Place]:
+def shown_places(actor: Actor, needs: list[Need]) -> dict[int, Place]:
     """Where each need is shown to ``actor``: its own place for those who may see the people
     or the needs there, else its building (a department sees 5栋, not the reporter's flat, as
     Open311 does). One query at most."""
@@ -88,7 +87,7 @@ def shown_places(actor: Any, needs: list[Need]) -> dict[int, Place]:
 
 def need_list(
     *,
-    actor: Any,
+    actor: Actor,
     status: str | list[str] | None = None,
     category: str | None = None,
     place: Place | None = None,
@@ -127,7 +126,7 @@ def need_list(
     return qs
 
 
-def access_need(actor: Any, need_id: int | str) -> Need:
+def access_need(actor: Actor, need_id: int | str) -> Need:
     return get_or_404(need_list(actor=actor), need_id, "need")
 
 
@@ -143,7 +142,7 @@ def need_detail_prefetch(qs: QuerySet[Need]) -> QuerySet[Need]:
     )
 
 
-def dispatch_list(*, actor: Any, status: str | list[str] | None = None, active: bool = False) -> QuerySet[Dispatch]:
+def dispatch_list(*, actor: Actor, status: str | list[str] | None = None, active: bool = False) -> QuerySet[Dispatch]:
     """The dispatches of the departments the actor is a liaison of (inside its grants),
     or of the places where it may view needs."""
     scope = scope_for(actor)
@@ -163,7 +162,7 @@ def dispatch_list(*, actor: Any, status: str | list[str] | None = None, active: 
     return qs.order_by("checkin_due", "id")
 
 
-def access_dispatch(actor: Any, dispatch_id: int | str) -> Dispatch:
+def access_dispatch(actor: Actor, dispatch_id: int | str) -> Dispatch:
     return get_or_404(dispatch_list(actor=actor), dispatch_id, "dispatch")
 
 
@@ -192,5 +191,5 @@ def reporters_to_rate(*, need: Need) -> list[NeedReporter]:
     return [r for r in need.reporters.all() if r.pk not in answered]
 
 
-def can_handle(actor: Any, need: Need) -> bool:
+def can_handle(actor: Actor, need: Need) -> bool:
     return scope_for(actor).allows(NeedCap.HANDLE_NEEDS, need.place_path)

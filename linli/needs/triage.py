@@ -31,7 +31,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +40,7 @@ from django.conf import settings
 from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, FloatField, Max, Q, Value, When
+from django.db.models import Case, F, FloatField, Max, Q, Value, When
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 from rapidfuzz import fuzz
@@ -51,7 +51,8 @@ from linli.core.geo import distance_m
 from linli.core.models import AuditEntry
 from linli.core.text import normalize, tokens
 from linli.needs.models import OPEN_STATUSES, Category, Need, TriageModel
-from linli.places.models import KIND_LEVEL, Place, PlaceKind
+from linli.places.location import grid_index_clear, locate_grid
+from linli.places.models import Place, PlaceKind, ancestor_path
 
 __all__ = [
     "TriageResult",
@@ -286,16 +287,6 @@ def suggest_categories(text: str, *, top: int = 3) -> list[tuple[str, float]]:
 # ---------------------------------------------------------------------------
 
 
-def _community_path(place: Place) -> str:
-    """The path of the community above ``place`` (or of ``place`` itself when it is a
-    community or higher). Derived from the path, as every level sits one step below its
-    parent: no query."""
-    steps_up = KIND_LEVEL[place.kind] - KIND_LEVEL[PlaceKind.COMMUNITY]
-    if steps_up <= 0:
-        return place.path
-    return place.path[: len(place.path) - steps_up * Place.steplen]
-
-
 def _content_words(text: str) -> list[str]:
     return [word for word in tokens(text) if word not in _STOPWORDS]
 
@@ -356,7 +347,7 @@ def find_duplicates(
     scope = Q()
     point: tuple[float, float] | None = None
     if place is not None:
-        scope |= Q(place_path__startswith=_community_path(place))
+        scope |= Q(place_path__startswith=ancestor_path(place.path, PlaceKind.COMMUNITY))
     if lat is not None and lng is not None:
         point = (float(lat), float(lng))
         d_lat = NEARBY_METRES / _METRES_PER_DEGREE
@@ -383,7 +374,7 @@ def find_duplicates(
         .order_by(F("rank").desc(), "-created_at")
         .values_list("pk", "text_search", "place_path", "lat", "lng")[:DUPLICATE_CANDIDATES]
     )
-    prefix = _community_path(place) if place is not None else None
+    prefix = ancestor_path(place.path, PlaceKind.COMMUNITY) if place is not None else None
     scored: list[tuple[int, float]] = []
     for pk, candidate, path, c_lat, c_lng in candidates:
         in_community = prefix is not None and path.startswith(prefix)
@@ -401,118 +392,6 @@ def find_duplicates(
             scored.append((pk, score))
     scored.sort(key=lambda item: (-item[1], -item[0]))
     return scored[:limit]
-
-
-# ---------------------------------------------------------------------------
-# Grids
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class _GridIndex:
-    key: tuple[int, int | None] = (0, None)
-    ids: list[int] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-    geometries: Any = None  # numpy array of prepared shapely geometries
-    tree: Any = None  # shapely STRtree over them
-    checked_at: float = float("-inf")
-
-
-class _GridCache:
-    """The grids with a boundary, as prepared shapely geometries in an STRtree. Rebuilt when
-    the count or the highest id of such grids changes (checked at most every few seconds);
-    an edit of an existing boundary is seen after :func:`triage_cache_clear`."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._index = _GridIndex()
-
-    def forget(self) -> None:
-        with self._lock:
-            self._index = _GridIndex()
-
-    def current(self) -> _GridIndex:
-        with self._lock:
-            index = self._index
-            if time.monotonic() - index.checked_at < _recheck_seconds():
-                return index
-            with_boundary = Place.objects.filter(kind=PlaceKind.GRID, boundary__isnull=False)
-            stats = with_boundary.aggregate(n=Count("id"), m=Max("id"))
-            key = (stats["n"], stats["m"])
-            if key != index.key or index.checked_at == float("-inf"):
-                index = self._build(key, with_boundary.values_list("id", "path", "boundary"))
-            index.checked_at = time.monotonic()
-            self._index = index
-            return index
-
-    @staticmethod
-    def _build(key: tuple[int, int | None], rows: Any) -> _GridIndex:
-        import numpy as np
-        import shapely
-        from shapely.geometry import shape
-
-        index = _GridIndex(key=key)
-        geometries = []
-        for pk, path, boundary in rows:
-            try:
-                geometry = shape(boundary)
-            except Exception:  # a boundary written around the services' validation
-                logger.warning("grid %s has an unreadable boundary; skipped", pk)
-                continue
-            if geometry.is_empty:
-                continue
-            index.ids.append(pk)
-            index.paths.append(path)
-            geometries.append(geometry)
-        if geometries:
-            index.geometries = np.array(geometries, dtype=object)
-            shapely.prepare(index.geometries)
-            index.tree = shapely.STRtree(index.geometries)
-        return index
-
-
-_grids = _GridCache()
-
-
-def _grid_at(lat: float, lng: float, *, within: str | None) -> int | None:
-    """The id of the grid whose boundary covers the point; among overlapping grids, one under
-    ``within`` (a path prefix) first, then the smallest."""
-    import shapely
-
-    index = _grids.current()
-    if index.tree is None:
-        return None
-    point = shapely.Point(lng, lat)
-    hits = [int(i) for i in index.tree.query(point) if shapely.covers(index.geometries[i], point)]
-    if not hits:
-        return None
-    best = min(
-        hits,
-        key=lambda i: (not (within and index.paths[i].startswith(within)), shapely.area(index.geometries[i])),
-    )
-    return index.ids[best]
-
-
-def locate_grid(
-    *, place: Place | None, lat: Decimal | float | None = None, lng: Decimal | float | None = None
-) -> Place | None:
-    """The grid 网格 a need belongs to: ``place`` itself when it is a grid, its grid ancestor
-    when it is a building, courtyard or household; otherwise the grid whose boundary
-    (WGS-84) contains the point, preferring grids under ``place``; otherwise None."""
-    if place is not None:
-        if place.kind == PlaceKind.GRID:
-            return place
-        steps_up = KIND_LEVEL[place.kind] - KIND_LEVEL[PlaceKind.GRID]
-        if steps_up > 0:
-            ancestor = Place.objects.filter(
-                path=place.path[: len(place.path) - steps_up * Place.steplen], kind=PlaceKind.GRID
-            ).first()
-            if ancestor is not None:
-                return ancestor
-    if lat is None or lng is None:
-        return None
-    pk = _grid_at(float(lat), float(lng), within=place.path if place is not None else None)
-    return Place.objects.filter(pk=pk).first() if pk is not None else None
 
 
 # ---------------------------------------------------------------------------
@@ -549,4 +428,4 @@ def triage(
 def triage_cache_clear() -> None:
     """Forget this process's classifier and grid index (tests, or after editing a boundary)."""
     _cache.forget()
-    _grids.forget()
+    grid_index_clear()

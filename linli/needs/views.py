@@ -26,7 +26,7 @@ from linli.core.errors import Conflict, error_response
 from linli.core.models import IdempotencyRecord
 from linli.core.pages import attempt, int_or_none, ints, messages_of, safe_next
 from linli.core.pagination import paginate
-from linli.needs import selectors, services
+from linli.needs import selectors, services, workflow
 from linli.needs.capabilities import NeedCap
 from linli.needs.forms import NeedForm, RateForm
 from linli.needs.models import (
@@ -171,6 +171,7 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": events,
             "dispatches": list(need.dispatches.all()),
             "can_handle": can_handle,
+            "verbs": workflow.verbs_for(request.user, need),
             "can_decide": scope_for(request.user).allows(NeedCap.DECIDE_RETURNS, need.place_path),
             "can_rate": any(r.user_id == request.user.pk for r in to_rate),
             "rate_form": RateForm(),
@@ -188,66 +189,48 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def need_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
-    """One step of a need from its page (accept, whistle, resolve, rate…)."""
+    """One step of a need from its page: a verb of ``needs.workflow.NEED`` (the services check
+    the state and the actor's capability again)."""
+    transition = workflow.NEED.get(verb)
+    if transition is None:
+        raise Http404("unknown action")
     need = selectors.access_need(request.user, pk)
     user, post = request.user, request.POST
-    actions: dict[str, tuple[Callable[[], Any], str]] = {
-        "accept": (lambda: services.need_accept(actor=user, need=need), _("已受理")),
-        "categorise": (
-            lambda: services.need_categorise(actor=user, need=need, category_code=post.get("category", "")),
-            _("类别已确认"),
-        ),
-        "whistle": (
-            lambda: services.need_whistle(
-                actor=user,
-                need=need,
-                departments=list(
-                    Department.objects.select_related("place").filter(pk__in=ints(post.getlist("department")))
-                ),
-                note=post.get("note", ""),
-            ),
-            _("已吹哨，等待部门报到"),
-        ),
-        "resolve": (lambda: services.need_resolve(actor=user, need=need, result=post.get("result", "")), _("已办结")),
-        "merge": (
-            lambda: services.need_merge(
-                actor=user, duplicate=need, into=selectors.access_need(user, post.get("into", ""))
-            ),
-            _("已合并"),
-        ),
-        "rate": (
-            lambda: services.need_rate(
-                actor=user,
-                need=need,
-                resolved=post.get("resolved") == "1",
-                satisfaction=post.get("satisfaction", ""),
-                comment=post.get("comment", ""),
-            ),
-            _("谢谢您的评价"),
-        ),
-        "phone-rate": (
-            lambda: services.need_rate(
-                actor=user,
-                need=need,
-                reporter=int_or_none(post.get("reporter")),
-                resolved=post.get("resolved") == "1",
-                satisfaction=post.get("satisfaction", ""),
-                comment=post.get("comment", ""),
-                channel=RatingChannel.PHONE,
-            ),
-            _("电话回访已记录"),
-        ),
-    }
-    if verb == "transfer":
-        target = access_place(user, post.get("place", ""), NeedCap.HANDLE_NEEDS)
-        actions["transfer"] = (
-            lambda: services.need_transfer(actor=user, need=need, place=target, note=post.get("note", "")),
-            _("已转办"),
+
+    def rate(**extra: Any) -> Any:
+        return services.need_rate(
+            actor=user,
+            need=need,
+            resolved=post.get("resolved") == "1",
+            satisfaction=post.get("satisfaction", ""),
+            comment=post.get("comment", ""),
+            **extra,
         )
-    if verb not in actions:
-        raise Http404("unknown action")
-    fn, success = actions[verb]
-    attempt(request, fn, success)
+
+    def transfer() -> Any:
+        target = access_place(user, post.get("place", ""), NeedCap.HANDLE_NEEDS)
+        return services.need_transfer(actor=user, need=need, place=target, note=post.get("note", ""))
+
+    steps: dict[str, Callable[[], Any]] = {
+        "accept": lambda: services.need_accept(actor=user, need=need),
+        "categorise": lambda: services.need_categorise(actor=user, need=need, category_code=post.get("category", "")),
+        "whistle": lambda: services.need_whistle(
+            actor=user,
+            need=need,
+            departments=list(
+                Department.objects.select_related("place").filter(pk__in=ints(post.getlist("department")))
+            ),
+            note=post.get("note", ""),
+        ),
+        "resolve": lambda: services.need_resolve(actor=user, need=need, result=post.get("result", "")),
+        "transfer": transfer,
+        "merge": lambda: services.need_merge(
+            actor=user, duplicate=need, into=selectors.access_need(user, post.get("into", ""))
+        ),
+        "rate": rate,
+        "phone-rate": lambda: rate(reporter=int_or_none(post.get("reporter")), channel=RatingChannel.PHONE),
+    }
+    attempt(request, steps[verb], str(transition.done))
     target_pk = need.pk
     if verb == "merge" and Need.objects.filter(pk=need.pk, status=Status.MERGED).exists():
         target_pk = Need.objects.get(pk=need.pk).merged_into_id or need.pk
@@ -365,35 +348,24 @@ def dispatches(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def dispatch_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
+    """One step of a dispatch: a verb of ``needs.workflow.DISPATCH``."""
+    transition = workflow.DISPATCH.get(verb)
+    if transition is None:
+        raise Http404("unknown action")
     dispatch = selectors.access_dispatch(request.user, pk)
     user, post = request.user, request.POST
-    actions: dict[str, tuple[Callable[[], Any], str]] = {
-        "checkin": (lambda: services.dispatch_checkin(actor=user, dispatch=dispatch), _("已报到")),
-        "resolve": (
-            lambda: services.dispatch_resolve(actor=user, dispatch=dispatch, result=post.get("result", "")),
-            _("已办结"),
+    steps: dict[str, Callable[[], Any]] = {
+        "checkin": lambda: services.dispatch_checkin(actor=user, dispatch=dispatch),
+        "resolve": lambda: services.dispatch_resolve(actor=user, dispatch=dispatch, result=post.get("result", "")),
+        "return": lambda: services.dispatch_return(actor=user, dispatch=dispatch, reason=post.get("reason", "")),
+        "approve": lambda: services.dispatch_return_decide(
+            actor=user, dispatch=dispatch, approve=True, note=post.get("note", "")
         ),
-        "return": (
-            lambda: services.dispatch_return(actor=user, dispatch=dispatch, reason=post.get("reason", "")),
-            _("已申请退单，等待社区审批"),
-        ),
-        "approve": (
-            lambda: services.dispatch_return_decide(
-                actor=user, dispatch=dispatch, approve=True, note=post.get("note", "")
-            ),
-            _("已同意退单"),
-        ),
-        "reject": (
-            lambda: services.dispatch_return_decide(
-                actor=user, dispatch=dispatch, approve=False, note=post.get("note", "")
-            ),
-            _("已驳回退单"),
+        "reject": lambda: services.dispatch_return_decide(
+            actor=user, dispatch=dispatch, approve=False, note=post.get("note", "")
         ),
     }
-    if verb not in actions:
-        raise Http404("unknown action")
-    fn, success = actions[verb]
-    attempt(request, fn, success)
+    attempt(request, steps[verb], str(transition.done))
     return redirect(safe_next(request, reverse("needs:dispatches")))
 
 

@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -68,7 +67,6 @@ from linli.places.models import Place, PlaceKind, path_len
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: When this endpoint's behaviour last changed (discovery's ``changeset``).
 CHANGESET = "2026-03-01T00:00:00+08:00"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: Without dates, ``GET requests`` covers the last 90 days; it never returns more than 1000 rows.
 DEFAULT_WINDOW = dt.timedelta(days=90)
 MAX_ROWS = 1000
@@ -296,14 +294,14 @@ def _when(data: Any, name: str) -> dt.datetime | None:
         parsed = None
     if parsed is None or not 1900 <= parsed.year <= 9000:
         raise Open311Error(400, _("%(name)s 应为 ISO-8601 时间") % {"name": name})
-    return parsed.replace(tzinfo=SHANGHAI) if timezone.is_naive(parsed) else parsed
+    return parsed.replace(tzinfo=timezone.get_default_timezone()) if timezone.is_naive(parsed) else parsed
 
 
 # --- output ----------------------------------------------------------------------------------
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(SHANGHAI).isoformat(timespec="seconds") if value else None
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
 def _public_path(path: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pghistory
 from django.conf import settings
@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from linli.core import crypto
-from linli.core.access import PlaceScopedQuerySet, Role
+from linli.core.access import Actor, PlaceScopedQuerySet, Role
 from linli.core.models import TimeStampedModel
 from linli.people.identity import mask_id_number, mask_phone
 
@@ -120,7 +120,7 @@ class Person(TimeStampedModel):
         return mask_phone(self.phone)
 
     @classmethod
-    def visible_also(cls, actor: Any, capability: str) -> models.Q | None:
+    def visible_also(cls, actor: Actor, capability: str) -> models.Q | None:
         """Everyone sees their own record."""
         return models.Q(user_id=actor.pk) if capability == "view_people" else None
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from linli.core.access import Grant, get_or_404, scope_for
+from linli.core.access import Actor, Grant, account_id, get_or_404, scope_for
 from linli.core.models import AuditEntry
 from linli.core.text import normalize
 from linli.people.capabilities import PeopleCap
@@ -17,7 +17,7 @@ from linli.places.models import Place
 
 
 def person_list(
-    *, actor: Any, place: Place | None = None, q: str | None = None, vulnerability: str | None = None
+    *, actor: Actor, place: Place | None = None, q: str | None = None, vulnerability: str | None = None
 ) -> QuerySet[Person]:
     """People the actor may see: in its scope, plus always the actor itself."""
     scope = scope_for(actor)
@@ -36,26 +36,26 @@ def person_list(
     return qs.order_by("name", "id")
 
 
-def access_person(actor: Any, person_id: int | str) -> Person:
+def access_person(actor: Actor, person_id: int | str) -> Person:
     return get_or_404(person_list(actor=actor), person_id, "person")
 
 
-def sees_sensitive(actor: Any, path: str) -> bool:
+def sees_sensitive(actor: Actor, path: str) -> bool:
     """Whether ``actor`` may see the health and social flags (困难标记) of the household or
     person at ``path``: roles with ``view_sensitive`` there, or a carer for its own households
     (the visits app adds those paths to ``view_sensitive``)."""
     return scope_for(actor).allows(PeopleCap.VIEW_SENSITIVE, path)
 
 
-def can_see_sensitive(actor: Any, person: Person) -> bool:
+def can_see_sensitive(actor: Actor, person: Person) -> bool:
     return sees_sensitive(actor, person.place.path)
 
 
-def can_unmask(actor: Any, person: Person) -> bool:
+def can_unmask(actor: Actor, person: Person) -> bool:
     return scope_for(actor).allows(PeopleCap.UNMASK, person.place.path)
 
 
-def household_list(*, actor: Any, place: Place | None = None) -> QuerySet[Household]:
+def household_list(*, actor: Actor, place: Place | None = None) -> QuerySet[Household]:
     qs = Household.objects.visible(actor, PeopleCap.VIEW_PEOPLE).select_related("place")
     if place is not None:
         qs = qs.filter(place__path__startswith=place.path)
@@ -64,12 +64,12 @@ def household_list(*, actor: Any, place: Place | None = None) -> QuerySet[Househ
     ).order_by("place__path")
 
 
-def access_household(actor: Any, household_id: int | str) -> Household:
+def access_household(actor: Actor, household_id: int | str) -> Household:
     return get_or_404(household_list(actor=actor), household_id, "household")
 
 
 def membership_list(
-    *, actor: Any, place: Place | None = None, person: Person | None = None, active: bool = True
+    *, actor: Actor, place: Place | None = None, person: Person | None = None, active: bool = True
 ) -> QuerySet[Membership]:
     qs = Membership.objects.visible(actor, PeopleCap.VIEW_MEMBERSHIPS).select_related("person", "place", "department")
     if place is not None:
@@ -81,11 +81,11 @@ def membership_list(
     return qs.order_by("place__path", "role", "id")
 
 
-def access_membership(actor: Any, membership_id: int | str) -> Membership:
+def access_membership(actor: Actor, membership_id: int | str) -> Membership:
     return get_or_404(membership_list(actor=actor, active=False), membership_id, "membership")
 
 
-def my_household(*, actor: Any) -> Household | None:
+def my_household(*, actor: Actor) -> Household | None:
     """The household the actor lives in (its first, if it is registered in several)."""
     person = getattr(actor, "person", None)
     if person is None:
@@ -94,19 +94,22 @@ def my_household(*, actor: Any) -> Household | None:
     return link.household if link else None
 
 
-def my_memberships(*, actor: Any) -> QuerySet[Membership]:
+def my_memberships(*, actor: Actor) -> QuerySet[Membership]:
+    account = account_id(actor)
+    if account is None:
+        return Membership.objects.none()
     return (
-        Membership.objects.filter(person__user=actor, ended_at__isnull=True)
+        Membership.objects.filter(person__user_id=account, ended_at__isnull=True)
         .select_related("place", "department")
         .order_by("place__path")
     )
 
 
-def department_list(*, actor: Any) -> QuerySet[Department]:
+def department_list(*, actor: Actor) -> QuerySet[Department]:
     return Department.objects.visible(actor, PlaceCap.VIEW_PLACES).select_related("place")
 
 
-def audit_list(*, actor: Any, place: Place | None = None, action: str | None = None) -> QuerySet[AuditEntry]:
+def audit_list(*, actor: Actor, place: Place | None = None, action: str | None = None) -> QuerySet[AuditEntry]:
     """The audit trail of the places the actor may audit (community secretaries, admins)."""
     qs = AuditEntry.objects.visible(actor, PeopleCap.VIEW_AUDIT)
     if place is not None:
@@ -116,10 +119,13 @@ def audit_list(*, actor: Any, place: Place | None = None, action: str | None = N
     return qs.order_by("-at", "-id")
 
 
-def membership_grants(actor: Any) -> tuple[int | None, list[Grant]]:
+def membership_grants(actor: Actor) -> tuple[int | None, list[Grant]]:
     """The roles an account holds and where (its active memberships), in one query: the
     access kernel's source of grants."""
-    rows = Membership.objects.filter(person__user=actor, ended_at__isnull=True).values_list(
+    account = account_id(actor)
+    if account is None:
+        return None, []
+    rows = Membership.objects.filter(person__user_id=account, ended_at__isnull=True).values_list(
         "role", "place__path", "place_id", "department_id", "person_id"
     )
     grants = [Grant(role=r, path=p, place_id=pid, department_id=d) for r, p, pid, d, _ in rows]
@@ -138,4 +144,5 @@ def with_people_counts(qs: QuerySet[Any]) -> QuerySet[Any]:
         .annotate(c=Count("id"))
         .values("c")
     )
-    return qs.annotate(people_count=Coalesce(Subquery(people, output_field=IntegerField()), 0))
+    counted: QuerySet[Any] = qs.annotate(people_count=Coalesce(Subquery(people, output_field=IntegerField()), 0))
+    return counted

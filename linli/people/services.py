@@ -20,6 +20,7 @@ from linli.core import ratelimit
 from linli.core.access import (
     RANK,
     SYSTEM,
+    Actor,
     Role,
     capabilities_of,
     capability_label,
@@ -168,7 +169,7 @@ def _apply_person_fields(person: Person, data: dict[str, Any]) -> list[str]:
 _CLEAN_EXCLUDE = ["user", "place", "id_number_digest"]
 
 
-def _guard_id_number(actor: Any, person: Person) -> None:
+def _guard_id_number(actor: Actor, person: Person) -> None:
     """Refuse an identity number registered to someone else, once every other field of the
     write is valid. Whether a number is registered anywhere is itself personal data (a masked
     number and a birth year leave some thirty candidates to try), so each entry by a person
@@ -205,7 +206,7 @@ def _guard_id_number(actor: Any, person: Person) -> None:
 
 
 def person_create(
-    *, actor: Any, place: Place, household: Household | None = None, relation: str = Relation.OTHER, **data: Any
+    *, actor: Actor, place: Place, household: Household | None = None, relation: str = Relation.OTHER, **data: Any
 ) -> Person:
     """Register a person at ``place`` (a household's node, or where they work).
 
@@ -237,7 +238,7 @@ def person_create(
     return person
 
 
-def person_update(*, actor: Any, person: Person, reason: str = "", **data: Any) -> Person:
+def person_update(*, actor: Actor, person: Person, reason: str = "", **data: Any) -> Person:
     """Change a person's fields: every field is checked first (on a copy), then the identity
     number's uniqueness (``_guard_id_number``), then the row is locked and written in one
     transaction."""
@@ -253,7 +254,7 @@ def person_update(*, actor: Any, person: Person, reason: str = "", **data: Any) 
         return _person_write(actor=actor, person=person, reason=reason, data=data)
 
 
-def _person_write(*, actor: Any, person: Person, reason: str, data: dict[str, Any]) -> Person:
+def _person_write(*, actor: Actor, person: Person, reason: str, data: dict[str, Any]) -> Person:
     person = Person.objects.select_for_update().select_related("place").get(pk=person.pk)
     changed = _apply_person_fields(person, data)
     if changed:
@@ -282,7 +283,7 @@ def _add_member(household: Household, person: Person, relation: str) -> Househol
 
 
 @transaction.atomic
-def household_add_member(*, actor: Any, household: Household, person: Person, relation: str) -> HouseholdMember:
+def household_add_member(*, actor: Actor, household: Household, person: Person, relation: str) -> HouseholdMember:
     require(actor, PeopleCap.EDIT_PEOPLE, household.place)
     require(actor, PeopleCap.EDIT_PEOPLE, person.place)
     member = _add_member(household, person, relation)
@@ -299,7 +300,7 @@ def household_add_member(*, actor: Any, household: Household, person: Person, re
 @transaction.atomic
 def household_create(
     *,
-    actor: Any,
+    actor: Actor,
     building: Place,
     code: str,
     name: str,
@@ -321,7 +322,7 @@ def household_create(
     return household
 
 
-def _require_outranks(actor: Any, role: str, place: Place) -> None:
+def _require_outranks(actor: Actor, role: str, place: Place) -> None:
     """Granting or revoking ``role`` at ``place`` needs ``manage_memberships`` there and a
     role of the actor's own ranked above it (admins excepted)."""
     require(actor, PeopleCap.MANAGE_MEMBERSHIPS, place)
@@ -330,7 +331,7 @@ def _require_outranks(actor: Any, role: str, place: Place) -> None:
         raise PermissionDenied(_("不能授予或撤销与自己同级或更高的角色"))
 
 
-def _require_may_grant(actor: Any, role: str, place: Place, person: Person) -> None:
+def _require_may_grant(actor: Actor, role: str, place: Place, person: Person) -> None:
     """A grant may only hand out what the granter itself may do at that place, and never to
     the granter: otherwise a street official could make itself community staff and unmask."""
     _require_outranks(actor, role, place)
@@ -349,7 +350,7 @@ def _require_may_grant(actor: Any, role: str, place: Place, person: Person) -> N
 
 @transaction.atomic
 def membership_grant(
-    *, actor: Any, person: Person, place: Place, role: str, department: Any = None, reason: str = ""
+    *, actor: Actor, person: Person, place: Place, role: str, department: Any = None, reason: str = ""
 ) -> Membership:
     """Give ``person`` a role at ``place``. The granter needs ``manage_memberships`` there and
     may only grant roles ranked below its own. Granting a role already held returns it."""
@@ -368,7 +369,9 @@ def membership_grant(
         raise ValidationError({"place": [_("网格员应授予在网格或更高层级")]})
     if (role == Role.LIAISON) != (department is not None):
         raise ValidationError({"department": [_("部门联络人需要且只有部门联络人需要部门")]})
-    existing = Membership.objects.filter(person=person, place=place, role=role, ended_at__isnull=True).first()
+    existing: Membership | None = Membership.objects.filter(
+        person=person, place=place, role=role, ended_at__isnull=True
+    ).first()
     if existing is not None:
         return existing
     membership = Membership(
@@ -388,13 +391,13 @@ def membership_grant(
         reason=reason,
         changes={"person": person.pk, "role": role, "unmask": unmasks},
     )
-    if person.user_id:
+    if person.user is not None:
         forget_scope(person.user)
     return membership
 
 
 @transaction.atomic
-def membership_revoke(*, actor: Any, membership: Membership, reason: str = "") -> Membership:
+def membership_revoke(*, actor: Actor, membership: Membership, reason: str = "") -> Membership:
     membership = Membership.objects.select_for_update().select_related("place").get(pk=membership.pk)
     _require_outranks(actor, membership.role, membership.place)
     if membership.ended_at is None:
@@ -422,7 +425,7 @@ def unmask_reason(reason: str) -> str:
 
 
 @transaction.atomic
-def person_unmask(*, actor: Any, person: Person, field: str, reason: str) -> str:
+def person_unmask(*, actor: Actor, person: Person, field: str, reason: str) -> str:
     """Return the full phone or identity number, and log who saw it, where and why.
 
     Requires the ``unmask`` capability at the person's place and a reason of at least two
@@ -440,7 +443,7 @@ def person_unmask(*, actor: Any, person: Person, field: str, reason: str) -> str
 
 
 @transaction.atomic
-def text_unmask(*, actor: Any, target: Any, place: Place, texts: dict[str, str], reason: str) -> dict[str, str]:
+def text_unmask(*, actor: Actor, target: Any, place: Place, texts: dict[str, str], reason: str) -> dict[str, str]:
     """The original free text of ``target`` (a need, a visit) with the phone and identity
     numbers a resident typed into it, for an actor with ``unmask`` at ``place`` who gives a
     reason; audited each time, like unmasking a person's number."""
@@ -452,7 +455,7 @@ def text_unmask(*, actor: Any, target: Any, place: Place, texts: dict[str, str],
     return texts
 
 
-def export_unmask(*, actor: Any, place: Place, full: bool, reason: str) -> str:
+def export_unmask(*, actor: Actor, place: Place, full: bool, reason: str) -> str:
     """An export with personal data is masked; a full one needs ``unmask`` at ``place`` (or
     part of it) and a reason, which is returned for the export's audit entry ("" for a masked
     export)."""

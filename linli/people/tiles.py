@@ -6,13 +6,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import CAPABILITIES, Role, scope_for
+from linli.core.access import CAPABILITIES, Actor, Role, scope_for
 from linli.core.registry import Tile
 from linli.people.capabilities import PeopleCap
 from linli.people.selectors import my_household, my_memberships, person_list
 
 
-def _looks_after_others(actor: Any) -> bool:
+def _looks_after_others(actor: Actor) -> bool:
     """Residents see their own household; finding residents is for those who look after others."""
     scope = scope_for(actor)
     return scope.everything or any(
@@ -20,7 +20,7 @@ def _looks_after_others(actor: Any) -> bool:
     )
 
 
-def _household_url(actor: Any) -> str:
+def _household_url(actor: Actor) -> str:
     household = my_household(actor=actor)
     return reverse("people:household", args=[household.pk]) if household is not None else ""
 

@@ -17,7 +17,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
-from linli.core.access import PlaceScopedQuerySet
+from linli.core.access import Actor, PlaceScopedQuerySet
 from linli.core.text import normalize
 
 
@@ -66,8 +66,8 @@ class PlaceManager(MP_NodeManager):
     def get_queryset(self) -> PlaceQuerySet:
         return PlaceQuerySet(self.model, using=self._db).order_by("path")
 
-    def visible(self, actor: object, capability: str) -> PlaceQuerySet:
-        return self.get_queryset().visible(actor, capability)  # type: ignore[no-any-return]
+    def visible(self, actor: Actor, capability: str) -> PlaceQuerySet:
+        return self.get_queryset().visible(actor, capability)
 
 
 class Place(MP_Node):
@@ -129,3 +129,10 @@ def path_len(kind: str) -> int:
     """The length of the path of a node of ``kind``: ``path[:path_len(kind)]`` of any place below
     it is that ancestor's path (the community of a household, say)."""
     return (KIND_LEVEL[kind] + 1) * Place.steplen
+
+
+def ancestor_path(path: str, kind: str) -> str:
+    """The path of the ancestor at the level of ``kind`` of the place at ``path`` (the path
+    itself for a place at that level or above): which community, district or city a row is
+    in, read from its ``place_path`` without a query."""
+    return path[: path_len(kind)]

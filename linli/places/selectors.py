@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from linli.core.access import scope_for
+from linli.core.access import Actor, scope_for
 from linli.core.registry import annotate_place_counts
 from linli.core.text import normalize
 from linli.places.capabilities import PlaceCap
@@ -19,7 +17,7 @@ from linli.places.models import Place, PlaceKind, path_len
 
 def place_list(
     *,
-    actor: Any,
+    actor: Actor,
     action: str = PlaceCap.VIEW_PLACES,
     parent: Place | None = None,
     kind: str | None = None,
@@ -35,12 +33,15 @@ def place_list(
     return qs.order_by("path")
 
 
-def place_roots(*, actor: Any) -> QuerySet[Place]:
+def place_roots(*, actor: Actor) -> QuerySet[Place]:
     """The top nodes an actor may browse: its grant places (or the cities for admins)."""
     scope = scope_for(actor)
-    if scope.everything:
-        return Place.objects.filter(depth=1).order_by("path")
-    return Place.objects.filter(path__in=scope.paths(PlaceCap.VIEW_PLACES)).order_by("path")
+    roots: QuerySet[Place] = (
+        Place.objects.filter(depth=1)
+        if scope.everything
+        else Place.objects.filter(path__in=scope.paths(PlaceCap.VIEW_PLACES))
+    )
+    return roots.order_by("path")
 
 
 def check_city(city: Place | None) -> None:
@@ -49,10 +50,10 @@ def check_city(city: Place | None) -> None:
         raise ValidationError(_("“%(name)s”不是市。") % {"name": city.name})
 
 
-def access_place(actor: Any, code: str, action: str = PlaceCap.VIEW_PLACES) -> Place:
+def access_place(actor: Actor, code: str, action: str = PlaceCap.VIEW_PLACES) -> Place:
     """The place with this code if the actor may ``action`` it, else 404 (never a 403 that
     would confirm the place exists)."""
-    place = Place.objects.visible(actor, action).filter(code=code).first()
+    place: Place | None = Place.objects.visible(actor, action).filter(code=code).first()
     if place is None:
         raise Http404("place not found")
     return place
@@ -66,7 +67,16 @@ def ancestor(place: Place, kind: str) -> Place | None:
         return None
     if len(place.path) == depth:
         return place
-    return Place.objects.filter(path=place.path[:depth]).first()
+    above: Place | None = Place.objects.filter(path=place.path[:depth]).first()
+    return above
+
+
+def community_of(place: Place) -> Place:
+    """The community (or village) a place belongs to; a place above every community is refused."""
+    found = ancestor(place, PlaceKind.COMMUNITY)
+    if found is None or found.kind not in (PlaceKind.COMMUNITY, PlaceKind.VILLAGE):
+        raise ValidationError({"place": [_("该地点不属于任何社区")]})
+    return found
 
 
 def place_ancestors(place: Place) -> list[Place]:
@@ -91,7 +101,7 @@ def with_counts(qs: QuerySet[Place]) -> QuerySet[Place]:
     )
 
 
-def place_search(*, actor: Any, q: str, limit: int = 20) -> list[Place]:
+def place_search(*, actor: Actor, q: str, limit: int = 20) -> list[Place]:
     """Places whose normalised name contains the normalised query (社區 finds 社区)."""
     key = normalize(q)
     if not key:

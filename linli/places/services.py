@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
-from linli.core.access import is_system, require, scope_for
+from linli.core.access import Actor, is_system, require, scope_for
 from linli.core.audit import audit_export, audit_import, audit_record
 from linli.core.models import AuditEntry
 from linli.core.sheets import ImportFailed, ImportResult, RowError, Sheet, choice_value, read_rows, xlsx_bytes
@@ -96,7 +96,7 @@ class TreeBuilder:
         return node
 
     def save(self, batch_size: int = 2000) -> list[Place]:
-        created = Place.objects.bulk_create(self._new, batch_size=batch_size)
+        created: list[Place] = Place.objects.bulk_create(self._new, batch_size=batch_size)
         for pk, grown in self._existing_growth.items():
             Place.objects.filter(pk=pk).update(numchild=F("numchild") + grown)
         self._new, self._existing_growth = [], {}
@@ -139,7 +139,7 @@ def validate_boundary(value: Any) -> dict[str, Any] | None:
 @transaction.atomic
 def place_create(
     *,
-    actor: Any,
+    actor: Actor,
     parent: Place | None,
     code: str,
     name: str,
@@ -217,7 +217,7 @@ def _decimal(value: str, low: int, high: int, label: str, errors: list[str]) -> 
 
 
 def place_import(
-    *, actor: Any, data: bytes, filename: str, progress: Callable[..., None] | None = None
+    *, actor: Actor, data: bytes, filename: str, progress: Callable[..., None] | None = None
 ) -> ImportResult:
     """Import (or update) places from a file. All rows are checked before anything is written.
     ``progress(done, total, phase)`` hears of the reading and the writing."""
@@ -367,7 +367,7 @@ def place_import(
 
 
 def place_import_counts(
-    *, actor: Any, data: bytes, filename: str, params: dict[str, Any], progress: Callable[..., None]
+    *, actor: Actor, data: bytes, filename: str, params: dict[str, Any], progress: Callable[..., None]
 ) -> dict[str, int]:
     """``place_import`` as a registered importer (``core.imports``)."""
     result = place_import(actor=actor, data=data, filename=filename, progress=progress)
@@ -377,7 +377,7 @@ def place_import_counts(
 # --- export --------------------------------------------------------------------------------
 
 
-def place_export_xlsx(*, actor: Any, root: Place) -> bytes:
+def place_export_xlsx(*, actor: Actor, root: Place) -> bytes:
     """The subtree under ``root`` as an XLSX in the import format (so it round-trips); audited."""
     require(actor, PlaceCap.VIEW_PLACES, root)
     codes: dict[str, str] = {}

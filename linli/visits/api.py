@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from linli.core.access import is_system, scope_for
+from linli.core.access import scope_for
 from linli.core.api import Pagination, TextUnmaskIn
 from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name, redact_text
@@ -79,8 +79,7 @@ class VisitOut(serializers.ModelSerializer[Visit]):
         if visit.met_person is None:
             return None
         request = self.context.get("request")
-        actor = request.user if request is not None else None
-        if not is_system(actor) and scope_for(actor).allows(PeopleCap.UNMASK, visit.place_path):
+        if request is not None and scope_for(request.user).allows(PeopleCap.UNMASK, visit.place_path):
             return visit.met_person.name
         return mask_name(visit.met_person.name)
 

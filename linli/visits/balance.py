@@ -39,6 +39,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.core.access import Actor
 from linli.people.models import Household, HouseholdMember, Membership, Person
 from linli.places.models import Place, PlaceKind, path_len
 from linli.visits.models import CareAssignment
@@ -257,7 +258,7 @@ def _rank(
 @transaction.atomic
 def balance_apply(
     *,
-    actor: Any,
+    actor: Actor,
     proposals: Sequence[Proposal],
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.core.access import is_system, scope_for
+from linli.core.access import Actor, is_system, scope_for
 from linli.core.audit import audit_export, audit_import
 from linli.core.sheets import ImportFailed, ImportResult, RowError, Sheet, read_rows, xlsx_bytes
 from linli.people.capabilities import PeopleCap
@@ -67,7 +67,7 @@ def _anchor(paths: list[str]) -> Place | None:
 
 def care_import(
     *,
-    actor: Any,
+    actor: Actor,
     data: bytes,
     filename: str,
     place: Place | None = None,
@@ -188,7 +188,7 @@ def care_import(
 
 
 def care_import_counts(
-    *, actor: Any, data: bytes, filename: str, params: dict[str, Any], progress: Callable[..., None]
+    *, actor: Actor, data: bytes, filename: str, params: dict[str, Any], progress: Callable[..., None]
 ) -> dict[str, int]:
     """``care_import`` into the place named by ``params["place"]``, as a registered importer."""
     place = Place.objects.get(code=params["place"])
@@ -236,7 +236,7 @@ def _find_carer(
     return found[0]
 
 
-def care_export(*, actor: Any, place: Place, full: bool = False, reason: str = "") -> bytes:
+def care_export(*, actor: Actor, place: Place, full: bool = False, reason: str = "") -> bytes:
     """The current care assignments under ``place`` that the actor may see, as an XLSX in the
     import's columns. Carer names and phone numbers are masked; ``full`` gives them in clear
     to an actor with ``unmask`` at the place who gives a ``reason`` (audited with it)."""

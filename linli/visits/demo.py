@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.accounts.models import User
-from linli.core.access import SYSTEM, Role, under
+from linli.core.access import SYSTEM, Actor, Role, under
 from linli.core.audit import audit_record
 from linli.core.data import read_data
 from linli.core.models import AuditEntry
@@ -524,7 +524,7 @@ class _Builder:
         grid = Place.objects.filter(code=NIGHT_ROUND_GRID).first()
         if grid is None:
             return []
-        actor = self.users.get("linfeng")
+        actor: Actor = self.users.get("linfeng") or SYSTEM
         planned = [h for h in homes if h.grid == grid.path and h.out_by_day and h.carer is not None]
         members = list({h.carer.person.pk: h.carer.person for h in planned if h.carer}.values())
         he = Person.objects.filter(place__path__startswith=community.path, name=DATA["night_round_leader"]).first()

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.timezone import get_default_timezone
 from django.utils.translation import gettext as _
 
-from linli.core.access import SYSTEM, scope_for
+from linli.core.access import SYSTEM, Actor, scope_for
 from linli.core.audit import audit_export
 from linli.core.sheets import Sheet, xlsx_file
 from linli.people.capabilities import PeopleCap
@@ -100,7 +100,7 @@ def ledger_month(year: int, month: int, *, now: dt.datetime) -> Month:
     return Month(year=year, month=month, start=start, end=nxt)
 
 
-def ledger_community(actor: Any, code: str) -> Place:
+def ledger_community(actor: Actor, code: str) -> Place:
     """The community whose ledger the actor asked for: 404 when it lies outside everything the
     actor may see, 403 when the actor sees it but may not read its visit records."""
     place = access_place(actor, code, PlaceCap.VIEW_PLACES)
@@ -109,7 +109,7 @@ def ledger_community(actor: Any, code: str) -> Place:
     return place
 
 
-def may_unmask(actor: Any, community: Place) -> bool:
+def may_unmask(actor: Actor, community: Place) -> bool:
     return scope_for(actor).allows(PeopleCap.UNMASK, community.path)
 
 
@@ -203,7 +203,7 @@ class Ledger:
         ]
 
 
-def _visits(actor: Any, community: Place, month: Month) -> list[Visit]:
+def _visits(actor: Actor, community: Place, month: Month) -> list[Visit]:
     """The month's visits in the community, oldest first, with the names of their building and
     grid: one query."""
     building = Place.objects.filter(
@@ -274,7 +274,7 @@ def _summary_row(s: selectors.CoverageSummary, name: str, visits: int) -> Summar
 
 
 def ledger_build(
-    *, actor: Any, community: Place, month: Month, full: bool = False, now: dt.datetime | None = None
+    *, actor: Actor, community: Place, month: Month, full: bool = False, now: dt.datetime | None = None
 ) -> Ledger:
     """The ledger of ``community`` for ``month``. The caller has checked that the actor may read
     the community's visit records (and, for ``full``, unmask)."""
@@ -351,7 +351,7 @@ def ledger_pdf(ledger: Ledger) -> bytes:
 
 
 def ledger_export(
-    *, actor: Any, community: Place, month: Month, full: bool, reason: str, fmt: str, now: dt.datetime
+    *, actor: Actor, community: Place, month: Month, full: bool, reason: str, fmt: str, now: dt.datetime
 ) -> tuple[Ledger, Any]:
     """Build the ledger and its file (an XLSX temporary file, or PDF bytes), audited: masked or
     in full, and why (``reason`` as ``people.services.export_unmask`` checked it)."""

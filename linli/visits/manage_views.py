@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from linli.core.access import Role, get_or_404, scope_for
+from linli.core.access import Actor, Role, get_or_404, scope_for
 from linli.core.errors import error_response
 from linli.core.imports import Queued, import_or_queue
 from linli.core.pages import attempt, int_or_none, ints, messages_of, safe_next
@@ -39,13 +38,12 @@ from linli.people.capabilities import PeopleCap
 from linli.people.models import Household, Person
 from linli.people.selectors import access_household, membership_list, person_list, sees_sensitive
 from linli.places.models import Place, PlaceKind
-from linli.places.selectors import access_place, place_ancestors, place_list
+from linli.places.selectors import access_place, community_of, place_ancestors, place_list
 from linli.visits import selectors, services
 from linli.visits.capabilities import VisitCap
 from linli.visits.models import POLICY_TARGETS, OpinionStatus
 from linli.visits.selectors import CoverageRow, CoverageSummary
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 #: The periods the coverage rate is shown over (days); 30 by default.
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
@@ -78,7 +76,7 @@ def _back(request: HttpRequest, fallback: str) -> HttpResponse:
     return redirect(safe_next(request, fallback))
 
 
-def _require(actor: Any, action: str, path_: str) -> None:
+def _require(actor: Actor, action: str, path_: str) -> None:
     if not scope_for(actor).allows(action, path_):
         raise PermissionDenied(_("您没有此项权限"))
 
@@ -95,19 +93,19 @@ def _query(request: HttpRequest, **changes: Any) -> str:
     return urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
 
-def _crumbs(actor: Any, place: Place, action: str) -> list[tuple[Place, bool]]:
+def _crumbs(actor: Actor, place: Place, action: str) -> list[tuple[Place, bool]]:
     scope = scope_for(actor)
     return [(a, a.pk != place.pk and scope.allows(action, a.path)) for a in place_ancestors(place)]
 
 
-def _is_carer(actor: Any, household: Household) -> bool:
+def _is_carer(actor: Actor, household: Household) -> bool:
     person_id = scope_for(actor).person_id
     if person_id is None:
         return False
     return selectors.assignment_list(actor=actor, carer_id=person_id).filter(household=household).exists()
 
 
-def _access_household(actor: Any, pk: int | str) -> tuple[Household, bool]:
+def _access_household(actor: Actor, pk: int | str) -> tuple[Household, bool]:
     """The household if the actor may see its visits or coverage: its carer, or staff with
     ``view_visits``/``view_coverage`` at its place; 404 otherwise. Also says whether the
     actor is its carer."""
@@ -547,7 +545,7 @@ def policies(request: HttpRequest, code: str) -> HttpResponse:
     user: Any = request.user
     place = access_place(user, code, VisitCap.VIEW_COVERAGE)
     try:
-        community = services.community_of(place)
+        community = community_of(place)
     except ValidationError:
         communities = (
             place_list(actor=user, action=VisitCap.VIEW_COVERAGE, kind=PlaceKind.COMMUNITY)
@@ -582,7 +580,7 @@ def policy_set(request: HttpRequest, code: str) -> HttpResponse:
     user: Any = request.user
     place = access_place(user, code, VisitCap.VIEW_COVERAGE)
     try:
-        community = services.community_of(place)
+        community = community_of(place)
     except ValidationError as exc:
         messages.error(request, messages_of(exc))
         return redirect("visits:policies", code=place.code)
@@ -606,7 +604,7 @@ def policy_set(request: HttpRequest, code: str) -> HttpResponse:
 # --- night rounds -------------------------------------------------------------------------------
 
 
-def _round_candidates(actor: Any, place: Place) -> list[Person]:
+def _round_candidates(actor: Actor, place: Place) -> list[Person]:
     """Who may go on a night round of a place: its carers and the staff placed in it, among
     the people the actor may see."""
     ids = {p.pk for p in services.carers_of(place)}
@@ -618,15 +616,15 @@ def _round_candidates(actor: Any, place: Place) -> list[Person]:
 
 
 def _parse_round(post: Any) -> tuple[dt.datetime, dt.datetime]:
-    """Date and local start/end times (Asia/Shanghai); an end before the start is the next day."""
+    """Date and local start/end times (the site's time zone); an end before the start is the next day."""
     try:
         day = dt.date.fromisoformat(post.get("date", ""))
         start = dt.time.fromisoformat(post.get("start", ""))
         end = dt.time.fromisoformat(post.get("end", ""))
     except ValueError as exc:
         raise ValidationError({"starts_at": [_("请填写日期(YYYY-MM-DD)和时间(HH:MM)")]}) from exc
-    starts_at = dt.datetime.combine(day, start, tzinfo=LOCAL)
-    ends_at = dt.datetime.combine(day, end, tzinfo=LOCAL)
+    starts_at = dt.datetime.combine(day, start, tzinfo=timezone.get_default_timezone())
+    ends_at = dt.datetime.combine(day, end, tzinfo=timezone.get_default_timezone())
     if ends_at <= starts_at:
         ends_at += dt.timedelta(days=1)
     return starts_at, ends_at
@@ -644,7 +642,7 @@ def nights(request: HttpRequest, code: str) -> HttpResponse:
         met=Count("visits__household", filter=Q(visits__not_at_home=False), distinct=True),
     )
     can_manage = scope.allows(VisitCap.MANAGE_CARE, place.path) and place.kind in NIGHT_KINDS
-    today = timezone.localtime(timezone.now(), LOCAL).date()
+    today = timezone.localtime(timezone.now()).date()
     return render(
         request,
         "visits/nights.html",

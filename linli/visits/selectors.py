@@ -28,7 +28,7 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from linli.core.access import SYSTEM, get_or_404, is_system, scope_for
+from linli.core.access import SYSTEM, Actor, account_id, get_or_404, is_system, scope_for, under
 from linli.people.models import Household, Vulnerability
 from linli.places.models import Place, PlaceKind
 from linli.visits.capabilities import VisitCap
@@ -51,7 +51,7 @@ GREEN = ("ok", "none")
 # --- visits -------------------------------------------------------------------------------------
 
 
-def _visit_scope(actor: Any) -> Q | None:
+def _visit_scope(actor: Actor) -> Q | None:
     """The condition on visits the actor may read; ``None`` means everything."""
     scope = scope_for(actor)
     if scope.everything:
@@ -67,7 +67,7 @@ def _visit_scope(actor: Any) -> Q | None:
 
 def visit_list(
     *,
-    actor: Any,
+    actor: Actor,
     place: Place | None = None,
     household: Household | None = None,
     since: dt.datetime | None = None,
@@ -94,11 +94,11 @@ def visit_list(
     return qs.order_by("-visited_at", "-id")
 
 
-def access_visit(actor: Any, visit_id: int | str) -> Visit:
+def access_visit(actor: Actor, visit_id: int | str) -> Visit:
     return get_or_404(visit_list(actor=actor), visit_id, "visit")
 
 
-def loggable_households(*, actor: Any, q: str | None = None) -> QuerySet[Household]:
+def loggable_households(*, actor: Actor, q: str | None = None) -> QuerySet[Household]:
     """The households the actor may log a visit to: its assigned ones (a carer), or every one
     in the places where it keeps visit records (staff). The ones it visited last come first."""
     from django.db.models import OuterRef, Subquery
@@ -121,20 +121,19 @@ def loggable_households(*, actor: Any, q: str | None = None) -> QuerySet[Househo
         buildings = Place.objects.filter(
             kind__in=(PlaceKind.BUILDING, PlaceKind.COURTYARD), name_search__contains=key
         ).values_list("path", flat=True)[:50]
-        for path in buildings:
-            condition |= Q(place__path__startswith=path)
-        qs = qs.filter(condition)
+        qs = qs.filter(condition | under(buildings, "place__path"))
     if scope.person_id is None:
         return qs.order_by("place__path")
     # the actor's last visit to each household: one probe of (visitor, visited_at) per row returned
     last_by_me = Visit.objects.filter(household_id=OuterRef("pk"), visitor_id=scope.person_id).order_by("-visited_at")
-    return qs.annotate(last_by_me=Subquery(last_by_me.values("visited_at")[:1])).order_by(
+    ordered: QuerySet[Household] = qs.annotate(last_by_me=Subquery(last_by_me.values("visited_at")[:1])).order_by(
         F("last_by_me").desc(nulls_last=True), "place__path"
     )
+    return ordered
 
 
 def assignment_list(
-    *, actor: Any, place: Place | None = None, carer_id: int | None = None, active: bool = True
+    *, actor: Actor, place: Place | None = None, carer_id: int | None = None, active: bool = True
 ) -> QuerySet[CareAssignment]:
     """Care assignments in the places where the actor may see coverage; a carer sees its own."""
     scope = scope_for(actor)
@@ -163,7 +162,7 @@ def policy_list(*, community: Place) -> list[tuple[str, int, bool, bool]]:
     return [(p.target, p.interval_days, p.night_only, True) for p in rows if p.active]
 
 
-def opinion_list(*, actor: Any, place: Place | None = None, status: str | None = None) -> QuerySet[Opinion]:
+def opinion_list(*, actor: Actor, place: Place | None = None, status: str | None = None) -> QuerySet[Opinion]:
     """Opinions heard on visits, for the staff who keep the visit records of the place."""
     qs = Opinion.objects.visible(actor, VisitCap.VIEW_VISITS).select_related("visit__household__place", "community")
     if place is not None:
@@ -173,18 +172,18 @@ def opinion_list(*, actor: Any, place: Place | None = None, status: str | None =
     return qs.order_by("-created_at", "-id")
 
 
-def access_opinion(actor: Any, opinion_id: int | str) -> Opinion:
+def access_opinion(actor: Actor, opinion_id: int | str) -> Opinion:
     return get_or_404(opinion_list(actor=actor), opinion_id, "opinion")
 
 
-def night_round_list(*, actor: Any, place: Place | None = None) -> QuerySet[NightRound]:
+def night_round_list(*, actor: Actor, place: Place | None = None) -> QuerySet[NightRound]:
     qs = NightRound.objects.visible(actor, VisitCap.VIEW_COVERAGE).select_related("place").prefetch_related("members")
     if place is not None:
         qs = qs.filter(place_path__startswith=place.path)
     return qs.order_by("-starts_at", "-id")
 
 
-def access_night_round(actor: Any, round_id: int | str) -> NightRound:
+def access_night_round(actor: Actor, round_id: int | str) -> NightRound:
     return get_or_404(night_round_list(actor=actor), round_id, "night round")
 
 
@@ -228,7 +227,7 @@ def _default_values() -> tuple[str, list[Any]]:
 
 def _coverage_sql(
     *,
-    actor: Any,
+    actor: Actor,
     place: Place | None,
     now: dt.datetime | None = None,
     period_days: int = 30,
@@ -359,7 +358,7 @@ def _coverage_sql(
 
 def coverage_rows(
     *,
-    actor: Any,
+    actor: Actor,
     place: Place | None = None,
     now: dt.datetime | None = None,
     period_days: int = 30,
@@ -452,7 +451,7 @@ class CoverageSummary:
 
 def coverage_summary(
     *,
-    actor: Any,
+    actor: Actor,
     place: Place | None = None,
     by: str = "child",
     now: dt.datetime | None = None,
@@ -507,7 +506,7 @@ def coverage_summary(
     ]
 
 
-def household_coverage(*, actor: Any, household: Household, now: dt.datetime | None = None) -> CoverageRow | None:
+def household_coverage(*, actor: Actor, household: Household, now: dt.datetime | None = None) -> CoverageRow | None:
     rows = coverage_rows(actor=actor, place=household.place, now=now)
     return rows[0] if rows else None
 
@@ -543,11 +542,14 @@ def overdue_by_carer(*, now: dt.datetime | None = None) -> list[CarerDue]:
         return [CarerDue(carer_id=r[0], households=r[1], vulnerable=r[2]) for r in cur.fetchall()]
 
 
-def cared_household_paths(actor: Any) -> list[str]:
+def cared_household_paths(actor: Actor) -> list[str]:
     """The place paths of the households ``actor`` cares for now (包保): a carer sees their
     sensitive flags, and only theirs."""
-    if is_system(actor) or not getattr(actor, "is_authenticated", False):
+    account = account_id(actor)
+    if account is None:
         return []
     return list(
-        CareAssignment.objects.filter(carer__user=actor, ended_at__isnull=True).values_list("place_path", flat=True)
+        CareAssignment.objects.filter(carer__user_id=account, ended_at__isnull=True).values_list(
+            "place_path", flat=True
+        )
     )

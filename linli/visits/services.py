@@ -18,15 +18,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.core.access import SYSTEM, Role, is_system, require, scope_for, user_of
+from linli.core.access import SYSTEM, Actor, Role, is_system, require, scope_for, user_of
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
+from linli.core.photos import PhotoUpload, clean_photo
 from linli.needs.models import Channel, Urgency
-from linli.needs.photos import PhotoUpload, clean_photo
 from linli.people.capabilities import PeopleCap
 from linli.people.models import Household, HouseholdMember, Membership, Person
 from linli.places.models import Place, PlaceKind, path_len
-from linli.places.selectors import ancestor
+from linli.places.selectors import community_of
 from linli.visits.capabilities import VisitCap
 from linli.visits.models import (
     DEFAULT_POLICIES,
@@ -60,16 +60,8 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
 
 
-def _user(actor: Any) -> Any:
+def _user(actor: Actor) -> Any:
     return user_of(actor)
-
-
-def community_of(place: Place) -> Place:
-    """The community (or village) a place belongs to."""
-    found = ancestor(place, PlaceKind.COMMUNITY)
-    if found is None or found.kind not in (PlaceKind.COMMUNITY, PlaceKind.VILLAGE):
-        raise ValidationError({"place": [_("该地点不属于任何社区")]})
-    return found
 
 
 def _check_text(value: str, field: str, limit: int = MAX_TEXT) -> str:
@@ -97,7 +89,7 @@ def is_carer_for(person: Person, household: Household) -> bool:
 
 
 def care_assign(
-    *, actor: Any, household: Household, carer: Person, now: dt.datetime | None = None, reason: str = ""
+    *, actor: Actor, household: Household, carer: Person, now: dt.datetime | None = None, reason: str = ""
 ) -> CareAssignment:
     """Make ``carer`` responsible for ``household``, ending its current carer's assignment (kept
     as history). Assigning the current carer again changes nothing."""
@@ -130,14 +122,16 @@ def care_assign(
     return assignment
 
 
-def _end(assignment: CareAssignment, *, actor: Any, now: dt.datetime, reason: str) -> None:
+def _end(assignment: CareAssignment, *, actor: Actor, now: dt.datetime, reason: str) -> None:
     assignment.ended_at = max(now, assignment.started_at)
     assignment.end_reason = reason[:200]
     assignment.ended_by = _user(actor)
     assignment.save(update_fields=["ended_at", "end_reason", "ended_by"])
 
 
-def care_end(*, actor: Any, assignment: CareAssignment, reason: str, now: dt.datetime | None = None) -> CareAssignment:
+def care_end(
+    *, actor: Actor, assignment: CareAssignment, reason: str, now: dt.datetime | None = None
+) -> CareAssignment:
     """End an assignment without a successor (the household then has no carer)."""
     now = _now(now)
     household = Household.objects.select_related("place").get(pk=assignment.household_id)
@@ -152,7 +146,9 @@ def care_end(*, actor: Any, assignment: CareAssignment, reason: str, now: dt.dat
     return locked
 
 
-def carer_handover(*, actor: Any, carer: Person, to: Person | None, reason: str, now: dt.datetime | None = None) -> int:
+def carer_handover(
+    *, actor: Actor, carer: Person, to: Person | None, reason: str, now: dt.datetime | None = None
+) -> int:
     """A carer leaves: end all their assignments and, with ``to``, hand the households over to
     another carer. All or nothing: if any of the households lies outside what the actor may
     manage, nothing moves (``PermissionDenied``). Returns how many households moved."""
@@ -176,7 +172,7 @@ def carer_handover(*, actor: Any, carer: Person, to: Person | None, reason: str,
 
 def policy_set(
     *,
-    actor: Any,
+    actor: Actor,
     community: Place,
     target: str,
     interval_days: int,
@@ -235,7 +231,7 @@ def policies_of(community: Place) -> list[tuple[str, int, bool]]:
     return [(t, d, n) for t, d, n, a in rows if a]
 
 
-def household_care_set(*, actor: Any, household: Household, out_by_day: bool) -> HouseholdCare:
+def household_care_set(*, actor: Actor, household: Household, out_by_day: bool) -> HouseholdCare:
     """Mark a household as out by day (it then needs night visits) or not."""
     require(actor, VisitCap.MANAGE_CARE, household.place)
     with transaction.atomic():
@@ -266,7 +262,7 @@ class RaiseNeed:
     urgent: bool = False
 
 
-def may_log_visit(actor: Any, household: Household) -> bool:
+def may_log_visit(actor: Actor, household: Household) -> bool:
     """Staff of the place may log a visit to any household there; a carer only to the
     households assigned to them."""
     scope = scope_for(actor)
@@ -290,7 +286,7 @@ def _check_visited_at(visited_at: dt.datetime, now: dt.datetime) -> dt.datetime:
 
 def visit_log(
     *,
-    actor: Any,
+    actor: Actor,
     household: Household,
     kind: str,
     visited_at: dt.datetime | None = None,
@@ -417,6 +413,21 @@ def visit_log(
         if VisitTag.OPINION_HEARD in visit.tags:
             community = community_of(household.place)
             Opinion.objects.create(visit=visit, community=community, place_path=household.place.path, text=heard)
+        # who recorded what about which household (never what was heard: the trail is read
+        # by the community's secretaries, the notes by those who may see the household)
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            target=visit,
+            place=household.place,
+            changes={
+                "kind": kind,
+                "tags": visit.tags,
+                "met_person": met_person.pk if met_person else None,
+                "need": need.pk if need else None,
+                "photo": cleaned_photo is not None,
+            },
+        )
     visit.replayed = False  # type: ignore[attr-defined]
     return visit
 
@@ -460,7 +471,8 @@ def visits_refresh_care(households: Iterable[int] | None = None) -> int:
             """,  # noqa: S608
             params,
         )
-        return cur.rowcount
+        changed: int = cur.rowcount
+        return changed
 
 
 # --- night rounds (夜访) ---------------------------------------------------------------------------
@@ -468,7 +480,7 @@ def visits_refresh_care(households: Iterable[int] | None = None) -> int:
 
 def night_round_create(
     *,
-    actor: Any,
+    actor: Actor,
     place: Place,
     starts_at: dt.datetime,
     ends_at: dt.datetime,
@@ -524,7 +536,7 @@ def night_round_create(
 # --- opinions heard (向上报告居民心声) -------------------------------------------------------------
 
 
-def opinion_decide(*, actor: Any, opinion: Opinion, status: str, note: str = "") -> Opinion:
+def opinion_decide(*, actor: Actor, opinion: Opinion, status: str, note: str = "") -> Opinion:
     """The secretary marks an opinion heard as a meeting topic, or as answered."""
     if status not in OpinionStatus.values:
         raise ValidationError({"status": [_("未知的状态")]})

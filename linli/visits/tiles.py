@@ -4,12 +4,12 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import scope_for
+from linli.core.access import Actor, scope_for
 from linli.core.registry import Tile
 from linli.visits.capabilities import VisitCap
 
 
-def _title(actor: Any) -> Any:
+def _title(actor: Actor) -> Any:
     return _("走访覆盖率") if scope_for(actor).holds_anywhere(VisitCap.VIEW_COVERAGE) else _("我包保的住户")
 
 

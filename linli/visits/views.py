@@ -19,9 +19,9 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 
-from linli.core.access import scope_for
+from linli.core.access import Actor, scope_for
 from linli.core.pages import messages_of
-from linli.needs.photos import PhotoUpload
+from linli.core.photos import PhotoUpload
 from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name
 from linli.people.models import Household, HouseholdMember, Person
@@ -37,13 +37,13 @@ PICK_LIMIT = 20
 NOT_FOUND = _("找不到该住户")
 
 
-def _require_logger(actor: Any) -> None:
+def _require_logger(actor: Actor) -> None:
     scope = scope_for(actor)
     if not (scope.everything or scope.paths(VisitCap.LOG_VISITS)):
         raise PermissionDenied(_("您的角色不能登记走访"))
 
 
-def household_for(actor: Any, household_id: Any) -> Household:
+def household_for(actor: Actor, household_id: Any) -> Household:
     """The household a visit is logged to: one the actor may log (its assigned households, or
     the households of its place for staff), else one it can see, so that ``visit_log`` refuses
     a carer's visit outside its assignment with a clear message. 404 for anything else."""
@@ -72,7 +72,7 @@ def _building_names(households: list[Household]) -> dict[str, str]:
     return dict(Place.objects.filter(path__in=parents).values_list("path", "name"))
 
 
-def _picker(actor: Any, q: str, chosen: Household | None) -> dict[str, Any]:
+def _picker(actor: Actor, q: str, chosen: Household | None) -> dict[str, Any]:
     """The households to pick from (the actor's, most recently visited first; ``chosen`` always
     among them) and the members of each, for "who was met"."""
     households = list(selectors.loggable_households(actor=actor, q=q or None)[:PICK_LIMIT])
@@ -105,7 +105,7 @@ def _picker(actor: Any, q: str, chosen: Household | None) -> dict[str, Any]:
 
 
 def visit_from(
-    actor: Any,
+    actor: Actor,
     values: Mapping[str, Any],
     *,
     photo: PhotoUpload | None = None,

@@ -18,14 +18,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils.timezone import get_default_timezone
 from django.utils.translation import gettext as _
 
-from linli.core.access import require_admin
+from linli.core.access import Actor, require_admin
 from linli.core.audit import audit_import
 from linli.core.sheets import ImportFailed, RowError, import_failed, read_rows
 from linli.places.models import Place
@@ -60,7 +59,8 @@ CityArg = Place | int | None
 def _city_pk(city: CityArg) -> int | None:
     if city is None or isinstance(city, int):
         return city
-    return city.pk
+    pk: int = city.pk
+    return pk
 
 
 # --- seeding from chinese-calendar --------------------------------------------------------------
@@ -328,7 +328,7 @@ class CalendarImportResult:
     years: list[int] = field(default_factory=list)
 
 
-def calendar_import(*, actor: Any, data: bytes, filename: str, city: Place | None = None) -> CalendarImportResult:
+def calendar_import(*, actor: Actor, data: bytes, filename: str, city: Place | None = None) -> CalendarImportResult:
     """Import the holidays and make-up working days of one or more years (national, or
     ``city``'s overrides). The file is the whole calendar of the years it covers: rows of
     those years that it does not list are removed. Every row is checked first; with any bad
@@ -373,7 +373,7 @@ def calendar_import(*, actor: Any, data: bytes, filename: str, city: Place | Non
 
 @transaction.atomic
 def _calendar_write(
-    *, actor: Any, filename: str, city: Place | None, days: dict[int, dict[date, tuple[bool, str]]]
+    *, actor: Actor, filename: str, city: Place | None, days: dict[int, dict[date, tuple[bool, str]]]
 ) -> CalendarImportResult:
     city_pk = city.pk if city is not None else None
     result = CalendarImportResult(years=sorted(days))

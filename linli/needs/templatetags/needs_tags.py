@@ -11,7 +11,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from linli.needs.models import OPEN_STATUSES
+from linli.needs import workflow
+from linli.needs.models import OPEN_STATUSES, Dispatch
 from linli.people.identity import mask_name, redact_text
 
 register = template.Library()
@@ -49,3 +50,13 @@ def redact(text: Any) -> str:
 @register.filter(name="mask_name")
 def mask_name_filter(name: Any) -> str:
     return mask_name(str(name or ""))
+
+
+@register.filter
+def state_allows(subject: Any, verb: str) -> bool:
+    """Whether a need's or a dispatch's state allows ``verb`` (``needs.workflow``): the
+    buttons a page shows are the table's. Who may press them is the page's ``verbs`` (or its
+    capability flags) and, again, the services'."""
+    table = workflow.DISPATCH if isinstance(subject, Dispatch) else workflow.NEED
+    transition = table.get(verb)
+    return transition is not None and subject.status in transition.sources

@@ -10,8 +10,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from PIL import Image
 
+from linli.core.photos import MAX_PHOTO_BYTES, PhotoUpload
 from linli.needs.models import Need, NeedPhoto
-from linli.needs.photos import MAX_PHOTO_BYTES, PhotoUpload
 from linli.needs.services import need_create
 from linli.testing import sign_in
 

@@ -19,7 +19,7 @@ from linli.visits.models import CareAssignment, Visit
 def visits_of(world: Any) -> dict[str, dict[str, Any]]:
     """A carer's assignment, a visit with a photo and an opinion heard, and a night round in each
     community (created once per world, through the services)."""
-    from linli.needs.photos import PhotoUpload
+    from linli.core.photos import PhotoUpload
     from linli.visits.services import care_assign, night_round_create, visit_log
 
     if not hasattr(world, "visits_made"):

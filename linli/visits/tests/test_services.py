@@ -298,3 +298,15 @@ def test_a_night_round_plans_the_out_by_day_households_due(vw: Any) -> None:
 def test_logging_takes_a_bounded_number_of_queries(vw: Any, django_assert_max_num_queries: Any) -> None:
     with django_assert_max_num_queries(20):
         log(vw, met_person=vw.resident_a, heard="挺好", tags=["opinion_heard"], client_key="q-1")
+
+
+def test_a_logged_visit_is_on_the_audit_trail_without_what_was_heard(vw: Any) -> None:
+    visit = log(vw, met_person=vw.resident_a, heard="家里老人腿脚不便", tags=["opinion_heard"], client_key="a-1")
+    entry = AuditEntry.objects.get(target_type="visits.visit", target_id=str(visit.pk))
+    assert entry.action == AuditEntry.Action.CREATE and entry.actor == vw.users["central_household"]
+    assert entry.place_path == visit.household.place.path
+    assert entry.changes["tags"] == ["opinion_heard"] and entry.changes["met_person"] == vw.resident_a.pk
+    assert "腿脚" not in str(entry.changes) and "腿脚" not in entry.target_label
+    # the phone sending the same visit again writes nothing more
+    log(vw, met_person=vw.resident_a, heard="家里老人腿脚不便", tags=["opinion_heard"], client_key="a-1")
+    assert AuditEntry.objects.filter(target_type="visits.visit").count() == 1

@@ -1,0 +1,123 @@
+"""The timeline kernel: one way for a service to record what happened to a thing it owns.
+
+An app that keeps a timeline declares an event model on :class:`TimelineEvent` (who, when,
+what kind, a note, data, the place's path; append-only in the database) with a foreign key
+to its subject, and registers it from its ``AppConfig.ready``::
+
+    register_timeline(Need, NeedEvent, field="need", kinds=EventKind, after=[rollup_event])
+
+Its services then write every step through :func:`record_event`, inside their transaction;
+a kind that the app did not register is a programming error and raises. Each app keeps its
+events in a table of its own (indexed for its own reports: the needs' rates read millions of
+need events by kind and day), all with the same columns and the same writer. Reads of
+personal data, imports and exports go to the audit trail (``core.audit``) instead, and row
+history stays with pghistory. See ``docs/decisions/0006-one-timeline.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from linli.core.access import Actor, user_of
+
+
+class TimelineEvent(models.Model):
+    """One step in the life of a subject. Concrete event models add the foreign key to their
+    subject (and any columns of their own) and an append-only trigger."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    place_path = models.CharField(max_length=255)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    subject: type[models.Model]
+    event: type[TimelineEvent]
+    field: str
+    kinds: frozenset[str]
+    after: tuple[Callable[[Any], None], ...] = ()
+
+
+_TIMELINES: dict[type[models.Model], Timeline] = {}
+
+
+def register_timeline(
+    subject: type[models.Model],
+    event: type[TimelineEvent],
+    *,
+    field: str,
+    kinds: Iterable[Any],
+    after: Iterable[Callable[[Any], None]] = (),
+) -> None:
+    """Declare ``subject``'s timeline: its event model, the event's foreign key to the subject,
+    the kinds of event (a ``TextChoices`` or any iterable of values) and what runs after each
+    event is written, in the same transaction (a rollup). Registering twice is harmless."""
+    values = frozenset(str(getattr(kind, "value", kind)) for kind in kinds)
+    _TIMELINES[subject] = Timeline(subject, event, field, values, tuple(after))
+
+
+def timeline_for(subject: type[models.Model] | models.Model) -> Timeline:
+    model = subject if isinstance(subject, type) else type(subject)
+    model = model._meta.concrete_model or model
+    try:
+        return _TIMELINES[model]
+    except KeyError:
+        raise LookupError(f"{model._meta.label} has no registered timeline") from None
+
+
+def record_event(
+    subject: models.Model,
+    kind: str,
+    *,
+    actor: Actor,
+    at: dt.datetime | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> TimelineEvent:
+    """Write one event on ``subject``'s timeline, by ``actor`` (``SYSTEM`` for the sweeps),
+    then run the timeline's hooks. Call it inside the service's transaction: the event and
+    the change it records commit together or not at all. ``fields`` are the event model's
+    own columns."""
+    timeline = timeline_for(subject)
+    if str(kind) not in timeline.kinds:
+        raise ValueError(f"{kind!r} is not a registered kind of {timeline.event._meta.label}")
+    account = user_of(actor)
+    event = timeline.event._default_manager.create(
+        **{timeline.field: subject},
+        kind=kind,
+        at=at or timezone.now(),
+        actor=account,
+        actor_name=str(account) if account else "system",
+        note=note,
+        data=data or {},
+        place_path=getattr(subject, "place_path", "") or "",
+        **fields,
+    )
+    for hook in timeline.after:
+        hook(event)
+    return event
+
+
+def timeline_of(subject: models.Model) -> models.QuerySet[Any]:
+    """The events of one subject, oldest first."""
+    timeline = timeline_for(subject)
+    return timeline.event._default_manager.filter(**{timeline.field: subject}).order_by("at", "id")
