@@ -25,7 +25,7 @@ LIMITS = {"zh-hans": 134, "zh-hant": 134, "en": 306}
 
 
 def _emitted() -> set[str]:
-    """Every kind named by a literal in a call of ``notify`` or ``_notify`` in the code."""
+    """Every kind named by a literal in a call of ``notify`` or the needs' ``notify_need`` in the code."""
     found: set[str] = set()
     for path in ROOT.rglob("*.py"):
         if "tests" in path.parts:
@@ -37,7 +37,7 @@ def _emitted() -> set[str]:
             first = (
                 node.args[0]
                 if name == "notify"
-                else (node.args[1] if name == "_notify" and len(node.args) > 1 else None)
+                else (node.args[1] if name == "notify_need" and len(node.args) > 1 else None)
             )
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.add(first.value if name == "notify" else f"needs.{first.value}")

@@ -379,21 +379,24 @@ class PlaceScoped(models.Model):
     """A row that belongs to a place, with that place's path copied beside it (an indexed
     prefix is how every scoped read finds its rows). ``place_source`` names the attribute
     chain that leads to the place (``"place"``, ``"household.place"``); ``save`` keeps the
-    path, and ``sync_place_path`` does it before a bulk write."""
+    path, and ``sync_place_path`` does it before a bulk write. Its manager comes from
+    ``PlaceScopedQuerySet`` (or a subclass): ``objects = PlaceScopedQuerySet.as_manager()``."""
 
     place_path = models.CharField(max_length=255, editable=False)
     place_source = "place"
-
-    objects = PlaceScopedQuerySet.as_manager()
 
     class Meta:
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.sync_place_path()
+        # a full save, or one that writes the relation the place comes through, copies the
+        # path again; a save of other fields leaves it (and loads nothing)
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "place_path" not in update_fields:
-            kwargs["update_fields"] = [*update_fields, "place_path"]
+        root = self.place_source.split(".")[0]
+        if update_fields is None or root in update_fields or f"{root}_id" in update_fields:
+            self.sync_place_path()
+            if update_fields is not None and "place_path" not in update_fields:
+                kwargs["update_fields"] = [*update_fields, "place_path"]
         super().save(*args, **kwargs)
 
     def sync_place_path(self) -> None:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import Actor, PlaceScopedQuerySet, scope_for
+from linli.core.access import Actor, PlaceScoped, PlaceScopedQuerySet, scope_for
 from linli.core.models import TimeStampedModel
 from linli.core.timeline import TimelineEvent
 from linli.people.models import DepartmentKind
@@ -151,7 +151,7 @@ class NeedQuerySet(PlaceScopedQuerySet):
     department was whistled and what the actor reported."""
 
 
-class Need(TimeStampedModel):
+class Need(TimeStampedModel, PlaceScoped):
     """A need 诉求 raised by residents (or found on a visit or patrol) at a place.
 
     ``text`` is kept as written; ``text_search`` is its normalised form (traditional →
@@ -171,7 +171,6 @@ class Need(TimeStampedModel):
     )
     category_confirmed = models.BooleanField(_("类别已确认"), default=False)
     place = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="needs", verbose_name=_("地点"))
-    place_path = models.CharField(max_length=255, editable=False)
     grid = models.ForeignKey(
         "places.Place", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("网格")
     )

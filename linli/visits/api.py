@@ -29,7 +29,7 @@ from linli.places.models import Place
 from linli.places.selectors import access_place
 from linli.visits import selectors, services
 from linli.visits.models import Visit, VisitKind, VisitTag
-from linli.visits.views import household_for, visit_from
+from linli.visits.views.log import household_for, visit_from
 
 CLIENT_KEY = OpenApiParameter(
     "Idempotency-Key",

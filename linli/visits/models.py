@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.access import PlaceScoped
 from linli.core.access import PlaceScopedQuerySet as PathScopedQuerySet
 from linli.core.models import TimeStampedModel
 from linli.people.models import Vulnerability
@@ -44,7 +45,7 @@ COMMUNITY_PATH_LEN = path_len(PlaceKind.COMMUNITY)
 
 
 @pghistory.track()
-class CareAssignment(models.Model):
+class CareAssignment(PlaceScoped):
     """A carer (党员中心户 or 楼栋长) responsible for a household. Reassigning ends the row and
     starts a new one, so the history of who cared for whom is kept."""
 
@@ -54,7 +55,7 @@ class CareAssignment(models.Model):
     carer = models.ForeignKey(
         "people.Person", on_delete=models.PROTECT, related_name="care_assignments", verbose_name=_("包保人")
     )
-    place_path = models.CharField(max_length=255, editable=False)
+    place_source = "household.place"
     started_at = models.DateTimeField(_("开始"))
     ended_at = models.DateTimeField(_("结束"), null=True, blank=True)
     end_reason = models.CharField(_("结束原因"), max_length=200, blank=True)
@@ -155,14 +156,13 @@ class VisitTag(models.TextChoices):
     OPINION_HEARD = "opinion_heard", _("向上反映心声")
 
 
-class NightRound(TimeStampedModel):
+class NightRound(TimeStampedModel, PlaceScoped):
     """A night-visit round (夜访) of a courtyard party group: who goes, when, and the out-by-day
     households planned for it (those due for a night visit when the round was made)."""
 
     place = models.ForeignKey(
         "places.Place", on_delete=models.PROTECT, related_name="night_rounds", verbose_name=_("网格/院落")
     )
-    place_path = models.CharField(max_length=255, editable=False)
     starts_at = models.DateTimeField(_("开始"))
     ends_at = models.DateTimeField(_("结束"))
     members = models.ManyToManyField("people.Person", related_name="night_rounds", verbose_name=_("夜访小组"))
@@ -187,7 +187,7 @@ class NightRound(TimeStampedModel):
         return f"{self.place} {self.starts_at:%Y-%m-%d %H:%M}"
 
 
-class Visit(models.Model):
+class Visit(PlaceScoped):
     """One visit to a household, logged on the doorstep (or later, from the phone's queue).
 
     Append-only: a visit is a record of what happened. ``client_key`` is the idempotency key the
@@ -198,7 +198,7 @@ class Visit(models.Model):
     household = models.ForeignKey(
         "people.Household", on_delete=models.PROTECT, related_name="visits", verbose_name=_("住户")
     )
-    place_path = models.CharField(max_length=255, editable=False)
+    place_source = "household.place"
     visitor = models.ForeignKey(
         "people.Person", on_delete=models.PROTECT, related_name="visits_made", verbose_name=_("走访人")
     )
@@ -270,13 +270,13 @@ class OpinionStatus(models.TextChoices):
     CLOSED = "closed", _("已回应")
 
 
-class Opinion(TimeStampedModel):
+class Opinion(TimeStampedModel, PlaceScoped):
     """An opinion heard on a visit, rolled up to the community for its secretary, who may mark
     it as a topic for a meeting (议事) or as answered."""
 
     visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="opinion")
     community = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="opinions")
-    place_path = models.CharField(max_length=255, editable=False)
+    place_source = "visit.household.place"
     text = models.TextField(_("心声"), max_length=2000)
     status = models.CharField(_("状态"), max_length=8, choices=OpinionStatus.choices, default=OpinionStatus.OPEN)
     status_note = models.CharField(_("说明"), max_length=200, blank=True)

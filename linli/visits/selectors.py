@@ -21,15 +21,18 @@ policies:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
 from django.db.models import F, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from linli.core.access import SYSTEM, Actor, account_id, get_or_404, is_system, scope_for, under
 from linli.people.models import Household, Vulnerability
+from linli.people.selectors import access_household
 from linli.places.models import Place, PlaceKind
 from linli.visits.capabilities import VisitCap
 from linli.visits.models import (
@@ -553,3 +556,84 @@ def cared_household_paths(actor: Actor) -> list[str]:
             "place_path", flat=True
         )
     )
+
+
+# --- the coverage pages' totals and access --------------------------------------------------
+
+
+def is_carer_of(actor: Actor, household: Household) -> bool:
+    """Whether ``actor`` cares for ``household`` now (包保)."""
+    person_id = scope_for(actor).person_id
+    if person_id is None:
+        return False
+    return assignment_list(actor=actor, carer_id=person_id).filter(household=household).exists()
+
+
+def access_household_visits(actor: Actor, pk: int | str) -> tuple[Household, bool]:
+    """The household if the actor may see its visits or coverage: its carer, or staff with
+    ``view_visits``/``view_coverage`` at its place; 404 otherwise. Also says whether the
+    actor is its carer."""
+    household = access_household(actor, pk)
+    scope = scope_for(actor)
+    path_ = household.place.path
+    carer = is_carer_of(actor, household)
+    if carer or scope.allows(VisitCap.VIEW_VISITS, path_) or scope.allows(VisitCap.VIEW_COVERAGE, path_):
+        return household, carer
+    raise Http404("household not found")
+
+
+def coverage_total(place: Place, rows: Sequence[CoverageSummary]) -> CoverageSummary:
+    """The place's own line: the sum of its children's (or its carers') lines."""
+
+    def add(name: str) -> int:
+        return sum(getattr(r, name) for r in rows)
+
+    return CoverageSummary(
+        key=place.path,
+        place=place,
+        carer_name="",
+        households=add("households"),
+        never=add("never"),
+        overdue=add("overdue"),
+        due_soon=add("due_soon"),
+        ok=add("ok"),
+        vulnerable=add("vulnerable"),
+        vulnerable_overdue=add("vulnerable_overdue"),
+        visited_in_period=add("visited_in_period"),
+    )
+
+
+def count_in(total: CoverageSummary, statuses: tuple[str, ...]) -> int:
+    """How many households of ``total`` are in any of ``statuses`` (a coverage list's count)."""
+    counts = {
+        "never": total.never,
+        "overdue": total.overdue,
+        "due_soon": total.due_soon,
+        "ok": total.ok,  # ok and none together
+        "none": 0,
+    }
+    return sum(counts[s] for s in statuses)
+
+
+@dataclass
+class Building:
+    """One row of the building view: a building (or courtyard) and its households' cells."""
+
+    path: str
+    name: str
+    cells: list[CoverageRow] = field(default_factory=list)
+
+    @property
+    def red(self) -> int:
+        return sum(1 for c in self.cells if c.status in ("overdue", "never"))
+
+
+def coverage_by_building(rows: Sequence[CoverageRow]) -> list[Building]:
+    """The households' rows grouped under their building or courtyard, in path order."""
+    found: dict[str, Building] = {}
+    for row in sorted(rows, key=lambda r: r.path):
+        key = row.path[:-4]
+        if key not in found:
+            found[key] = Building(path=key, name=row.building or "—")
+        found[key].cells.append(row)
+    return list(found.values())

@@ -107,7 +107,6 @@ def care_assign(
         assignment = CareAssignment.objects.create(
             household=household,
             carer=carer,
-            place_path=household.place.path,
             started_at=now,
             assigned_by=_user(actor),
         )
@@ -378,7 +377,6 @@ def visit_log(
             )
         visit = Visit(
             household=household,
-            place_path=household.place.path,
             visitor=visitor,
             recorded_by=user,
             kind=kind,
@@ -412,7 +410,7 @@ def visit_log(
                 care.save(update_fields=fields)
         if VisitTag.OPINION_HEARD in visit.tags:
             community = community_of(household.place)
-            Opinion.objects.create(visit=visit, community=community, place_path=household.place.path, text=heard)
+            Opinion.objects.create(visit=visit, community=community, text=heard)
         # who recorded what about which household (never what was heard: the trail is read
         # by the community's secretaries, the notes by those who may see the household)
         audit_record(
@@ -522,7 +520,6 @@ def night_round_create(
     with transaction.atomic():
         night = NightRound.objects.create(
             place=place,
-            place_path=place.path,
             starts_at=starts_at,
             ends_at=ends_at,
             note=note,

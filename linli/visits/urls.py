@@ -1,7 +1,6 @@
-"""Pages of visits. Each module lists its own patterns: the doorstep page (``views``), the
-coverage and management pages (``manage_views``) and the monthly ledger (``ledger_views``)."""
+"""Pages of visits; the patterns are the views package's (``linli.visits.views``)."""
 
-from linli.visits import ledger_views, manage_views, views
+from linli.visits.views import urlpatterns
 
 app_name = "visits"
-urlpatterns = [*views.urlpatterns, *manage_views.urlpatterns, *ledger_views.urlpatterns]
+__all__ = ["app_name", "urlpatterns"]

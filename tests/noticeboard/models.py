@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import PlaceScoped, scope_for
+from linli.core.access import PlaceScoped, PlaceScopedQuerySet, scope_for
 
 
 class Notice(PlaceScoped):
@@ -20,6 +20,8 @@ class Notice(PlaceScoped):
     posted_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     expired = models.BooleanField(default=False)
+
+    objects = PlaceScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-posted_at", "-id"]

@@ -182,7 +182,6 @@ def need_create(
             category=category,
             category_confirmed=confirmed,
             place=place,
-            place_path=place.path,
             grid=grid,
             district=district,
             lat=la,
