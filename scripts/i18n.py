@@ -1,9 +1,10 @@
 """Refresh the translation catalogues.
 
 1. ``makemessages`` for zh_Hant and en (source strings are zh-Hans).
-2. zh_Hant: every untranslated or fuzzy entry gets OpenCC ``s2t`` of the source (never
-   ``s2twp``, which rewrites vocabulary: 社区 → 社群). Entries a person has reviewed keep their
-   text; mark a reviewed entry by removing the ``opencc`` flag.
+2. zh_Hant: every untranslated or fuzzy entry gets OpenCC ``s2tw`` of the source (never
+   ``s2twp``, which rewrites vocabulary: 社区 → 社群), marked with the translator comment
+   ``opencc`` (msgmerge keeps comments, not unknown flags). Entries a person has reviewed keep
+   their text: reviewing one means removing its ``opencc`` comment.
 3. en: untranslated entries whose source is bilingual ("中文 / English") get the English half;
    the rest are translated by hand in ``linli/locale/en/LC_MESSAGES/django.po``.
 4. ``compilemessages``.
@@ -25,6 +26,8 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z]")
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The translator comment on a zh-Hant entry that OpenCC drafted and nobody has reviewed yet.
+DRAFT = "opencc"
 LOCALE = ROOT / "linli" / "locale"
 
 
@@ -36,11 +39,15 @@ def main() -> None:
         subprocess.run(
             [*linli, "makemessages", "-l", lang, "-e", "html,txt,py", *common], cwd=ROOT / "linli", check=True
         )
-    from linli.core.text import to_traditional
+    import opencc
+
+    # Taiwan's standard characters (為, 啟), character by character: never ``s2twp``, whose
+    # phrase table rewrites vocabulary (社区 → 社群)
+    to_traditional = opencc.OpenCC("s2tw").convert
 
     hant = polib.pofile(str(LOCALE / "zh_Hant" / "LC_MESSAGES" / "django.po"))
     for entry in hant:
-        if (not entry.msgstr and not entry.msgstr_plural) or "fuzzy" in entry.flags:
+        if (not entry.msgstr and not any(entry.msgstr_plural.values())) or "fuzzy" in entry.flags:
             if entry.msgid_plural:  # Chinese has one plural form
                 entry.msgstr_plural = {0: to_traditional(entry.msgid)}
             else:
@@ -48,8 +55,9 @@ def main() -> None:
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
                 entry.previous_msgid = entry.previous_msgid_plural = None
-            entry.flags.append("opencc")
+            entry.tcomment = DRAFT
     hant.save()
+    drafts = sum(1 for entry in hant if entry.tcomment == DRAFT)
 
     en = polib.pofile(str(LOCALE / "en" / "LC_MESSAGES" / "django.po"))
     missing = []
@@ -68,6 +76,7 @@ def main() -> None:
             missing.append(entry.msgid)
     en.save()
     subprocess.run([*linli, "compilemessages", "--ignore=.venv/*"], cwd=ROOT / "linli", check=True)
+    print(f"zh-Hant: {drafts} of {len(hant)} entries are OpenCC drafts not reviewed yet")
     if missing:
         print(f"{len(missing)} English strings still to translate by hand:", *missing[:50], sep="\n  ")
 

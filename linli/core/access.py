@@ -338,6 +338,13 @@ def under(paths: Iterable[str], path_field: str = "place_path") -> Q:
     return condition
 
 
+def under_sql(paths: Iterable[str], column: str) -> tuple[str, list[Any]]:
+    """The raw-SQL twin of :func:`under`, for statements the ORM cannot write (the coverage
+    CTE): ``column`` lies under any of ``paths``, as one ``LIKE ANY`` on its index."""
+    prefixes = [p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for p in paths]
+    return f"{column} LIKE ANY(%s)", [prefixes]
+
+
 def restrict(queryset: Q_T, actor: Actor, capability: str, *, path_field: str) -> Q_T:
     """Keep the rows whose ``path_field`` lies under a subtree where ``actor`` may use
     ``capability``."""

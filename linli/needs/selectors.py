@@ -12,7 +12,7 @@ import datetime as dt
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from linli.core.access import Actor, get_or_404, is_system, scope_for
+from linli.core.access import Actor, get_or_404, is_system, scope_for, under
 from linli.core.text import normalize
 from linli.needs.capabilities import NeedCap
 from linli.needs.models import (
@@ -152,9 +152,7 @@ def dispatch_list(*, actor: Actor, status: str | list[str] | None = None, active
         for grant in scope.grants:
             if grant.department_id is not None:
                 condition |= Q(department_id=grant.department_id, need__place_path__startswith=grant.path)
-        for prefix in scope.paths(NeedCap.VIEW_NEEDS):
-            condition |= Q(need__place_path__startswith=prefix)
-        qs = qs.filter(condition)
+        qs = qs.filter(condition | under(scope.paths(NeedCap.VIEW_NEEDS), "need__place_path"))
     if status:
         qs = qs.filter(status__in=[status] if isinstance(status, str) else status)
     if active:

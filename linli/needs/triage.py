@@ -43,6 +43,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, FloatField, Max, Q, Value, When
 from django.db.models.expressions import Combinable
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
 
 from linli.core.access import SYSTEM
@@ -161,10 +162,7 @@ def _cross_validated_accuracy(texts: Sequence[str], labels: Sequence[str]) -> fl
 def _train(*, note: str, cross_validate: bool) -> TriageModel:
     texts, labels = _training_set()
     if len(set(labels)) < 2:
-        raise ValidationError(
-            "至少需要两个有示例的启用类别才能训练分类模型 / "
-            "At least two active categories with examples are needed to train the classifier"
-        )
+        raise ValidationError(_("至少需要两个有示例的启用类别才能训练分类模型"))
     from threadpoolctl import threadpool_limits
 
     # One BLAS thread: on a small sparse problem, more only contend.

@@ -7,15 +7,18 @@ Every row that holds something about a household keeps the household's place pat
 
 from __future__ import annotations
 
+from typing import Any
+
 import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import PlaceScoped
+from linli.core.access import PlaceScoped, scope_for
 from linli.core.access import PlaceScopedQuerySet as PathScopedQuerySet
 from linli.core.models import TimeStampedModel
 from linli.people.models import Vulnerability
@@ -67,6 +70,12 @@ class CareAssignment(PlaceScoped):
     )
 
     objects = PathScopedQuerySet.as_manager()
+
+    @classmethod
+    def visible_also(cls, actor: Any, capability: str) -> Q | None:
+        """A carer sees its own assignments, wherever they are."""
+        person_id = scope_for(actor).person_id
+        return Q(carer_id=person_id) if person_id is not None else None
 
     class Meta:
         ordering = ["place_path", "-started_at"]
@@ -233,6 +242,15 @@ class Visit(PlaceScoped):
     client_key = models.CharField(max_length=64, blank=True)
 
     objects = PathScopedQuerySet.as_manager()
+
+    @classmethod
+    def visible_also(cls, actor: Any, capability: str) -> Q | None:
+        """A carer reads the visits to the households it cares for now, and everyone its own."""
+        person_id = scope_for(actor).person_id
+        if person_id is None:
+            return None
+        mine = CareAssignment.objects.filter(carer_id=person_id, ended_at__isnull=True).values("household_id")
+        return Q(household_id__in=mine) | Q(visitor_id=person_id)
 
     class Meta:
         ordering = ["-visited_at", "-id"]

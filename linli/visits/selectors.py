@@ -30,7 +30,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from linli.core.access import SYSTEM, Actor, account_id, get_or_404, is_system, scope_for, under
+from linli.core.access import SYSTEM, Actor, account_id, get_or_404, is_system, scope_for, under, under_sql
 from linli.people.models import Household, Vulnerability
 from linli.people.selectors import access_household
 from linli.places.models import Place, PlaceKind
@@ -54,20 +54,6 @@ GREEN = ("ok", "none")
 # --- visits -------------------------------------------------------------------------------------
 
 
-def _visit_scope(actor: Actor) -> Q | None:
-    """The condition on visits the actor may read; ``None`` means everything."""
-    scope = scope_for(actor)
-    if scope.everything:
-        return None
-    condition = Q(pk__in=[])
-    for prefix in scope.paths(VisitCap.VIEW_VISITS):
-        condition |= Q(place_path__startswith=prefix)
-    if scope.person_id is not None:
-        mine = CareAssignment.objects.filter(carer_id=scope.person_id, ended_at__isnull=True).values("household_id")
-        condition |= Q(household_id__in=mine) | Q(visitor_id=scope.person_id)
-    return condition
-
-
 def visit_list(
     *,
     actor: Actor,
@@ -78,10 +64,11 @@ def visit_list(
     kind: str | None = None,
     tag: str | None = None,
 ) -> QuerySet[Visit]:
-    qs = Visit.objects.select_related("household__place", "visitor", "met_person", "need")
-    condition = _visit_scope(actor)
-    if condition is not None:
-        qs = qs.filter(condition)
+    """The visits the actor may read: in the places where it keeps visit records, and a
+    carer's to the households it cares for (``Visit.visible_also``)."""
+    qs = Visit.objects.visible(actor, VisitCap.VIEW_VISITS).select_related(
+        "household__place", "visitor", "met_person", "need"
+    )
     if place is not None:
         qs = qs.filter(place_path__startswith=place.path)
     if household is not None:
@@ -111,9 +98,7 @@ def loggable_households(*, actor: Actor, q: str | None = None) -> QuerySet[House
     scope = scope_for(actor)
     qs = Household.objects.select_related("place")
     if not scope.everything:
-        condition = Q(pk__in=[])
-        for prefix in scope.paths(VisitCap.VIEW_VISITS):
-            condition |= Q(place__path__startswith=prefix)
+        condition = under(scope.paths(VisitCap.VIEW_VISITS), "place__path")
         if scope.person_id is not None and scope.paths(VisitCap.LOG_VISITS):
             mine = CareAssignment.objects.filter(carer_id=scope.person_id, ended_at__isnull=True)
             condition |= Q(pk__in=mine.values("household_id"))
@@ -139,15 +124,9 @@ def assignment_list(
     *, actor: Actor, place: Place | None = None, carer_id: int | None = None, active: bool = True
 ) -> QuerySet[CareAssignment]:
     """Care assignments in the places where the actor may see coverage; a carer sees its own."""
-    scope = scope_for(actor)
-    qs = CareAssignment.objects.select_related("household__place", "carer", "assigned_by")
-    if not scope.everything:
-        condition = Q(pk__in=[])
-        for prefix in scope.paths(VisitCap.VIEW_COVERAGE):
-            condition |= Q(place_path__startswith=prefix)
-        if scope.person_id is not None:
-            condition |= Q(carer_id=scope.person_id)
-        qs = qs.filter(condition)
+    qs = CareAssignment.objects.visible(actor, VisitCap.VIEW_COVERAGE).select_related(
+        "household__place", "carer", "assigned_by"
+    )
     if place is not None:
         qs = qs.filter(place_path__startswith=place.path)
     if carer_id is not None:
@@ -249,11 +228,12 @@ def _coverage_sql(
     if not is_system(actor):
         scope = scope_for(actor)
         if not scope.everything:
-            prefixes = [p + "%" for p in scope.paths(VisitCap.VIEW_COVERAGE)]
+            paths = scope.paths(VisitCap.VIEW_COVERAGE)
             options = []
-            if prefixes:
-                options.append("hp.path LIKE ANY(%s)")
-                params.append(prefixes)
+            if paths:
+                condition, values = under_sql(paths, "hp.path")
+                options.append(condition)
+                params += values
             if scope.person_id is not None:
                 options.append("ca.carer_id = %s")
                 params.append(scope.person_id)
