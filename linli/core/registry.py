@@ -17,6 +17,7 @@ notification kinds (``core.notify``).
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from linli.core.access import Actor
+from linli.core.access import Actor, scope_for
 
 # --- routes ---------------------------------------------------------------------------------------------
 
@@ -214,3 +215,80 @@ def register_demo_seed(key: str, module: str, *, order: int = 100) -> None:
 
 def demo_seeds() -> list[DemoSeed]:
     return sorted(_SEEDS.values(), key=lambda s: (s.order, s.key))
+
+
+# --- exports --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Export:
+    """A download an app offers at a place (a spreadsheet, a ledger, a report), listed on the
+    place's page for readers who hold ``capability`` there. ``url(place)`` is its address (the
+    view checks again and audits); ``kinds`` are the kinds of place it is made for (empty: any)."""
+
+    key: str
+    title: Any
+    capability: str
+    url: Callable[[Any], str]
+    kinds: tuple[str, ...] = ()
+    note: Any = ""
+    order: int = 100
+
+
+_EXPORTS: dict[str, Export] = {}
+
+
+def register_export(export: Export) -> None:
+    _EXPORTS[export.key] = export
+
+
+def exports_for(actor: Actor, place: Any) -> list[Export]:
+    """The downloads ``actor`` may take at ``place``, in their order."""
+    scope = scope_for(actor)
+    return [
+        e
+        for e in sorted(_EXPORTS.values(), key=lambda e: (e.order, e.key))
+        if (not e.kinds or place.kind in e.kinds) and scope.allows(e.capability, place.path)
+    ]
+
+
+def exports_panel(request: Any, place: Any) -> str:
+    """The place page's list of downloads (registered by the apps) the reader may take there."""
+    from django.template.loader import render_to_string
+
+    found = [(e, e.url(place)) for e in exports_for(request.user, place)]
+    if not found:
+        return ""
+    return render_to_string("core/_exports.html", {"exports": found, "place": place}, request=request)
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A rate an app computes for places, shown where places are compared (the dashboard's
+    table of a place's children). ``compute(actor, parent, start, end)`` returns each child's
+    value (0–1, or ``None`` when there is nothing to count) by the child's code, in a bounded
+    number of queries; ``capability`` is what a reader needs at ``parent`` to see it."""
+
+    key: str
+    label: Any
+    capability: str
+    compute: Callable[[Any, Any, dt.date, dt.date], dict[str, float | None]]
+    order: int = 100
+
+
+_METRICS: dict[str, Metric] = {}
+
+
+def register_metric(metric: Metric) -> None:
+    _METRICS[metric.key] = metric
+
+
+def metrics_for(actor: Actor, place: Any) -> list[Metric]:
+    """The metrics ``actor`` may read at ``place``, in their order."""
+    scope = scope_for(actor)
+    return [
+        m for m in sorted(_METRICS.values(), key=lambda m: (m.order, m.key)) if scope.allows(m.capability, place.path)
+    ]

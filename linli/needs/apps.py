@@ -14,6 +14,7 @@ class NeedsConfig(AppConfig):
             register_api_view,
             register_api_viewset,
             register_demo_seed,
+            register_export,
             register_periodic,
             register_routes,
             register_tile,
@@ -25,7 +26,7 @@ class NeedsConfig(AppConfig):
         from linli.needs.models import EventKind, Need, NeedEvent
         from linli.needs.notifications import KINDS
         from linli.needs.rates import rollup_event
-        from linli.needs.tiles import TILES
+        from linli.needs.tiles import EXPORTS, TILES
 
         declare_capabilities(NeedCap, GRANTS)
         register_timeline(Need, NeedEvent, field="need", kinds=EventKind, after=[rollup_event])
@@ -39,4 +40,6 @@ class NeedsConfig(AppConfig):
         register_api_view("needs/triage/", TriageView.as_view(), "need-triage")
         for tile in TILES:
             register_tile(tile)
+        for export in EXPORTS:
+            register_export(export)
         register_demo_seed("needs", "linli.needs.demo", order=40)

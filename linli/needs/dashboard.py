@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET
 
 from linli.core.access import Actor, scope_for
 from linli.core.audit import audit_export
+from linli.core.registry import metrics_for
 from linli.core.sheets import XLSX_TYPE, Sheet, csv_lines, xlsx_file
 from linli.needs import selectors
 from linli.needs.capabilities import NeedCap
@@ -107,6 +108,11 @@ def dashboard_place(actor: Actor, code: str) -> Place:
 def percent(rate: Decimal | None) -> str:
     """0.9670 → "96.70%"; an undefined rate is a dash, neither 0 % nor 100 %."""
     return "—" if rate is None else f"{rate * 100:.2f}%"
+
+
+def percent_of(value: float | None) -> str:
+    """A metric's share (0–1) as the dashboard shows rates."""
+    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def _number(rate: Decimal | None) -> float | None:
@@ -217,6 +223,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for when, rates in rates_by_period(place=place, start=start, end=end, period=kind)
     ]
     children = child_rows(place, start, end)
+    # what the other apps measure of the same children (the visits' coverage, …)
+    metrics = [(m, m.compute(request.user, place, start, end)) for m in metrics_for(request.user, place)]
+    metric_rows = (
+        [(row, [percent_of(values.get(row.code)) for _metric, values in metrics]) for row in children]
+        if metrics
+        else []
+    )
     departments = department_rows(place, ancestors, start, end)
     overdue = selectors.need_list(actor=request.user, overdue=True, place=place).order_by("resolution_due", "id")
     overdue_shown = list(overdue[:OVERDUE_SHOWN])
@@ -246,6 +259,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "trend": trend,
             "trend_by": kind,
             "children": children,
+            "metrics": [m for m, _values in metrics],
+            "metric_rows": metric_rows,
             "departments": departments,
             "overdue": overdue_shown,
             "overdue_count": overdue_count,

@@ -1,10 +1,14 @@
-"""The needs app's tiles on the home page (``core.registry``)."""
+"""The needs app's tiles on the home page and its download on a place's page (``core.registry``)."""
 
+from urllib.parse import urlencode
+
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.access import scope_for
-from linli.core.registry import Tile
+from linli.core.registry import Export, Tile
 from linli.needs.capabilities import NeedCap
+from linli.places.models import PlaceKind
 
 TILES = [
     Tile(
@@ -46,5 +50,26 @@ TILES = [
         url_name="needs:dashboard",
         shown=lambda actor: scope_for(actor).holds_anywhere(NeedCap.VIEW_RATES),
         order=50,
+    ),
+]
+
+EXPORTS = [
+    Export(
+        key="rates",
+        title=_("三率报表 (XLSX)"),
+        note=_("本月至今，含下级和部门"),
+        capability=NeedCap.VIEW_RATES,
+        url=lambda place: f"{reverse('needs:dashboard_export', args=['xlsx'])}?{urlencode({'place': place.code})}",
+        kinds=(
+            PlaceKind.CITY,
+            PlaceKind.DISTRICT,
+            PlaceKind.COUNTY,
+            PlaceKind.STREET,
+            PlaceKind.TOWN,
+            PlaceKind.COMMUNITY,
+            PlaceKind.VILLAGE,
+            PlaceKind.GRID,
+        ),
+        order=30,
     ),
 ]

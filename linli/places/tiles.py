@@ -1,9 +1,10 @@
-"""The place tree's tiles on the home page (``core.registry``)."""
+"""The place tree's tiles on the home page and its download on a place's page (``core.registry``)."""
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.access import scope_for
-from linli.core.registry import Tile
+from linli.core.registry import Export, Tile
 from linli.places.capabilities import PlaceCap
 
 TILES = [
@@ -24,5 +25,16 @@ TILES = [
         shown=lambda actor: scope_for(actor).holds_anywhere(PlaceCap.MANAGE_PLACES),
         section="more",
         order=50,
+    ),
+]
+
+EXPORTS = [
+    Export(
+        key="places",
+        title=_("地点清单 (XLSX)"),
+        note=_("本地点及其下级，可改后再导入"),
+        capability=PlaceCap.MANAGE_PLACES,
+        url=lambda place: reverse("places:export", args=[place.code]),
+        order=10,
     ),
 ]

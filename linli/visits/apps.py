@@ -15,6 +15,8 @@ class VisitsConfig(AppConfig):
             register_api_view,
             register_api_viewset,
             register_demo_seed,
+            register_export,
+            register_metric,
             register_periodic,
             register_routes,
             register_tile,
@@ -28,7 +30,7 @@ class VisitsConfig(AppConfig):
         from linli.visits.reminders import KINDS as REMINDER_KINDS
         from linli.visits.selectors import cared_household_paths
         from linli.visits.tasks import sweep_visit_reminders
-        from linli.visits.tiles import TILES
+        from linli.visits.tiles import EXPORTS, METRICS, TILES
 
         declare_capabilities(VisitCap, GRANTS)
         # a carer sees the health and social flags of the households it cares for, and only those
@@ -40,6 +42,10 @@ class VisitsConfig(AppConfig):
         register_channel(Channel.VISIT, VisitCap.LOG_VISITS)  # a carer raises a need on a visit
         for tile in TILES:
             register_tile(tile)
+        for export in EXPORTS:
+            register_export(export)
+        for metric in METRICS:
+            register_metric(metric)
         register_routes("linli.visits.urls", order=40)
         register_api_viewset("visits", VisitViewSet, "visit")
         register_api_view("visits/coverage/", CoverageView.as_view(), "visit-coverage")

@@ -1,12 +1,17 @@
-"""The visits app's tile on the home page (``core.registry``)."""
+"""The visits app's tile on the home page and its downloads on a place's page (``core.registry``)."""
 
+import datetime as dt
 from typing import Any
 
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.access import Actor, scope_for
-from linli.core.registry import Tile
+from linli.core.registry import Export, Metric, Tile
+from linli.places.models import PlaceKind
 from linli.visits.capabilities import VisitCap
+from linli.visits.ledger import LEDGER_PLACE_KINDS
 
 
 def _title(actor: Actor) -> Any:
@@ -25,5 +30,62 @@ TILES = [
             or scope_for(actor).holds_anywhere(VisitCap.LOG_VISITS)
         ),
         order=60,
+    ),
+]
+
+
+def _ledger_url(place: Any) -> str:
+    month = timezone.localdate()
+    return reverse("visits:ledger", args=[place.code, month.year, month.month, "xlsx"])
+
+
+EXPORTS = [
+    Export(
+        key="care",
+        title=_("包保关系 (XLSX)"),
+        note=_("号码已隐藏"),
+        capability=VisitCap.VIEW_COVERAGE,
+        url=lambda place: reverse("visits:care_export", args=[place.code]),
+        kinds=(
+            PlaceKind.STREET,
+            PlaceKind.TOWN,
+            PlaceKind.COMMUNITY,
+            PlaceKind.VILLAGE,
+            PlaceKind.GRID,
+            PlaceKind.BUILDING,
+            PlaceKind.COURTYARD,
+        ),
+        order=40,
+    ),
+    Export(
+        key="ledger",
+        title=_("本月走访台账 (XLSX)"),
+        note=_("号码已隐藏"),
+        capability=VisitCap.VIEW_VISITS,
+        url=_ledger_url,
+        kinds=LEDGER_PLACE_KINDS,
+        order=50,
+    ),
+]
+
+
+def coverage_of_children(actor: Actor, parent: Any, start: dt.date, end: dt.date) -> dict[str, float | None]:
+    """走访覆盖率 of each child of ``parent``: the share of its households met at least once
+    between ``start`` and ``end`` (one statement, ``selectors.coverage_summary``)."""
+    from linli.visits.selectors import coverage_summary
+
+    zone = timezone.get_default_timezone()
+    until = min(dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone), timezone.now())
+    rows = coverage_summary(actor=actor, place=parent, by="child", now=until, period_days=(end - start).days + 1)
+    return {row.place.code: row.period_rate for row in rows if row.place is not None}
+
+
+METRICS = [
+    Metric(
+        key="coverage",
+        label=_("走访覆盖率"),
+        capability=VisitCap.VIEW_COVERAGE,
+        compute=coverage_of_children,
+        order=10,
     ),
 ]
