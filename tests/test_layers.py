@@ -10,22 +10,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "linli"
 
-#: Each app's layer, bottom first; an app may import apps of its own layer or below.
-LAYERS: dict[str, int] = {
-    "core": 0,
-    "places": 1,
-    "people": 2,
-    "accounts": 3,
-    "workdays": 3,
-    "needs": 4,
-    "visits": 5,
-    "open311": 6,
-    "demo": 7,
-    "testing": 7,
-    "bench": 8,
-    "config": 9,
-    "cli": 9,
-}
+
+def _layers() -> dict[str, float]:
+    """Each app's layer is its place in ``INSTALLED_APPS``: an app may import the apps installed
+    before it, never one after it (a new app added at its place needs no edit here). The
+    packages that are not apps sit where they belong: the test helpers just below the
+    benchmarks that use them, the settings, URLs and the command line on top."""
+    from django.conf import settings
+
+    apps = [name.split(".")[1] for name in settings.INSTALLED_APPS if name.startswith("linli.")]
+    layers: dict[str, float] = {app: float(n) for n, app in enumerate(apps)}
+    layers["testing"] = layers["bench"] - 0.5
+    layers["config"] = layers["cli"] = float(len(apps))
+    return layers
+
+
+LAYERS = _layers()
 
 
 def _modules() -> dict[str, Path]:

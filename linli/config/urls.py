@@ -26,6 +26,9 @@ def _admin_login(request: HttpRequest, extra_context: object = None) -> HttpResp
     return redirect_to_login(request.GET.get("next") or "/admin/", login_url="account_login")
 
 
+# a database outage anywhere in a request is a 503, anything else the site's own error page
+handler500 = "linli.core.outage.server_error"
+
 # Django admin is for system admins only, not for every is_staff account.
 admin.site.has_permission = _admin_only  # type: ignore[method-assign,assignment]
 admin.site.login = _admin_login  # type: ignore[method-assign,assignment]

@@ -151,6 +151,18 @@ class NeedQuerySet(PlaceScopedQuerySet):
     department was whistled and what the actor reported."""
 
 
+def liaison_areas(actor: Actor) -> list[tuple[int, str]]:
+    """Where ``actor`` works as a department's liaison: (department, area path) for each of its
+    grants that names a department. The one statement of the liaison rule: a liaison reads and
+    works the needs whistled to its department inside the area of its grant."""
+    return [(g.department_id, g.path) for g in scope_for(actor).grants if g.department_id is not None]
+
+
+def is_liaison(actor: Actor, department_id: int, place_path: str) -> bool:
+    """Whether ``actor`` is a liaison of the department for a need at ``place_path``."""
+    return any(d == department_id and place_path.startswith(area) for d, area in liaison_areas(actor))
+
+
 class Need(TimeStampedModel, PlaceScoped):
     """A need 诉求 raised by residents (or found on a visit or patrol) at a place.
 
@@ -252,10 +264,9 @@ class Need(TimeStampedModel, PlaceScoped):
         if capability != "view_needs" or scope.user_id is None:
             return None
         condition = models.Q(pk__in=[])
-        for grant in scope.grants:
-            if grant.department_id is not None:
-                dispatched = Dispatch.objects.filter(need_id=models.OuterRef("pk"), department_id=grant.department_id)
-                condition |= models.Q(place_path__startswith=grant.path) & models.Q(models.Exists(dispatched))
+        for department_id, area in liaison_areas(actor):
+            dispatched = Dispatch.objects.filter(need_id=models.OuterRef("pk"), department_id=department_id)
+            condition |= models.Q(place_path__startswith=area) & models.Q(models.Exists(dispatched))
         # as a list of ids rather than EXISTS, so that the place-prefix index still serves staff
         mine = list(NeedReporter.objects.filter(user_id=scope.user_id).values_list("need_id", flat=True)[:5000])
         return condition | models.Q(submitted_by_id=scope.user_id) | models.Q(pk__in=mine)

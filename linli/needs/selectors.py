@@ -24,6 +24,7 @@ from linli.needs.models import (
     NeedEvent,
     NeedReporter,
     Rating,
+    liaison_areas,
 )
 from linli.people.capabilities import PeopleCap
 from linli.people.models import Department
@@ -149,9 +150,8 @@ def dispatch_list(*, actor: Actor, status: str | list[str] | None = None, active
     qs = Dispatch.objects.select_related("need", "need__category", "need__place", "department")
     if not scope.everything:
         condition = Q(pk__in=[])
-        for grant in scope.grants:
-            if grant.department_id is not None:
-                condition |= Q(department_id=grant.department_id, need__place_path__startswith=grant.path)
+        for department_id, area in liaison_areas(actor):
+            condition |= Q(department_id=department_id, need__place_path__startswith=area)
         qs = qs.filter(condition | under(scope.paths(NeedCap.VIEW_NEEDS), "need__place_path"))
     if status:
         qs = qs.filter(status__in=[status] if isinstance(status, str) else status)

@@ -37,6 +37,7 @@ from linli.needs.models import (
     Need,
     RatingChannel,
     Status,
+    liaison_areas,
 )
 from linli.needs.photos import PhotoUpload
 from linli.needs.rating_links import rating_link_open, rating_link_spend
@@ -172,8 +173,6 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "dispatches": list(need.dispatches.all()),
             "can_handle": can_handle,
             "verbs": workflow.verbs_for(request.user, need),
-            "can_decide": scope_for(request.user).allows(NeedCap.DECIDE_RETURNS, need.place_path),
-            "can_rate": any(r.user_id == request.user.pk for r in to_rate),
             "rate_form": RateForm(),
             "departments": list(selectors.departments_in_reach(place_path=need.place_path))
             if can_handle and is_open
@@ -327,13 +326,12 @@ def _bulk(request: HttpRequest) -> HttpResponse:
 def dispatches(request: HttpRequest) -> HttpResponse:
     """What has been whistled to my department: check in, resolve, or ask to return it."""
     scope = scope_for(request.user)
-    if not (scope.everything or any(g.department_id for g in scope.grants) or scope.paths(NeedCap.VIEW_NEEDS)):
+    if not (scope.everything or liaison_areas(request.user) or scope.paths(NeedCap.VIEW_NEEDS)):
         raise PermissionDenied(_("您不是部门联络人"))
     show = request.GET.get("show", "active")
     qs = selectors.dispatch_list(actor=request.user, active=show == "active")
     if show == "returns":
         qs = selectors.dispatch_list(actor=request.user, status=DispatchStatus.RETURN_REQUESTED)
-    can_decide = scope.everything or bool(scope.paths(NeedCap.DECIDE_RETURNS))
     page = paginate(request, qs)
     shown = selectors.shown_places(request.user, [d.need for d in page])
     for dispatch in page:
@@ -341,7 +339,7 @@ def dispatches(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "needs/dispatches.html",
-        {"page": page, "show": show, "now": timezone.now(), "can_decide": can_decide},
+        {"page": page, "show": show, "now": timezone.now()},
     )
 
 

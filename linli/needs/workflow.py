@@ -16,10 +16,10 @@ from typing import Any
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import Actor, scope_for
+from linli.core.access import Actor, account_id, require, scope_for
 from linli.core.errors import Conflict
 from linli.needs.capabilities import NeedCap
-from linli.needs.models import OPEN_STATUSES, Dispatch, DispatchStatus, Need, Status
+from linli.needs.models import OPEN_STATUSES, Dispatch, DispatchStatus, Need, Status, is_liaison
 
 
 @dataclass(frozen=True)
@@ -146,22 +146,43 @@ def expect(subject: Need | Dispatch, transition: Transition) -> None:
         )
 
 
+def take(actor: Actor, need: Need, transition: Transition) -> None:
+    """The checks of a step on a need, in the services: the actor holds the transition's
+    capability at the need's place (403), and the need is in one of its source states (409)."""
+    if transition.capability:
+        require(actor, transition.capability, need.place)
+    expect(need, transition)
+
+
 def verbs_for(actor: Actor, need: Need) -> frozenset[str]:
     """The verbs ``actor`` may take on ``need`` now: its state allows them and the actor holds
-    their capability at the need's place (rating is offered to the need's reporters by the
-    page, which knows who they are)."""
+    their capability at the need's place, or, to rate it, reported it and has not answered yet."""
     scope = scope_for(actor)
-    return frozenset(
+    verbs = {
         t.verb
         for t in NEED.values()
-        if need.status in t.sources and (not t.capability or scope.allows(t.capability, need.place_path))
-    )
+        if need.status in t.sources and t.capability and scope.allows(t.capability, need.place_path)
+    }
+    account = account_id(actor)
+    if (
+        need.status in NEED["rate"].sources
+        and account is not None
+        and need.reporters.filter(user_id=account).exclude(ratings__round=need.reopen_count + 1).exists()
+    ):
+        verbs.add("rate")  # a reporter who has not answered this round rates its own need
+    return frozenset(verbs)
 
 
-def dispatch_verbs(actor: Actor, dispatch: Dispatch, place_path: str) -> frozenset[str]:
-    """The verbs ``actor`` may take on ``dispatch`` now (the department's own liaisons are
-    checked again by the services)."""
+def dispatch_verbs(actor: Actor, dispatch: Dispatch) -> frozenset[str]:
+    """The verbs ``actor`` may take on ``dispatch`` now: the department's steps for its
+    liaisons (inside the area of their grant), the decision on a return for those who decide
+    returns at the need's place."""
     scope = scope_for(actor)
+    path = dispatch.need.place_path
+    liaison = scope.everything or is_liaison(actor, dispatch.department_id, path)
     return frozenset(
-        t.verb for t in DISPATCH.values() if dispatch.status in t.sources and scope.allows(t.capability, place_path)
+        t.verb
+        for t in DISPATCH.values()
+        if dispatch.status in t.sources
+        and (liaison if t.capability == NeedCap.WORK_DISPATCHES else scope.allows(t.capability, path))
     )

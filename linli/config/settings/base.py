@@ -48,10 +48,12 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_htmx",
+    # the project's apps, bottom layer first: an app imports only the apps above it in this
+    # list (tests/test_layers.py)
     "linli.core",
-    "linli.accounts",
     "linli.places",
     "linli.people",
+    "linli.accounts",
     "linli.workdays",
     "linli.needs",
     "linli.visits",
@@ -68,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "linli.core.middleware.PreferencesMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # a database outage is a 503 in the reader's language, and the connection comes back by itself
+    "linli.core.outage.DatabaseOutageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -266,6 +270,8 @@ IMPORT_SYNC_ROWS = env.int("IMPORT_SYNC_ROWS", default=2_000)
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 WORKER_HEARTBEAT_SECONDS = 30
 WORKER_HEARTBEAT_STALE_SECONDS = 120
+#: The worker's waits between attempts to reach the database again after an outage (seconds).
+WORKER_DATABASE_BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 # The public address of this site, for links sent by SMS (rating links).
 LINLI_SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 

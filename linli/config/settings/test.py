@@ -20,3 +20,5 @@ LINLI_DEMO = True
 AXES_FAILURE_LIMIT = 5
 # triage caches the classifier and the grid polygons per process; tests roll back both
 LINLI_TRIAGE_RECHECK_SECONDS = 0
+# the worker's tests do not wait between attempts to reach the database
+WORKER_DATABASE_BACKOFF = (0.0,)

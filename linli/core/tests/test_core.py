@@ -97,6 +97,7 @@ def test_worker_runs_the_heartbeat_and_reschedules_it() -> None:
     assert later.run_after is not None and later.run_after > timezone.now()
 
 
+@pytest.mark.django_db  # every request makes sure of its database connection first (core.outage)
 def test_large_type_and_language_are_remembered(client: Any) -> None:
     response = client.post("/prefs/large-type/", {"on": "1", "next": "/accounts/login/"})
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"

@@ -11,7 +11,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from linli.core.access import Actor, is_system, require, scope_for, user_of
-from linli.needs.capabilities import NeedCap
 from linli.needs.models import (
     ACTIVE_DISPATCH,
     Dispatch,
@@ -19,6 +18,7 @@ from linli.needs.models import (
     EventKind,
     Need,
     Status,
+    is_liaison,
 )
 from linli.needs.photos import PhotoUpload, photos_attach
 from linli.needs.services.common import _check_result, _now, lock_need, notify_need, record_need_event
@@ -44,12 +44,10 @@ def require_liaison(actor: Actor, dispatch: Dispatch, need: Need) -> None:
     """Only a liaison of the dispatch's department (or a system admin) works it."""
     if is_system(actor):
         return
-    scope = scope_for(actor)
-    if scope.everything:
+    if scope_for(actor).everything:
         return
-    for grant in scope.grants:
-        if grant.department_id == dispatch.department_id and need.place_path.startswith(grant.path):
-            return
+    if is_liaison(actor, dispatch.department_id, need.place_path):
+        return
     raise PermissionDenied(_("只有承办部门的联络人可以操作"))
 
 
@@ -150,8 +148,9 @@ def dispatch_return_decide(
     now = _now(now)
     with transaction.atomic():
         dispatch, need = _lock_dispatch(dispatch)
-        require(actor, NeedCap.DECIDE_RETURNS, need.place)
-        expect(dispatch, DISPATCH["approve" if approve else "reject"])
+        decision = DISPATCH["approve" if approve else "reject"]
+        require(actor, decision.capability, need.place)
+        expect(dispatch, decision)
         before = need.status
         if approve:
             dispatch.status = DispatchStatus.RETURNED

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 
 from linli.core.access import SYSTEM, Actor, account_id, is_system, require, user_of
 from linli.core.errors import Conflict
-from linli.needs.capabilities import NeedCap
 from linli.needs.models import (
     NEXT_LEVEL,
     DispatchStatus,
@@ -71,7 +70,7 @@ def need_rate(
     with transaction.atomic():
         need = lock_need(need)
         rep = _reporter_for(actor, need, reporter, channel)
-        expect(need, NEED["rate"])
+        expect(need, NEED["phone-rate" if channel == RatingChannel.PHONE else "rate"])
         round_ = need.reopen_count + 1
         if Rating.objects.filter(need=need, reporter=rep, round=round_).exists():
             raise Conflict(_("您已评价过"))
@@ -119,7 +118,7 @@ def _reporter_for(actor: Actor, need: Need, reporter: NeedReporter | int | None,
         if not is_system(actor) and rep.user_id != getattr(actor, "pk", None):
             if channel != RatingChannel.PHONE:
                 raise PermissionDenied(_("只能评价自己反映的诉求"))
-            require(actor, NeedCap.HANDLE_NEEDS, need.place)
+            require(actor, NEED["phone-rate"].capability, need.place)
         return rep
     if is_system(actor):
         raise ValidationError({"reporter": [_("缺少反映人")]})

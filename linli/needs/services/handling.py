@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 
 from linli.core.access import Actor, require, user_of
 from linli.core.errors import Conflict
-from linli.needs.capabilities import NeedCap
 from linli.needs.models import (
     ACTIVE_DISPATCH,
     Dispatch,
@@ -34,7 +33,7 @@ from linli.needs.services.common import (
     notify_need,
     record_need_event,
 )
-from linli.needs.workflow import MERGE_TARGET, NEED, expect
+from linli.needs.workflow import MERGE_TARGET, NEED, expect, take
 from linli.people.models import Department
 from linli.places.models import Place, PlaceKind, ancestor_path
 from linli.places.selectors import ancestor
@@ -48,8 +47,7 @@ def need_accept(*, actor: Actor, need: Need | int, now: dt.datetime | None = Non
     now = _now(now)
     with transaction.atomic():
         need = lock_need(need)
-        require(actor, NeedCap.HANDLE_NEEDS, need.place)
-        expect(need, NEED["accept"])
+        take(actor, need, NEED["accept"])
         _accept(need, actor=actor, now=now)
     return need
 
@@ -73,8 +71,7 @@ def need_categorise(*, actor: Actor, need: Need | int, category_code: str, now: 
     now = _now(now)
     with transaction.atomic():
         need = lock_need(need)
-        require(actor, NeedCap.HANDLE_NEEDS, need.place)
-        expect(need, NEED["categorise"])
+        take(actor, need, NEED["categorise"])
         category = category_for(category_code, city=_city_of(need.place))
         before = need.category.code if need.category else ""
         need.category, need.category_confirmed = category, True
@@ -106,8 +103,7 @@ def need_whistle(
         raise ValidationError({"departments": [_("请选择至少一个部门")]})
     with transaction.atomic():
         need = lock_need(need)
-        require(actor, NeedCap.HANDLE_NEEDS, need.place)
-        expect(need, NEED["whistle"])
+        take(actor, need, NEED["whistle"])
         if need.status == Status.SUBMITTED:
             _accept(need, actor=actor, now=now)
         city = _city_of(need.place)
@@ -170,8 +166,7 @@ def need_resolve(
     result = _check_result(result)
     with transaction.atomic():
         need = lock_need(need)
-        require(actor, NeedCap.HANDLE_NEEDS, need.place)
-        expect(need, NEED["resolve"])
+        take(actor, need, NEED["resolve"])
         if need.status == Status.SUBMITTED:
             _accept(need, actor=actor, now=now)
         if photos:
@@ -204,9 +199,8 @@ def need_transfer(
     now = _now(now)
     with transaction.atomic():
         need = lock_need(need)
-        require(actor, NeedCap.HANDLE_NEEDS, need.place)
-        require(actor, NeedCap.HANDLE_NEEDS, place)
-        expect(need, NEED["transfer"])
+        take(actor, need, NEED["transfer"])
+        require(actor, NEED["transfer"].capability, place)  # and at the place it goes to
         if place.kind not in (
             PlaceKind.COMMUNITY,
             PlaceKind.VILLAGE,
@@ -257,8 +251,8 @@ def need_merge(*, actor: Actor, duplicate: Need | int, into: Need | int, now: dt
         if len(locked) != 2:
             raise ValidationError(_("诉求不存在"))
         dup, target = locked[dup_pk], locked[into_pk]
-        require(actor, NeedCap.HANDLE_NEEDS, dup.place)
-        require(actor, NeedCap.HANDLE_NEEDS, target.place)
+        require(actor, NEED["merge"].capability, dup.place)
+        require(actor, MERGE_TARGET.capability, target.place)
         # a duplicate is merged before it is accepted (at triage), so that it counts once in
         # the rates: received and responded are both the surviving need's
         expect(dup, NEED["merge"])

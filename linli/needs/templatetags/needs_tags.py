@@ -53,10 +53,18 @@ def mask_name_filter(name: Any) -> str:
 
 
 @register.filter
-def state_allows(subject: Any, verb: str) -> bool:
-    """Whether a need's or a dispatch's state allows ``verb`` (``needs.workflow``): the
-    buttons a page shows are the table's. Who may press them is the page's ``verbs`` (or its
-    capability flags) and, again, the services'."""
-    table = workflow.DISPATCH if isinstance(subject, Dispatch) else workflow.NEED
-    transition = table.get(verb)
-    return transition is not None and subject.status in transition.sources
+def dispatch_verbs(dispatch: Dispatch, actor: Any) -> frozenset[str]:
+    """The verbs ``actor`` may take on ``dispatch`` now (``needs.workflow``): its buttons."""
+    return workflow.dispatch_verbs(actor, dispatch)
+
+
+@register.filter
+def need_verb(verb: str) -> Any:
+    """The label of a need's verb, from the table."""
+    return workflow.NEED[verb].label
+
+
+@register.filter
+def dispatch_verb(verb: str) -> Any:
+    """The label of a dispatch's verb, from the table."""
+    return workflow.DISPATCH[verb].label

@@ -15,7 +15,15 @@ from linli.core.timeline import record_event, timeline_of
 from linli.needs import workflow
 from linli.needs.api import DispatchViewSet, NeedViewSet
 from linli.needs.models import EventKind, Need, NeedEvent, RateRollup, Status
-from linli.needs.services import dispatch_checkin, need_accept, need_create, need_merge, need_resolve, need_whistle
+from linli.needs.services import (
+    dispatch_checkin,
+    dispatch_return,
+    need_accept,
+    need_create,
+    need_merge,
+    need_resolve,
+    need_whistle,
+)
 from linli.testing import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +137,23 @@ def test_an_unregistered_kind_or_subject_is_a_programming_error(nw: Any) -> None
     with pytest.raises(LookupError, match="no registered timeline"):
         record_event(nw.community_a, "note", actor=nw.users["grid_worker"])
     assert timeline_of(need).count() == 1
+
+
+def test_the_dispatch_buttons_are_the_verbs_of_their_reader(client: Client, nw: Any) -> None:
+    """A liaison sees the department's steps; staff who may read the need but not work the
+    dispatch see none (the service would refuse them); a return is decided where one may."""
+    need = _need(nw)
+    need_whistle(actor=nw.users["grid_worker"], need=need, departments=[nw.department])
+    dispatch = need.dispatches.get()
+
+    def buttons(who: str) -> set[str]:
+        sign_in(client, nw.users[who])
+        html = client.get("/needs/dispatches/?show=all").content.decode()
+        return set(re.findall(rf'action="/needs/dispatches/{dispatch.pk}/([a-z]+)/"', html))
+
+    assert buttons("department_liaison") == {"checkin", "resolve", "return"}
+    assert buttons("community_staff") == set()
+    assert workflow.dispatch_verbs(nw.users["community_staff"], dispatch) == frozenset()
+    dispatch_return(actor=nw.users["department_liaison"], dispatch=dispatch, reason="不属于本部门职责")
+    assert buttons("department_liaison") == set()
+    assert buttons("community_staff") == {"approve", "reject"}

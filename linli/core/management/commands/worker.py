@@ -1,21 +1,154 @@
 """``linli worker``: runs background tasks (django-tasks database backend) and the periodic
 sweeps the apps registered (``core.registry.register_periodic``), each re-enqueueing itself;
-the heartbeat is the core's own."""
+the heartbeat is the core's own.
+
+The worker outlives its database: when PostgreSQL goes away (a restart, a failover, a night's
+maintenance) it logs one line, waits with back-off and goes on when the server is back. A task
+that the outage interrupted is put back in the queue and runs again, once; a task left
+running by a worker that was killed is put back when the next worker starts. Every task is
+safe to run twice (the sweeps' unique guards, the outbox's record of whom it reached).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import time
 from typing import Any
 
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
+from django.utils import timezone
+from django_tasks_db.compat import TaskContext, task_finished, task_started
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
+from linli.core.outage import is_outage
 from linli.core.registry import periodic_tasks
 from linli.core.tasks import ensure_scheduled
+
+logger = logging.getLogger("linli.worker")
+
+#: A task still marked running this long after it started was left by a worker that died.
+STALE_AFTER = dt.timedelta(minutes=15)
+
+
+class TaskInterrupted(Exception):
+    """The database went away while a task ran: the task goes back in the queue."""
+
+    def __init__(self, task_id: Any) -> None:
+        super().__init__(str(task_id))
+        self.task_id = task_id
+
+
+def requeue(task_id: Any) -> int:
+    """Put a task that was running back in the queue (once: only a running one moves)."""
+    return DBTaskResult.objects.filter(pk=task_id, status="RUNNING").update(status="READY", started_at=None)
+
+
+def requeue_abandoned(*, now: dt.datetime | None = None) -> int:
+    """Tasks left running by a worker that was killed, back in the queue."""
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    return DBTaskResult.objects.filter(status="RUNNING", started_at__lt=cutoff).update(status="READY", started_at=None)
+
+
+def wait_for_database(sleep: Any = time.sleep) -> int:
+    """Block until the database answers again, waiting ``settings.WORKER_DATABASE_BACKOFF``
+    between attempts (the last wait repeated); returns how many attempts it took."""
+    pauses = tuple(settings.WORKER_DATABASE_BACKOFF) or (1.0,)
+    attempt = 0
+    while True:
+        pause = pauses[min(attempt, len(pauses) - 1)]
+        attempt += 1
+        sleep(pause)
+        try:
+            connection.close()
+        except DatabaseError:
+            connection.connection = None
+        try:
+            connection.ensure_connection()
+            return attempt
+        except DatabaseError:
+            logger.warning("database still unreachable after %s attempts; next try in %.1f s", attempt, pause)
+
+
+class ResilientWorker(Worker):
+    """django-tasks-db's worker, kept alive through database outages."""
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                super().run()
+                return
+            except TaskInterrupted as exc:
+                logger.warning("database lost while a task ran; waiting for it (task %s)", exc.task_id)
+                wait_for_database()
+                requeue(exc.task_id)
+                logger.warning("database back; task %s queued again", exc.task_id)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                logger.warning("database unreachable (%s); the worker waits", type(exc).__name__)
+                wait_for_database()
+                logger.warning("database back; the worker goes on")
+            self.startup_delay = False
+            close_old_connections()
+
+    def run_task(self, db_task_result: DBTaskResult) -> None:
+        """Run one task as django-tasks-db does, except that a database outage puts the task
+        back in the queue instead of recording it as failed."""
+        try:
+            self.running_task = True
+            task = db_task_result.task
+            task_result = db_task_result.task_result
+            backend_type = task.get_backend()
+            task_started.send(sender=backend_type, task_result=task_result)
+            if task.takes_context:
+                value = task.call(TaskContext(task_result=task_result), *task_result.args, **task_result.kwargs)
+            else:
+                value = task.call(*task_result.args, **task_result.kwargs)
+            db_task_result.set_successful(value)
+            task_finished.send(sender=backend_type, task_result=db_task_result.task_result)
+        except BaseException as exc:
+            if is_outage(exc):
+                raise TaskInterrupted(db_task_result.pk) from exc
+            db_task_result.set_failed(exc)
+            task_finished.send(sender=type(db_task_result.task.get_backend()), task_result=db_task_result.task_result)
+        finally:
+            self.running_task = False
+            self._run_tasks += 1
 
 
 class Command(DBWorkerCommand):
     help = "Run the Linli background worker: tasks and periodic sweeps. Ctrl-C stops it."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for task in periodic_tasks():
-            ensure_scheduled(task)
-        super().handle(*args, **options)
+        self.configure_logging(options["verbosity"])
+        while True:
+            try:
+                abandoned = requeue_abandoned()
+                if abandoned:
+                    logger.warning("%s task(s) left running by a stopped worker queued again", abandoned)
+                for task in periodic_tasks():
+                    ensure_scheduled(task)
+                break
+            except DatabaseError as exc:
+                if not is_outage(exc):
+                    raise
+                logger.warning("database unreachable at start; the worker waits")
+                wait_for_database()
+        queue_names = options["queue_name"].split(",")
+        excluded = options["exclude_queues"].split(",") if options["exclude_queues"] else []
+        worker = ResilientWorker(
+            queue_names=queue_names,
+            interval=options["interval"],
+            batch=options["batch"],
+            backend_name=options["backend_name"],
+            startup_delay=options["startup_delay"],
+            max_tasks=options["max_tasks"],
+            worker_id=options["worker_id"],
+            excluded_queue_names=excluded,
+        )
+        worker.configure_signals()
+        worker.run()
