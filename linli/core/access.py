@@ -90,6 +90,14 @@ def user_of(actor: object) -> Any:
     return actor
 
 
+def actor_name(actor: object) -> str:
+    """How an actor is named in the audit trail and on timelines, at the time it acted."""
+    if actor is SYSTEM:
+        return "system"
+    account = user_of(actor)
+    return str(account) if account is not None else "anonymous"
+
+
 # --- roles ---------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.http import HttpRequest, HttpResponse
 
-from linli.core.access import Actor, user_of
+from linli.core.access import Actor, actor_name, user_of
 from linli.core.models import AuditEntry
 
 
@@ -27,7 +27,7 @@ def audit_record(
     actor_obj = user_of(actor)
     return AuditEntry.objects.create(
         actor=actor_obj,
-        actor_name=str(actor_obj) if actor_obj else "system",
+        actor_name=actor_name(actor),
         action=action,
         target_type=target._meta.label_lower,
         target_id=str(target.pk),

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from linli.core.access import Actor, user_of
+from linli.core.access import Actor, actor_name, user_of
 
 
 class TimelineEvent(models.Model):
@@ -106,7 +106,7 @@ def record_event(
         kind=kind,
         at=at or timezone.now(),
         actor=account,
-        actor_name=str(account) if account else "system",
+        actor_name=actor_name(actor),
         note=note,
         data=data or {},
         place_path=getattr(subject, "place_path", "") or "",

@@ -4,7 +4,8 @@ Each verb says from which states it may be taken, who may take it, what its butt
 what the page answers when it is done. The services check a step against this table
 (:func:`expect`) before they change anything, the need's page offers exactly the verbs
 :func:`verbs_for` allows (its buttons and ``need_act``'s verbs), and the API lists the same
-verbs on each need (``actions``) and routes one action per verb (a test compares them).
+verbs on each need (``actions``), each one of its actions (``phone-rate`` is ``rate`` with a
+reporter; ``approve`` and ``reject`` are ``decide``); a test compares page, API and table.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
-from linli.core.access import Actor, is_system, require, scope_for
+from linli.core.access import Actor, require, scope_for
 from linli.core.audit import audit_export, audit_import, audit_record
 from linli.core.models import AuditEntry
 from linli.core.sheets import ImportFailed, ImportResult, RowError, Sheet, choice_value, read_rows, xlsx_bytes
@@ -265,11 +265,11 @@ def place_import(
     parent_codes = {p["parent_code"] for _key, p in parsed if p["parent_code"]}
     codes = {p["code"] for _key, p in parsed}
     existing = {p.code: p for p in Place.objects.filter(code__in=parent_codes | codes)}
-    scope = scope_for(actor) if not is_system(actor) else None
+    scope = scope_for(actor)  # the system's scope is everything
     # places outside the actor's reach are not named as existing: a parent there reads as
     # unknown, and a code there only as taken (codes are unique across the whole tree)
     hidden: set[str] = set()
-    if scope is not None and not scope.everything:
+    if not scope.everything:
         hidden = {code for code, p in existing.items() if not scope.allows(PlaceCap.MANAGE_PLACES, p.path)}
 
     for line, item in parsed:
@@ -304,7 +304,7 @@ def place_import(
             wanted = existing.get(parent_code)
             if (wanted.path if wanted else "") != current_parent or current.kind != item["kind"]:
                 msgs.append(_("编码 %(code)s 已在别处存在，不能移动") % {"code": item["code"]})
-        if scope is not None and not scope.everything and not msgs:
+        if not scope.everything and not msgs:
             if current is not None:  # an update: the node itself must be in scope
                 if not scope.allows(PlaceCap.MANAGE_PLACES, current.path):
                     msgs.append(_("该地点不在您的管辖范围内"))

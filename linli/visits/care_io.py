@@ -83,7 +83,7 @@ def care_import(
     if not ({"carer_phone", "carer_id"} & set(rows[0][1])):
         raise ImportFailed([RowError(1, [_("缺少“包保人手机”或“包保人编号”列")])])
     now = now or timezone.now()
-    scope = scope_for(actor) if not is_system(actor) else None
+    scope = scope_for(actor)  # the system's scope is everything
     problems: dict[int, list[str]] = defaultdict(list)
 
     codes = {row.get("household", "") for _key, row in rows}
@@ -136,7 +136,7 @@ def care_import(
             messages.append(_("请填写住户编码"))
         elif household is None:
             messages.append(_("住户“%(code)s”不存在") % {"code": code})
-        elif scope is not None and not scope.allows(VisitCap.MANAGE_CARE, household.place.path):
+        elif not scope.allows(VisitCap.MANAGE_CARE, household.place.path):
             messages.append(_("住户“%(code)s”不在您的管辖范围内") % {"code": code})
         elif place is not None and not household.place.path.startswith(place.path):
             messages.append(_("住户“%(code)s”不在%(name)s") % {"code": code, "name": place.name})

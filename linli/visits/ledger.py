@@ -42,22 +42,34 @@ FORMATS = ("xlsx", "pdf")
 _FIRST_YEAR, _LAST_YEAR = 2000, 2100
 _TAG_LABELS = dict(VisitTag.choices)
 
-HEADER = [
-    "走访时间",
-    "网格",
-    "楼栋/院落",
-    "房号",
-    "走访类型",
-    "走访人",
-    "见到的人",
-    "听到的情况",
-    "情况标记",
-    "标记/宣讲政策",
-    "诉求编号",
-]
+
+def header() -> list[str]:
+    """The visits sheet's columns, in the reader's language."""
+    return [
+        _("走访时间"),
+        _("网格"),
+        _("楼栋/院落"),
+        _("房号"),
+        _("走访类型"),
+        _("走访人"),
+        _("见到的人"),
+        _("听到的情况"),
+        _("情况标记"),
+        _("标记/宣讲政策"),
+        _("诉求编号"),
+    ]
+
+
+#: The column of what was heard (wrapped in the sheet).
+HEARD_COLUMN = 8
 #: Column widths of the visits sheet, in characters.
 WIDTHS = [17, 12, 12, 12, 10, 12, 12, 60, 18, 24, 10]
-SUMMARY_HEADER = ["", "住户数", "本月走访次数", "本月走访到的住户", "走访覆盖率", "逾期未走访", "从未走访"]
+
+
+def summary_header() -> list[str]:
+    return ["", _("住户数"), _("本月走访次数"), _("本月走访到的住户"), _("走访覆盖率"), _("逾期未走访"), _("从未走访")]
+
+
 SUMMARY_WIDTHS = [22, 10, 14, 18, 12, 12, 12]
 
 
@@ -78,7 +90,7 @@ class Month:
 
     @property
     def label(self) -> str:
-        return f"{self.year}年{self.month}月"
+        return _("%(year)s年%(month)s月") % {"year": self.year, "month": self.month}
 
     @property
     def key(self) -> str:
@@ -181,7 +193,7 @@ class Ledger:
 
     @property
     def title(self) -> str:
-        return f"{self.community.name} {self.month.label} 走访台账"
+        return _("%(community)s %(month)s 走访台账") % {"community": self.community.name, "month": self.month.label}
 
     @property
     def generated(self) -> str:
@@ -194,12 +206,12 @@ class Ledger:
     @property
     def notes(self) -> list[str]:
         return [
-            "本月走访次数、走访到的住户按当月走访记录统计(不在家不计为走访到)。",
+            _("本月走访次数、走访到的住户按当月走访记录统计(不在家不计为走访到)。"),
             _(
                 "住户数、包保人、逾期未走访和从未走访按生成时(%(generated)s)的包保关系和最近走访记录计算于月末，并非当时的快照"
             )
             % {"generated": self.generated},
-            "姓名和备注中的号码已脱敏。" if not self.full else "本台账含完整姓名，请妥善保管。",
+            _("姓名和备注中的号码已脱敏。") if not self.full else _("本台账含完整姓名，请妥善保管。"),
         ]
 
 
@@ -225,15 +237,15 @@ def _row(visit: Any, *, full: bool) -> LedgerRow:
     flags = [
         label
         for on, label in (
-            (visit.needs_help, "需要立即帮助"),
-            (visit.not_at_home, "不在家"),
-            (visit.refused, "拒绝走访"),
+            (visit.needs_help, _("需要立即帮助")),
+            (visit.not_at_home, _("不在家")),
+            (visit.refused, _("拒绝走访")),
         )
         if on
     ]
     tags = [str(_TAG_LABELS.get(t, t)) for t in visit.tags]
     if visit.policy_topic:
-        tags.append(f"政策：{visit.policy_topic}")
+        tags.append(_("政策：%(topic)s") % {"topic": visit.policy_topic})
     return LedgerRow(
         when=f"{visit.visited_at.astimezone(get_default_timezone()):%Y-%m-%d %H:%M}",
         grid=visit.grid_name or "",
@@ -284,16 +296,16 @@ def ledger_build(
     by_visitor = Counter(str(v.visitor_id) for v in visits)
     name = (lambda s: s) if full else mask_name
     grids = [
-        _summary_row(s, s.place.name if s.place is not None else "(未分网格)", by_grid[s.key])
+        _summary_row(s, s.place.name if s.place is not None else _("(未分网格)"), by_grid[s.key])
         for s in _summaries(community, month, now, "child")
     ]
     carers = [
-        _summary_row(s, name(s.carer_name) if s.key else "(未包保)", by_visitor[s.key] if s.key else 0)
+        _summary_row(s, name(s.carer_name) if s.key else _("(未包保)"), by_visitor[s.key] if s.key else 0)
         for s in _summaries(community, month, now, "carer")
     ]
     # the grids partition the community's households, so the total is their sum
     total = SummaryRow(
-        name="合计",
+        name=_("合计"),
         households=sum(g.households for g in grids),
         visits=len(visits),
         met_households=sum(g.met_households for g in grids),
@@ -316,29 +328,32 @@ def ledger_build(
 
 
 def ledger_xlsx(ledger: Ledger) -> Any:
-    """The ledger as an XLSX workbook in a temporary file (sheets 走访台账 and 汇总)."""
-    summary: list[list[Any]] = [[ledger.title], [f"生成时间 {ledger.generated}  ·  {ledger.masking}"]]
+    """The ledger as an XLSX workbook in a temporary file (a sheet of visits and a summary)."""
+    summary: list[list[Any]] = [
+        [ledger.title],
+        [_("生成时间 %(at)s  ·  %(masking)s") % {"at": ledger.generated, "masking": ledger.masking}],
+    ]
     summary += [[note] for note in ledger.notes]
     bold = [0]
     summary.append([])
     bold.append(len(summary))
-    summary.append(["按网格", *SUMMARY_HEADER[1:]])
+    summary.append([_("按网格"), *summary_header()[1:]])
     summary += [grid.cells() for grid in ledger.grids]
     summary.append(ledger.total.cells())
     summary.append([])
     bold.append(len(summary))
-    summary.append(["按包保人", *SUMMARY_HEADER[1:]])
+    summary.append([_("按包保人"), *summary_header()[1:]])
     summary += [carer.cells() for carer in ledger.carers]
     return xlsx_file(
         Sheet(
-            "走访台账",
-            HEADER,
+            _("走访台账"),
+            header(),
             [row.cells() for row in ledger.rows],
             widths=WIDTHS,
-            wrap=[HEADER.index("听到的情况") + 1],
+            wrap=[HEARD_COLUMN],
             print_title=ledger.title,
         ),
-        Sheet("汇总", [], summary, widths=SUMMARY_WIDTHS, bold_rows=bold),
+        Sheet(_("汇总"), [], summary, widths=SUMMARY_WIDTHS, bold_rows=bold),
     )
 
 
@@ -346,7 +361,9 @@ def ledger_pdf(ledger: Ledger) -> bytes:
     """The ledger as an A4 landscape PDF (WeasyPrint; CJK fonts from the system)."""
     import weasyprint
 
-    html = render_to_string("visits/ledger_pdf.html", {"ledger": ledger, "header": HEADER, "summary": SUMMARY_HEADER})
+    html = render_to_string(
+        "visits/ledger_pdf.html", {"ledger": ledger, "header": header(), "summary": summary_header()}
+    )
     return bytes(weasyprint.HTML(string=html).write_pdf())
 
 

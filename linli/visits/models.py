@@ -7,8 +7,6 @@ Every row that holds something about a household keeps the household's place pat
 
 from __future__ import annotations
 
-from typing import Any
-
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -18,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import PlaceScoped, scope_for
+from linli.core.access import Actor, PlaceScoped, scope_for
 from linli.core.access import PlaceScopedQuerySet as PathScopedQuerySet
 from linli.core.models import TimeStampedModel
 from linli.people.models import Vulnerability
@@ -72,7 +70,7 @@ class CareAssignment(PlaceScoped):
     objects = PathScopedQuerySet.as_manager()
 
     @classmethod
-    def visible_also(cls, actor: Any, capability: str) -> Q | None:
+    def visible_also(cls, actor: Actor, capability: str) -> Q | None:
         """A carer sees its own assignments, wherever they are."""
         person_id = scope_for(actor).person_id
         return Q(carer_id=person_id) if person_id is not None else None
@@ -244,7 +242,7 @@ class Visit(PlaceScoped):
     objects = PathScopedQuerySet.as_manager()
 
     @classmethod
-    def visible_also(cls, actor: Any, capability: str) -> Q | None:
+    def visible_also(cls, actor: Actor, capability: str) -> Q | None:
         """A carer reads the visits to the households it cares for now, and everyone its own."""
         person_id = scope_for(actor).person_id
         if person_id is None:

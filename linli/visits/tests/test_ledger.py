@@ -19,7 +19,7 @@ from linli.core.access import CAPABILITIES, Role
 from linli.core.models import AuditEntry
 from linli.people.capabilities import PeopleCap
 from linli.testing import sign_in
-from linli.visits.ledger import HEADER, ledger_month
+from linli.visits.ledger import header, ledger_month
 from linli.visits.models import Visit, VisitTag
 from linli.visits.services import visit_log
 
@@ -92,9 +92,9 @@ def test_the_xlsx_has_the_months_visits_masked(client: Any, june: Any) -> None:
     sheet = book["走访台账"]
     assert sheet.freeze_panes == "A2"
     rows = list(sheet.iter_rows(values_only=True))
-    assert list(rows[0]) == HEADER
+    assert list(rows[0]) == header()
     assert [r[0] for r in rows[1:]] == ["2026-06-01 01:00", "2026-06-05 10:30", "2026-06-10 19:00"]
-    first, opinion, night = (dict(zip(HEADER, r, strict=True)) for r in rows[1:])
+    first, opinion, night = (dict(zip(header(), r, strict=True)) for r in rows[1:])
     assert (opinion["网格"], opinion["楼栋/院落"], opinion["房号"]) == ("第一网格", "1栋", "1单元101")
     assert opinion["走访类型"] == "日常敲门" and night["走访类型"] == "夜访"
     assert opinion["见到的人"] == "张**" and night["见到的人"] == "王**"
@@ -141,7 +141,7 @@ def test_the_full_ledger_for_the_secretary_is_audited(client: Any, june: Any) ->
 def test_an_empty_month_is_still_a_ledger(client: Any, vw: Any) -> None:
     client = signed_in(client, vw.users["community_staff"])
     book = workbook(client.get("/visits/ledger/t-a/2026-3.xlsx"))
-    assert list(book["走访台账"].iter_rows(values_only=True)) == [tuple(HEADER)]
+    assert list(book["走访台账"].iter_rows(values_only=True)) == [tuple(header())]
     assert "常二社区 2026年3月 走访台账" in pdf_text(client.get("/visits/ledger/t-a/2026-03.pdf"))
     assert AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).count() == 2
 
