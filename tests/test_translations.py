@@ -15,7 +15,13 @@ ROOT = Path(__file__).resolve().parents[1] / "linli"
 LOCALE = ROOT / "locale"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{\{\s*(\w+)\s*\}\}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
-BILINGUAL = re.compile(r"[\u4e00-\u9fff][^\n]* / [A-Za-z][a-z]+ [a-z]")
+#: "中文 / English", "English / 中文" or "中文 english" side by side in one literal
+BILINGUAL = re.compile(
+    r"[\u4e00-\u9fff][^/\n]*\s/\s*[A-Za-z]{2}|[A-Za-z]{2}[^/\n]*\s/\s*[^/\n]*[\u4e00-\u9fff]"
+    r"|[\u4e00-\u9fff]+ [a-z]{3,}(?![_\w]*[=(\[])"
+)
+#: The calls whose literal arguments are messages (their msgids may name a field in English).
+GETTEXT = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
 
 
 def _catalogue(language: str) -> polib.POFile:
@@ -70,12 +76,24 @@ def test_no_bilingual_literal_is_left_in_the_code() -> None:
             and isinstance(node.body[0], ast.Expr)
             and isinstance(node.body[0].value, ast.Constant)
         }
+        messages = {
+            id(arg)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in GETTEXT
+            for arg in node.args
+        }
         for node in ast.walk(tree):
-            literal = isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+            literal = (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and id(node) not in messages
+            )
             if literal and BILINGUAL.search(node.value):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:60]}")
-    for path in (ROOT / "templates").rglob("*.html"):
+    for path in [*(ROOT / "templates").rglob("*.html"), *(ROOT / "static" / "linli").glob("*.js")]:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if BILINGUAL.search(line):
+            text = re.sub(r"<[^>]*>", " ", re.sub(r"\{%.*?%\}|\{\{.*?\}\}", " ", line))  # the words only
+            if BILINGUAL.search(text):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:60]}")
     assert not found, found

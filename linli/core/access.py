@@ -9,9 +9,9 @@ way every read and write is scoped by the place tree.
   (``declare_capabilities`` from its ``AppConfig.ready``); the kernel knows none by name.
 - **Grants.** The people app registers where an account's roles come from
   (``register_grant_source``); the kernel computes an actor's ``Scope`` once per request.
-- **Scope.** ``Scope.allows(capability, path)`` answers for one place; ``visible`` /
-  ``restrict`` keep the rows under the subtrees where a role grants the capability (NetBox's
-  ``restrict(user, action)``), plus what a model or an app adds (``register_extra_paths``: a
+- **Scope.** ``Scope.allows(capability, path)`` answers for one place; a place-scoped
+  queryset's ``visible(actor, capability)`` keeps the rows under the subtrees where a role
+  grants the capability (NetBox's ``restrict(user, action)``), plus what a model or an app adds (``register_extra_paths``: a
   carer's own households; a model's ``visible_also``: a liaison's dispatches).
 - **Access.** ``get_or_404`` fetches an object named by user input through a scoped queryset
   and answers 404 for anything else, so nothing outside the scope confirms it exists.
@@ -201,11 +201,11 @@ class Grant:
 
 
 #: Where an account's grants come from: ``(person id, grants)``, registered by the people app.
-GrantSource = Callable[[Any], tuple[int | None, list[Grant]]]
+GrantSource = Callable[["Actor"], tuple[int | None, list[Grant]]]
 _GRANT_SOURCES: list[GrantSource] = []
 #: Extra path prefixes where an actor may use a capability beyond its roles (a carer's own
 #: households for ``view_sensitive``), registered by the app that knows them.
-_EXTRA_PATHS: dict[str, list[Callable[[Any], Iterable[str]]]] = defaultdict(list)
+_EXTRA_PATHS: dict[str, list[Callable[[Actor], Iterable[str]]]] = defaultdict(list)
 
 
 def register_grant_source(source: GrantSource) -> None:
@@ -213,7 +213,7 @@ def register_grant_source(source: GrantSource) -> None:
         _GRANT_SOURCES.append(source)
 
 
-def register_extra_paths(capability: str, provider: Callable[[Any], Iterable[str]]) -> None:
+def register_extra_paths(capability: str, provider: Callable[[Actor], Iterable[str]]) -> None:
     if provider not in _EXTRA_PATHS[capability]:
         _EXTRA_PATHS[capability].append(provider)
 
@@ -242,7 +242,7 @@ class Scope:
 
     def extra_paths(self, capability: str) -> list[str]:
         providers = _EXTRA_PATHS.get(capability)
-        if not providers or self.user_id is None:
+        if not providers or self.user_id is None or self.actor is None:
             return []
         if capability not in self._extra:
             self._extra[capability] = sorted({p for provide in providers for p in provide(self.actor)})
@@ -335,9 +335,6 @@ def require(actor: Actor, capability: str, place: Any) -> None:
         raise PermissionDenied(_("此地点不在您的管辖范围内。"))
 
 
-Q_T = TypeVar("Q_T", bound=QuerySet[Any])
-
-
 def under(paths: Iterable[str], path_field: str = "place_path") -> Q:
     """The rows whose ``path_field`` lies under any of ``paths`` (none for no path)."""
     condition = Q(pk__in=[])
@@ -351,18 +348,6 @@ def under_sql(paths: Iterable[str], column: str) -> tuple[str, list[Any]]:
     CTE): ``column`` lies under any of ``paths``, as one ``LIKE ANY`` on its index."""
     prefixes = [p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for p in paths]
     return f"{column} LIKE ANY(%s)", [prefixes]
-
-
-def restrict(queryset: Q_T, actor: Actor, capability: str, *, path_field: str) -> Q_T:
-    """Keep the rows whose ``path_field`` lies under a subtree where ``actor`` may use
-    ``capability``."""
-    scope = scope_for(actor)
-    if scope.everything:
-        return queryset
-    prefixes = scope.paths(capability)
-    if not prefixes:
-        return queryset.none()
-    return queryset.filter(under(prefixes, path_field))
 
 
 _Row = TypeVar("_Row", bound=models.Model)

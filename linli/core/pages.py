@@ -9,15 +9,17 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 
 from linli.core.errors import Conflict
 
 
 def messages_of(exc: ValidationError) -> str:
     """All the messages of a validation error as one line."""
+    separator = gettext("；")  # a separator in the reader's language
     if hasattr(exc, "error_dict"):
-        return "；".join(str(m) for msgs in exc.message_dict.values() for m in msgs)
-    return "；".join(str(m) for m in exc.messages)
+        return separator.join(str(m) for msgs in exc.message_dict.values() for m in msgs)
+    return separator.join(str(m) for m in exc.messages)
 
 
 def attempt(request: HttpRequest, fn: Callable[[], Any], success: str, *, refusals: bool = False) -> bool:

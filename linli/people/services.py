@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from linli.core import ratelimit
@@ -344,7 +345,7 @@ def _require_may_grant(actor: Actor, role: str, place: Place, person: Person) ->
         return
     missing = capabilities_of(role) - scope.capabilities_at(place.path)
     if missing:
-        names = "、".join(capability_label(a) for a in sorted(missing))
+        names = gettext("、").join(capability_label(a) for a in sorted(missing))
         raise PermissionDenied(_("该角色有您在此处没有的权限（%(names)s），不能由您授予。") % {"names": names})
 
 

@@ -49,7 +49,7 @@ from linli.visits.services import GRID_PATH_LEN, care_assign, carer_memberships
 BUILDING_PATH_LEN = path_len(PlaceKind.BUILDING)
 #: How near a carer is to a household, best first.
 NEAR_BUILDING, NEAR_GRID, NEAR_ABOVE = 0, 1, 2
-NEARNESS_LABELS = {NEAR_BUILDING: "同楼 building", NEAR_GRID: "网格 grid", NEAR_ABOVE: "社区 community"}
+NEARNESS_LABELS = {NEAR_BUILDING: _("同楼"), NEAR_GRID: _("同网格"), NEAR_ABOVE: _("同社区")}
 #: Where balancing may run: a whole community, a grid, or one building/courtyard.
 BALANCE_KINDS = (
     PlaceKind.STREET,

@@ -45,6 +45,15 @@ DEFAULT_POLICIES: tuple[tuple[str, int, bool], ...] = (
 COMMUNITY_PATH_LEN = path_len(PlaceKind.COMMUNITY)
 
 
+class CareAssignmentQuerySet(PathScopedQuerySet["CareAssignment"]):
+    def current(self) -> CareAssignmentQuerySet:
+        return self.filter(ended_at__isnull=True)
+
+    def held_by(self, person_id: int) -> CareAssignmentQuerySet:
+        """The households a carer cares for now (包保): the one statement of the carer rule."""
+        return self.current().filter(carer_id=person_id)
+
+
 @pghistory.track()
 class CareAssignment(PlaceScoped):
     """A carer (党员中心户 or 楼栋长) responsible for a household. Reassigning ends the row and
@@ -67,7 +76,7 @@ class CareAssignment(PlaceScoped):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = PathScopedQuerySet.as_manager()
+    objects = CareAssignmentQuerySet.as_manager()
 
     @classmethod
     def visible_also(cls, actor: Actor, capability: str) -> Q | None:
@@ -247,7 +256,7 @@ class Visit(PlaceScoped):
         person_id = scope_for(actor).person_id
         if person_id is None:
             return None
-        mine = CareAssignment.objects.filter(carer_id=person_id, ended_at__isnull=True).values("household_id")
+        mine = CareAssignment.objects.held_by(person_id).values("household_id")
         return Q(household_id__in=mine) | Q(visitor_id=person_id)
 
     class Meta:

@@ -100,7 +100,7 @@ def loggable_households(*, actor: Actor, q: str | None = None) -> QuerySet[House
     if not scope.everything:
         condition = under(scope.paths(VisitCap.VIEW_VISITS), "place__path")
         if scope.person_id is not None and scope.paths(VisitCap.LOG_VISITS):
-            mine = CareAssignment.objects.filter(carer_id=scope.person_id, ended_at__isnull=True)
+            mine = CareAssignment.objects.held_by(scope.person_id)
             condition |= Q(pk__in=mine.values("household_id"))
         qs = qs.filter(condition)
     if q:
@@ -531,11 +531,7 @@ def cared_household_paths(actor: Actor) -> list[str]:
     account = account_id(actor)
     if account is None:
         return []
-    return list(
-        CareAssignment.objects.filter(carer__user_id=account, ended_at__isnull=True).values_list(
-            "place_path", flat=True
-        )
-    )
+    return list(CareAssignment.objects.current().filter(carer__user_id=account).values_list("place_path", flat=True))
 
 
 # --- the coverage pages' totals and access --------------------------------------------------

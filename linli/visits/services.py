@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from linli.core.access import SYSTEM, Actor, Role, is_system, require, scope_for, user_of
@@ -270,7 +271,7 @@ def may_log_visit(actor: Actor, household: Household) -> bool:
         return True
     if not scope.allows(VisitCap.LOG_VISITS, path) or scope.person_id is None:
         return False
-    return CareAssignment.objects.filter(household=household, carer_id=scope.person_id, ended_at__isnull=True).exists()
+    return CareAssignment.objects.held_by(scope.person_id).filter(household=household).exists()
 
 
 def _check_visited_at(visited_at: dt.datetime, now: dt.datetime) -> dt.datetime:
@@ -508,7 +509,9 @@ def night_round_create(
         if not is_system(actor) and not (scope.everything or scope.allows(PeopleCap.VIEW_PEOPLE, m.place.path))
     ]
     if outside:
-        raise ValidationError({"members": [_("%(outside)s不在您的管辖范围内") % {"outside": "、".join(outside)}]})
+        raise ValidationError(
+            {"members": [_("%(outside)s不在您的管辖范围内") % {"outside": gettext("、").join(outside)}]}
+        )
     if households is None:
         rows = coverage_rows(actor=SYSTEM, place=place, now=starts_at, night_only=True)
         planned_ids = [r.household_id for r in rows if r.status in ("never", "overdue", "due_soon")]

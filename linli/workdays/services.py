@@ -377,7 +377,7 @@ def _calendar_write(
 ) -> CalendarImportResult:
     city_pk = city.pk if city is not None else None
     result = CalendarImportResult(years=sorted(days))
-    source = f"导入 import: {filename}"[:60]
+    source = f"import: {filename}"[:60]  # a token like the seed's, not a message
     anchor: CalendarYear | None = None
     for year in result.years:
         created, changed, removed = _replace_days(city_pk, year, days[year])

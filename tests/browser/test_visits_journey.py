@@ -76,9 +76,9 @@ def test_visits_logged_offline_are_sent_once_when_back_online(
 
     context.set_offline(True)
     log_visit(page, "日常敲门", "敲门，老人在家，身体还好")
-    expect(page.locator("#visit-queue-status")).to_contain_text("1 waiting")
+    expect(page.locator("#visit-queue-status")).to_contain_text("1 条待发送")
     log_visit(page, "节日走访", "中秋送月饼")
-    expect(page.locator("#visit-queue-status")).to_have_text("2 条待发送 / 2 waiting to send")
+    expect(page.locator("#visit-queue-status")).to_have_text("2 条待发送")
     page.screenshot(path=_shot("offline-2-waiting"), full_page=True)
     assert Visit.objects.count() == 0
 

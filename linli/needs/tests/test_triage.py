@@ -394,7 +394,7 @@ def test_command() -> None:
     assert "v1" in out.getvalue() or "examples" in out.getvalue()
     out = io.StringIO()
     call_command("triage", "show", stdout=out)
-    assert "examples" in out.getvalue()
+    assert "示例" in out.getvalue()
     out = io.StringIO()
     call_command("triage", "suggest", "电梯又坏了", stdout=out)
     assert "elevator" in out.getvalue()

@@ -28,6 +28,16 @@
   var listEl = document.getElementById("visit-queue-list");
   var flushing = false;
   var notes = [];
+  // the page's messages in the reader's language (visits/views/log.py: _offline_messages)
+  var text = {};
+  try { text = JSON.parse(document.getElementById("visit-queue-messages").textContent); } catch (e) { text = {}; }
+  function say(key, values) {
+    var message = text[key] || key;
+    Object.keys(values || {}).forEach(function (name) {
+      message = message.split("%(" + name + ")s").join(String(values[name]));
+    });
+    return message;
+  }
 
   // --- keys and times ------------------------------------------------------------------------
 
@@ -99,7 +109,7 @@
   function render() {
     var items = load();
     var waiting = items.filter(function (item) { return !item.rejected; }).length;
-    statusEl.textContent = waiting ? waiting + " 条待发送 / " + waiting + " waiting to send" : "";
+    statusEl.textContent = waiting ? say("waiting", {n: waiting}) : "";
     statusEl.hidden = !waiting;
     noteEl.textContent = notes.join(" ");
     noteEl.hidden = !notes.length;
@@ -119,9 +129,9 @@
       var discard = document.createElement("button");
       discard.type = "button";
       discard.className = "secondary";
-      discard.textContent = "删除 / Discard";
+      discard.textContent = say("discard");
       discard.addEventListener("click", function () {
-        if (window.confirm("删除这条未发送的走访？/ Discard this unsent visit?")) {
+        if (window.confirm(say("confirm_discard"))) {
           update(item.key, function () { return null; });
           render();
         }
@@ -160,13 +170,13 @@
       return response.json().catch(function () { return null; }).then(function (body) {
         if (response.ok && body && body.id) {
           update(item.key, function () { return null; });
-          notes.push("已发送：" + item.label + (body.need ? "（诉求 #" + body.need + "）" : "") + " / Sent.");
+          notes.push(body.need ? say("sent_need", {label: item.label, need: body.need}) : say("sent", {label: item.label}));
           return "sent";
         }
         var message = describe(body) || ("HTTP " + response.status);
         // the server will never take these as they are: keep them shown, stop sending them
         var rejected = [400, 404, 413, 422].indexOf(response.status) >= 0;
-        if (response.ok || response.status === 401) { message = "请重新登录后再发送 / Please sign in again"; }
+        if (response.ok || response.status === 401) { message = say("sign_in"); }
         update(item.key, function (stored) {
           stored.error = message;
           stored.rejected = rejected;
@@ -254,9 +264,9 @@
       form.querySelector("button[type=submit]").disabled = true;  // the plain post carries the photo
       return;
     }
-    var problem = !form.querySelector("input[name=household]:checked") ? "请选择住户 / Choose a household" :
+    var problem = !form.querySelector("input[name=household]:checked") ? say("choose_household") :
       (form.querySelector("input[name=raise_need]:checked") && !form.querySelector("[name=need_text]").value.trim()) ?
-        "请写下要反映的诉求 / Write down the need to raise" : "";
+        say("need_text") : "";
     if (problem) {
       event.preventDefault();
       notes = [problem];
@@ -273,7 +283,7 @@
     items.push(item);
     if (!save(items)) { return; }  // storage full: let the plain form post it
     event.preventDefault();
-    notes = hasPhoto ? ["没有信号，照片未保存 / No signal: the photo was not kept."] : [];
+    notes = hasPhoto ? [say("photo_not_kept")] : [];
     form.reset();
     syncMembers();
     render();

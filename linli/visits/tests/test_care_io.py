@@ -211,7 +211,7 @@ def test_import_and_export_commands(setup: Any, tmp_path: Path) -> None:
     source.write_bytes(csv_bytes([[h.place.code, CARER_PHONE] for h in w.extra]))
     out = io.StringIO()
     call_command("visits", "import", str(source), "--as", "grid_worker", stdout=out)
-    assert "assigned 3" in out.getvalue()
+    assert "新分配 3" in out.getvalue()
     target = tmp_path / "out.xlsx"
     call_command("visits", "export", w.community_a.code, "--as", "street_official", "-o", str(target), stdout=out)
     rows = list(load_workbook(target).worksheets[0].iter_rows(values_only=True))

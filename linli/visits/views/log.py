@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from linli.core.access import Actor, scope_for
@@ -178,8 +179,8 @@ def log(request: HttpRequest) -> HttpResponse:
                 return redirect("visits:log")
         else:
             status = 400
-            problems = "；".join(str(m) for errors in form.errors.values() for m in errors)
-            messages.error(request, _("请检查填写的内容") + "：" + problems)
+            problems = gettext("；").join(str(m) for errors in form.errors.values() for m in errors)
+            messages.error(request, _("请检查填写的内容：%(problems)s") % {"problems": problems})
     chosen = None
     if chosen_id:
         try:
@@ -196,6 +197,7 @@ def log(request: HttpRequest) -> HttpResponse:
             "form": form,
             "recent": recent,
             "selected_person": str(form["met_person"].value() or ""),
+            "offline_messages": _offline_messages(),
             **_picker(request.user, q, chosen),
         },
         status=status,
@@ -209,6 +211,22 @@ def pick(request: HttpRequest) -> HttpResponse:
     _require_logger(request.user)
     q = (request.GET.get("q") or "").strip()[:60]
     return render(request, "visits/_log_households.html", {**_picker(request.user, q, None), "oob": True})
+
+
+def _offline_messages() -> dict[str, str]:
+    """What the offline queue (``visits-offline.js``) says, in the reader's language; the page
+    hands it to the script as JSON (``%(n)s``, ``%(label)s`` and ``%(need)s`` filled there)."""
+    return {
+        "waiting": gettext("%(n)s 条待发送"),
+        "discard": gettext("删除"),
+        "confirm_discard": gettext("删除这条未发送的走访？"),
+        "sent": gettext("已发送：%(label)s"),
+        "sent_need": gettext("已发送：%(label)s（诉求 #%(need)s）"),
+        "sign_in": gettext("请重新登录后再发送"),
+        "choose_household": gettext("请选择住户"),
+        "need_text": gettext("请写下要反映的诉求"),
+        "photo_not_kept": gettext("没有信号，照片未保存。"),
+    }
 
 
 urlpatterns: list[URLPattern] = [

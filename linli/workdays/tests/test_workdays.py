@@ -239,7 +239,7 @@ def test_import_a_national_year() -> None:
     result = calendar_import(actor=SYSTEM, data=GOOD_2027.encode(), filename="2027.csv")
     assert (result.created, result.updated, result.removed, result.years) == (7, 0, 0, [2027])
     assert CalendarDay.objects.filter(city=None, date__year=2027).count() == 7
-    assert CalendarYear.objects.get(city=None, year=2027).source == "导入 import: 2027.csv"
+    assert CalendarYear.objects.get(city=None, year=2027).source == "import: 2027.csv"
     assert missing_years([2027]) == []
     assert not is_workday(date(2027, 2, 9)) and is_workday(date(2027, 2, 21))
     entry = AuditEntry.objects.get(action=AuditEntry.Action.IMPORT)
@@ -254,7 +254,7 @@ def test_seeding_leaves_an_imported_year_alone() -> None:
     calendar_import(actor=SYSTEM, data="日期,类型\n2026-01-02,休\n".encode(), filename="fix.csv")
     calendar_seed(years=[2026])
     assert list(CalendarDay.objects.filter(date__year=2026).values_list("date", flat=True)) == [date(2026, 1, 2)]
-    assert CalendarYear.objects.get(year=2026).source == "导入 import: fix.csv"
+    assert CalendarYear.objects.get(year=2026).source == "import: fix.csv"
 
 
 def test_import_is_all_or_nothing_with_line_numbers(english: None) -> None:

@@ -203,7 +203,7 @@ class Command(BaseCommand):
             )
             started = time.perf_counter()
             with progress_bar(console) as bar:
-                task = bar.add_task("社区 communities", total=spec.communities)
+                task = bar.add_task(_("社区"), total=spec.communities)
                 report = b.gen_street(spec, progress=lambda _phase, done, total: bar.update(task, completed=done))
             s = report.seconds
             console.print(

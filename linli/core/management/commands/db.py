@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from linli.core import embedded
 
@@ -19,9 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if settings.DATABASES["default"]["ENGINE"] != "linli.core.pgembedded":
-            raise CommandError(
-                "DATABASE_URL is set: the embedded server is not used / 已设置 DATABASE_URL，未使用内置数据库"
-            )
+            raise CommandError(_("已设置 DATABASE_URL，未使用内置数据库"))
         if action == "start":
             info = embedded.ensure_server(keep=True)
             embedded.ensure_database(settings.DATABASES["default"]["NAME"])

@@ -30,4 +30,4 @@ class Command(BaseCommand):
         period = int(app_settings.TOTP_PERIOD)
         remaining = period - int(time.time()) % period
         self.stdout.write(code)
-        self.stderr.write(f"valid for another {remaining} s / 还可使用 {remaining} 秒")
+        self.stderr.write(_("还可使用 %(seconds)s 秒") % {"seconds": remaining})

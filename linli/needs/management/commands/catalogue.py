@@ -47,8 +47,9 @@ class Command(BaseCommand):
                     raise CommandError(_("文件不存在：%(file)s") % {"file": file})
                 result = catalogue_import(actor=SYSTEM, data=file.read_bytes(), filename=file.name, city=city)
                 console.print(
-                    f"[green]✓[/green] 新增 created {result.created} · 更新 updated {result.updated} · "
-                    f"未变 unchanged {result.unchanged}"
+                    "[green]✓[/green] "
+                    + _("新增 %(created)s · 更新 %(updated)s · 未变 %(unchanged)s")
+                    % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
                 )
             else:
                 target: Path = options["file"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 from rich.table import Table
 
 from linli.core.management.process import console_for
@@ -19,7 +20,7 @@ from linli.needs.triage import suggest_categories, triage_train
 
 
 class Command(BaseCommand):
-    help = "Train, list or try the need category classifier / 训练、查看或试用诉求分类模型."
+    help = "Train, list or try the need category classifier."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -40,14 +41,24 @@ class Command(BaseCommand):
                 raise CommandError("; ".join(exc.messages)) from exc
             accuracy = "—" if model.accuracy is None else f"{model.accuracy:.1%}"
             console.print(
-                f"[bold]v{model.version}[/bold] trained in {time.perf_counter() - started:.1f}s · "
-                f"{model.examples} examples · {len(model.labels)} labels · accuracy (CV) {accuracy}"
+                _(
+                    "[bold]v%(version)s[/bold] 训练用时 %(seconds)s 秒 · %(examples)s 条示例 · %(labels)s 个类别 · 交叉验证准确率 %(accuracy)s"
+                )
+                % {
+                    "version": model.version,
+                    "seconds": f"{time.perf_counter() - started:.1f}",
+                    "examples": model.examples,
+                    "labels": len(model.labels),
+                    "accuracy": accuracy,
+                }
             )
-            console.print("labels: " + ", ".join(model.labels))
+            console.print(_("类别：%(labels)s") % {"labels": ", ".join(model.labels)})
         elif action == "show":
-            table = Table(title="triage models / 分类模型")
-            for column in ("version", "trained at", "examples", "labels", "accuracy", "active"):
-                table.add_column(column, justify="left" if column == "trained at" else "right")
+            table = Table(title=_("分类模型"))
+            table.add_column(_("版本"), justify="right")
+            table.add_column(_("训练时间"), justify="left")
+            for column in (_("示例"), _("类别数"), _("准确率"), _("启用")):
+                table.add_column(column, justify="right")
             for model in TriageModel.objects.defer("blob").order_by("-version"):
                 table.add_row(
                     f"v{model.version}",
@@ -63,14 +74,15 @@ class Command(BaseCommand):
             suggestions = suggest_categories(options["text"], top=options["top"])
             elapsed_ms = (time.perf_counter() - started) * 1000
             if not suggestions:
-                console.print("no suggestion / 无建议")
+                console.print(_("无建议"))
                 return
             names = dict(
                 Category.objects.filter(code__in=[code for code, _ in suggestions]).values_list("code", "name")
             )
-            table = Table(title=f"suggestions / 建议类别 ({elapsed_ms:.0f} ms)")
-            for column in ("code", "name", "score"):
-                table.add_column(column, justify="right" if column == "score" else "left")
+            table = Table(title=_("建议类别 (%(ms)s 毫秒)") % {"ms": f"{elapsed_ms:.0f}"})
+            table.add_column(_("编码"))
+            table.add_column(_("名称"))
+            table.add_column(_("得分"), justify="right")
             for code, score in suggestions:
                 table.add_row(code, names.get(code, ""), f"{score:.3f}")
             console.print(table)

@@ -41,6 +41,7 @@ class Command(BaseCommand):
                     console.print(f"[red]✗[/red] {error}")
                 raise CommandError(_("未导入：%(count)s 行有错误") % {"count": len(exc.row_errors)}) from exc
         console.print(
-            f"[green]✓[/green] 新增 created {result.created} · 更新 updated {result.updated} · "
-            f"未变 unchanged {result.unchanged}"
+            "[green]✓[/green] "
+            + _("新增 %(created)s · 更新 %(updated)s · 未变 %(unchanged)s")
+            % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
         )

@@ -140,8 +140,9 @@ class Command(BaseCommand):
                 progress=lambda done, total, phase="writing": bar.update(task, completed=done, total=total or None),
             )
         console.print(
-            f"[green]✓[/green] 新分配 assigned {result.created} · 改派 reassigned {result.updated} · "
-            f"未变 unchanged {result.unchanged}"
+            "[green]✓[/green] "
+            + _("新分配 %(created)s · 改派 %(updated)s · 未变 %(unchanged)s")
+            % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
         )
 
 
@@ -150,12 +151,12 @@ def _proposals_table(place: Place, proposals: list[Proposal], capacity: int) -> 
         title=_("%(name)s (%(code)s) · 包保分配方案(每人至多 %(capacity)s 户)")
         % {"name": place.name, "code": place.code, "capacity": capacity}
     )
-    table.add_column("住户 household", no_wrap=True)
-    table.add_column("楼栋 building")
-    table.add_column("重点 vuln.", justify="center")
-    table.add_column("包保人 carer", no_wrap=True)
-    table.add_column("距离 near")
-    table.add_column("原 was", no_wrap=True)
+    table.add_column(_("住户"), no_wrap=True)
+    table.add_column(_("楼栋"))
+    table.add_column(_("重点"), justify="center")
+    table.add_column(_("包保人"), no_wrap=True)
+    table.add_column(_("距离"))
+    table.add_column(_("原包保人"), no_wrap=True)
     for p in proposals[:SHOWN]:
         assert p.carer is not None
         was = "" if p.current_carer_id is None else ("=" if not p.changes else f"#{p.current_carer_id}")
@@ -174,10 +175,10 @@ def _proposals_table(place: Place, proposals: list[Proposal], capacity: int) -> 
 
 def _unplaced_table(proposals: list[Proposal]) -> Table:
     table = Table(title=_("无人可包保"), title_style="bold red")
-    table.add_column("住户 household", no_wrap=True)
-    table.add_column("楼栋 building")
-    table.add_column("重点 vuln.", justify="center")
-    table.add_column("原因 reason")
+    table.add_column(_("住户"), no_wrap=True)
+    table.add_column(_("楼栋"))
+    table.add_column(_("重点"), justify="center")
+    table.add_column(_("原因"))
     for p in proposals[:SHOWN]:
         table.add_row(p.household.place.code, p.building, "★" if p.vulnerable else "", p.reason)
     if len(proposals) > SHOWN:

@@ -77,8 +77,9 @@ class Command(BaseCommand):
             raise CommandError("; ".join(exc.messages)) from exc
         years = ", ".join(str(y) for y in result.years)
         console.print(
-            f"[green]✓[/green] {years}: 新增 created {result.created} · 更新 updated {result.updated} · "
-            f"删除 removed {result.removed}"
+            "[green]✓[/green] "
+            + _("%(years)s：新增 %(created)s · 更新 %(updated)s · 删除 %(removed)s")
+            % {"years": years, "created": result.created, "updated": result.updated, "removed": result.removed}
         )
 
     def show(self, year: int, city: Place | None) -> None:
@@ -86,13 +87,13 @@ class Command(BaseCommand):
         for warning in workdays.calendar_warnings([year], city):
             console.print(f"[yellow]![/yellow] {warning}")
         days = workdays.calendar_days(year, city=city)
-        table = Table(title=f"{year} {city.name if city else '全国 national'}")
-        table.add_column("日期 date")
-        table.add_column("星期 weekday")
-        table.add_column("类型 kind")
-        table.add_column("名称 name")
+        table = Table(title=f"{year} {city.name if city else _('全国')}")
+        table.add_column(_("日期"))
+        table.add_column(_("星期"))
+        table.add_column(_("类型"))
+        table.add_column(_("名称"))
         if city is not None:
-            table.add_column("来源 source")
+            table.add_column(_("来源"))
         weekdays = "一二三四五六日"
         for day, local in days:
             cells = [
@@ -102,7 +103,7 @@ class Command(BaseCommand):
                 day.name,
             ]
             if city is not None:
-                cells.append("本市 city" if local else "全国 national")
+                cells.append(_("本市") if local else _("全国"))
             table.add_row(*cells)
         console.print(table)
         holidays = sum(1 for d, _rest in days if not d.is_workday)
