@@ -96,12 +96,12 @@ class Tile:
     key: str
     title: Any
     url_name: str
-    shown: Callable[[Any], bool]
+    shown: Callable[[Actor], bool]
     note: Any = ""
     order: int = 100
     big: bool = False
-    url: Callable[[Any], str] | None = None  # the URL for an actor, when it needs arguments
-    title_for: Callable[[Any], Any] | None = None  # the title for an actor, when it varies
+    url: Callable[[Actor], str] | None = None  # the URL for an actor, when it needs arguments
+    title_for: Callable[[Actor], Any] | None = None  # the title for an actor, when it varies
     section: str = "work"  # "work" (the day's tasks) or "more" (everything else)
 
     def href(self, actor: Actor) -> str:
@@ -275,7 +275,7 @@ class Metric:
     key: str
     label: Any
     capability: str
-    compute: Callable[[Any, Any, dt.date, dt.date], dict[str, float | None]]
+    compute: Callable[[Actor, Any, dt.date, dt.date], dict[str, float | None]]
     order: int = 100
 
 
@@ -291,4 +291,33 @@ def metrics_for(actor: Actor, place: Any) -> list[Metric]:
     scope = scope_for(actor)
     return [
         m for m in sorted(_METRICS.values(), key=lambda m: (m.order, m.key)) if scope.allows(m.capability, place.path)
+    ]
+
+
+# --- the main menu ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """A tab of the main menu every page shows to signed-in readers; ``shown(actor)`` says to
+    whom."""
+
+    key: str
+    title: Any
+    url_name: str
+    shown: Callable[[Actor], bool] = lambda actor: True
+    order: int = 100
+
+
+_NAV: dict[str, NavLink] = {}
+
+
+def register_nav(link: NavLink) -> None:
+    _NAV[link.key] = link
+
+
+def nav_for(actor: Actor) -> list[tuple[Any, str]]:
+    """The menu's tabs for ``actor``: (title, address), in their order."""
+    return [
+        (n.title, reverse(n.url_name)) for n in sorted(_NAV.values(), key=lambda n: (n.order, n.key)) if n.shown(actor)
     ]

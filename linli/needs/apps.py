@@ -15,6 +15,7 @@ class NeedsConfig(AppConfig):
             register_api_viewset,
             register_demo_seed,
             register_export,
+            register_nav,
             register_periodic,
             register_routes,
             register_tile,
@@ -26,7 +27,7 @@ class NeedsConfig(AppConfig):
         from linli.needs.models import EventKind, Need, NeedEvent
         from linli.needs.notifications import KINDS
         from linli.needs.rates import rollup_event
-        from linli.needs.tiles import EXPORTS, TILES
+        from linli.needs.tiles import EXPORTS, NAV, TILES
 
         declare_capabilities(NeedCap, GRANTS)
         register_timeline(Need, NeedEvent, field="need", kinds=EventKind, after=[rollup_event])
@@ -40,6 +41,8 @@ class NeedsConfig(AppConfig):
         register_api_view("needs/triage/", TriageView.as_view(), "need-triage")
         for tile in TILES:
             register_tile(tile)
+        for link in NAV:
+            register_nav(link)
         for export in EXPORTS:
             register_export(export)
         register_demo_seed("needs", "linli.needs.demo", order=40)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.access import scope_for
-from linli.core.registry import Export, Tile
+from linli.core.registry import Export, NavLink, Tile
 from linli.needs.capabilities import NeedCap
 from linli.places.models import PlaceKind
 
@@ -73,3 +73,5 @@ EXPORTS = [
         order=30,
     ),
 ]
+
+NAV = [NavLink(key="needs", title=_("诉求"), url_name="needs:mine", order=20)]

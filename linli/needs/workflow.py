@@ -87,6 +87,18 @@ NEED: dict[str, Transition] = {
     )
 }
 
+#: The steps the system takes by itself, with no button: after the reporters' answers or a
+#: week without them (close, reopen) and when a deadline passes (escalate). The services check
+#: them like the others.
+AUTOMATIC: dict[str, Transition] = {
+    t.verb: t
+    for t in (
+        _t("close", [Status.RESOLVED], "", _("关闭"), _("已关闭"), _("只能关闭已办结待回访的诉求")),
+        _t("reopen", [Status.RESOLVED], "", _("重新办理"), _("已重新办理"), _("只能重新办理已办结待回访的诉求")),
+        _t("escalate", OPEN_STATUSES, "", _("升级"), _("已升级"), _("只能升级在办的诉求")),
+    )
+}
+
 #: The target of a merge must still be open (the merged one must not have been accepted).
 MERGE_TARGET = _t("merge", OPEN_STATUSES, _HANDLE, _("合并到此"), _("已合并"), _("只能合并到在办的诉求"))
 

@@ -11,6 +11,7 @@ class PeopleConfig(AppConfig):
         from linli.core.access import declare_capabilities, register_grant_source
         from linli.core.registry import (
             register_api_viewset,
+            register_nav,
             register_panel,
             register_place_counts,
             register_place_redirect,
@@ -20,12 +21,14 @@ class PeopleConfig(AppConfig):
         from linli.people.api import DepartmentViewSet, HouseholdViewSet, MembershipViewSet, PersonViewSet
         from linli.people.capabilities import GRANTS, PeopleCap
         from linli.people.selectors import membership_grants, with_people_counts
-        from linli.people.tiles import TILES, household_page, place_people_panel, roles_panel
+        from linli.people.tiles import NAV, TILES, household_page, place_people_panel, roles_panel
 
         declare_capabilities(PeopleCap, GRANTS)
         register_grant_source(membership_grants)
         for tile in TILES:
             register_tile(tile)
+        for link in NAV:
+            register_nav(link)
         register_panel("home", roles_panel, order=10)
         register_panel("place", place_people_panel, order=10)
         register_place_counts(with_people_counts)

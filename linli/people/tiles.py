@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.access import CAPABILITIES, Actor, Role, scope_for
-from linli.core.registry import Tile
+from linli.core.registry import NavLink, Tile
 from linli.people.capabilities import PeopleCap
 from linli.people.selectors import my_household, my_memberships, person_list
 
@@ -96,3 +96,9 @@ def household_page(request: Any, place: Any) -> str | None:
         return None
     household = getattr(place, "household", None)
     return reverse("people:household", args=[household.pk]) if household is not None else None
+
+
+NAV = [
+    NavLink(key="people", title=_("居民"), url_name="people:index", order=40),
+    NavLink(key="profile", title=_("我的"), url_name="people:profile", order=90),
+]

@@ -10,16 +10,24 @@ class PlacesConfig(AppConfig):
     def ready(self) -> None:
         from linli.core.access import declare_capabilities
         from linli.core.imports import register_importer
-        from linli.core.registry import register_api_viewset, register_export, register_routes, register_tile
+        from linli.core.registry import (
+            register_api_viewset,
+            register_export,
+            register_nav,
+            register_routes,
+            register_tile,
+        )
         from linli.places.api import PlaceViewSet
         from linli.places.capabilities import GRANTS, PlaceCap
         from linli.places.services import place_import_counts
-        from linli.places.tiles import EXPORTS, TILES
+        from linli.places.tiles import EXPORTS, NAV, TILES
 
         declare_capabilities(PlaceCap, GRANTS)
         register_importer("places", place_import_counts)
         for tile in TILES:
             register_tile(tile)
+        for link in NAV:
+            register_nav(link)
         for export in EXPORTS:
             register_export(export)
         register_routes("linli.places.urls", order=10)

@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.access import scope_for
-from linli.core.registry import Export, Tile
+from linli.core.registry import Export, NavLink, Tile
 from linli.places.capabilities import PlaceCap
 
 TILES = [
@@ -38,3 +38,5 @@ EXPORTS = [
         order=10,
     ),
 ]
+
+NAV = [NavLink(key="places", title=_("地点"), url_name="places:index", order=30)]

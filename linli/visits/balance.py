@@ -3,7 +3,7 @@ households spread fairly.
 
 ``balance_propose`` reads; it writes nothing. For every household of the place without an
 active carer (or every household, with ``rebalance=True``) it proposes one among the people
-holding a carer role (``services.CARER_ROLES``) for the household's grid, by these rules:
+holding a carer role (``capabilities.CARER_ROLES``) for the household's grid, by these rules:
 
 1. **Vulnerable households first.** A household is vulnerable when a member carries a
    vulnerability mark (``Person.vulnerabilities``). Within a grid each carer takes at most

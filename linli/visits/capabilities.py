@@ -26,3 +26,6 @@ GRANTS = {
     Role.STREET_OFFICIAL: {C.VIEW_COVERAGE},
     Role.DISTRICT_OFFICIAL: {C.VIEW_COVERAGE},
 }
+
+#: The roles that care for households (包保): a central household and a building leader.
+CARER_ROLES = frozenset({Role.CENTRAL_HOUSEHOLD, Role.BUILDING_LEADER})

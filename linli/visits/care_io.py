@@ -34,10 +34,10 @@ from linli.people.selectors import person_list
 from linli.people.services import export_unmask
 from linli.places.models import Place, PlaceKind
 from linli.visits.balance import covers
-from linli.visits.capabilities import VisitCap
+from linli.visits.capabilities import CARER_ROLES, VisitCap
 from linli.visits.models import CareAssignment
 from linli.visits.selectors import assignment_list
-from linli.visits.services import CARER_ROLES, care_assign
+from linli.visits.services import care_assign
 
 HEADER_ALIASES = {
     "住户编码": "household",

@@ -46,6 +46,7 @@ from linli.people.models import Household, HouseholdMember, Membership, Person, 
 from linli.people.services import membership_grant
 from linli.places.models import Place, PlaceKind
 from linli.visits import services
+from linli.visits.capabilities import CARER_ROLES
 from linli.visits.models import (
     COMMUNITY_PATH_LEN,
     EVERYONE,
@@ -219,7 +220,7 @@ class _Builder:
         home_of = {p.pk: h for h in homes for p, _r in h.members}
         existing = (
             Membership.objects.filter(
-                place__path__startswith=community.path, role__in=services.CARER_ROLES, ended_at__isnull=True
+                place__path__startswith=community.path, role__in=CARER_ROLES, ended_at__isnull=True
             )
             .select_related("person__user", "place")
             .order_by("place__path", "id")

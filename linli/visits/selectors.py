@@ -34,7 +34,7 @@ from linli.core.access import SYSTEM, Actor, account_id, get_or_404, is_system, 
 from linli.people.models import Household, Vulnerability
 from linli.people.selectors import access_household
 from linli.places.models import Place, PlaceKind
-from linli.visits.capabilities import VisitCap
+from linli.visits.capabilities import CARER_ROLES, VisitCap
 from linli.visits.models import (
     COMMUNITY_PATH_LEN,
     DEFAULT_POLICIES,
@@ -96,13 +96,11 @@ def loggable_households(*, actor: Actor, q: str | None = None) -> QuerySet[House
     from linli.core.text import normalize
 
     scope = scope_for(actor)
-    qs = Household.objects.select_related("place")
-    if not scope.everything:
-        condition = under(scope.paths(VisitCap.VIEW_VISITS), "place__path")
-        if scope.person_id is not None and scope.paths(VisitCap.LOG_VISITS):
-            mine = CareAssignment.objects.held_by(scope.person_id)
-            condition |= Q(pk__in=mine.values("household_id"))
-        qs = qs.filter(condition)
+    qs = Household.objects.visible(actor, VisitCap.VIEW_VISITS)
+    if not scope.everything and scope.person_id is not None and scope.paths(VisitCap.LOG_VISITS):
+        mine = CareAssignment.objects.held_by(scope.person_id).values("household_id")
+        qs = qs | Household.objects.filter(pk__in=mine)  # a carer's own households
+    qs = qs.select_related("place")
     if q:
         key = normalize(q)
         condition = Q(place__name_search__contains=key) | Q(place__code__icontains=q.strip())
@@ -613,3 +611,23 @@ def coverage_by_building(rows: Sequence[CoverageRow]) -> list[Building]:
             found[key] = Building(path=key, name=row.building or "—")
         found[key].cells.append(row)
     return list(found.values())
+
+
+@dataclass(frozen=True)
+class VisitsHome:
+    """What the visits home page shows its reader: the places whose coverage it may see (the
+    first 20), and whether it cares for households itself."""
+
+    places: list[Place]
+    is_carer: bool
+
+
+def visits_home(actor: Actor) -> VisitsHome | None:
+    """The reader's way into visits, or ``None`` for a role that has no visits to do."""
+    scope = scope_for(actor)
+    coverage_paths = scope.paths(VisitCap.VIEW_COVERAGE)
+    is_carer = bool(scope.roles() & CARER_ROLES) and scope.person_id is not None
+    if not (scope.everything or coverage_paths or is_carer):
+        return None
+    roots = Place.objects.filter(depth=1) if scope.everything else Place.objects.filter(path__in=coverage_paths)
+    return VisitsHome(places=list(roots.order_by("depth", "path")[:20]), is_carer=is_carer)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
-from linli.core.access import SYSTEM, Actor, Role, is_system, require, scope_for, user_of
+from linli.core.access import SYSTEM, Actor, is_system, require, scope_for, user_of
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.core.photos import PhotoUpload, clean_photo
@@ -28,7 +28,7 @@ from linli.people.capabilities import PeopleCap
 from linli.people.models import Household, HouseholdMember, Membership, Person
 from linli.places.models import Place, PlaceKind, path_len
 from linli.places.selectors import community_of
-from linli.visits.capabilities import VisitCap
+from linli.visits.capabilities import CARER_ROLES, VisitCap
 from linli.visits.models import (
     DEFAULT_POLICIES,
     POLICY_TARGETS,
@@ -45,7 +45,6 @@ from linli.visits.models import (
 from linli.visits.selectors import coverage_rows
 
 #: Roles that may be a household's carer (包保人).
-CARER_ROLES = frozenset({Role.CENTRAL_HOUSEHOLD, Role.BUILDING_LEADER})
 #: A visit may be logged up to this long after it happened (a phone that was offline for days).
 MAX_BACKDATE = dt.timedelta(days=60)
 #: Clock skew tolerated between a phone and the server.

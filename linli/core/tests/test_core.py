@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from linli.core.access import SYSTEM
@@ -167,3 +167,22 @@ def test_a_module_imports_first_in_a_fresh_process(module: str) -> None:
     program = f"import django; django.setup(); import {module}"
     done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-1500:]
+
+
+@pytest.mark.django_db
+def test_the_main_menu_is_what_the_apps_registered(client: Any, world: Any) -> None:
+    from django.urls import reverse
+
+    from linli.core.registry import nav_for
+    from linli.testing import sign_in
+
+    sign_in(client, world.users["resident"])
+    page = client.get("/").content.decode()
+    menu = page[page.index('<nav class="tabs"') : page.index("</nav>")]
+    links = nav_for(world.users["resident"])
+    assert [url for _title, url in links] == [
+        reverse(n) for n in ("needs:mine", "places:index", "people:index", "people:profile")
+    ]
+    for title, url in links:
+        assert f'<a href="{url}">{title}</a>' in menu
+    assert '<nav class="tabs"' not in Client().get("/accounts/login/").content.decode()

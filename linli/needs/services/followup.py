@@ -35,7 +35,7 @@ from linli.needs.services.common import (
     notify_need,
     record_need_event,
 )
-from linli.needs.workflow import NEED, expect
+from linli.needs.workflow import AUTOMATIC, NEED, expect
 
 # --- follow-up and rating ------------------------------------------------------------------------
 
@@ -133,6 +133,7 @@ def _reporter_for(actor: Actor, need: Need, reporter: NeedReporter | int | None,
 
 
 def _reopen(need: Need, *, actor: Actor, now: dt.datetime) -> None:
+    expect(need, AUTOMATIC["reopen"])
     before = need.status
     city = _city_of(need.place)
     if need.reopen_count == 0:
@@ -169,6 +170,7 @@ def _level_rank(level: str) -> int:
 
 
 def _close(need: Need, *, actor: Actor, now: dt.datetime, data: dict[str, Any]) -> None:
+    expect(need, AUTOMATIC["close"])
     before = need.status
     need.status, need.closed_at = Status.CLOSED, now
     need.save(update_fields=["status", "closed_at"])
@@ -184,7 +186,7 @@ def needs_close_unrated(*, now: dt.datetime | None = None, days: int = UNRATED_C
     for pk in Need.objects.filter(status=Status.RESOLVED, resolved_at__lte=cutoff).values_list("pk", flat=True)[:500]:
         with transaction.atomic():
             need = lock_need(pk)
-            if need.status != Status.RESOLVED:
+            if need.status not in AUTOMATIC["close"].sources:  # rated or reopened meanwhile
                 continue
             round_ = need.reopen_count + 1
             answers = list(Rating.objects.filter(need=need, round=round_).values_list("satisfaction", flat=True))
@@ -207,8 +209,8 @@ def need_escalate(*, need: Need | int, why: str, now: dt.datetime | None = None,
     now = _now(now)
     need = lock_need(need)
     higher = NEXT_LEVEL.get(need.level)
-    if higher is None:
-        return need
+    if higher is None or need.status not in AUTOMATIC["escalate"].sources:
+        return need  # nowhere higher, or no longer open (the sweep's deadline came too late)
     before = need.status
     need.level = higher
     # the next level gets at least ESCALATION_LIMIT, never less than the need already had

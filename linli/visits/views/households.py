@@ -18,7 +18,6 @@ from linli.core.pages import attempt, int_or_none
 from linli.core.pagination import paginate
 from linli.people.capabilities import PeopleCap
 from linli.people.selectors import sees_sensitive
-from linli.places.models import Place
 from linli.visits import selectors, services
 from linli.visits.capabilities import VisitCap
 from linli.visits.selectors import CoverageRow
@@ -32,16 +31,11 @@ from linli.visits.views.common import PER_PAGE, _crumbs, _query, household_to_ma
 def home(request: HttpRequest) -> HttpResponse:
     """A carer's households, the most urgent first; staff go to the coverage of their place."""
     user: Any = request.user
-    scope = scope_for(user)
-    coverage_paths = scope.paths(VisitCap.VIEW_COVERAGE)
-    is_carer = bool(scope.roles() & services.CARER_ROLES) and scope.person_id is not None
-    if not (scope.everything or coverage_paths or is_carer):
+    way_in = selectors.visits_home(user)
+    if way_in is None:
         raise PermissionDenied(_("您的角色没有走访任务"))
-    places = (
-        list(Place.objects.filter(depth=1).order_by("path")[:20])
-        if scope.everything
-        else list(Place.objects.filter(path__in=coverage_paths).order_by("depth", "path")[:20])
-    )
+    places, is_carer = way_in.places, way_in.is_carer
+    scope = scope_for(user)
     if not is_carer and len(places) == 1:
         return redirect("visits:coverage", code=places[0].code)
     rows: list[CoverageRow] = []
