@@ -268,7 +268,7 @@ IMPORT_SYNC_ROWS = env.int("IMPORT_SYNC_ROWS", default=2_000)
 
 # --- Background work -----------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-WORKER_HEARTBEAT_SECONDS = 30
+WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=30)
 WORKER_HEARTBEAT_STALE_SECONDS = 120
 #: The worker's waits between attempts to reach the database again after an outage (seconds).
 WORKER_DATABASE_BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)

@@ -186,3 +186,31 @@ def test_the_main_menu_is_what_the_apps_registered(client: Any, world: Any) -> N
     for title, url in links:
         assert f'<a href="{url}">{title}</a>' in menu
     assert '<nav class="tabs"' not in Client().get("/accounts/login/").content.decode()
+
+
+def test_the_demo_starts_a_child_that_died_again_with_back_off() -> None:
+    from linli.core.management.commands.demo import Supervisor
+
+    now = [0.0]
+    dying = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    child = subprocess.Popen(dying)
+    child.wait()
+    said: list[str] = []
+    supervisor = Supervisor([dying], [child], log=said.append, clock=lambda: now[0], names=["worker"])
+    supervisor.check()  # it died: started again in 1 s, and the log says so
+    assert supervisor.due == [1.0] and len(said) == 1 and "worker" in said[0] and "3" in said[0]
+    now[0] = 1.0
+    supervisor.check()
+    again = supervisor.children[0]
+    assert again is not child and supervisor.due == [None]
+    again.wait()
+    now[0] = 1.5
+    supervisor.check()  # dead again within a minute of its start: the pause doubles
+    assert supervisor.due == [3.5] and len(said) == 2
+    now[0] = 3.5
+    supervisor.check()
+    healthy = supervisor.children[0]
+    healthy.wait()
+    now[0] = 100.0
+    supervisor.check()  # it had run for more than a minute: back to the shortest pause
+    assert supervisor.due == [101.0]

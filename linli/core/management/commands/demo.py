@@ -1,7 +1,9 @@
 """``linli demo``: migrate, load the demo, then serve on 127.0.0.1:8000 with the worker.
 
-The web server and the worker run as child processes in this process group; Ctrl-C (or
-SIGTERM) stops both, and then the embedded PostgreSQL when this process exits.
+The web server and the worker run as child processes in this process group. A child that
+dies is started again, after a pause that doubles up to half a minute while it keeps dying
+(one log line each time); Ctrl-C (or SIGTERM) stops both, and then the embedded PostgreSQL
+when this process exits.
 """
 
 from __future__ import annotations
@@ -38,10 +40,9 @@ class Command(BaseCommand):
         if no_serve:
             return
         python = [sys.executable, "-m", "linli.cli"]
-        children = [
-            subprocess.Popen([*python, "serve", "--bind", bind]),
-            subprocess.Popen([*python, "worker", "--interval", "1"]),
-        ]
+        commands = [[*python, "serve", "--bind", bind], [*python, "worker", "--interval", "1"]]
+        children = [subprocess.Popen(command) for command in commands]
+        supervisor = Supervisor(commands, children, log=self.stderr.write)
 
         def stop(*_: Any) -> None:
             raise KeyboardInterrupt
@@ -51,10 +52,7 @@ class Command(BaseCommand):
         ready = False
         try:
             while True:
-                for child in children:
-                    if child.poll() is not None:
-                        self.stderr.write(f"a child process exited with {child.returncode}; stopping")
-                        raise KeyboardInterrupt
+                supervisor.check()
                 if not ready and _answers(url):
                     ready = True
                     self.stdout.write(
@@ -67,6 +65,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write(_("· 正在停止"))
         finally:
+            children = supervisor.children
             for child in children:
                 if child.poll() is None:
                     child.send_signal(signal.SIGTERM)
@@ -76,6 +75,51 @@ class Command(BaseCommand):
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+
+class Supervisor:
+    """Keeps the demo's children running: one that exits is started again after a pause,
+    1 s at first, doubling while it keeps exiting within a minute of its start (up to 30 s)."""
+
+    PAUSES = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+    def __init__(
+        self,
+        commands: list[list[str]],
+        children: list[Any],
+        *,
+        log: Any,
+        clock: Any = time.monotonic,
+        names: list[str] | None = None,
+    ) -> None:
+        self.commands = commands
+        self.names = names or [" ".join(command[3:4]) or command[0] for command in commands]
+        self.children = children
+        self.log = log
+        self.clock = clock
+        self.started = [clock() for _ in children]
+        self.failures = [0 for _ in children]
+        self.due: list[float | None] = [None for _ in children]
+
+    def check(self) -> None:
+        now = self.clock()
+        for n, child in enumerate(self.children):
+            due = self.due[n]
+            if due is not None:
+                if now >= due:
+                    self.children[n] = subprocess.Popen(self.commands[n])
+                    self.started[n], self.due[n] = now, None
+                continue
+            code = child.poll()
+            if code is None:
+                continue
+            self.failures[n] = self.failures[n] + 1 if now - self.started[n] < 60 else 1
+            pause = self.PAUSES[min(self.failures[n], len(self.PAUSES)) - 1]
+            self.log(
+                _("%(process)s 已退出(代码 %(code)s)，%(pause)s 秒后重新启动")
+                % {"process": self.names[n], "code": code, "pause": f"{pause:.0f}"}
+            )
+            self.due[n] = now + pause
 
 
 def _answers(url: str) -> bool:
