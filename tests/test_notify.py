@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.http import Http404
 
 from linli.accounts.sms import read_outbox
 from linli.core.access import SYSTEM
@@ -151,3 +152,26 @@ def test_delivery_retries_with_back_off_reaches_each_once_and_gives_up(nw: Any, 
     assert deliver(row.pk) == "sent" and deliver(row.pk) == "skipped"
     assert len([m for m in read_outbox() if "提级办理" in m["body"]]) == 1
     assert calls == ["+8613800138000"] * (len(BACKOFF) + 1)
+
+
+def test_a_whistle_reaches_the_departments_liaisons_of_that_area_only(nw: Any, outbox: None) -> None:
+    """The liaison rule (needs.models.liaison_areas): a liaison of the same department whose
+    grant lies elsewhere cannot open the need, and is not texted about it either."""
+    from linli.core.access import Role
+    from linli.needs.services import need_create, need_whistle
+    from linli.people.models import Person
+    from linli.people.services import person_update
+    from linli.testing import make_user
+
+    near, far = "+8613911110003", "+8613911110004"
+    person_update(actor=SYSTEM, person=Person.objects.get(user=nw.users["department_liaison"]), phone=near)
+    elsewhere = make_user("liaison_b", Role.LIAISON, nw.community_b, department=nw.department, phone=far)
+    need = need_create(actor=nw.users["resident"], text="家里停水了", place=nw.household_place_a)
+    need_whistle(actor=nw.users["grid_worker"], need=need, departments=[nw.department])
+    deliver_notifications()
+    reached = {m["to"] for m in read_outbox()}
+    assert near in reached and far not in reached
+    from linli.needs.selectors import access_need
+
+    with pytest.raises(Http404):
+        access_need(elsewhere, need.pk)

@@ -41,7 +41,6 @@ from linli.needs.models import (
     EventKind,
     HandlingLevel,
     Level,
-    LimitUnit,
     Need,
     NeedEvent,
     NeedReporter,
@@ -52,6 +51,7 @@ from linli.needs.models import (
 from linli.people.models import Department, DepartmentKind, Household, Membership, Person
 from linli.places.models import Place, PlaceKind
 from linli.places.services import TreeBuilder
+from linli.workdays.models import LimitUnit
 
 HOUR = 3600.0
 DAY = 86400.0

@@ -32,7 +32,7 @@ handler500 = "linli.core.outage.server_error"
 # Django admin is for system admins only, not for every is_staff account.
 admin.site.has_permission = _admin_only  # type: ignore[method-assign,assignment]
 admin.site.login = _admin_login  # type: ignore[method-assign,assignment]
-admin.site.site_header = "Linli 邻里 · 系统管理"
+admin.site.site_header = gettext_lazy("邻里 · 系统管理")
 
 # The apps' pages and API, as they registered them (``core.registry``): nothing to edit here
 # for a new app.

@@ -35,10 +35,11 @@ from linli.core.sheets import (
     read_rows,
     xlsx_bytes,
 )
-from linli.needs.models import Category, HandlingLevel, LimitUnit
+from linli.needs.models import Category, HandlingLevel
 from linli.people.models import DepartmentKind
 from linli.places.models import Place
 from linli.places.selectors import check_city
+from linli.workdays.models import LimitUnit
 
 
 @dataclass(frozen=True)

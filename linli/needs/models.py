@@ -158,9 +158,14 @@ def liaison_areas(actor: Actor) -> list[tuple[int, str]]:
     return [(g.department_id, g.path) for g in scope_for(actor).grants if g.department_id is not None]
 
 
+def covers(area: str, place_path: str) -> bool:
+    """Whether a liaison's grant at ``area`` covers a need at ``place_path``."""
+    return place_path.startswith(area)
+
+
 def is_liaison(actor: Actor, department_id: int, place_path: str) -> bool:
     """Whether ``actor`` is a liaison of the department for a need at ``place_path``."""
-    return any(d == department_id and place_path.startswith(area) for d, area in liaison_areas(actor))
+    return any(d == department_id and covers(area, place_path) for d, area in liaison_areas(actor))
 
 
 class Need(TimeStampedModel, PlaceScoped):
@@ -347,6 +352,12 @@ class DispatchStatus(models.TextChoices):
 ACTIVE_DISPATCH = (DispatchStatus.WHISTLED, DispatchStatus.CHECKED_IN, DispatchStatus.RETURN_REQUESTED)
 
 
+class DispatchQuerySet(PlaceScopedQuerySet["Dispatch"]):
+    """Dispatches by their need's place; ``Dispatch.visible_also`` adds a liaison's own."""
+
+    path_field = "need__place_path"
+
+
 class Dispatch(models.Model):
     """A whistle 吹哨 to one department: it must check in 报到 by ``checkin_due`` and resolve by
     ``resolution_due``. The first department whistled is the lead 首接负责."""
@@ -370,6 +381,8 @@ class Dispatch(models.Model):
     return_reason = models.TextField(_("退单理由"), blank=True)
     note = models.TextField(blank=True)
 
+    objects = DispatchQuerySet.as_manager()
+
     class Meta:
         ordering = ["whistled_at", "id"]
         constraints = [
@@ -390,6 +403,14 @@ class Dispatch(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.need_id} → {self.department_id} ({self.status})"
+
+    @classmethod
+    def visible_also(cls, actor: Actor, capability: str) -> models.Q | None:
+        """A liaison sees what was whistled to its department inside the area of its grant."""
+        condition = models.Q(pk__in=[])
+        for department_id, area in liaison_areas(actor):
+            condition |= models.Q(department_id=department_id, need__place_path__startswith=area)
+        return condition
 
     @property
     def is_active(self) -> bool:

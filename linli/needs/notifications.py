@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from linli.core.access import Role, roles_for
 from linli.core.notify import NotificationKind, Recipient
 from linli.needs.capabilities import NeedCap
-from linli.needs.models import Channel, Dispatch, Need, NeedReporter
+from linli.needs.models import Channel, Dispatch, Need, NeedReporter, covers
 from linli.needs.rating_links import rating_link_create
 from linli.people.models import Membership
 from linli.places.models import Place, PlaceKind, path_len
@@ -45,13 +45,14 @@ def _reporters_unless_api(payload: dict[str, Any]) -> list[Recipient]:
 def _liaisons(payload: dict[str, Any]) -> list[Recipient]:
     if not payload.get("dispatch"):
         return []
-    dispatch = Dispatch.objects.filter(pk=int(payload["dispatch"])).first()
+    dispatch = Dispatch.objects.select_related("need").filter(pk=int(payload["dispatch"])).first()
     if dispatch is None:
         return []
-    phones = Membership.objects.filter(
+    # the department's liaisons whose grant covers the need's place (the liaison rule), no others
+    rows = Membership.objects.filter(
         role=Role.LIAISON, department_id=dispatch.department_id, ended_at__isnull=True
-    ).values_list("person__phone", flat=True)
-    return [Recipient(phone=p) for p in phones if p]
+    ).values_list("place__path", "person__phone")
+    return [Recipient(phone=p) for area, p in rows if p and covers(area, dispatch.need.place_path)]
 
 
 def _deciders(payload: dict[str, Any]) -> list[Recipient]:

@@ -12,7 +12,7 @@ import datetime as dt
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from linli.core.access import Actor, get_or_404, is_system, scope_for, under
+from linli.core.access import Actor, get_or_404, is_system, scope_for
 from linli.core.text import normalize
 from linli.needs.capabilities import NeedCap
 from linli.needs.models import (
@@ -24,7 +24,6 @@ from linli.needs.models import (
     NeedEvent,
     NeedReporter,
     Rating,
-    liaison_areas,
 )
 from linli.people.capabilities import PeopleCap
 from linli.people.models import Department
@@ -146,13 +145,9 @@ def need_detail_prefetch(qs: QuerySet[Need]) -> QuerySet[Need]:
 def dispatch_list(*, actor: Actor, status: str | list[str] | None = None, active: bool = False) -> QuerySet[Dispatch]:
     """The dispatches of the departments the actor is a liaison of (inside its grants),
     or of the places where it may view needs."""
-    scope = scope_for(actor)
-    qs = Dispatch.objects.select_related("need", "need__category", "need__place", "department")
-    if not scope.everything:
-        condition = Q(pk__in=[])
-        for department_id, area in liaison_areas(actor):
-            condition |= Q(department_id=department_id, need__place_path__startswith=area)
-        qs = qs.filter(condition | under(scope.paths(NeedCap.VIEW_NEEDS), "need__place_path"))
+    qs = Dispatch.objects.visible(actor, NeedCap.VIEW_NEEDS).select_related(
+        "need", "need__category", "need__place", "department"
+    )
     if status:
         qs = qs.filter(status__in=[status] if isinstance(status, str) else status)
     if active:

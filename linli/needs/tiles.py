@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from linli.core.access import scope_for
 from linli.core.registry import Export, NavLink, Tile
 from linli.needs.capabilities import NeedCap
+from linli.needs.models import liaison_areas
 from linli.places.models import PlaceKind
 
 TILES = [
@@ -40,7 +41,7 @@ TILES = [
         title=_("吹哨报到"),
         note=_("本部门的派单"),
         url_name="needs:dispatches",
-        shown=lambda actor: any(g.department_id for g in scope_for(actor).grants),
+        shown=lambda actor: bool(liaison_areas(actor)),
         order=40,
     ),
     Tile(

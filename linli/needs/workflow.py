@@ -96,6 +96,17 @@ AUTOMATIC: dict[str, Transition] = {
         _t("close", [Status.RESOLVED], "", _("关闭"), _("已关闭"), _("只能关闭已办结待回访的诉求")),
         _t("reopen", [Status.RESOLVED], "", _("重新办理"), _("已重新办理"), _("只能重新办理已办结待回访的诉求")),
         _t("escalate", OPEN_STATUSES, "", _("升级"), _("已升级"), _("只能升级在办的诉求")),
+        # the departments' work ends the need's: resolved when the last dispatch is, back to
+        # the community when its last department was released
+        _t(
+            "finish",
+            [Status.SUBMITTED, Status.ACCEPTED, Status.WHISTLED],
+            "",
+            _("办结"),
+            _("已办结"),
+            _("该诉求不在办理中"),
+        ),
+        _t("released", [Status.WHISTLED], "", _("退回社区"), _("已退回社区"), _("该诉求不在吹哨办理中")),
     )
 }
 

@@ -53,7 +53,6 @@ from linli.needs.models import (
     Dispatch,
     DispatchStatus,
     Level,
-    LimitUnit,
     Need,
     Status,
     Urgency,
@@ -63,6 +62,7 @@ from linli.needs.services import Reporter, intake_check, need_create
 from linli.open311.renderers import ERRORS, SERVICE_REQUESTS, Open311JSONRenderer, Open311XMLRenderer, XmlShape, to_xml
 from linli.people.identity import redact_text
 from linli.places.models import Place, PlaceKind, path_len
+from linli.workdays.models import LimitUnit
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: When this endpoint's behaviour last changed (discovery's ``changeset``).

@@ -275,7 +275,7 @@ def care_export(*, actor: Actor, place: Place, full: bool = False, reason: str =
                 timezone.localtime(a.started_at).date().isoformat(),
             ]
         )
-    data = xlsx_bytes(Sheet("包保关系", EXPORT_HEADER, cells))
+    data = xlsx_bytes(Sheet(_("包保关系"), EXPORT_HEADER, cells))
     audit_export(
         actor=actor,
         target=place,

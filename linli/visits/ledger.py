@@ -255,8 +255,8 @@ def _row(visit: Any, *, full: bool) -> LedgerRow:
         visitor=name(visit.visitor.name),
         met=name(met) if met else "",
         heard=text(visit.heard),
-        flags="、".join(flags),
-        tags="、".join(tags),
+        flags=_("、").join(flags),
+        tags=_("、").join(tags),
         need=str(visit.need_id) if visit.need_id else "",
     )
 

@@ -98,8 +98,11 @@ def loggable_households(*, actor: Actor, q: str | None = None) -> QuerySet[House
     scope = scope_for(actor)
     qs = Household.objects.visible(actor, VisitCap.VIEW_VISITS)
     if not scope.everything and scope.person_id is not None and scope.paths(VisitCap.LOG_VISITS):
-        mine = CareAssignment.objects.held_by(scope.person_id).values("household_id")
-        qs = qs | Household.objects.filter(pk__in=mine)  # a carer's own households
+        # a carer's own households, where it may log visits (the rule of may_log_visit)
+        mine = CareAssignment.objects.held_by(scope.person_id).filter(
+            under(scope.paths(VisitCap.LOG_VISITS), "place_path")
+        )
+        qs = qs | Household.objects.filter(pk__in=mine.values("household_id"))
     qs = qs.select_related("place")
     if q:
         key = normalize(q)
@@ -526,10 +529,10 @@ def overdue_by_carer(*, now: dt.datetime | None = None) -> list[CarerDue]:
 def cared_household_paths(actor: Actor) -> list[str]:
     """The place paths of the households ``actor`` cares for now (包保): a carer sees their
     sensitive flags, and only theirs."""
-    account = account_id(actor)
-    if account is None:
+    person_id = scope_for(actor).person_id if account_id(actor) is not None else None
+    if person_id is None:
         return []
-    return list(CareAssignment.objects.current().filter(carer__user_id=account).values_list("place_path", flat=True))
+    return list(CareAssignment.objects.held_by(person_id).values_list("place_path", flat=True))
 
 
 # --- the coverage pages' totals and access --------------------------------------------------
@@ -540,7 +543,7 @@ def is_carer_of(actor: Actor, household: Household) -> bool:
     person_id = scope_for(actor).person_id
     if person_id is None:
         return False
-    return assignment_list(actor=actor, carer_id=person_id).filter(household=household).exists()
+    return CareAssignment.objects.held_by(person_id).filter(household=household).exists()
 
 
 def access_household_visits(actor: Actor, pk: int | str) -> tuple[Household, bool]:

@@ -154,9 +154,7 @@ def carer_handover(
     now = _now(now)
     with transaction.atomic():
         rows = list(
-            CareAssignment.objects.select_for_update(of=("self",))
-            .filter(carer=carer, ended_at__isnull=True)
-            .select_related("household__place")
+            CareAssignment.objects.select_for_update(of=("self",)).held_by(carer.pk).select_related("household__place")
         )
         for row in rows:
             if to is None:

@@ -16,7 +16,6 @@ from linli.core.notify import notify
 from linli.core.timeline import record_event
 from linli.needs.models import (
     Category,
-    LimitUnit,
     Need,
     NeedEvent,
     Urgency,
@@ -24,6 +23,7 @@ from linli.needs.models import (
 from linli.people.models import Department
 from linli.places.models import Place, PlaceKind, path_len
 from linli.places.selectors import ancestor
+from linli.workdays.models import LimitUnit
 from linli.workdays.services import add_limit
 
 #: Default limits for a need that has no category yet (an ordinary request, Beijing's rule).

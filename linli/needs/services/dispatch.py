@@ -23,7 +23,7 @@ from linli.needs.models import (
 from linli.needs.photos import PhotoUpload, photos_attach
 from linli.needs.services.common import _check_result, _now, lock_need, notify_need, record_need_event
 from linli.needs.services.handling import _finish
-from linli.needs.workflow import DISPATCH, expect
+from linli.needs.workflow import AUTOMATIC, DISPATCH, expect
 
 # --- departments: check in, resolve, return ---------------------------------------------------
 
@@ -171,6 +171,7 @@ def dispatch_return_decide(
                     )
                     _finish(need, actor=actor, now=now, result=lead.result)
                     return dispatch
+                expect(need, AUTOMATIC["released"])
                 need.status = Status.ACCEPTED
                 need.save(update_fields=["status"])
             kind = EventKind.RETURN_APPROVED

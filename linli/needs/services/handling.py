@@ -33,7 +33,7 @@ from linli.needs.services.common import (
     notify_need,
     record_need_event,
 )
-from linli.needs.workflow import MERGE_TARGET, NEED, expect, take
+from linli.needs.workflow import AUTOMATIC, MERGE_TARGET, NEED, expect, take
 from linli.people.models import Department
 from linli.places.models import Place, PlaceKind, ancestor_path
 from linli.places.selectors import ancestor
@@ -176,6 +176,7 @@ def need_resolve(
 
 
 def _finish(need: Need, *, actor: Actor, now: dt.datetime, result: str) -> None:
+    expect(need, AUTOMATIC["finish"])
     before = need.status
     need.status, need.resolved_at, need.result = Status.RESOLVED, now, result[:4000]
     need.save(update_fields=["status", "resolved_at", "result"])

@@ -3,8 +3,9 @@ calendar and a second department."""
 
 from __future__ import annotations
 
-from linli.needs.models import Category, HandlingLevel, LimitUnit
+from linli.needs.models import Category, HandlingLevel
 from linli.people.models import DepartmentKind
+from linli.workdays.models import LimitUnit
 
 
 def make_categories() -> dict[str, Category]:

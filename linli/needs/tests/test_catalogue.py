@@ -21,10 +21,11 @@ from linli.needs.catalogue import (
     catalogue_import,
     catalogue_load_defaults,
 )
-from linli.needs.models import Category, HandlingLevel, LimitUnit
+from linli.needs.models import Category, HandlingLevel
 from linli.people.models import DepartmentKind
 from linli.places.models import Place, PlaceKind
 from linli.places.services import ImportFailed, place_create
+from linli.workdays.models import LimitUnit
 
 pytestmark = pytest.mark.django_db
 

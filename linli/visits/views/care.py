@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,7 +27,6 @@ from linli.places.selectors import access_place
 from linli.visits import selectors, services
 from linli.visits.capabilities import VisitCap
 from linli.visits.views.common import (
-    MAX_IMPORT_BYTES,
     MAX_ROW_MESSAGES,
     PER_PAGE,
     _back,
@@ -92,8 +92,8 @@ def care_import(request: HttpRequest, code: str) -> HttpResponse:
     if upload is None:
         messages.error(request, _("请选择 XLSX 或 CSV 文件"))
         return redirect(back)
-    if upload.size and upload.size > MAX_IMPORT_BYTES:
-        messages.error(request, _("文件过大(最大5MB)"))
+    if upload.size and upload.size > settings.IMPORT_MAX_BYTES:  # refused before it is read
+        messages.error(request, _("文件过大(上限 %(size)s MB)。") % {"size": settings.IMPORT_MAX_BYTES // 1024 // 1024})
         return redirect(back)
     try:
         done = import_or_queue(

@@ -38,7 +38,6 @@ LISTS: dict[str, tuple[str, ...]] = {
 }
 
 #: An assignments file larger than this is refused before it is read.
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
 #: At most this many row errors are shown as messages; the rest are counted.
 MAX_ROW_MESSAGES = 20
 

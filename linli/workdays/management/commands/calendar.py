@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import formats
 from django.utils.translation import gettext as _
 from rich.table import Table
 
@@ -94,12 +95,11 @@ class Command(BaseCommand):
         table.add_column(_("名称"))
         if city is not None:
             table.add_column(_("来源"))
-        weekdays = "一二三四五六日"
         for day, local in days:
             cells = [
                 day.date.isoformat(),
-                f"周{weekdays[day.date.weekday()]} {day.date:%a}",
-                "[cyan]班 workday[/cyan]" if day.is_workday else "[magenta]休 holiday[/magenta]",
+                formats.date_format(day.date, "D"),
+                f"[cyan]{_('工作日')}[/cyan]" if day.is_workday else f"[magenta]{_('休息日')}[/magenta]",
                 day.name,
             ]
             if city is not None:
