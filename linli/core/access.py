@@ -254,6 +254,16 @@ class Scope:
     def holds_anywhere(self, capability: str) -> bool:
         return self.everything or bool(self.paths(capability))
 
+    def reaches(self, capability: str, path: str) -> bool:
+        """Whether the capability holds at ``path`` or at some part of it (a grid worker's grid
+        of a community whose list it exports)."""
+        return self.allows(capability, path) or any(p.startswith(path) for p in self.paths(capability))
+
+    def roots(self, capability: str) -> list[str] | None:
+        """The paths where the capability is rooted (the highest places an actor may start
+        from); ``None`` for everything (start from the cities)."""
+        return None if self.everything else self.paths(capability)
+
     def roles(self) -> set[str]:
         return {g.role for g in self.grants}
 

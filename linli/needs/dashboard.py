@@ -48,7 +48,7 @@ from linli.needs.rates import (
 )
 from linli.people.models import Department
 from linli.places.models import Place
-from linli.places.selectors import access_place, place_ancestors
+from linli.places.selectors import access_place, place_ancestors, places_rooted
 
 #: Periods longer than this are charted by month, shorter ones by day.
 DAILY_UP_TO_DAYS = 62
@@ -85,15 +85,12 @@ def parse_period(params: Any, *, today: dt.date) -> tuple[dt.date, dt.date]:
 def dashboard_place(actor: Actor, code: str) -> Place:
     """The place whose rates the actor asked for: ``code`` if it may view its rates (else
     404), by default the highest place where it may. 403 when it may nowhere."""
-    scope = scope_for(actor)
-    paths = scope.paths(NeedCap.VIEW_RATES)
-    if not (scope.everything or paths):
+    if not scope_for(actor).holds_anywhere(NeedCap.VIEW_RATES):
         raise PermissionDenied(_("您的角色不能查看三率"))
     if code:
         place = access_place(actor, code, NeedCap.VIEW_RATES)
     else:
-        qs = Place.objects.filter(depth=1) if scope.everything else Place.objects.filter(path__in=paths)
-        found = qs.order_by("depth", "path").first()
+        found = places_rooted(actor, NeedCap.VIEW_RATES).order_by("depth", "path").first()
         if found is None:
             raise Http404("place not found")
         place = found

@@ -66,7 +66,7 @@ def need_new(request: HttpRequest) -> HttpResponse:
     """Report a need. ``?place=CODE`` (from a building's QR code) fills the place in."""
     user: Any = request.user
     scope = scope_for(request.user)
-    if not (scope.everything or scope.paths(NeedCap.SUBMIT_NEED)):
+    if not scope.holds_anywhere(NeedCap.SUBMIT_NEED):
         raise PermissionDenied(_("您的角色不能反映诉求"))
     code = request.GET.get("place") or request.POST.get("place") or ""
     place = selectors.intake_place(request.user, code) if code else _home_place(request.user)
@@ -244,7 +244,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     """The queue of needs to handle, by state, category, grid and due time, with bulk
     accept and bulk whistle."""
     scope = scope_for(request.user)
-    if not (scope.everything or scope.paths(NeedCap.VIEW_NEEDS)):
+    if not scope.holds_anywhere(NeedCap.VIEW_NEEDS):
         raise PermissionDenied(_("您的角色没有诉求工作台"))
     params = request.GET
     status = params.get("status", "open")
@@ -326,7 +326,7 @@ def _bulk(request: HttpRequest) -> HttpResponse:
 def dispatches(request: HttpRequest) -> HttpResponse:
     """What has been whistled to my department: check in, resolve, or ask to return it."""
     scope = scope_for(request.user)
-    if not (scope.everything or liaison_areas(request.user) or scope.paths(NeedCap.VIEW_NEEDS)):
+    if not (liaison_areas(request.user) or scope.holds_anywhere(NeedCap.VIEW_NEEDS)):
         raise PermissionDenied(_("您不是部门联络人"))
     show = request.GET.get("show", "active")
     qs = selectors.dispatch_list(actor=request.user, active=show == "active")

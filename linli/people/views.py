@@ -115,7 +115,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 @login_required
 def audit_index(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
-    if not (scope.everything or scope.paths(PeopleCap.VIEW_AUDIT)):
+    if not scope.holds_anywhere(PeopleCap.VIEW_AUDIT):
         raise PermissionDenied(_("没有查看审计记录的权限"))
     entries = audit_list(actor=request.user, action=request.GET.get("action") or None)
     return render(request, "people/audit.html", {"page": paginate(request, entries.select_related("place"), 50)})

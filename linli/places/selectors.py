@@ -35,13 +35,15 @@ def place_list(
 
 def place_roots(*, actor: Actor) -> QuerySet[Place]:
     """The top nodes an actor may browse: its grant places (or the cities for admins)."""
-    scope = scope_for(actor)
-    roots: QuerySet[Place] = (
-        Place.objects.filter(depth=1)
-        if scope.everything
-        else Place.objects.filter(path__in=scope.paths(PlaceCap.VIEW_PLACES))
-    )
-    return roots.order_by("path")
+    return places_rooted(actor, PlaceCap.VIEW_PLACES).order_by("path")
+
+
+def places_rooted(actor: Actor, capability: str) -> QuerySet[Place]:
+    """The places where the actor's capability is rooted (the cities for the system and for
+    admins): where its pages for that capability start."""
+    roots = scope_for(actor).roots(capability)
+    found: QuerySet[Place] = Place.objects.filter(depth=1) if roots is None else Place.objects.filter(path__in=roots)
+    return found
 
 
 def check_city(city: Place | None) -> None:

@@ -66,7 +66,7 @@ def place_export(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def place_import_view(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
-    if not (scope.everything or scope.paths(PlaceCap.MANAGE_PLACES)):
+    if not scope.holds_anywhere(PlaceCap.MANAGE_PLACES):
         raise PermissionDenied(_("没有导入地点的权限"))
     form = PlaceImportForm(request.POST or None, request.FILES or None)
     result: dict[str, int] | None = None

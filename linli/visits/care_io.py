@@ -245,8 +245,7 @@ def care_export(*, actor: Actor, place: Place, full: bool = False, reason: str =
     if is_system(actor):
         qs = _all_assignments(place)
     elif (
-        scope.allows(VisitCap.VIEW_COVERAGE, place.path)
-        or any(p.startswith(place.path) for p in scope.paths(VisitCap.VIEW_COVERAGE))  # part of the place
+        scope.reaches(VisitCap.VIEW_COVERAGE, place.path)  # the place or part of it
         or scope.roles() & CARER_ROLES  # a carer: its own households
     ):
         qs = assignment_list(actor=actor, place=place)

@@ -34,6 +34,7 @@ from linli.core.access import SYSTEM, Actor, account_id, get_or_404, is_system, 
 from linli.people.models import Household, Vulnerability
 from linli.people.selectors import access_household
 from linli.places.models import Place, PlaceKind
+from linli.places.selectors import places_rooted
 from linli.visits.capabilities import CARER_ROLES, VisitCap
 from linli.visits.models import (
     COMMUNITY_PATH_LEN,
@@ -628,9 +629,8 @@ class VisitsHome:
 def visits_home(actor: Actor) -> VisitsHome | None:
     """The reader's way into visits, or ``None`` for a role that has no visits to do."""
     scope = scope_for(actor)
-    coverage_paths = scope.paths(VisitCap.VIEW_COVERAGE)
     is_carer = bool(scope.roles() & CARER_ROLES) and scope.person_id is not None
-    if not (scope.everything or coverage_paths or is_carer):
+    if not (scope.holds_anywhere(VisitCap.VIEW_COVERAGE) or is_carer):
         return None
-    roots = Place.objects.filter(depth=1) if scope.everything else Place.objects.filter(path__in=coverage_paths)
+    roots = places_rooted(actor, VisitCap.VIEW_COVERAGE)
     return VisitsHome(places=list(roots.order_by("depth", "path")[:20]), is_carer=is_carer)

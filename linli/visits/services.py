@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
-from linli.core.access import SYSTEM, Actor, is_system, require, scope_for, user_of
+from linli.core.access import SYSTEM, Actor, require, scope_for, user_of
 from linli.core.audit import audit_record
 from linli.core.models import AuditEntry
 from linli.core.photos import PhotoUpload, clean_photo
@@ -500,11 +500,7 @@ def night_round_create(
         raise ValidationError({"members": [_("请选择夜访小组成员")]})
     note = _check_text(note, "note", 200)
     scope = scope_for(actor)
-    outside = [
-        m.name
-        for m in members
-        if not is_system(actor) and not (scope.everything or scope.allows(PeopleCap.VIEW_PEOPLE, m.place.path))
-    ]
+    outside = [m.name for m in members if not scope.allows(PeopleCap.VIEW_PEOPLE, m.place.path)]
     if outside:
         raise ValidationError(
             {"members": [_("%(outside)s不在您的管辖范围内") % {"outside": gettext("、").join(outside)}]}

@@ -214,7 +214,7 @@ def need_transfer(
         if place.pk == need.place_id:
             raise ValidationError({"place": [_("已在该地点")]})
         old = need.place
-        need.place, need.place_path = place, place.path
+        need.place = place  # its place_path follows (PlaceScoped.save)
         need.grid = triage.locate_grid(place=place)
         need.district = ancestor(place, PlaceKind.DISTRICT)
         need.save(update_fields=["place", "place_path", "grid", "district"])

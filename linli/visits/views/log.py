@@ -40,7 +40,7 @@ NOT_FOUND = _("找不到该住户")
 
 def _require_logger(actor: Actor) -> None:
     scope = scope_for(actor)
-    if not (scope.everything or scope.paths(VisitCap.LOG_VISITS)):
+    if not scope.holds_anywhere(VisitCap.LOG_VISITS):
         raise PermissionDenied(_("您的角色不能登记走访"))
 
 
