@@ -27,7 +27,7 @@ from linli.needs.models import (
 )
 from linli.people.capabilities import PeopleCap
 from linli.people.models import Department
-from linli.places.models import Place, PlaceKind, path_len
+from linli.places.models import Place, PlaceKind, ancestor_path, path_len
 
 _COMMUNITY_DEPTH = path_len(PlaceKind.COMMUNITY)
 _BUILDING_DEPTH = path_len(PlaceKind.BUILDING)
@@ -44,11 +44,13 @@ def may_submit_at(actor: Actor, place: Place) -> bool:
         return True
     if place.kind == PlaceKind.HOUSEHOLD and not scope.allows(PeopleCap.VIEW_PEOPLE, place.path):
         return False
-    community = place.path[:_COMMUNITY_DEPTH]
-    return any(
-        place.path.startswith(p) or (len(p) >= _COMMUNITY_DEPTH and p[:_COMMUNITY_DEPTH] == community)
-        for p in scope.paths(NeedCap.SUBMIT_NEED)
-    )
+    if scope.allows(NeedCap.SUBMIT_NEED, place.path):
+        return True
+    # a resident's reach to report extends to the whole of its community
+    communities = {
+        ancestor_path(p, PlaceKind.COMMUNITY) for p in scope.paths(NeedCap.SUBMIT_NEED) if len(p) >= _COMMUNITY_DEPTH
+    }
+    return ancestor_path(place.path, PlaceKind.COMMUNITY) in communities
 
 
 def intake_place(actor: Actor, code: str | None) -> Place | None:
