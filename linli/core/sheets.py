@@ -48,6 +48,17 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.0f}"
 
 
+def check_upload(filename: str, size: int) -> None:
+    """Refuse an upload before it is read: a file that is not XLSX or CSV, or larger than
+    ``IMPORT_MAX_BYTES`` (the same limits ``check_sheet`` holds the contents to)."""
+    from django.conf import settings
+
+    if not filename.lower().endswith((".xlsx", ".csv")):
+        raise SheetRefused(_("只支持 .xlsx 或 .csv 文件"))
+    if size > settings.IMPORT_MAX_BYTES:
+        raise SheetRefused(_("文件过大(上限 %(size)s MB)。") % {"size": _mb(settings.IMPORT_MAX_BYTES)})
+
+
 def check_sheet(data: bytes, filename: str) -> None:
     """Refuse, before parsing, a file larger than ``IMPORT_MAX_BYTES`` or a workbook that
     unpacks to more than ``IMPORT_MAX_UNPACKED_BYTES`` (the sizes its zip directory declares,

@@ -1,6 +1,7 @@
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from linli.core.sheets import SheetRefused, check_upload
 
 
 class PlaceImportForm(forms.Form):
@@ -10,8 +11,8 @@ class PlaceImportForm(forms.Form):
 
     def clean_file(self) -> object:
         upload = self.cleaned_data["file"]
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            raise forms.ValidationError(_("文件过大"))
-        if not upload.name.lower().endswith((".xlsx", ".csv")):
-            raise forms.ValidationError(_("只支持 .xlsx 或 .csv 文件"))
+        try:
+            check_upload(upload.name or "", upload.size or 0)
+        except SheetRefused as exc:
+            raise forms.ValidationError(str(exc)) from exc
         return upload

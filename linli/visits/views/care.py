@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +19,7 @@ from linli.core.errors import error_response
 from linli.core.imports import Queued, import_or_queue
 from linli.core.pages import attempt, int_or_none, messages_of
 from linli.core.pagination import paginate
-from linli.core.sheets import XLSX_TYPE, ImportFailed
+from linli.core.sheets import XLSX_TYPE, ImportFailed, SheetRefused, check_upload
 from linli.people.capabilities import PeopleCap
 from linli.people.models import Person
 from linli.places.selectors import access_place
@@ -92,8 +91,10 @@ def care_import(request: HttpRequest, code: str) -> HttpResponse:
     if upload is None:
         messages.error(request, _("请选择 XLSX 或 CSV 文件"))
         return redirect(back)
-    if upload.size and upload.size > settings.IMPORT_MAX_BYTES:  # refused before it is read
-        messages.error(request, _("文件过大(上限 %(size)s MB)。") % {"size": settings.IMPORT_MAX_BYTES // 1024 // 1024})
+    try:
+        check_upload(upload.name or "", upload.size or 0)  # refused before it is read
+    except SheetRefused as exc:
+        messages.error(request, str(exc))
         return redirect(back)
     try:
         done = import_or_queue(
