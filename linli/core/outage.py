@@ -14,6 +14,7 @@ itself when the database is.
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import time
@@ -34,6 +35,24 @@ RETRY_AFTER = 5
 CONNECT_PAUSES = (0.1, 0.3, 0.6)
 #: Paths that answer for themselves while the database is away.
 _SELF_ANSWERING = ("/healthz", "/static/")
+
+
+#: errno values of a full disk (or a user's quota)
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _DISK_FULL
+
+
+def disk_full(request: HttpRequest) -> HttpResponse:
+    """507: an upload or an export that found the disk full (the write rolled back; reads go on)."""
+    from linli.core.errors import error_response
+
+    _forget_the_database(request)
+    return error_response(
+        request, 507, _("存储空间已满，暂时不能上传或导出，已填写的内容没有保存。查看不受影响，请稍后再试。")
+    )
 
 
 def is_outage(exc: BaseException | None) -> bool:
@@ -112,6 +131,9 @@ class DatabaseOutageMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_disk_full(exception):
+            logger.error("disk full; answered 507", extra={"path": request.path})
+            return disk_full(request)
         if not is_outage(exception):
             return None
         logger.warning("database lost during a request; answered 503", extra={"path": request.path})
@@ -125,6 +147,8 @@ def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespons
     from linli.core.errors import error_response
 
     exc = sys.exc_info()[1]
+    if is_disk_full(exc):
+        return disk_full(request)
     if is_outage(exc):
         _drop_connection()
         return unavailable(request)

@@ -18,6 +18,7 @@ from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
 from linli.core.models import Heartbeat
+from linli.testing import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,45 @@ def test_open311_xml_outage_is_in_the_spec_format() -> None:
     assert response.status_code == 503 and response["Retry-After"] == "5"
     root = ET.fromstring(response.content)  # noqa: S314 - our own answer
     assert root.tag == "errors" and root.findtext("error/code") == "503"
+
+
+# --- a full disk -------------------------------------------------------------------------------
+
+
+def test_an_upload_on_a_full_disk_is_refused_clearly_and_nothing_is_kept(
+    client: Client, nw: Any, monkeypatch: Any
+) -> None:
+    import errno
+    import io
+    import re
+
+    from django.core.files.storage import InMemoryStorage
+    from PIL import Image
+
+    from linli.needs.models import Need
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(InMemoryStorage, "_save", full)
+    sign_in(client, nw.users["resident"])
+    form = client.get("/needs/new/").content.decode()
+    submission = re.search(r'name="submission" value="([0-9a-f]{32})"', form).group(1)  # type: ignore[union-attr]
+    image = io.BytesIO()
+    Image.new("RGB", (32, 32), "red").save(image, format="JPEG")
+    image.seek(0)
+    image.name = "lamp.jpg"
+    response = client.post(
+        "/needs/new/",
+        {
+            "text": "楼下路灯坏了",
+            "category": "lighting",
+            "urgency": "normal",
+            "submission": submission,
+            "photos": image,
+        },
+    )
+    assert response.status_code == 507, re.findall(r"class=\"errors?[^>]*>(.*?)<", response.content.decode())[:5]
+    assert "存储空间已满" in response.content.decode()
+    assert not Need.objects.exists()  # the write rolled back with the photo
+    assert client.get("/needs/mine/").status_code == 200  # reading goes on
