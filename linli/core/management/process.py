@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -40,3 +40,10 @@ def progress_bar(console: Console) -> Progress:
         console=console,
         transient=True,
     )
+
+
+def with_progress(console: Console, label: str, work: Any) -> Any:
+    """Run ``work(progress)`` under one progress bar; ``progress(phase, done, total)`` moves it."""
+    with progress_bar(console) as bar:
+        task = bar.add_task(label, total=None)
+        return work(lambda phase, done, total: bar.update(task, description=phase, completed=done, total=total))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -51,6 +52,36 @@ def require_liaison(actor: Actor, dispatch: Dispatch, need: Need) -> None:
     raise PermissionDenied(_("只有承办部门的联络人可以操作"))
 
 
+def _dispatch_event(
+    need: Need,
+    dispatch: Dispatch,
+    kind: str,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    from_status: str | None = None,
+    note: str = "",
+    **data: Any,
+) -> None:
+    """A step of one department's dispatch on the need's timeline (the department and the
+    dispatch named in it)."""
+    record_need_event(
+        need,
+        kind,
+        actor=actor,
+        at=at,
+        from_status=need.status if from_status is None else from_status,
+        department=dispatch.department,
+        note=note,
+        data={**data, "dispatch": dispatch.pk},
+    )
+
+
+def _lead_resolved(need: Need) -> Dispatch | None:
+    """The dispatch whose result becomes the need's: the lead department's, else the first resolved."""
+    return need.dispatches.filter(status=DispatchStatus.RESOLVED).order_by("-is_lead", "resolved_at").first()
+
+
 def dispatch_checkin(*, actor: Actor, dispatch: Dispatch | int, now: dt.datetime | None = None) -> Dispatch:
     """The department checks in 报到: it has seen the whistle and takes the work on."""
     now = _now(now)
@@ -61,15 +92,7 @@ def dispatch_checkin(*, actor: Actor, dispatch: Dispatch | int, now: dt.datetime
         dispatch.status, dispatch.checked_in_at = DispatchStatus.CHECKED_IN, now
         dispatch.checked_in_by = user_of(actor)
         dispatch.save(update_fields=["status", "checked_in_at", "checked_in_by"])
-        record_need_event(
-            need,
-            EventKind.CHECKED_IN,
-            actor=actor,
-            at=now,
-            from_status=need.status,
-            department=dispatch.department,
-            data={"on_time": now <= dispatch.checkin_due, "dispatch": dispatch.pk},
-        )
+        _dispatch_event(need, dispatch, EventKind.CHECKED_IN, actor=actor, at=now, on_time=now <= dispatch.checkin_due)
     return dispatch
 
 
@@ -97,18 +120,9 @@ def dispatch_resolve(
         if photos:
             photos_attach(need=need, uploads=photos, actor=actor, stage="result")
         on_time = now <= dispatch.resolution_due
-        record_need_event(
-            need,
-            EventKind.RESOLVED,
-            actor=actor,
-            at=now,
-            from_status=need.status,
-            department=dispatch.department,
-            note=result,
-            data={"on_time": on_time, "dispatch": dispatch.pk},
-        )
+        _dispatch_event(need, dispatch, EventKind.RESOLVED, actor=actor, at=now, note=result, on_time=on_time)
         if not need.dispatches.filter(status__in=ACTIVE_DISPATCH).exists():
-            lead = need.dispatches.filter(status=DispatchStatus.RESOLVED).order_by("-is_lead", "resolved_at").first()
+            lead = _lead_resolved(need)
             _finish(need, actor=actor, now=now, result=lead.result if lead else result)
     return dispatch
 
@@ -126,16 +140,7 @@ def dispatch_return(*, actor: Actor, dispatch: Dispatch | int, reason: str, now:
         expect(dispatch, DISPATCH["return"])
         dispatch.status, dispatch.return_reason = DispatchStatus.RETURN_REQUESTED, reason[:1000]
         dispatch.save(update_fields=["status", "return_reason"])
-        record_need_event(
-            need,
-            EventKind.RETURN_REQUESTED,
-            actor=actor,
-            at=now,
-            from_status=need.status,
-            department=dispatch.department,
-            note=reason,
-            data={"dispatch": dispatch.pk},
-        )
+        _dispatch_event(need, dispatch, EventKind.RETURN_REQUESTED, actor=actor, at=now, note=reason)
         notify_need(need, "return_requested", dispatch=dispatch.pk)
     return dispatch
 
@@ -156,18 +161,10 @@ def dispatch_return_decide(
             dispatch.status = DispatchStatus.RETURNED
             dispatch.save(update_fields=["status"])
             if not need.dispatches.filter(status__in=ACTIVE_DISPATCH).exists():
-                if need.dispatches.filter(status=DispatchStatus.RESOLVED).exists():
-                    lead = need.dispatches.filter(status=DispatchStatus.RESOLVED).order_by("-is_lead").first()
-                    assert lead is not None
-                    record_need_event(
-                        need,
-                        EventKind.RETURN_APPROVED,
-                        actor=actor,
-                        at=now,
-                        from_status=before,
-                        department=dispatch.department,
-                        note=note,
-                        data={"dispatch": dispatch.pk},
+                lead = _lead_resolved(need)
+                if lead is not None:  # another department's work stands: the need is resolved
+                    _dispatch_event(
+                        need, dispatch, EventKind.RETURN_APPROVED, actor=actor, at=now, from_status=before, note=note
                     )
                     _finish(need, actor=actor, now=now, result=lead.result)
                     return dispatch
@@ -179,15 +176,6 @@ def dispatch_return_decide(
             dispatch.status = DispatchStatus.CHECKED_IN if dispatch.checked_in_at else DispatchStatus.WHISTLED
             dispatch.save(update_fields=["status"])
             kind = EventKind.RETURN_REJECTED
-        record_need_event(
-            need,
-            kind,
-            actor=actor,
-            at=now,
-            from_status=before,
-            department=dispatch.department,
-            note=note,
-            data={"dispatch": dispatch.pk},
-        )
+        _dispatch_event(need, dispatch, kind, actor=actor, at=now, from_status=before, note=note)
         notify_need(need, kind, dispatch=dispatch.pk)
     return dispatch

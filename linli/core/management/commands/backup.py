@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from linli.core.backup import BackupError, backup
-from linli.core.management.process import console_for, hold_database, progress_bar
+from linli.core.management.process import console_for, hold_database, with_progress
 
 
 class Command(BaseCommand):
@@ -23,15 +23,10 @@ class Command(BaseCommand):
         hold_database()
         console = console_for(self)
         target = to or Path(settings.ROOT_DIR) / "var" / "backups"
-        with progress_bar(console) as bar:
-            task = bar.add_task(_("备份"), total=None)
-            try:
-                done = backup(
-                    target,
-                    progress=lambda phase, n, total: bar.update(task, description=phase, completed=n, total=total),
-                )
-            except BackupError as exc:
-                raise CommandError(str(exc)) from exc
+        try:
+            done = with_progress(console, _("备份"), lambda progress: backup(target, progress=progress))
+        except BackupError as exc:
+            raise CommandError(str(exc)) from exc
         console.print(
             "[green]✓[/green] "
             + _("已备份到 %(folder)s：%(tables)s 张表 %(rows)s 行，%(files)s 个文件")

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from linli.core.backup import BackupError, restore
-from linli.core.management.process import console_for, hold_database, progress_bar
+from linli.core.management.process import console_for, hold_database, with_progress
 
 
 class Command(BaseCommand):
@@ -25,15 +25,10 @@ class Command(BaseCommand):
             raise CommandError(_("恢复会替换备份之后写入的一切数据；确认请加 --yes"))
         hold_database()
         console = console_for(self)
-        with progress_bar(console) as bar:
-            task = bar.add_task(_("恢复"), total=None)
-            try:
-                manifest = restore(
-                    folder,
-                    progress=lambda phase, n, total: bar.update(task, description=phase, completed=n, total=total),
-                )
-            except BackupError as exc:
-                raise CommandError(str(exc)) from exc
+        try:
+            manifest = with_progress(console, _("恢复"), lambda progress: restore(folder, progress=progress))
+        except BackupError as exc:
+            raise CommandError(str(exc)) from exc
         console.print(
             "[green]✓[/green] "
             + _("已恢复 %(made_at)s 的备份：%(tables)s 张表，%(files)s 个文件")

@@ -42,15 +42,19 @@ class TaskInterrupted(Exception):
         self.task_id = task_id
 
 
+def _back_in_queue(**which: Any) -> int:
+    """Running tasks put back in the queue (only a running one moves, so never twice)."""
+    return DBTaskResult.objects.filter(status="RUNNING", **which).update(status="READY", started_at=None)
+
+
 def requeue(task_id: Any) -> int:
-    """Put a task that was running back in the queue (once: only a running one moves)."""
-    return DBTaskResult.objects.filter(pk=task_id, status="RUNNING").update(status="READY", started_at=None)
+    """A task the outage cut off, back in the queue."""
+    return _back_in_queue(pk=task_id)
 
 
 def requeue_abandoned(*, now: dt.datetime | None = None) -> int:
     """Tasks left running by a worker that was killed, back in the queue."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
-    return DBTaskResult.objects.filter(status="RUNNING", started_at__lt=cutoff).update(status="READY", started_at=None)
+    return _back_in_queue(started_at__lt=(now or timezone.now()) - STALE_AFTER)
 
 
 def wait_for_database(sleep: Any = time.sleep) -> int:
