@@ -20,6 +20,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from linli.core.access import SYSTEM
+from linli.core.tasks import schedule_next
 from linli.needs import services
 from linli.needs.models import (
     DeadlineAction,
@@ -163,6 +164,5 @@ def sweep_deadlines() -> dict[str, int]:
     """Remind, escalate, close unrated needs; then schedule the next sweep (a periodic task
     the needs app registers with the worker)."""
     result = deadlines_sweep()
-    with transaction.atomic():
-        sweep_deadlines.using(run_after=timezone.now() + dt.timedelta(seconds=SWEEP_SECONDS)).enqueue()
+    schedule_next(sweep_deadlines, run_after=timezone.now() + dt.timedelta(seconds=SWEEP_SECONDS))
     return {"reminded": result.reminded, "escalated": result.escalated, "closed_unrated": result.closed_unrated}

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
+
+from linli.core.tasks import schedule_next
 
 SWEEP_SECONDS = 3600
 
@@ -19,6 +20,5 @@ def sweep_visit_reminders() -> dict[str, int]:
     from linli.visits.reminders import reminders_sweep
 
     reminded = reminders_sweep()
-    with transaction.atomic():
-        sweep_visit_reminders.using(run_after=timezone.now() + dt.timedelta(seconds=SWEEP_SECONDS)).enqueue()
+    schedule_next(sweep_visit_reminders, run_after=timezone.now() + dt.timedelta(seconds=SWEEP_SECONDS))
     return {"reminded": reminded}

@@ -7,10 +7,17 @@ maintenance) it logs one line, waits with back-off and goes on when the server i
 that the outage interrupted is put back in the queue and runs again, once; a task left
 running by a worker that was killed is put back when the next worker starts. Every task is
 safe to run twice (the sweeps' unique guards, the outbox's record of whom it reached).
+
+Whether a task's worker is alive is PostgreSQL's to say: a worker holds a session advisory
+lock keyed by its id on a connection of its own (``Liveness``), which the server releases
+the moment the process dies and its socket closes. A starting worker puts back every running
+task whose worker's lock it can take; a task of a live worker is left alone, however long it
+runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -30,8 +37,10 @@ from linli.core.tasks import ensure_scheduled
 
 logger = logging.getLogger("linli.worker")
 
-#: A task still marked running this long after it started was left by a worker that died.
+#: A running task that names no worker, this long after it started, was left by one that died.
 STALE_AFTER = dt.timedelta(minutes=15)
+#: Namespace (the first key) of the workers' advisory locks.
+LIVENESS_LOCK = 0x4C4E5730
 
 
 class TaskInterrupted(Exception):
@@ -52,9 +61,53 @@ def requeue(task_id: Any) -> int:
     return _back_in_queue(pk=task_id)
 
 
-def requeue_abandoned(*, now: dt.datetime | None = None) -> int:
-    """Tasks left running by a worker that was killed, back in the queue."""
-    return _back_in_queue(started_at__lt=(now or timezone.now()) - STALE_AFTER)
+class Liveness:
+    """A worker's proof of life: a session advisory lock keyed by its id, held on a connection
+    of its own (Django's may be closed between tasks) for as long as the process lives."""
+
+    def __init__(self, worker_id: str) -> None:
+        self.worker_id = worker_id
+        self._conn: Any = None
+
+    def hold(self) -> None:
+        """Take the lock (again after an outage: a restarted server has forgotten it)."""
+        self.release()
+        conn = connection.get_new_connection(connection.get_connection_params())
+        conn.autocommit = True
+        conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [LIVENESS_LOCK, self.worker_id])
+        self._conn = conn
+
+    def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # a connection the outage already broke
+                self._conn.close()
+            self._conn = None
+
+
+def worker_alive(worker_id: str) -> bool:
+    """Whether the worker of that id holds its lock: if this session can take it, no one does."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [LIVENESS_LOCK, worker_id])
+        (taken,) = cursor.fetchone()
+        if taken:
+            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [LIVENESS_LOCK, worker_id])
+    return not taken
+
+
+def requeue_abandoned(*, own_id: str = "", now: dt.datetime | None = None) -> int:
+    """Tasks left running by a worker that died, back in the queue: those whose worker no
+    longer holds its lock, and those naming no worker that started ``STALE_AFTER`` ago."""
+    stale_before = (now or timezone.now()) - STALE_AFTER
+    requeued = 0
+    running = DBTaskResult.objects.filter(status="RUNNING").values_list("pk", "worker_ids", "started_at")
+    for pk, worker_ids, started_at in running:
+        owner = worker_ids[-1] if worker_ids else None
+        if owner == own_id and own_id:
+            continue
+        dead = (started_at is not None and started_at < stale_before) if owner is None else not worker_alive(owner)
+        if dead:
+            requeued += requeue(pk)
+    return requeued
 
 
 def wait_for_database(sleep: Any = time.sleep) -> int:
@@ -80,6 +133,13 @@ def wait_for_database(sleep: Any = time.sleep) -> int:
 class ResilientWorker(Worker):
     """django-tasks-db's worker, kept alive through database outages."""
 
+    liveness: Liveness | None = None
+
+    def _back(self) -> None:
+        """The database is back: take the liveness lock again (the server forgot it)."""
+        if self.liveness is not None:
+            self.liveness.hold()
+
     def run(self) -> None:
         while self.running:
             try:
@@ -88,6 +148,7 @@ class ResilientWorker(Worker):
             except TaskInterrupted as exc:
                 logger.warning("database lost while a task ran; waiting for it (task %s)", exc.task_id)
                 wait_for_database()
+                self._back()
                 requeue(exc.task_id)
                 logger.warning("database back; task %s queued again", exc.task_id)
             except Exception as exc:
@@ -95,6 +156,7 @@ class ResilientWorker(Worker):
                     raise
                 logger.warning("database unreachable (%s); the worker waits", type(exc).__name__)
                 wait_for_database()
+                self._back()
                 logger.warning("database back; the worker goes on")
             self.startup_delay = False
             close_old_connections()
@@ -129,9 +191,11 @@ class Command(DBWorkerCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.configure_logging(options["verbosity"])
+        liveness = Liveness(options["worker_id"])
         while True:
             try:
-                abandoned = requeue_abandoned()
+                liveness.hold()
+                abandoned = requeue_abandoned(own_id=liveness.worker_id)
                 if abandoned:
                     logger.warning("%s task(s) left running by a stopped worker queued again", abandoned)
                 for task in periodic_tasks():
@@ -154,5 +218,9 @@ class Command(DBWorkerCommand):
             worker_id=options["worker_id"],
             excluded_queue_names=excluded,
         )
+        worker.liveness = liveness
         worker.configure_signals()
-        worker.run()
+        try:
+            worker.run()
+        finally:
+            liveness.release()
