@@ -41,8 +41,17 @@ _SELF_ANSWERING = ("/healthz", "/static/")
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
+#: SQLSTATE of PostgreSQL's own full disk ("could not extend file")
+_DISK_FULL_SQLSTATE = "53100"
+
+
 def is_disk_full(exc: BaseException | None) -> bool:
-    return isinstance(exc, OSError) and exc.errno in _DISK_FULL
+    """A full disk: the site's own (an upload, an export) or the database's (its write failed,
+    the server itself is still up)."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+        return True
+    cause = getattr(exc, "__cause__", None) if exc is not None else None
+    return any(getattr(e, "sqlstate", None) == _DISK_FULL_SQLSTATE for e in (exc, cause))
 
 
 def disk_full(request: HttpRequest) -> HttpResponse:

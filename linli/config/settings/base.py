@@ -251,7 +251,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = ROOT_DIR / "var" / "static"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "linli.core.storage.WholeFileStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = ROOT_DIR / "var" / "media"
