@@ -162,7 +162,7 @@ def _reopen(need: Need, *, actor: Actor, now: dt.datetime) -> None:
         from_status=before,
         data={"to": need.level, "why": "unsatisfied"},
     )
-    notify_need(need, "escalated")
+    notify_need(need, "escalated", to=higher)
 
 
 def _level_rank(level: str) -> int:
@@ -220,5 +220,5 @@ def need_escalate(*, need: Need | int, why: str, now: dt.datetime | None = None,
     record_need_event(
         need, EventKind.ESCALATED, actor=actor, at=now, from_status=before, data={"to": higher, "why": why}
     )
-    notify_need(need, "escalated")
+    notify_need(need, "escalated", to=higher)
     return need

@@ -11,6 +11,10 @@ then intake over HTTP beside bare inserts, the workbench queue and Open311 reads
 concurrent clients, and the three rates from the roll-ups beside a recomputation
 (``linli.bench.needs``).
 
+``faults`` runs a mixed load against a site of its own and injects faults in turn (a killed
+web worker, a job worker killed mid-sweep, a PostgreSQL restart and stop), then reports lost
+writes, duplicates, 5xx other than 503 and recovery times (``linli.bench.faults``).
+
 ``visits`` generates a street of households, carers and six months of visits in the current
 database (``LINLI_DB_NAME``) unless it is there, then times the coverage list and summaries
 for a street, a community and a grid (``linli.bench.visits``).
@@ -18,6 +22,7 @@ for a street, a community and a grid (``linli.bench.visits``).
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import statistics
@@ -40,18 +45,23 @@ from linli.places.selectors import place_list, with_counts
 
 class Command(BaseCommand):
     help = (
-        "Benchmark the scoped reads on the demo data (places), a generated city's needs (needs) or a "
-        "generated street's visit coverage (visits)."
+        "Benchmark the scoped reads on the demo data (places), a generated city's needs (needs), a "
+        "generated street's visit coverage (visits), or survival of faults under load (faults)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("suite", choices=["places", "needs", "visits"])
+        parser.add_argument("suite", choices=["places", "needs", "visits", "faults"])
         parser.add_argument("--runs", type=int, default=None, help="repetitions (places: 50; needs' rates: 20)")
         parser.add_argument("--city-code", default="gen", help="needs: the generated city (linli gen-city)")
         parser.add_argument("--quick", action="store_true", help="needs: tiny numbers (tests)")
         parser.add_argument("--intake", type=int, default=200, help="needs: needs posted per intake case")
         parser.add_argument("--requests", type=int, default=500, help="needs: requests per read case")
-        parser.add_argument("--clients", type=int, default=50, help="needs: concurrent clients for reads")
+        parser.add_argument(
+            "--clients",
+            type=int,
+            default=None,
+            help="needs: concurrent clients for reads (50); faults: of the load (10)",
+        )
         parser.add_argument(
             "--in-process", action="store_true", help="needs: Django's test Client in this process, no server"
         )
@@ -62,6 +72,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--explain", action="store_true", help="visits: print EXPLAIN ANALYZE of the community list"
         )
+        parser.add_argument("--rounds", type=int, default=3, help="faults: rounds of every fault")
+        parser.add_argument(
+            "--stop-seconds", type=float, default=30.0, help="faults: how long PostgreSQL stays stopped"
+        )
+        parser.add_argument("--backlog", type=int, default=300, help="faults: overdue needs for each killed sweep")
+        parser.add_argument("--settle", type=float, default=3.0, help="faults: seconds of plain load between faults")
+        parser.add_argument("--keep", action="store_true", help="faults: keep the cluster and the logs")
+        parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, suite: str, runs: int | None, **options: Any) -> None:
         if suite == "needs":
@@ -69,6 +87,9 @@ class Command(BaseCommand):
             return
         if suite == "visits":
             self.visits(runs=runs or 20, **options)
+            return
+        if suite == "faults":
+            self.faults(**options)
             return
         runs = runs or 50
         street = User.objects.filter(username="street").first()
@@ -108,6 +129,51 @@ class Command(BaseCommand):
             table.add_row(label, f"{statistics.median(timings):.2f}", f"{p95:.2f}", str(rows))
         console.print(table)
 
+    def faults(
+        self,
+        *,
+        rounds: int,
+        clients: int | None,
+        stop_seconds: float,
+        backlog: int,
+        settle: float,
+        keep: bool,
+        inside: bool,
+        **options: Any,
+    ) -> None:
+        """The fault suite (``linli.bench.faults``): outside, a cluster of its own; inside, the run."""
+        from django.conf import settings
+
+        from linli.bench import faults
+
+        if settings.DATABASES["default"]["ENGINE"] != "linli.core.pgembedded":
+            raise CommandError(_("故障演练需要内置数据库（它会自行停止和启动 PostgreSQL）：请不要设置 DATABASE_URL"))
+        console = console_for(self)
+        clients = clients or 10
+        if not inside or not os.environ.get("LINLI_FAULTS_INSIDE"):
+            args = [
+                f"--rounds={rounds}",
+                f"--clients={clients}",
+                f"--stop-seconds={stop_seconds}",
+                f"--backlog={backlog}",
+                f"--settle={settle}",
+            ]
+            code = faults.run_outside(args=args, keep=keep, say=console.print)
+            if code:
+                raise CommandError(_("故障演练未达到目标（退出代码 %(code)s）") % {"code": code})
+            return
+        report = faults.run_inside(
+            rounds=rounds,
+            clients=clients,
+            stop_seconds=stop_seconds,
+            backlog=backlog,
+            settle=settle,
+            say=lambda text: console.print(f"· {text}"),
+        )
+        console.print(faults.render(report), markup=False, highlight=False)
+        if not report.goals_met():
+            raise CommandError(_("故障演练未达到目标"))
+
     def needs(self, *, runs: int | None, city_code: str, quick: bool, in_process: bool, **options: Any) -> None:
         from linli.bench import needs as b
 
@@ -118,7 +184,7 @@ class Command(BaseCommand):
         sizes = (
             b.Sizes.quick()
             if quick
-            else b.Sizes(intake=options["intake"], requests=options["requests"], clients=options["clients"])
+            else b.Sizes(intake=options["intake"], requests=options["requests"], clients=options["clients"] or 50)
         )
         if runs:
             sizes = dataclasses.replace(sizes, runs=runs)

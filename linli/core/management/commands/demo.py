@@ -91,8 +91,10 @@ class Supervisor:
         log: Any,
         clock: Any = time.monotonic,
         names: list[str] | None = None,
+        spawn: Any = subprocess.Popen,
     ) -> None:
         self.commands = commands
+        self.spawn = spawn
         self.names = names or [" ".join(command[3:4]) or command[0] for command in commands]
         self.children = children
         self.log = log
@@ -107,7 +109,7 @@ class Supervisor:
             due = self.due[n]
             if due is not None:
                 if now >= due:
-                    self.children[n] = subprocess.Popen(self.commands[n])
+                    self.children[n] = self.spawn(self.commands[n])
                     self.started[n], self.due[n] = now, None
                 continue
             code = child.poll()
