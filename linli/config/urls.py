@@ -28,6 +28,9 @@ def _admin_login(request: HttpRequest, extra_context: object = None) -> HttpResp
 
 # a database outage anywhere in a request is a 503, anything else the site's own error page
 handler500 = "linli.core.outage.server_error"
+handler400 = "linli.core.errors.bad_request"
+handler403 = "linli.core.errors.permission_denied"
+handler404 = "linli.core.errors.page_not_found"
 
 # Django admin is for system admins only, not for every is_staff account.
 admin.site.has_permission = _admin_only  # type: ignore[method-assign,assignment]

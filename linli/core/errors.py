@@ -30,13 +30,16 @@ def _titles() -> dict[int, str]:
         401: _("请先登录"),
         403: _("没有权限"),
         404: _("找不到该页面"),
+        405: _("不能这样打开"),
         429: _("操作太频繁"),
         503: _("服务暂时不可用"),
         507: _("存储空间已满"),
     }
 
 
-def error_response(request: HttpRequest, status: int, message: Any, *, retry_after: int | None = None) -> HttpResponse:
+def error_response(
+    request: HttpRequest, status: int, message: Any, *, retry_after: int | None = None, title: Any = None
+) -> HttpResponse:
     """An error answer shaped for whoever asked: Open311's ``[{code, description}]`` under
     ``/open311/``, ``{"detail": …}`` under ``/api/``, else
     the site's page in large type, each in the reader's language (``Accept-Language``, else
@@ -53,12 +56,56 @@ def error_response(request: HttpRequest, status: int, message: Any, *, retry_aft
         response = JsonResponse({"detail": str(message)}, status=status, json_dumps_params={"ensure_ascii": False})
     else:
         context = {
-            "title": _titles().get(status, _("出错了")),
+            "title": title or _titles().get(status, _("出错了")),
             "message": message,
             "retry_after": retry_after,
             "request": request,
+            "back": back_url(request),
         }
         response = HttpResponse(render_to_string("core/error.html", context, request=request), status=status)
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+# --- the site's error pages (handler400/403/404, the CSRF failure view, bare 405s) -----------------
+
+
+def back_url(request: HttpRequest) -> str:
+    """Where the reader came from, if it was a page of this site (never another site's)."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    referer = request.META.get("HTTP_REFERER", "")
+    if not referer or referer.split("#")[0] == request.build_absolute_uri().split("#")[0]:
+        return ""
+    if url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return referer
+    return ""
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, 400, _("这个请求无法处理：可能是链接不完整或表单已过期。请返回后重试。"))
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """403 with the refusal's own reason when the code gave one (they are translated), else
+    a general one."""
+    reason = exception.args[0] if exception is not None and exception.args else None
+    if not isinstance(reason, str) or not reason.strip():
+        reason = _("您没有打开这个页面的权限。如果工作需要，请联系社区工作人员。")
+    return error_response(request, 403, reason)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # the exception's text is for the log (it may be Django's, in English): the reader gets ours
+    return error_response(request, 404, _("找不到这个页面：链接可能有误，或者内容已被删除，或者您无权查看。"))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return error_response(
+        request, 403, _("页面已过期，没有保存。请返回，刷新页面后再提交一次。"), title=_("页面已过期")
+    )
+
+
+def method_not_allowed(request: HttpRequest) -> HttpResponse:
+    return error_response(request, 405, _("这个页面不能这样打开。请从页面上的按钮或链接进入。"))

@@ -137,3 +137,46 @@ class AdminStylesMiddleware:
         if request.path.startswith("/admin/"):
             response._csp_update = {"style-src": ["'unsafe-inline'"]}  # type: ignore[attr-defined]
         return response
+
+
+class ErrorPageMiddleware:
+    """A bare error answer on a page (Django's empty 405 from ``require_POST``, an empty 403 or
+    404 a library returned) becomes the site's own page in the reader's language, with the way
+    back; the ``Allow`` header of a 405 is kept, and a view's own short message is kept as the
+    page's message. Pages the views rendered themselves (a form with its errors), htmx
+    fragments, JSON and the API's and Open311's answers are left as they are."""
+
+    _STATUSES = (400, 403, 404, 405)
+    _NOT_PAGES = ("/api/", "/open311/", "/static/", "/media/", "/healthz")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code not in self._STATUSES or request.path.startswith(self._NOT_PAGES):
+            return response
+        if getattr(response, "streaming", False) or request.headers.get("HX-Request"):
+            return response  # a file, or a fragment htmx puts in the page it asked from
+        kind = response.get("Content-Type", "")
+        if response.content and not kind.startswith(("text/html", "text/plain")):
+            return response  # JSON for the offline page's script, or another format asked for
+        if b"<html" in response.content[:2000].lower():
+            return response  # a page the view rendered (a form with its errors)
+        from linli.core import errors
+
+        text = response.content.decode(response.charset or "utf-8", "replace").strip()
+        page: HttpResponse
+        if text and len(text) <= 500:  # a view's own short message, kept in the site's page
+            page = errors.error_response(request, response.status_code, text)
+        elif response.status_code == 405:
+            page = errors.method_not_allowed(request)
+        elif response.status_code == 403:
+            page = errors.permission_denied(request)
+        elif response.status_code == 404:
+            page = errors.page_not_found(request)
+        else:
+            page = errors.bad_request(request)
+        if "Allow" in response:
+            page["Allow"] = response["Allow"]
+        return page

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "linli.bench",
 ]
 
+CSRF_FAILURE_VIEW = "linli.core.errors.csrf_failure"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     # a database outage is a 503 in the reader's language, and the connection comes back by itself
     "linli.core.outage.DatabaseOutageMiddleware",
+    # a bare 400/403/404/405 from a library becomes the site's page, in the reader's language
+    "linli.core.middleware.ErrorPageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from linli.core.errors import error_response
 from linli.core.pages import messages_of
 from linli.core.sheets import XLSX_TYPE
 from linli.people.services import export_unmask
@@ -32,8 +33,8 @@ from linli.visits.ledger import (
 )
 
 
-def _bad_request(message: str) -> HttpResponse:
-    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    return error_response(request, 400, message)
 
 
 @login_required
@@ -49,14 +50,14 @@ def ledger(request: HttpRequest, code: str, year: int, month: int, fmt: str) -> 
     try:
         reason = export_unmask(actor=request.user, place=community, full=full, reason=request.GET.get("reason", ""))
     except ValidationError as exc:
-        return _bad_request(messages_of(exc))
+        return _bad_request(request, messages_of(exc))
     if community.kind not in LEDGER_PLACE_KINDS:
-        return _bad_request(_("台账按社区(村)生成，请选择社区"))
+        return _bad_request(request, _("台账按社区(村)生成，请选择社区"))
     now = timezone.now()
     try:
         when = ledger_month(year, month, now=now)
     except BadMonth as exc:
-        return _bad_request(str(exc))
+        return _bad_request(request, str(exc))
     _book, content = ledger_export(
         actor=request.user, community=community, month=when, full=full, reason=reason, fmt=fmt, now=now
     )
