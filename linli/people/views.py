@@ -27,7 +27,7 @@ from linli.people.selectors import (
     sees_sensitive,
 )
 from linli.people.services import membership_grant, membership_revoke, person_unmask
-from linli.places.selectors import access_place, place_ancestors
+from linli.places.selectors import access_place, place_crumbs
 
 
 @login_required
@@ -47,7 +47,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "household": household,
             "members": members,
-            "ancestors": place_ancestors(household.place)[:-1],
+            "crumbs": place_crumbs(request.user, household.place, with_self=False),
             "can_unmask": scope_for(request.user).allows(PeopleCap.UNMASK, household.place.path),
             "can_sensitive": sees_sensitive(request.user, household.place.path),
             "unmask_form": UnmaskForm(),
@@ -66,7 +66,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "person": person,
             "links": links,
             "memberships": list(membership_list(actor=request.user, person=person)),
-            "ancestors": place_ancestors(person.place),
+            "crumbs": place_crumbs(request.user, person.place, link_self=True),
             "can_unmask": can_unmask(request.user, person),
             "can_sensitive": can_see_sensitive(request.user, person),
             "unmask_form": UnmaskForm(),

@@ -87,6 +87,25 @@ def place_ancestors(place: Place) -> list[Place]:
     return list(Place.objects.filter(path__in=steps).order_by("depth"))
 
 
+def place_crumbs(
+    actor: Actor,
+    place: Place,
+    action: str = PlaceCap.VIEW_PLACES,
+    *,
+    with_self: bool = True,
+    link_self: bool = False,
+) -> list[tuple[Place, bool]]:
+    """The chain from the root to ``place`` (``with_self``: inclusive) for a page's crumbs, each
+    with whether it is a link: only the levels the reader may open (``access_place`` with the
+    same ``action`` would let them in), and ``place`` itself only with ``link_self`` (a page
+    about something at the place, not the place's own page). Two queries."""
+    chain = place_ancestors(place)
+    if not with_self:
+        chain = chain[:-1]
+    opens = set(Place.objects.visible(actor, action).filter(pk__in=[p.pk for p in chain]).values_list("pk", flat=True))
+    return [(p, p.pk in opens and (link_self or p.pk != place.pk)) for p in chain]
+
+
 def with_counts(qs: QuerySet[Place]) -> QuerySet[Place]:
     """Annotate each place with the households in its subtree, and with what other apps
     count there (``core.registry.register_place_counts``: the people app's residents), each a

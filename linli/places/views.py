@@ -16,7 +16,7 @@ from linli.core.registry import panels, place_redirect
 from linli.core.sheets import XLSX_TYPE
 from linli.places.capabilities import PlaceCap
 from linli.places.forms import PlaceImportForm
-from linli.places.selectors import access_place, place_ancestors, place_list, place_roots, with_counts
+from linli.places.selectors import access_place, place_crumbs, place_list, place_roots, with_counts
 from linli.places.services import place_export_xlsx
 
 
@@ -46,7 +46,7 @@ def place_detail(request: HttpRequest, code: str) -> HttpResponse:
     children = with_counts(place_list(actor=request.user, parent=place))
     context = {
         "place": place,
-        "ancestors": place_ancestors(place)[:-1],
+        "crumbs": place_crumbs(request.user, place, with_self=False),
         "page": paginate(request, children),
         "can_manage_places": scope.allows(PlaceCap.MANAGE_PLACES, place.path),
         "panels": panels("place", request, place),

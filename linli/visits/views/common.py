@@ -15,7 +15,7 @@ from linli.core.access import Actor, scope_for
 from linli.core.pages import int_or_none, safe_next
 from linli.people.models import Household
 from linli.places.models import Place, PlaceKind
-from linli.places.selectors import access_place, place_ancestors
+from linli.places.selectors import access_place, place_crumbs
 from linli.visits.capabilities import VisitCap
 from linli.visits.selectors import access_household_visits
 
@@ -68,8 +68,7 @@ def _query(request: HttpRequest, **changes: Any) -> str:
 
 
 def _crumbs(actor: Actor, place: Place, action: str) -> list[tuple[Place, bool]]:
-    scope = scope_for(actor)
-    return [(a, a.pk != place.pk and scope.allows(action, a.path)) for a in place_ancestors(place)]
+    return place_crumbs(actor, place, action)
 
 
 def coverage_place(actor: Actor, code: str, capability: str) -> Place:

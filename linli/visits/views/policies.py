@@ -57,7 +57,7 @@ def policies(request: HttpRequest, code: str) -> HttpResponse:
             "table": table,
             "own": any(own for _d, _n, own in rows.values()),
             "can_edit": scope_for(user).allows(VisitCap.MANAGE_VISIT_POLICY, community.path),
-            "can_opinions": scope_for(user).allows(VisitCap.VIEW_VISITS, community.path),
+            "can_opinions": scope_for(user).allows(VisitCap.VIEW_VISITS, place.path),
         },
     )
 
