@@ -144,7 +144,8 @@ def need_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def my_needs(request: HttpRequest) -> HttpResponse:
     needs = selectors.need_list(actor=request.user, mine=True).order_by("-created_at", "-id")
-    return render(request, "needs/mine.html", {"page": paginate(request, needs)})
+    can_report = scope_for(request.user).holds_anywhere(NeedCap.SUBMIT_NEED)
+    return render(request, "needs/mine.html", {"page": paginate(request, needs), "can_report": can_report})
 
 
 @login_required

@@ -8,7 +8,7 @@ class PeopleConfig(AppConfig):
     verbose_name = _("居民与角色")
 
     def ready(self) -> None:
-        from linli.core.access import declare_capabilities, register_grant_source
+        from linli.core.access import declare_capabilities, register_extra_paths, register_grant_source
         from linli.core.registry import (
             register_api_viewset,
             register_nav,
@@ -20,11 +20,12 @@ class PeopleConfig(AppConfig):
         )
         from linli.people.api import DepartmentViewSet, HouseholdViewSet, MembershipViewSet, PersonViewSet
         from linli.people.capabilities import GRANTS, PeopleCap
-        from linli.people.selectors import membership_grants, with_people_counts
+        from linli.people.selectors import membership_grants, own_household_paths, with_people_counts
         from linli.people.tiles import NAV, TILES, household_page, place_people_panel, roles_panel
 
         declare_capabilities(PeopleCap, GRANTS)
         register_grant_source(membership_grants)
+        register_extra_paths(PeopleCap.VIEW_PEOPLE, own_household_paths)
         for tile in TILES:
             register_tile(tile)
         for link in NAV:

@@ -94,6 +94,15 @@ def my_household(*, actor: Actor) -> Household | None:
     return link.household if link else None
 
 
+def own_household_paths(actor: Actor) -> list[str]:
+    """The place paths of the households the actor lives in: everyone may see their own
+    household and its members (masked as anywhere), whatever roles they hold elsewhere."""
+    person_id = scope_for(actor).person_id if account_id(actor) is not None else None
+    if person_id is None:
+        return []
+    return list(HouseholdMember.objects.filter(person_id=person_id).values_list("household__place__path", flat=True))
+
+
 def my_memberships(*, actor: Actor) -> QuerySet[Membership]:
     account = account_id(actor)
     if account is None:
