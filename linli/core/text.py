@@ -31,6 +31,7 @@ __all__ = [
     "TextQuality",
     "looks_gbk_damaged",
     "normalize",
+    "person_names",
     "pinyin_key",
     "search_key",
     "text_quality",
@@ -49,7 +50,7 @@ _HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000323af"
 
 _T = TypeVar("_T")
 _shared: dict[str, Any] = {}
-_shared_lock = threading.Lock()
+_shared_lock = threading.RLock()  # re-entrant: one resource may be built from another
 
 
 def _once(name: str, build: Callable[[], _T]) -> _T:
@@ -275,6 +276,35 @@ def tokens(text: str) -> list[str]:
     """
     words: list[str] = _once("jieba", _build_jieba).lcut(normalize(text))
     return [word for word in words if any(ch.isalnum() for ch in word)]
+
+
+def _build_tagger() -> Any:
+    """jieba's part-of-speech tagger over the private tokenizer (names are tagged ``nr``)."""
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(_once("jieba", _build_jieba))
+
+
+#: A token tagged as a person's name that is really a place: it ends like one, or is followed
+#: by a place word (常二 of 常二社区, 黄鹤楼).
+_PLACE_END = tuple("楼路街巷园桥湖山村里站场院寺庙塔")
+_PLACE_NEXT = ("社区", "街道", "小区", "花园", "公园", "广场", "大道", "路", "街", "村", "里", "栋", "号", "区", "市")
+
+
+def person_names(text: str) -> list[tuple[int, int]]:
+    """Where the text names a person (jieba's ``nr``: 张建国, 王师傅, 李大妈), as (start, end)
+    offsets; words that jieba tags so but that read as places are left out. Meant for removing
+    names from text shown to the public: it errs towards masking."""
+    spans = []
+    at = 0
+    for word, flag in _once("tagger", _build_tagger).cut(text):
+        start, at = at, at + len(word)
+        if not flag.startswith("nr") or len(word) < 2 or word.endswith(_PLACE_END):
+            continue
+        if text[at:].startswith(_PLACE_NEXT):
+            continue
+        spans.append((start, at))
+    return spans
 
 
 # ---------------------------------------------------------------------------
