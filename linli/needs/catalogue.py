@@ -56,6 +56,7 @@ class Entry:
     limits: tuple[tuple[int, str], tuple[int, str], tuple[int, str]]
     keywords: tuple[str, ...]
     examples: tuple[str, ...]
+    public: bool = True  # seen through Open311 without a key (disputes, personal help: not)
 
     def fields(self) -> dict[str, Any]:
         (response, response_unit), (checkin, checkin_unit), (resolution, resolution_unit) = self.limits
@@ -74,6 +75,7 @@ class Entry:
             "keywords": list(self.keywords),
             "examples": list(self.examples),
             "active": True,
+            "public": self.public,
         }
 
 
@@ -100,6 +102,7 @@ def _default_catalogue() -> tuple[Entry, ...]:
                 limits=(limits[0], limits[1], limits[2]),
                 keywords=tuple(row["keywords"]),
                 examples=tuple(row["examples"]),
+                public=bool(row.get("public", True)),
             )
         )
     return tuple(entries)

@@ -88,6 +88,11 @@ class Category(TimeStampedModel):
     keywords = ArrayField(models.CharField(max_length=30), default=list, blank=True, verbose_name=_("关键词"))
     examples = ArrayField(models.TextField(), default=list, blank=True, verbose_name=_("示例"))
     active = models.BooleanField(_("启用"), default=True)
+    public = models.BooleanField(
+        _("公开"),
+        default=True,
+        help_text=_("开放接口不带密钥时可见（去掉个人信息）；纠纷、个人求助等不公开"),
+    )
 
     class Meta:
         ordering = ["code"]

@@ -3,12 +3,14 @@
 Thin as every view here: parse the Open311 parameters (a 400 in the spec's error format for
 anything malformed), ask ``needs.selectors`` for what the client's account may see or call
 ``need_create`` once, and render. The client acts as the user its ``api_key`` was registered
-for, so its memberships decide where it may post and which requests it may read; reading
-requests needs a key too, because needs carry residents' data (the descriptions go out with
-phone and identity numbers masked, and no reporter data goes out at all).
+for, so its memberships decide where it may post and which requests it may read. Reading
+needs no key, as the spec has it: without one a client gets the public projection of the
+needs of public categories (no disputes, no personal help): the building, not the flat or
+the exact point; the description with names and phone and identity numbers masked; never
+the reporter. A key adds what its account may see (numbers masked, names as written).
 
 Errors are always ``[{"code": …, "description": …}]`` (``<errors><error>`` in XML), the
-description in the reader's language (``Accept-Language``, else zh-Hans): 400 bad input, 401 no ``api_key``, 403 a bad ``api_key`` or a place outside the
+description in the reader's language (``Accept-Language``, else zh-Hans): 400 bad input, 401 no ``api_key`` to post, 403 a bad ``api_key`` or a place outside the
 client's reach, 404 unknown, 409 a clash, 422 an ``Idempotency-Key`` reused for another
 request. A bad request never becomes a 500.
 """
@@ -60,7 +62,7 @@ from linli.needs.models import (
 from linli.needs.selectors import category_list, intake_place, need_list
 from linli.needs.services import Reporter, intake_check, need_create
 from linli.open311.renderers import ERRORS, SERVICE_REQUESTS, Open311JSONRenderer, Open311XMLRenderer, XmlShape, to_xml
-from linli.people.identity import redact_text
+from linli.people.identity import redact_for_public, redact_text
 from linli.places.models import Place, PlaceKind, path_len
 from linli.workdays.models import LimitUnit
 
@@ -340,18 +342,31 @@ def _status_notes(need: Any) -> str:
     return _STATUS_NOTES.get(need.status, need.status)
 
 
-def _request_row(need: Any, places: Mapping[str, Place]) -> dict[str, Any]:
+def _readable(request: Request, place: Place | None = None) -> QuerySet[Need]:
+    """The needs the reader may see: with an ``api_key``, what its account may; without one,
+    the public projection (``_request_row(public=True)``) of the needs of public categories."""
+    if request.user.is_authenticated:
+        return need_list(actor=request.user, place=place)
+    qs = Need.objects.filter(category__public=True).select_related("category", "grid")
+    if place is not None:
+        qs = qs.filter(place_path__startswith=place.path)
+    return qs.order_by("-created_at", "-id")
+
+
+def _request_row(need: Any, places: Mapping[str, Place], *, public: bool = False) -> dict[str, Any]:
     path = _public_path(need.place_path)
     chain = [places[path[:i]] for i in range(Place.steplen, len(path) + 1, Place.steplen) if path[:i] in places]
     shown = places.get(path)
     address = "".join(p.name for p in chain if p.kind != PlaceKind.GRID)
-    if need.address_string:
+    if need.address_string and not public:  # the resident's own words: a floor, a flat, a name
         address = f"{address}（{redact_text(need.address_string)}）"
     community = places.get(need.place_path[:_COMMUNITY_DEPTH])
     community_name = community.name if community else ""
     agency = need.lead_department or (f"{community_name}{need.grid.name}" if need.grid else community_name)
-    lat = need.lat if need.lat is not None else (shown.lat if shown else None)
-    lng = need.lng if need.lng is not None else (shown.lng if shown else None)
+    # the public sees the building's point, never the exact one a phone sent from a doorway
+    exact = not public and need.lat is not None and need.lng is not None
+    lat = need.lat if exact else (shown.lat if shown else None)
+    lng = need.lng if exact else (shown.lng if shown else None)
     category = need.category
     return {
         "service_request_id": str(need.pk),
@@ -359,7 +374,7 @@ def _request_row(need: Any, places: Mapping[str, Place]) -> dict[str, Any]:
         "status_notes": _status_notes(need),
         "service_name": category.label() if category else "",
         "service_code": category.code if category else "",
-        "description": redact_text(need.text),
+        "description": redact_for_public(need.text) if public else redact_text(need.text),
         "agency_responsible": agency,
         "service_notice": _("由%(level)s办理")
         % {"level": Level(need.level).label if need.level in Level.values else need.level},
@@ -375,10 +390,11 @@ def _request_row(need: Any, places: Mapping[str, Place]) -> dict[str, Any]:
     }
 
 
-def _rows(qs: QuerySet[Need]) -> list[dict[str, Any]]:
+def _rows(qs: QuerySet[Need], request: Request) -> list[dict[str, Any]]:
     needs = list(_with_dispatch(qs)[:MAX_ROWS])
     places = _places_along(needs)
-    return [_request_row(need, places) for need in needs]
+    public = not request.user.is_authenticated
+    return [_request_row(need, places, public=public) for need in needs]
 
 
 def _limit_text(name: str, limit: int, unit: str) -> str:
@@ -442,7 +458,7 @@ class DiscoveryView(Open311View):
                 "key_service": _("接口密钥由系统管理员登记发放"),
                 "notes": (
                     _(
-                        "查询诉求也需要 api_key：诉求含居民个人信息，只返回密钥所属账号可见范围内的诉求，描述中的电话和身份证号已打码，不含诉求人信息。坐标为 WGS-84，提交时可用 coordinates=gcj02 传高德/腾讯坐标。"
+                        "查询诉求无需 api_key：返回公开类别的诉求（不含纠纷、个人求助），地址到楼栋，描述中的人名、电话和身份证号已打码，不含诉求人信息；带 api_key 时返回密钥所属账号可见范围内的诉求。提交诉求需要 api_key。坐标为 WGS-84，提交时可用 coordinates=gcj02 传高德/腾讯坐标。"
                     )
                 ),
                 "endpoints": [
@@ -477,9 +493,16 @@ class ServiceDefinitionView(Open311View):
         return Response({"service_code": category.code, "attributes": _attributes()})
 
 
-class RequestListView(Open311View):
-    permission_classes = [IsAuthenticated]
+class _ReadWithoutKey:
+    """GET is public (GeoReport v2: clients read without a key), writing needs a key."""
 
+    request: Any
+
+    def get_permissions(self) -> list[Any]:
+        return [AllowAny()] if self.request.method in ("GET", "HEAD", "OPTIONS") else [IsAuthenticated()]
+
+
+class RequestListView(_ReadWithoutKey, Open311View):
     def get_throttles(self) -> list[Any]:
         # a client posting needs is limited per key and per address (settings.LINLI_RATE_LIMITS)
         return [rate_limited("need_intake")()] if self.request.method == "POST" else []
@@ -488,12 +511,12 @@ class RequestListView(Open311View):
         params = request.query_params
         city = _city(_param(params, "jurisdiction_id", max_length=64))
         ids_raw = _param(params, "service_request_id", max_length=20000)
-        qs = need_list(actor=request.user, place=city)
+        qs = _readable(request, city)
         if ids_raw:  # the spec: ids override every other filter
             ids = [part.strip() for part in ids_raw.split(",") if part.strip()]
             if len(ids) > MAX_ROWS or not all(_ID.match(i) for i in ids):
                 raise Open311Error(400, _("service_request_id 应为逗号分隔的编号"))
-            return Response(_rows(qs.filter(pk__in=[int(i) for i in ids])))
+            return Response(_rows(qs.filter(pk__in=[int(i) for i in ids]), request))
         statuses: list[str] = []
         for word in _param(params, "status", max_length=40).lower().split(","):
             if word.strip() == "open":
@@ -515,7 +538,7 @@ class RequestListView(Open311View):
         qs = qs.filter(created_at__gte=start)
         if end is not None:
             qs = qs.filter(created_at__lte=end)
-        return Response(_rows(qs))
+        return Response(_rows(qs, request))
 
     @idempotent
     def post(self, request: Request, format: str | None = None) -> Response:
@@ -586,27 +609,23 @@ class RequestListView(Open311View):
         )
 
 
-class RequestDetailView(Open311View):
-    permission_classes = [IsAuthenticated]
-
+class RequestDetailView(_ReadWithoutKey, Open311View):
     def get(self, request: Request, service_request_id: str, format: str | None = None) -> Response:
         if not _ID.match(service_request_id):
             raise Open311Error(404, _("未找到该诉求"))
-        rows = _rows(need_list(actor=request.user).filter(pk=int(service_request_id)))
+        rows = _rows(_readable(request).filter(pk=int(service_request_id)), request)
         if not rows:
             raise Open311Error(404, _("未找到该诉求"))
         return Response(rows)
 
 
-class TokenView(Open311View):
-    permission_classes = [IsAuthenticated]
-
+class TokenView(_ReadWithoutKey, Open311View):
     def get(self, request: Request, token: str, format: str | None = None) -> Response:
         try:
             key = uuid.UUID(token)
         except ValueError:
             raise Open311Error(404, _("未找到该 token")) from None
-        need = need_list(actor=request.user).filter(token=key).first()
+        need = _readable(request).filter(token=key).first()
         if need is None:
             raise Open311Error(404, _("未找到该 token"))
         return Response([{"service_request_id": str(need.pk), "token": str(need.token)}])

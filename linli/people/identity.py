@@ -294,6 +294,17 @@ def redact_text(text: str) -> str:
     return re.sub(r"[+\uff0b](?=\d{3}\*{4}\d{4})", "", masked)
 
 
+def redact_for_public(text: str) -> str:
+    """Free text as the public sees it (Open311 without a key): numbers masked as in
+    ``redact_text``, and the names of people too (张建国 → 张**)."""
+    from linli.core.text import person_names
+
+    text = redact_text(text)
+    for start, end in reversed(person_names(text)):
+        text = text[:start] + mask_name(text[start:end]) + text[end:]
+    return text
+
+
 def mask_name(name: str) -> str:
     """张建国 → 张**: enough for staff to greet, not enough to identify."""
     return (name[:1] + "*" * (len(name) - 1)) if name else ""

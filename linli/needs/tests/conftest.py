@@ -45,6 +45,7 @@ def make_categories() -> dict[str, Category]:
                 "resolution_unit": LimitUnit.WORKDAYS,
                 "keywords": keywords,
                 "examples": examples,
+                "public": code != "dispute",  # as in the default catalogue
             },
         )
     return found
