@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
@@ -36,6 +38,30 @@ handler404 = "linli.core.errors.page_not_found"
 admin.site.has_permission = _admin_only  # type: ignore[method-assign,assignment]
 admin.site.login = _admin_login  # type: ignore[method-assign,assignment]
 admin.site.site_header = gettext_lazy("邻里 · 系统管理")
+
+#: Names of the third-party apps' sections and lists, which their own code names in English.
+_ADMIN_NAMES = {
+    "axes": gettext_lazy("登录尝试记录"),
+    "django_tasks_database": gettext_lazy("后台任务"),
+    "Authenticator": gettext_lazy("验证器（动态码、恢复码）"),
+    "AccessAttempt": gettext_lazy("登录失败累计"),
+    "AccessFailureLog": gettext_lazy("登录失败记录"),
+    "AccessLog": gettext_lazy("登录记录"),
+    "DBTaskResult": gettext_lazy("任务结果"),
+}
+_app_list = admin.site.get_app_list
+
+
+def _named_app_list(request: HttpRequest, app_label: str | None = None) -> list[Any]:
+    apps = _app_list(request, app_label)
+    for app in apps:
+        app["name"] = _ADMIN_NAMES.get(app["app_label"], app["name"])
+        for model in app["models"]:
+            model["name"] = _ADMIN_NAMES.get(model["object_name"], model["name"])
+    return apps
+
+
+admin.site.get_app_list = _named_app_list  # type: ignore[method-assign]
 
 # The apps' pages and API, as they registered them (``core.registry``): nothing to edit here
 # for a new app.

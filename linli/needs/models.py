@@ -588,6 +588,8 @@ class TriageModel(models.Model):
 
     class Meta:
         ordering = ["-version"]
+        verbose_name = _("分类模型")
+        verbose_name_plural = _("分类模型")
 
     def __str__(self) -> str:
         return f"triage v{self.version}"

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WorkdaysConfig(AppConfig):
@@ -7,4 +8,4 @@ class WorkdaysConfig(AppConfig):
 
     name = "linli.workdays"
     label = "workdays"
-    verbose_name = "Linli workdays"
+    verbose_name = _("工作日历")

@@ -43,6 +43,8 @@ class CalendarYear(models.Model):
     loaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("已载入日历的年份")
+        verbose_name_plural = _("已载入日历的年份")
         db_table = "needs_calendaryear"  # the table it had in the needs app
         constraints = [
             models.UniqueConstraint(fields=["city", "year"], nulls_distinct=False, name="calendar_year_once")
