@@ -159,8 +159,9 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     events = list(selectors.need_timeline(need=need))
     to_rate = selectors.reporters_to_rate(need=need) if need.status == Status.RESOLVED else []
     duplicates: list[Need] = []
+    submitted = next((e for e in events if e.kind == "submitted"), None)
+    chosen = bool(need.category and submitted and submitted.data.get("chosen") == need.category.code)
     if can_handle and is_open:
-        submitted = next((e for e in events if e.kind == "submitted"), None)
         ids = [pk for pk, _rest in (submitted.data.get("duplicates", []) if submitted else [])]
         duplicates = list(selectors.need_list(actor=request.user, status=list(OPEN_STATUSES)).filter(pk__in=ids))
     return render(
@@ -180,6 +181,7 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else [],
             "categories": list(selectors.category_list()),
             "duplicates": duplicates,
+            "category_chosen": chosen,
             "unrated_reporters": to_rate,
             "now": timezone.now(),
         },

@@ -220,6 +220,8 @@ def need_create(
             data={
                 "channel": channel,
                 "suggested": [[code, round(score, 3)] for code, score in suggestions],
+                # the reporter's own choice of category, which staff have yet to confirm
+                "chosen": category.code if category_code and category and not confirmed else "",
                 "duplicates": [[pk, round(score, 3)] for pk, score in duplicates],
             },
         )

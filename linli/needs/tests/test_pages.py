@@ -313,3 +313,15 @@ def test_secretary_decides_a_return_from_the_dispatch_list(nw: Any, client: Any)
     client.post(f"/needs/dispatches/{dispatch.pk}/approve/", {"next": "/needs/dispatches/?show=returns"})
     dispatch.refresh_from_db()
     assert dispatch.status == DispatchStatus.RETURNED
+
+
+def test_a_residents_own_choice_of_category_is_not_called_a_system_suggestion(client: Client, nw: Any) -> None:
+    chosen = need_create(
+        actor=nw.users["resident"], text="楼下路灯不亮", place=nw.household_place_a, category_code="lighting"
+    )
+    guessed = need_create(actor=nw.users["resident"], text="楼下路灯不亮了好几天", place=nw.household_place_a)
+    _as(client, nw, "resident")
+    page = client.get(f"/needs/{chosen.pk}/").content.decode()
+    assert "居民选择，待工作人员确认" in page and "系统建议" not in page
+    other = client.get(f"/needs/{guessed.pk}/").content.decode()
+    assert "系统建议" in other and "居民选择" not in other
