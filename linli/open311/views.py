@@ -63,7 +63,7 @@ from linli.needs.selectors import category_list, intake_place, need_list
 from linli.needs.services import Reporter, intake_check, need_create
 from linli.open311.renderers import ERRORS, SERVICE_REQUESTS, Open311JSONRenderer, Open311XMLRenderer, XmlShape, to_xml
 from linli.people.identity import redact_for_public, redact_text
-from linli.places.models import Place, PlaceKind, path_len
+from linli.places.models import Place, PlaceKind, joined_names, path_len
 from linli.workdays.models import LimitUnit
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -357,12 +357,12 @@ def _request_row(need: Any, places: Mapping[str, Place], *, public: bool = False
     path = _public_path(need.place_path)
     chain = [places[path[:i]] for i in range(Place.steplen, len(path) + 1, Place.steplen) if path[:i] in places]
     shown = places.get(path)
-    address = "".join(p.name for p in chain if p.kind != PlaceKind.GRID)
+    address = joined_names([p.name for p in chain if p.kind != PlaceKind.GRID])
     if need.address_string and not public:  # the resident's own words: a floor, a flat, a name
         address = f"{address}（{redact_text(need.address_string)}）"
     community = places.get(need.place_path[:_COMMUNITY_DEPTH])
     community_name = community.name if community else ""
-    agency = need.lead_department or (f"{community_name}{need.grid.name}" if need.grid else community_name)
+    agency = need.lead_department or joined_names([community_name, need.grid.name if need.grid else ""])
     # the public sees the building's point, never the exact one a phone sent from a doorway
     exact = not public and need.lat is not None and need.lng is not None
     lat = need.lat if exact else (shown.lat if shown else None)

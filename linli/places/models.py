@@ -136,3 +136,18 @@ def ancestor_path(path: str, kind: str) -> str:
     itself for a place at that level or above): which community, district or city a row is
     in, read from its ``place_path`` without a query."""
     return path[: path_len(kind)]
+
+
+def joined_names(names: list[str]) -> str:
+    """Names from the top level down as one address, each name once: a child named with its
+    parent's name in front (常二社区第1网格 under 常二社区, 1栋502室 under 1栋) replaces the
+    parent instead of repeating it."""
+    parts: list[str] = []
+    for name in names:
+        if not name:
+            continue
+        if parts and name.startswith(parts[-1]):
+            parts[-1] = name
+        else:
+            parts.append(name)
+    return "".join(parts)

@@ -77,3 +77,19 @@ def test_a_key_adds_what_its_account_may_see_and_writing_needs_one(client: Clien
     assert posted.status_code == 401 and posted.json()[0]["code"] == 401
     bad_key = client.get(f"{BASE}requests.json", {"api_key": "not-a-key"})
     assert bad_key.status_code == 403  # a wrong key is an error, not the public view
+
+
+def test_a_place_named_after_its_parent_is_not_named_twice(client: Client, nw: Any) -> None:
+    from linli.places.models import joined_names
+
+    assert joined_names(["武汉市", "常二社区", "常二社区第1网格"]) == "武汉市常二社区第1网格"
+    assert joined_names(["1栋", "1栋502室"]) == "1栋502室" and joined_names(["1栋", "502室"]) == "1栋502室"
+    grid = nw.places["grid_a"]
+    grid.name = "常二社区第1网格"
+    grid.save(update_fields=["name"])
+    need = need_create(
+        actor=nw.users["community_staff"], text="路灯坏了", place=nw.places["building_a"], category_code="lighting"
+    )
+    [row] = client.get(f"{BASE}requests/{need.pk}.json").json()
+    assert row["agency_responsible"] == "常二社区第1网格"
+    assert row["address"] == "武汉市江汉区汉兴街道常二社区1栋"
