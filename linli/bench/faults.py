@@ -367,12 +367,6 @@ class Report:
         )
 
 
-def machine() -> dict[str, str]:
-    from linli.bench.needs import machine as needs_machine
-
-    return needs_machine()
-
-
 def run_inside(
     *, rounds: int, clients: int, stop_seconds: float, backlog: int, settle: float, say: Callable[[str], None]
 ) -> Report:
@@ -380,6 +374,7 @@ def run_inside(
     from django.core.management import call_command
     from django.db import connection
 
+    from linli.bench.needs import free_port, machine
     from linli.core.embedded import PGDATA
 
     logging.getLogger("axes").setLevel(logging.WARNING)  # the staff member's sign-in, once
@@ -390,7 +385,7 @@ def run_inside(
     fixture = _fixture()
     logs = Path(PGDATA).parent / "logs"
     logs.mkdir(exist_ok=True)
-    port = _free_port()
+    port = free_port()
     site = Site(port, logs)
     load = Load(port=port, **fixture)
     try:
@@ -421,12 +416,6 @@ def run_inside(
     _count(report, load)
     report.seconds = time.monotonic() - started
     return report
-
-
-def _free_port() -> int:
-    from linli.bench.needs import free_port
-
-    return free_port()
 
 
 def _fixture() -> dict[str, Any]:

@@ -87,6 +87,16 @@ def shown_places(actor: Actor, needs: list[Need]) -> dict[int, Place]:
     return shown
 
 
+def public_need_list(*, place: Place | None = None) -> QuerySet[Need]:
+    """The needs anyone may read without an account (Open311 without a key): those of public
+    categories only (no disputes, no personal help); the projection that hides personal data
+    is the reader's (``open311.views._request_row(public=True)``)."""
+    qs = Need.objects.filter(category__public=True).select_related("category", "grid")
+    if place is not None:
+        qs = qs.filter(place_path__startswith=place.path)
+    return qs.order_by("-created_at", "-id")
+
+
 def need_list(
     *,
     actor: Actor,

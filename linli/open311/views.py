@@ -59,7 +59,7 @@ from linli.needs.models import (
     Status,
     Urgency,
 )
-from linli.needs.selectors import category_list, intake_place, need_list
+from linli.needs.selectors import category_list, intake_place, need_list, public_need_list
 from linli.needs.services import Reporter, intake_check, need_create
 from linli.open311.renderers import ERRORS, SERVICE_REQUESTS, Open311JSONRenderer, Open311XMLRenderer, XmlShape, to_xml
 from linli.people.identity import redact_for_public, redact_text
@@ -347,10 +347,7 @@ def _readable(request: Request, place: Place | None = None) -> QuerySet[Need]:
     the public projection (``_request_row(public=True)``) of the needs of public categories."""
     if request.user.is_authenticated:
         return need_list(actor=request.user, place=place)
-    qs = Need.objects.filter(category__public=True).select_related("category", "grid")
-    if place is not None:
-        qs = qs.filter(place_path__startswith=place.path)
-    return qs.order_by("-created_at", "-id")
+    return public_need_list(place=place)
 
 
 def _request_row(need: Any, places: Mapping[str, Place], *, public: bool = False) -> dict[str, Any]:

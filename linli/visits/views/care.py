@@ -22,14 +22,13 @@ from linli.core.pagination import paginate
 from linli.core.sheets import XLSX_TYPE, ImportFailed, SheetRefused, check_upload
 from linli.people.capabilities import PeopleCap
 from linli.people.models import Person
-from linli.places.selectors import access_place
+from linli.places.selectors import access_place, place_crumbs
 from linli.visits import selectors, services
 from linli.visits.capabilities import VisitCap
 from linli.visits.views.common import (
     MAX_ROW_MESSAGES,
     PER_PAGE,
     _back,
-    _crumbs,
     _query,
     _require,
     coverage_place,
@@ -65,7 +64,7 @@ def care(request: HttpRequest, code: str) -> HttpResponse:
         "visits/care.html",
         {
             "place": place,
-            "crumbs": _crumbs(user, place, VisitCap.VIEW_COVERAGE),
+            "crumbs": place_crumbs(user, place, VisitCap.VIEW_COVERAGE),
             "page": paginate(request, assignments, per_page=PER_PAGE),
             "query": _query(request),
             "carer_id": carer_id,

@@ -15,7 +15,7 @@ from linli.core.access import Actor, scope_for
 from linli.core.pages import int_or_none, safe_next
 from linli.people.models import Household
 from linli.places.models import Place, PlaceKind
-from linli.places.selectors import access_place, place_crumbs
+from linli.places.selectors import access_place
 from linli.visits.capabilities import VisitCap
 from linli.visits.selectors import access_household_visits
 
@@ -65,10 +65,6 @@ def _query(request: HttpRequest, **changes: Any) -> str:
     params = {k: v for k, v in request.GET.items() if k != "page"}
     params.update({k: v for k, v in changes.items() if v is not None})
     return urlencode({k: v for k, v in params.items() if v not in ("", None)})
-
-
-def _crumbs(actor: Actor, place: Place, action: str) -> list[tuple[Place, bool]]:
-    return place_crumbs(actor, place, action)
 
 
 def coverage_place(actor: Actor, code: str, capability: str) -> Place:

@@ -18,11 +18,11 @@ from linli.people.capabilities import PeopleCap
 from linli.people.models import Household
 from linli.people.selectors import sees_sensitive
 from linli.places.models import PlaceKind
-from linli.places.selectors import access_place
+from linli.places.selectors import access_place, place_crumbs
 from linli.visits import selectors
 from linli.visits.capabilities import VisitCap
 from linli.visits.selectors import CoverageRow
-from linli.visits.views.common import BUILDING_VIEW_MAX, LISTS, PER_PAGE, PERIODS, _crumbs, _days, _query
+from linli.visits.views.common import BUILDING_VIEW_MAX, LISTS, PER_PAGE, PERIODS, _days, _query
 
 # --- coverage of a place -------------------------------------------------------------------------
 
@@ -77,7 +77,7 @@ def coverage(request: HttpRequest, code: str) -> HttpResponse:
         "visits/coverage.html",
         {
             "place": place,
-            "crumbs": _crumbs(user, place, VisitCap.VIEW_COVERAGE),
+            "crumbs": place_crumbs(user, place, VisitCap.VIEW_COVERAGE),
             "days": days,
             "periods": PERIODS,
             "total": total,

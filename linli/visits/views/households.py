@@ -18,10 +18,11 @@ from linli.core.pages import attempt, int_or_none
 from linli.core.pagination import paginate
 from linli.people.capabilities import PeopleCap
 from linli.people.selectors import sees_sensitive
+from linli.places.selectors import place_crumbs
 from linli.visits import selectors, services
 from linli.visits.capabilities import VisitCap
 from linli.visits.selectors import CoverageRow
-from linli.visits.views.common import PER_PAGE, _crumbs, _query, household_to_manage
+from linli.visits.views.common import PER_PAGE, _query, household_to_manage
 
 # --- my households (a carer) --------------------------------------------------------------------
 
@@ -75,7 +76,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "visits/household.html",
         {
             "household": household,
-            "crumbs": _crumbs(user, household.place, VisitCap.VIEW_COVERAGE),
+            "crumbs": place_crumbs(user, household.place, VisitCap.VIEW_COVERAGE),
             "row": selectors.household_coverage(actor=user, household=household),
             "page": paginate(request, selectors.visit_list(actor=user, household=household), per_page=PER_PAGE),
             "query": _query(request),

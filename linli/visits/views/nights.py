@@ -21,10 +21,10 @@ from linli.people.capabilities import PeopleCap
 from linli.people.models import Person
 from linli.people.selectors import membership_list, person_list
 from linli.places.models import Place
-from linli.places.selectors import access_place
+from linli.places.selectors import access_place, place_crumbs
 from linli.visits import selectors, services
 from linli.visits.capabilities import VisitCap
-from linli.visits.views.common import NIGHT_KINDS, PER_PAGE, _crumbs, _query, coverage_place
+from linli.visits.views.common import NIGHT_KINDS, PER_PAGE, _query, coverage_place
 
 # --- night rounds -------------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ def nights(request: HttpRequest, code: str) -> HttpResponse:
         "visits/nights.html",
         {
             "place": place,
-            "crumbs": _crumbs(user, place, VisitCap.VIEW_COVERAGE),
+            "crumbs": place_crumbs(user, place, VisitCap.VIEW_COVERAGE),
             "page": paginate(request, rounds, per_page=PER_PAGE),
             "query": _query(request),
             "can_manage": can_manage,
@@ -122,7 +122,7 @@ def night_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "visits/night.html",
         {
             "night": night,
-            "crumbs": _crumbs(user, night.place, VisitCap.VIEW_COVERAGE),
+            "crumbs": place_crumbs(user, night.place, VisitCap.VIEW_COVERAGE),
             "members": list(night.members.all()),
             "households": [(h, h.pk in visited) for h in households],
             "met": len(visited & {h.pk for h in households}),

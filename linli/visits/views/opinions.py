@@ -14,11 +14,11 @@ from django.views.decorators.http import require_GET, require_POST
 from linli.core.access import scope_for
 from linli.core.pages import attempt
 from linli.core.pagination import paginate
-from linli.places.selectors import access_place
+from linli.places.selectors import access_place, place_crumbs
 from linli.visits import selectors, services
 from linli.visits.capabilities import VisitCap
 from linli.visits.models import OpinionStatus
-from linli.visits.views.common import PER_PAGE, _back, _crumbs, _query, _require
+from linli.visits.views.common import PER_PAGE, _back, _query, _require
 
 # --- opinions heard -----------------------------------------------------------------------------
 
@@ -41,7 +41,7 @@ def opinions(request: HttpRequest, code: str) -> HttpResponse:
         "visits/opinions.html",
         {
             "place": place,
-            "crumbs": _crumbs(user, place, VisitCap.VIEW_VISITS),
+            "crumbs": place_crumbs(user, place, VisitCap.VIEW_VISITS),
             "page": page,
             "query": _query(request),
             "status": status,

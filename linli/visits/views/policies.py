@@ -16,11 +16,11 @@ from linli.core.access import scope_for
 from linli.core.pages import attempt, messages_of
 from linli.core.pagination import paginate
 from linli.places.models import PlaceKind
-from linli.places.selectors import access_place, community_of, place_list
+from linli.places.selectors import access_place, community_of, place_crumbs, place_list
 from linli.visits import selectors, services
 from linli.visits.capabilities import VisitCap
 from linli.visits.models import POLICY_TARGETS
-from linli.visits.views.common import _crumbs, _query, _require
+from linli.visits.views.common import _query, _require
 
 # --- visit policies -----------------------------------------------------------------------------
 
@@ -53,7 +53,7 @@ def policies(request: HttpRequest, code: str) -> HttpResponse:
         {
             "place": place,
             "community": community,
-            "crumbs": _crumbs(user, community, VisitCap.VIEW_COVERAGE),
+            "crumbs": place_crumbs(user, community, VisitCap.VIEW_COVERAGE),
             "table": table,
             "own": any(own for _d, _n, own in rows.values()),
             "can_edit": scope_for(user).allows(VisitCap.MANAGE_VISIT_POLICY, community.path),
