@@ -178,7 +178,9 @@ def _grid_above(place: Place) -> Place | None:
     steps_up = KIND_LEVEL[place.kind] - KIND_LEVEL[PlaceKind.GRID]
     if steps_up <= 0:
         return None
-    return Place.objects.filter(path=place.path[: len(place.path) - steps_up * Place.steplen], kind=PlaceKind.GRID).first()
+    return Place.objects.filter(
+        path=place.path[: len(place.path) - steps_up * Place.steplen], kind=PlaceKind.GRID
+    ).first()
 
 
 def locate_grid(

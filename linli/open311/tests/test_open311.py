@@ -516,7 +516,12 @@ def test_a_point_in_the_street_outside_every_grid_is_taken_to_locate(nw: Any) ->
     triage_cache_clear()
     try:
         response = post_request(
-            Client(), key_for(nw, "street_official"), service_code="lighting", description="路灯坏了", lat=30.6, long=114.28
+            Client(),
+            key_for(nw, "street_official"),
+            service_code="lighting",
+            description="路灯坏了",
+            lat=30.6,
+            long=114.28,
         )
         assert response.status_code == 201, response.content
         [answer] = response.json()
