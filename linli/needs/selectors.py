@@ -8,6 +8,7 @@ they reported themselves. ``access_need`` returns 404 for anything else.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -31,6 +32,7 @@ from linli.places.models import Place, PlaceKind, ancestor_path, path_len
 
 _COMMUNITY_DEPTH = path_len(PlaceKind.COMMUNITY)
 _BUILDING_DEPTH = path_len(PlaceKind.BUILDING)
+_ABOVE_COMMUNITY = (PlaceKind.CITY, PlaceKind.DISTRICT, PlaceKind.COUNTY, PlaceKind.STREET, PlaceKind.TOWN)
 
 
 def may_submit_at(actor: Actor, place: Place) -> bool:
@@ -63,6 +65,68 @@ def intake_place(actor: Actor, code: str | None) -> Place | None:
     if place is None or not may_submit_at(actor, place):
         return None
     return place
+
+
+#: At most this many buildings are offered in the report form's picker of one community.
+PICKER_BUILDINGS = 600
+
+
+@dataclass
+class ReportPlaces:
+    """What the report form offers as "where is the problem": the reporter's flat and
+    building, every building and courtyard of the community grouped by grid, and the
+    community itself (a road, a square: with a point on the map); ``chosen`` is preselected,
+    and ``extra`` is it when none of the offers is (a grid, another household for staff)."""
+
+    community: Place | None
+    chosen: Place | None
+    home: Place | None = None
+    home_building: Place | None = None
+    groups: list[tuple[str, list[Place]]] = field(default_factory=list)
+    extra: Place | None = None
+
+
+def default_report_place(actor: Actor, *, named: Place | None, home: Place | None) -> Place | None:
+    """Where a new report starts: the place a QR code named, else the place of the actor's last
+    report (where it may still report), else its home."""
+    if named is not None:
+        return named
+    user_id = scope_for(actor).user_id
+    if user_id is not None:
+        last = Need.objects.filter(submitted_by_id=user_id).select_related("place").order_by("-created_at").first()
+        where: Place | None = last.place if last is not None else None
+        if where is not None and where.kind not in _ABOVE_COMMUNITY and may_submit_at(actor, where):
+            return where
+    return home
+
+
+def report_places(actor: Actor, *, chosen: Place | None, home: Place | None) -> ReportPlaces:
+    """The picker of the report form around ``chosen`` (its community). Two queries."""
+    if chosen is None or len(chosen.path) < _COMMUNITY_DEPTH:
+        return ReportPlaces(community=None, chosen=chosen, extra=chosen)
+    community_path = chosen.path[:_COMMUNITY_DEPTH]
+    rows = list(
+        Place.objects.filter(
+            path__startswith=community_path,
+            kind__in=(PlaceKind.COMMUNITY, PlaceKind.VILLAGE, PlaceKind.GRID, PlaceKind.BUILDING, PlaceKind.COURTYARD),
+        ).order_by("path")[: PICKER_BUILDINGS + 50]
+    )
+    community = next((p for p in rows if p.path == community_path), None)
+    grid_names = {p.path: p.name for p in rows if p.kind == PlaceKind.GRID}
+    groups: dict[str, list[Place]] = {}
+    for p in rows:
+        if p.kind in (PlaceKind.BUILDING, PlaceKind.COURTYARD):
+            groups.setdefault(grid_names.get(p.path[: path_len(PlaceKind.GRID)], ""), []).append(p)
+    picker = ReportPlaces(community=community, chosen=chosen, groups=list(groups.items()))
+    if home is not None and home.path.startswith(community_path):
+        picker.home = home
+        building_path = home.path[:_BUILDING_DEPTH]
+        picker.home_building = next((p for p in rows if p.path == building_path and p.pk != home.pk), None)
+    offered = {p.pk for p in rows if p.kind in (PlaceKind.BUILDING, PlaceKind.COURTYARD)}
+    offered |= {p.pk for p in (community, picker.home) if p is not None}
+    if chosen.pk not in offered:
+        picker.extra = chosen
+    return picker
 
 
 def shown_places(actor: Actor, needs: list[Need]) -> dict[int, Place]:

@@ -46,8 +46,13 @@ from linli.people.models import Department
 from linli.people.selectors import my_household
 from linli.people.services import text_unmask
 from linli.places.capabilities import PlaceCap
+from linli.places.maps import community_sketch
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place
+
+#: A point is kept with a report only at these places (a road or square of the community), never
+#: with a home: the phone's position at home is the reporter's whereabouts.
+_POINT_KINDS = (PlaceKind.COMMUNITY, PlaceKind.VILLAGE, PlaceKind.GRID)
 
 
 def _home_place(user: Any) -> Place | None:
@@ -63,18 +68,45 @@ def _home_place(user: Any) -> Place | None:
 
 @login_required
 def need_new(request: HttpRequest) -> HttpResponse:
-    """Report a need. ``?place=CODE`` (from a building's QR code) fills the place in."""
+    """Report a need where the problem is: the reporter's flat or building, another building
+    or courtyard of the community, or the community itself with a point on its sketch map.
+    ``?place=CODE`` (from a building's QR code) preselects the place; otherwise the place of
+    the last report, otherwise home."""
     user: Any = request.user
     scope = scope_for(request.user)
     if not scope.holds_anywhere(NeedCap.SUBMIT_NEED):
         raise PermissionDenied(_("您的角色不能反映诉求"))
-    code = request.GET.get("place") or request.POST.get("place") or ""
-    place = selectors.intake_place(request.user, code) if code else _home_place(request.user)
-    if code and place is None:  # unknown, or outside where this person may report: the same 404
+    code = request.GET.get("place") or ""
+    named = selectors.intake_place(request.user, code) if code else None
+    if code and named is None:  # unknown, or outside where this person may report: the same 404
         raise Http404("place not found")
+    home = _home_place(request.user)
+    place = selectors.default_report_place(request.user, named=named, home=home)
+    form = NeedForm(request.POST or None, request.FILES or None, initial={"place": place.code if place else ""})
+    if request.method == "POST" and request.POST.get("place"):
+        posted = selectors.intake_place(request.user, request.POST["place"])
+        if posted is None:  # the picker offers none such: the form comes back at the default
+            form.is_valid()
+            form.add_error("place", _("请从列表中选择地点"))
+        place = posted or place
     staff = place is not None and scope.allows(NeedCap.HANDLE_NEEDS, place.path)
     categories = list(selectors.category_list())
-    form = NeedForm(request.POST or None, request.FILES or None, initial={"place": place.code if place else ""})
+    picker = selectors.report_places(request.user, chosen=place, home=home)
+    sketch = community_sketch(picker.community) if picker.community is not None else None
+    page = {
+        "form": form,
+        "place": place,
+        "picker": picker,
+        "sketch": sketch,
+        "categories": categories,
+        "staff": staff,
+        "point_messages": {
+            "marked": _("已标出位置：%(name)s") % {"name": picker.community.name if picker.community else ""},
+            "located": _("已取得您现在的位置"),
+            "locating": _("正在取得位置…"),
+            "failed": _("无法取得位置，请在列表中选择楼栋，或在图上点选"),
+        },
+    }
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -85,12 +117,7 @@ def need_new(request: HttpRequest) -> HttpResponse:
         verdict = ratelimit.hit_all(("need_intake_user", user.pk), ("need_intake_ip", ratelimit.client_ip(request)))
         if not verdict.allowed:  # the form comes back as it was, so nothing typed is lost
             form.add_error(None, _("提交太频繁，请稍后再试（约 %(s)s 秒）。") % {"s": verdict.retry_after})
-            response = render(
-                request,
-                "needs/new.html",
-                {"form": form, "place": place, "categories": categories, "staff": staff},
-                status=429,
-            )
+            response = render(request, "needs/new.html", page, status=429)
             response["Retry-After"] = str(verdict.retry_after)
             return response
         reporter = None
@@ -98,10 +125,13 @@ def need_new(request: HttpRequest) -> HttpResponse:
             reporter = services.Reporter(name=data["on_behalf_name"], phone=data.get("on_behalf_phone") or "")
         try:
             with transaction.atomic():
+                point = place is not None and place.kind in _POINT_KINDS and data.get("lat") is not None
                 need = services.need_create(
                     actor=request.user,
                     text=data["text"],
                     place=place,
+                    lat=round(data["lat"], 6) if point else None,
+                    lng=round(data["lng"], 6) if point else None,
                     category_code=data.get("category") or None,
                     urgency=data["urgency"],
                     channel=Channel.QR
@@ -136,7 +166,7 @@ def need_new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "needs/new.html",
-        {"form": form, "place": place, "categories": categories, "staff": staff},
+        page,
         status=status,
     )
 
