@@ -97,7 +97,21 @@ def default_report_place(actor: Actor, *, named: Place | None, home: Place | Non
         where: Place | None = last.place if last is not None else None
         if where is not None and where.kind not in _ABOVE_COMMUNITY and may_submit_at(actor, where):
             return where
-    return home
+    if home is not None and home.kind not in _ABOVE_COMMUNITY:
+        return home
+    # staff without a home here: the first community (or their own grid) where they may report
+    paths = sorted(scope_for(actor).paths(NeedCap.SUBMIT_NEED))
+    for path in paths:
+        first = (
+            Place.objects.filter(
+                path__startswith=path, kind__in=(PlaceKind.COMMUNITY, PlaceKind.VILLAGE, PlaceKind.GRID)
+            )
+            .order_by("path")
+            .first()
+        ) or Place.objects.filter(path=path).exclude(kind__in=_ABOVE_COMMUNITY).first()
+        if first is not None:
+            return first
+    return None
 
 
 def report_places(actor: Actor, *, chosen: Place | None, home: Place | None) -> ReportPlaces:

@@ -150,3 +150,15 @@ def test_half_a_point_is_no_point(resident: Client, mapped: Any) -> None:
         "/needs/new/", {"text": "广场灯坏了", "urgency": "normal", "place": w.community_a.code, "lat": "91", "lng": "1"}
     )
     assert bad.status_code == 400 and Need.objects.count() == 1
+
+
+@pytest.mark.parametrize("who", ["grid_worker", "secretary", "street_official"])
+def test_staff_without_a_home_start_in_their_own_reach(client: Client, mapped: Any, who: str) -> None:
+    """Staff report on behalf of residents: the form starts at the first community or grid of
+    their reach, never empty."""
+    sign_in(client, mapped.users[who])
+    response = client.get("/needs/new/")
+    assert response.status_code == 200
+    offered, chosen = picker(response.content.decode())
+    assert chosen in {mapped.grid_a.code, mapped.community_a.code} and chosen in offered
+    assert mapped.building_5.code in offered
