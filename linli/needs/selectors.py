@@ -102,7 +102,7 @@ def default_report_place(actor: Actor, *, named: Place | None, home: Place | Non
     # staff without a home here: the first community (or their own grid) where they may report
     paths = sorted(scope_for(actor).paths(NeedCap.SUBMIT_NEED))
     for path in paths:
-        first = (
+        first: Place | None = (
             Place.objects.filter(
                 path__startswith=path, kind__in=(PlaceKind.COMMUNITY, PlaceKind.VILLAGE, PlaceKind.GRID)
             )
