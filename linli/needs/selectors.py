@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from linli.core.access import Actor, get_or_404, is_system, scope_for
+from linli.core.access import Actor, account_id, get_or_404, is_system, scope_for, under
 from linli.core.text import normalize
 from linli.needs.capabilities import NeedCap
 from linli.needs.models import (
@@ -21,16 +21,22 @@ from linli.needs.models import (
     OPEN_STATUSES,
     Category,
     Dispatch,
+    DispatchStatus,
     Need,
     NeedEvent,
+    NeedPhoto,
     NeedReporter,
+    PhotoStage,
     Rating,
+    Status,
 )
 from linli.people.capabilities import PeopleCap
 from linli.people.models import Department
-from linli.places.models import Place, PlaceKind, ancestor_path, path_len
+from linli.places.models import Place, PlaceKind, ancestor_path, joined_names, path_len
 
+_STREET_DEPTH = path_len(PlaceKind.STREET)
 _COMMUNITY_DEPTH = path_len(PlaceKind.COMMUNITY)
+_GRID_DEPTH = path_len(PlaceKind.GRID)
 _BUILDING_DEPTH = path_len(PlaceKind.BUILDING)
 _ABOVE_COMMUNITY = (PlaceKind.CITY, PlaceKind.DISTRICT, PlaceKind.COUNTY, PlaceKind.STREET, PlaceKind.TOWN)
 
@@ -220,6 +226,17 @@ def access_need(actor: Actor, need_id: int | str) -> Need:
     return get_or_404(need_list(actor=actor), need_id, "need")
 
 
+def needs_to_rate(*, actor: Actor) -> QuerySet[Need]:
+    """The reader's own resolved needs that wait for its answer in the current follow-up round
+    (the ``rate`` verb of ``workflow.verbs_for``): its home page's to-do and ``/needs/mine/?show=rate``."""
+    account = account_id(actor)
+    if account is None:
+        return Need.objects.none()
+    answered = Rating.objects.filter(reporter_id=OuterRef("pk"), round=OuterRef(OuterRef("reopen_count")) + 1)
+    waiting = NeedReporter.objects.filter(need_id=OuterRef("pk"), user_id=account).exclude(Exists(answered))
+    return need_list(actor=actor, mine=True, status=Status.RESOLVED).filter(Exists(waiting))
+
+
 def need_timeline(*, need: Need) -> QuerySet[NeedEvent]:
     return need.events.select_related("department").order_by("at", "id")
 
@@ -232,9 +249,17 @@ def need_detail_prefetch(qs: QuerySet[Need]) -> QuerySet[Need]:
     )
 
 
-def dispatch_list(*, actor: Actor, status: str | list[str] | None = None, active: bool = False) -> QuerySet[Dispatch]:
+def dispatch_list(
+    *,
+    actor: Actor,
+    status: str | list[str] | None = None,
+    active: bool = False,
+    overdue: bool = False,
+    now: dt.datetime | None = None,
+) -> QuerySet[Dispatch]:
     """The dispatches of the departments the actor is a liaison of (inside its grants),
-    or of the places where it may view needs."""
+    or of the places where it may view needs. ``overdue``: those past the deadline of the
+    step they wait for (the check-in, then the resolution)."""
     qs = Dispatch.objects.visible(actor, NeedCap.VIEW_NEEDS).select_related(
         "need", "need__category", "need__place", "department"
     )
@@ -242,11 +267,59 @@ def dispatch_list(*, actor: Actor, status: str | list[str] | None = None, active
         qs = qs.filter(status__in=[status] if isinstance(status, str) else status)
     if active:
         qs = qs.filter(status__in=ACTIVE_DISPATCH)
+    if overdue:
+        now = now or timezone.now()
+        qs = qs.filter(
+            Q(status=DispatchStatus.WHISTLED, checkin_due__lt=now)
+            | Q(status=DispatchStatus.CHECKED_IN, resolution_due__lt=now)
+        )
     return qs.order_by("checkin_due", "id")
 
 
 def access_dispatch(actor: Actor, dispatch_id: int | str) -> Dispatch:
     return get_or_404(dispatch_list(actor=actor), dispatch_id, "dispatch")
+
+
+@dataclass(frozen=True)
+class JobCard:
+    """What a department is told of one dispatch 派单 (its job card): where to go, down to
+    the building and never the flat (``spot``), the street and community and the community's
+    office phone to call, the need's photos and the whistle's note, and the steps of this
+    dispatch alone (not the need's other departments)."""
+
+    dispatch: Dispatch
+    street: Place | None
+    community: Place | None
+    spot: Place
+    address: str
+    photos: list[NeedPhoto]
+    events: list[NeedEvent]
+
+
+def dispatch_card(*, actor: Actor, dispatch_id: int | str) -> JobCard:
+    """The job card of a dispatch the actor may see (``access_dispatch``: its department's
+    liaisons, and the staff of the place); 404 for any other. Four queries."""
+    dispatch = access_dispatch(actor, dispatch_id)
+    need = dispatch.need
+    path = need.place_path
+    spot_path = path[:_BUILDING_DEPTH]
+    wanted = {path[:_STREET_DEPTH], path[:_COMMUNITY_DEPTH], spot_path}
+    found = {p.path: p for p in Place.objects.filter(path__in=wanted)}
+    street, community = found.get(path[:_STREET_DEPTH]), found.get(path[:_COMMUNITY_DEPTH])
+    spot = found.get(spot_path, need.place)
+    # an address a visitor follows: street, community, building (a grid is no address)
+    names = [p.name for p in (street, community, spot) if p is not None and p.kind != PlaceKind.GRID]
+    photos = list(need.photos.filter(stage=PhotoStage.INTAKE).order_by("created_at", "id"))
+    events = list(need.events.filter(data__dispatch=dispatch.pk).select_related("department").order_by("at", "id"))
+    return JobCard(
+        dispatch=dispatch,
+        street=street,
+        community=community,
+        spot=spot,
+        address=joined_names(names),
+        photos=photos,
+        events=events,
+    )
 
 
 def category_list(*, city: Place | None = None, active: bool = True) -> QuerySet[Category]:
@@ -266,6 +339,83 @@ def departments_in_reach(*, place_path: str) -> QuerySet[Department]:
     ancestor (``services.department_in_reach`` for one department)."""
     prefixes = [place_path[:n] for n in range(Place.steplen, len(place_path) + 1, Place.steplen)]
     return Department.objects.select_related("place").filter(place__path__in=prefixes).order_by("place__path", "code")
+
+
+def whistle_departments(*, actor: Actor) -> QuerySet[Department]:
+    """The departments the actor may whistle needs of its places to (the workbench's bulk
+    whistle): those serving a place where it handles needs, an ancestor of one (a city's
+    water company for a grid worker) or a place below one. Each need is checked again
+    (``services.department_in_reach``)."""
+    roots = scope_for(actor).roots(NeedCap.HANDLE_NEEDS)
+    found = Department.objects.select_related("place").order_by("place__path", "code")
+    if roots is None:
+        return found
+    if not roots:
+        return found.none()
+    above = {root[:n] for root in roots for n in range(Place.steplen, len(root) + 1, Place.steplen)}
+    return found.filter(Q(place__path__in=above) | under(roots, "place__path"))
+
+
+#: What the community usually whistles a category to: the catalogue's department kind, or the
+#: departments its earlier needs of that category went to.
+SUGGESTED_BY_CATALOGUE = "catalogue"
+SUGGESTED_BY_HISTORY = "history"
+
+
+def suggested_departments(*, need: Need, departments: list[Department]) -> dict[int, str]:
+    """Which of ``departments`` (those in reach of the need) its category usually goes to,
+    best first, each with why (``SUGGESTED_BY_*``): those of the kind the dispatch catalogue
+    names for the category, then those the community's other needs of the category were
+    whistled to and not returned, the most often first. Empty without a category. One query."""
+    category = need.category
+    if category is None or not departments:
+        return {}
+    history = dict(
+        Dispatch.objects.filter(
+            need__category__code=category.code,
+            need__place_path__startswith=need.place_path[:_COMMUNITY_DEPTH],
+            department_id__in=[d.pk for d in departments],
+        )
+        .exclude(status=DispatchStatus.RETURNED)
+        .exclude(need_id=need.pk)
+        .values_list("department_id")
+        .annotate(n=Count("id"))
+        .values_list("department_id", "n")
+    )
+    kind = category.department_kind
+    ranked = sorted(
+        (d for d in departments if (kind and d.kind == kind) or history.get(d.pk)),
+        # the catalogue's kind first, then the most used, then the nearest (deepest) department
+        key=lambda d: (not (kind and d.kind == kind), -history.get(d.pk, 0), -len(d.place.path), d.code),
+    )
+    return {d.pk: SUGGESTED_BY_CATALOGUE if kind and d.kind == kind else SUGGESTED_BY_HISTORY for d in ranked}
+
+
+#: The kinds of place a need may be transferred to from the picker (a household is reached
+#: through its building).
+_TRANSFER_AREAS = (PlaceKind.COMMUNITY, PlaceKind.VILLAGE, PlaceKind.GRID)
+_TRANSFER_SPOTS = (PlaceKind.BUILDING, PlaceKind.COURTYARD)
+
+
+def transfer_targets(*, actor: Actor, need: Need) -> list[tuple[str, str]]:
+    """Where ``actor`` may transfer ``need`` (转办), as (code, label) for the picker: the
+    communities and grids of the need's street and the buildings of its grid, where the actor
+    handles needs, but not the need's own place. Two queries."""
+    path = need.place_path
+    condition = Q(path__startswith=path[:_STREET_DEPTH], kind__in=_TRANSFER_AREAS)
+    if len(path) >= _GRID_DEPTH:
+        condition |= Q(path__startswith=path[:_GRID_DEPTH], kind__in=_TRANSFER_SPOTS)
+    places = list(
+        Place.objects.visible(actor, NeedCap.HANDLE_NEEDS)
+        .filter(condition)
+        .exclude(pk=need.place_id)
+        .only("code", "name", "kind", "path")
+        .order_by("path")[:500]
+    )
+    communities = {p.path[:_COMMUNITY_DEPTH] for p in places if len(p.path) > _COMMUNITY_DEPTH}
+    names = dict(Place.objects.filter(path__in=communities).values_list("path", "name")) if communities else {}
+    # a grid or building is named with its community (two communities both have a 第一网格)
+    return [(p.code, joined_names([names.get(p.path[:_COMMUNITY_DEPTH], ""), p.name])) for p in places]
 
 
 def reporters_to_rate(*, need: Need) -> list[NeedReporter]:

@@ -37,6 +37,7 @@ from linli.needs.models import (
     Need,
     RatingChannel,
     Status,
+    is_liaison,
     liaison_areas,
 )
 from linli.needs.photos import PhotoUpload
@@ -45,7 +46,6 @@ from linli.people.capabilities import PeopleCap
 from linli.people.models import Department
 from linli.people.selectors import my_household
 from linli.people.services import text_unmask
-from linli.places.capabilities import PlaceCap
 from linli.places.maps import community_sketch
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place
@@ -173,9 +173,20 @@ def need_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_needs(request: HttpRequest) -> HttpResponse:
-    needs = selectors.need_list(actor=request.user, mine=True).order_by("-created_at", "-id")
+    """The needs I reported; ``?show=rate``: those waiting for my rating."""
+    show = "rate" if request.GET.get("show") == "rate" else "all"
+    found = (
+        selectors.needs_to_rate(actor=request.user)
+        if show == "rate"
+        else selectors.need_list(actor=request.user, mine=True)
+    )
+    needs = found.order_by("-created_at", "-id")
     can_report = scope_for(request.user).holds_anywhere(NeedCap.SUBMIT_NEED)
-    return render(request, "needs/mine.html", {"page": paginate(request, needs), "can_report": can_report})
+    return render(
+        request,
+        "needs/mine.html",
+        {"page": paginate(request, needs), "can_report": can_report, "show": show, "query": f"show={show}"},
+    )
 
 
 @login_required
@@ -191,9 +202,19 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     duplicates: list[Need] = []
     submitted = next((e for e in events if e.kind == "submitted"), None)
     chosen = bool(need.category and submitted and submitted.data.get("chosen") == need.category.code)
+    departments: list[Department] = []
+    suggested: dict[int, str] = {}
     if can_handle and is_open:
         ids = [pk for pk, _rest in (submitted.data.get("duplicates", []) if submitted else [])]
         duplicates = list(selectors.need_list(actor=request.user, status=list(OPEN_STATUSES)).filter(pk__in=ids))
+        departments = list(selectors.departments_in_reach(place_path=need.place_path))
+        suggested = selectors.suggested_departments(need=need, departments=departments)
+    verbs = workflow.verbs_for(request.user, need)
+    working = {d.department_id for d in need.dispatches.all() if d.is_active}
+    # the best suggestion is ticked, unless that department is already working on it
+    ticked = next((pk for pk in suggested if pk not in working), None)
+    rank = {pk: i for i, pk in enumerate(suggested)}
+    departments.sort(key=lambda d: rank.get(d.pk, len(rank)))  # the suggested first, best first
     return render(
         request,
         "needs/detail.html",
@@ -204,10 +225,12 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": events,
             "dispatches": list(need.dispatches.all()),
             "can_handle": can_handle,
-            "verbs": workflow.verbs_for(request.user, need),
+            "verbs": verbs,
             "rate_form": RateForm(),
-            "departments": list(selectors.departments_in_reach(place_path=need.place_path))
-            if can_handle and is_open
+            "departments": [(d, suggested.get(d.pk, "")) for d in departments],
+            "ticked": ticked,
+            "transfer_targets": selectors.transfer_targets(actor=request.user, need=need)
+            if "transfer" in verbs
             else [],
             "categories": list(selectors.category_list()),
             "duplicates": duplicates,
@@ -262,6 +285,9 @@ def need_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
         "rate": rate,
         "phone-rate": lambda: rate(reporter=int_or_none(post.get("reporter")), channel=RatingChannel.PHONE),
     }
+    if verb == "transfer" and post.get("place", "") not in dict(selectors.transfer_targets(actor=user, need=need)):
+        # unknown, outside the actor's places or not a place to transfer to: the same answer
+        return error_response(request, 400, _("转办地点不在可选范围内，请从列表中选择。"))
     attempt(request, steps[verb], str(transition.done))
     target_pk = need.pk
     if verb == "merge" and Need.objects.filter(pk=need.pk, status=Status.MERGED).exists():
@@ -319,9 +345,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "categories": list(selectors.category_list()),
             "grids": list(grids),
             "params": params,
-            "departments": list(
-                Department.objects.visible(request.user, PlaceCap.VIEW_PLACES).select_related("place")[:200]
-            ),
+            "departments": list(selectors.whistle_departments(actor=request.user)[:200]),
             "now": timezone.now(),
         },
     )
@@ -355,6 +379,16 @@ def _bulk(request: HttpRequest) -> HttpResponse:
 # --- departments ---------------------------------------------------------------------------------------
 
 
+#: The lists of the dispatch page (``?show=``): the filters of ``selectors.dispatch_list``.
+_DISPATCH_LISTS: dict[str, dict[str, Any]] = {
+    "active": {"active": True},
+    "checkin": {"status": DispatchStatus.WHISTLED},
+    "overdue": {"overdue": True},
+    "returns": {"status": DispatchStatus.RETURN_REQUESTED},
+    "all": {},
+}
+
+
 @login_required
 def dispatches(request: HttpRequest) -> HttpResponse:
     """What has been whistled to my department: check in, resolve, or ask to return it."""
@@ -362,17 +396,40 @@ def dispatches(request: HttpRequest) -> HttpResponse:
     if not (liaison_areas(request.user) or scope.holds_anywhere(NeedCap.VIEW_NEEDS)):
         raise PermissionDenied(_("您不是部门联络人"))
     show = request.GET.get("show", "active")
-    qs = selectors.dispatch_list(actor=request.user, active=show == "active")
-    if show == "returns":
-        qs = selectors.dispatch_list(actor=request.user, status=DispatchStatus.RETURN_REQUESTED)
-    page = paginate(request, qs)
+    if show not in _DISPATCH_LISTS:
+        show = "active"
+    now = timezone.now()
+    page = paginate(request, selectors.dispatch_list(actor=request.user, now=now, **_DISPATCH_LISTS[show]))
     shown = selectors.shown_places(request.user, [d.need for d in page])
     for dispatch in page:
         dispatch.need.shown_place = shown[dispatch.need_id]
+        # a department opens its job card; the community the need's own page
+        dispatch.card = scope.everything or is_liaison(request.user, dispatch.department_id, dispatch.need.place_path)
     return render(
         request,
         "needs/dispatches.html",
-        {"page": page, "show": show, "now": timezone.now()},
+        {"page": page, "show": show, "query": f"show={show}", "now": now},
+    )
+
+
+@login_required
+def dispatch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A dispatch's job card 派单: what the department needs to do the job (the building, the
+    community and its office phone, the photos, the whistle's note) and its buttons."""
+    card = selectors.dispatch_card(actor=request.user, dispatch_id=pk)
+    need = card.dispatch.need
+    scope = scope_for(request.user)
+    return render(
+        request,
+        "needs/dispatch.html",
+        {
+            "card": card,
+            "d": card.dispatch,
+            "need": need,
+            "can_open_need": scope.allows(NeedCap.VIEW_NEEDS, need.place_path),
+            "can_unmask": scope.allows(PeopleCap.UNMASK, need.place_path),
+            "now": timezone.now(),
+        },
     )
 
 
