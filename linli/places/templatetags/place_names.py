@@ -1,0 +1,61 @@
+"""How a page names a place: ``{% load place_names %}``.
+
+``{% place_name need.place %}`` names a place relative to the reader's scope, each name once,
+in the reader's script (``places.selectors.PlaceNamer``); ``{% place_name a alone=True %}``
+its own name only (a crumb). A list first says which places its rows will name, so that their
+ancestors are loaded in one query: ``{% name_places page.object_list "visit.household.place" %}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import template
+
+from linli.places.selectors import PlaceNamer, in_reader_script
+
+register = template.Library()
+
+_ATTR = "_linli_place_namer"
+
+
+def namer(context: template.Context) -> PlaceNamer:
+    """The reader's namer, one per request (a page rendered without a request names places
+    alone)."""
+    request = context.get("request")
+    if request is None:
+        return PlaceNamer(None)
+    found: PlaceNamer | None = getattr(request, _ATTR, None)
+    if found is None:
+        found = PlaceNamer.for_actor(request.user)
+        setattr(request, _ATTR, found)
+    return found
+
+
+def _follow(item: Any, attrs: str) -> Any:
+    """``item.a.b`` for ``"a.b"`` (a number indexes: ``"0.place"`` of a pair)."""
+    for attr in attrs.split(".") if attrs else ():
+        item = item[int(attr)] if attr.isdigit() else getattr(item, attr, None)
+        if item is None:
+            return None
+    return item
+
+
+@register.simple_tag(takes_context=True)
+def place_name(context: template.Context, place: Any, alone: bool = False) -> str:
+    return namer(context).name(place, alone=alone)
+
+
+@register.simple_tag(takes_context=True)
+def name_places(context: template.Context, rows: Iterable[Any], attrs: str = "") -> str:
+    """Load, in one query, what naming the place at ``attrs`` of each row will need."""
+    namer(context).prime(_follow(row, attrs) for row in rows)
+    return ""
+
+
+@register.filter
+def place_script(name: object) -> str:
+    """A stored place name in the reader's script, where the tag cannot be used (a name cut
+    short to fit a cell)."""
+    return in_reader_script(str(name or ""))
