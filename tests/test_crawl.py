@@ -305,3 +305,25 @@ def test_every_kind_of_page_is_named() -> None:
     assert not PAGES & NOT_PAGES
     assert names - PAGES - NOT_PAGES == set(), "classify these URL names"
     assert (PAGES | NOT_PAGES) - names == set(), "these URL names are gone"
+
+
+def test_every_link_lands_for_every_demo_account() -> None:
+    """The same crawl over the demo (``linli load-demo``: hundreds of needs in every state, six
+    months of visits, twenty communities), as each of its accounts, one page of each kind.
+    Loading it takes 25–40 s here and the crawls about 25 s, so it is loaded once, inside this
+    test's transaction (no other test sees it), and every account crawls it in turn."""
+    from linli.accounts.models import User
+    from linli.demo.loader import ACCOUNTS, load_demo
+
+    load_demo()
+    failures = []
+    for account in ACCOUNTS:
+        client = Client()
+        sign_in(client, User.objects.get(username=account.username))
+        found = crawl(client, per_kind=1)
+        assert len(found.kinds) >= 4, f"{account.username} reached only {sorted(found.kinds)}"
+        failures += [
+            f"{account.username}: {status} {url}  (linked from {came_from})"
+            for url, status, came_from in found.failures
+        ]
+    assert not failures, "\n".join(failures)
