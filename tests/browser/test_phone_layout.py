@@ -69,9 +69,9 @@ def misfits(measured: dict[str, Any]) -> list[str]:
     return found
 
 
-def phone(browser: Browser, base: str, client: Client | None = None) -> BrowserContext:
+def phone(browser: Browser, base: str, client: Client | None = None, *, javascript: bool = True) -> BrowserContext:
     """A small phone in large type, signed in as ``client`` is (one context per role)."""
-    context = browser.new_context(viewport=SMALL_PHONE, locale="zh-CN")
+    context = browser.new_context(viewport=SMALL_PHONE, locale="zh-CN", java_script_enabled=javascript)
     cookies = [{"name": LARGE_TYPE_COOKIE, "value": "1", "url": base}]
     if client is not None and settings.SESSION_COOKIE_NAME in client.cookies:
         cookies.append(
@@ -143,19 +143,7 @@ def test_the_language_changes_in_one_tap_with_or_without_javascript(
     sign_in(client, nw.users["secretary"])
     url = "/needs/queue/?status=open"
     for javascript in (True, False):
-        context = phone(browser, base, client)
-        if not javascript:
-            context.close()
-            context = browser.new_context(viewport=SMALL_PHONE, locale="zh-CN", java_script_enabled=False)
-            context.add_cookies(
-                [
-                    {
-                        "name": settings.SESSION_COOKIE_NAME,
-                        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                        "url": base,
-                    }
-                ]  # type: ignore[list-item]
-            )
+        context = phone(browser, base, client, javascript=javascript)
         page = context.new_page()
         _switch_in_one_tap(page, base, url)
         context.close()
