@@ -8,7 +8,7 @@ ancestors are loaded in one query: ``{% name_places page.object_list "visit.hous
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django import template
@@ -34,9 +34,15 @@ def namer(context: template.Context) -> PlaceNamer:
 
 
 def _follow(item: Any, attrs: str) -> Any:
-    """``item.a.b`` for ``"a.b"`` (a number indexes: ``"0.place"`` of a pair)."""
+    """``item.a.b`` for ``"a.b"``, as a template would look it up (a key of a dict, an index:
+    ``"0.place"`` of a pair)."""
     for attr in attrs.split(".") if attrs else ():
-        item = item[int(attr)] if attr.isdigit() else getattr(item, attr, None)
+        if isinstance(item, Mapping):
+            item = item.get(attr)
+        elif attr.isdigit():
+            item = item[int(attr)]
+        else:
+            item = getattr(item, attr, None)
         if item is None:
             return None
     return item

@@ -159,3 +159,28 @@ def test_zh_hant_pages_show_place_names_in_traditional_characters(client: Client
     crumbs = client.get(f"/places/{world.building_a.code}/").content.decode()
     assert "常二社區" in crumbs and "<h1>第1網格 1棟" in crumbs
     assert "常二社区" not in crumbs.split("<main>", 1)[1]
+
+
+@pytest.mark.django_db
+def test_a_primed_list_of_rows_costs_one_query(world: Any) -> None:
+    """``name_places`` follows attributes, keys and indexes as a template does, and loads the
+    ancestors of every row's place at once."""
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = world.users["street_official"]
+    rows = [
+        {"household": world.households["household_a"]},
+        {"household": world.households["household_b"]},
+    ]
+    template = Template(
+        "{% load place_names %}{% name_places rows 'household.place' %}"
+        "{% for row in rows %}[{% place_name row.household.place %}]{% endfor %}"
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        html = template.render(Context({"request": request, "rows": rows}))
+    assert html == "[常二社区 1栋 1单元101][常四社区 1栋 1单元101]"
+    # the reader's scope (one query, unless cached) and the ancestors of both rows (one); the
+    # rows lie in two buildings, so naming them one by one would take two more
+    assert len(ctx.captured_queries) <= 2, [q["sql"] for q in ctx.captured_queries]
