@@ -39,6 +39,12 @@ MEASURE = """() => {
       return {name: el.id || el.textContent.trim().replace(/\\s+/g, ' '), left: r.left, right: r.right,
               top: r.top + window.scrollY, bottom: r.bottom + window.scrollY, height: r.height};
     }),
+    // a link or button of the page cut off by the screen's edge (or a strip scrolled sideways);
+    // only the dashboard's wide tables are meant to scroll
+    cut: [...document.querySelectorAll('main a, main button')].filter(el => {
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && !el.closest('.dash-scroll') && (r.left < -0.5 || r.right > w + 0.5);
+    }).slice(0, 4).map(el => el.textContent.trim().replace(/\\s+/g, ' ').slice(0, 20)),
     wide: [...document.querySelectorAll('body *')].filter(el => el.getBoundingClientRect().right > w + 0.5)
       .slice(0, 4).map(el => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`),
   };
@@ -52,6 +58,8 @@ def misfits(measured: dict[str, Any]) -> list[str]:
     found = []
     if measured["scrollWidth"] > width:
         found.append(f"{measured['scrollWidth']} px wide (screen {width}): {measured['wide']}")
+    if measured["cut"]:
+        found.append(f"cut off at the edge: {measured['cut']}")
     controls = measured["controls"]
     for c in controls:
         if c["height"] < TARGET - 0.5:
