@@ -45,6 +45,11 @@ MEASURE = """() => {
       const r = el.getBoundingClientRect();
       return r.width > 0 && !el.closest('.dash-scroll') && (r.left < -0.5 || r.right > w + 0.5);
     }).slice(0, 4).map(el => el.textContent.trim().replace(/\\s+/g, ' ').slice(0, 20)),
+    // the page's own buttons are tap targets too
+    small: [...document.querySelectorAll('main button, main .button, main a.chip, main input[type=submit]')].filter(el => {
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && r.height < 43.5;
+    }).slice(0, 4).map(el => `${el.textContent.trim().replace(/\\s+/g, ' ').slice(0, 20)} ${Math.round(el.getBoundingClientRect().height)}px`),
     wide: [...document.querySelectorAll('body *')].filter(el => el.getBoundingClientRect().right > w + 0.5)
       .slice(0, 4).map(el => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`),
   };
@@ -58,6 +63,8 @@ def misfits(measured: dict[str, Any]) -> list[str]:
     found = []
     if measured["scrollWidth"] > width:
         found.append(f"{measured['scrollWidth']} px wide (screen {width}): {measured['wide']}")
+    if measured["small"]:
+        found.append(f"buttons under {TARGET} px: {measured['small']}")
     if measured["cut"]:
         found.append(f"cut off at the edge: {measured['cut']}")
     controls = measured["controls"]
