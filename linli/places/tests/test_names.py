@@ -186,3 +186,19 @@ def test_a_primed_list_of_rows_costs_one_query(world: Any) -> None:
     # the reader's scope (one query, unless cached) and the ancestors of both rows (one); the
     # rows lie in two buildings, so naming them one by one would take two more
     assert len(ctx.captured_queries) <= 2, [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("who", "where"),
+    [
+        ("secretary", "第1网格 1栋502室\n"),  # the grid is named once
+        ("street_official", "常二社区 1栋502室 · 常二社区第1网格\n"),
+    ],
+)
+def test_a_need_says_where_it_is_and_its_grid_once(client: Client, world: Any, who: str, where: str) -> None:
+    household = _flat(world)
+    need = need_create(actor=world.users["grid_worker"], text="楼道灯坏了", place=household.place)
+    sign_in(client, world.users[who])
+    html = client.get(f"/needs/{need.pk}/").content.decode()
+    assert f'<p class="muted">{where}' in html
