@@ -16,7 +16,7 @@ from linli.core.access import Actor, scope_for
 from linli.core.registry import annotate_place_counts
 from linli.core.text import normalize, to_taiwan
 from linli.places.capabilities import PlaceCap
-from linli.places.models import Place, PlaceKind, path_len, place_label
+from linli.places.models import GRID_LEVEL, Place, PlaceKind, path_len, place_label
 
 
 def place_list(
@@ -182,11 +182,15 @@ class PlaceNamer:
         self._names.update(Place.objects.filter(path__in=missing).values_list("path", "name"))
 
     def name(self, place: Any, *, alone: bool = False) -> str:
-        """The place's name for this reader; ``alone``: its own name only (a crumb)."""
+        """The place's name for this reader; ``alone``: as one step of a path below its parent
+        (a crumb), without the name of an administrative parent it begins with (第1网格 under
+        常二社区)."""
         if place is None:
             return ""
         level = len(place.path) // Place.steplen - 1
-        if alone or self.level is None or level <= self.level:
+        if alone:
+            return in_reader_script(self._alone(place, level))
+        if self.level is None or level <= self.level:
             return in_reader_script(place.name)
         self.prime([place])
         chain = [
@@ -195,3 +199,10 @@ class PlaceNamer:
             if (found := self._names.get(place.path[:end])) is not None
         ]
         return in_reader_script(place_label([*chain, (level, place.name)], self.level))
+
+    def _alone(self, place: Any, level: int) -> str:
+        if level > GRID_LEVEL or level == 0:
+            return str(place.name)
+        self.prime([place])
+        parent = self._names.get(place.path[: -Place.steplen])
+        return place_label([(level - 1, parent), (level, place.name)] if parent else [(level, place.name)], level - 1)

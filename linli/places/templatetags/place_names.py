@@ -3,12 +3,13 @@
 ``{% place_name need.place %}`` names a place relative to the reader's scope, each name once,
 in the reader's script (``places.selectors.PlaceNamer``); ``{% place_name a alone=True %}``
 its own name only (a crumb). A list first says which places its rows will name, so that their
-ancestors are loaded in one query: ``{% name_places page.object_list "visit.household.place" %}``.
+ancestors are loaded in one query: ``{% name_places page.object_list "visit.household.place" %}``
+(``{% name_places crumbs "0" overdue "place" %}`` for two lists at once).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django import template
@@ -54,9 +55,13 @@ def place_name(context: template.Context, place: Any, alone: bool = False) -> st
 
 
 @register.simple_tag(takes_context=True)
-def name_places(context: template.Context, rows: Iterable[Any], attrs: str = "") -> str:
-    """Load, in one query, what naming the place at ``attrs`` of each row will need."""
-    namer(context).prime(_follow(row, attrs) for row in rows)
+def name_places(context: template.Context, *lists: Any) -> str:
+    """Load, in one query, what naming the places of a page will need: ``rows, "attrs"``
+    pairs, the place at ``attrs`` of each row (a last list without attrs: the rows themselves
+    are places)."""
+    attrs_of = [*lists[1::2], ""] if len(lists) % 2 else list(lists[1::2])
+    pairs = zip(lists[::2], attrs_of, strict=True)
+    namer(context).prime(_follow(row, attrs) for rows, attrs in pairs for row in rows)
     return ""
 
 
