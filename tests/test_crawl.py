@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from django.test import Client
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 
 from linli.core.access import SYSTEM
 from linli.people.models import HouseholdMember, Relation
@@ -42,17 +43,115 @@ ROLES = (
 )
 #: Not followed: they change the session, or belong to Django's admin (tested on its own).
 SKIP = ("/accounts/logout/", "/i18n/", "/admin/", "/static/", "/media/", "/api/schema", "/api/docs")
+#: The kinds of page (URL names) that someone can open with a GET: each must be reached.
+PAGES = {
+    "home",
+    "account_login",
+    "account_request_login_code",
+    "account_change_password",
+    "account_reset_password",
+    "account_reauthenticate",
+    "account_request_reauthentication_code",
+    "mfa_index",
+    "mfa_reauthenticate",
+    "places:index",
+    "places:detail",
+    "places:import",
+    "people:index",
+    "people:person",
+    "people:household",
+    "people:profile",
+    "people:audit",
+    "people:place_memberships",
+    "needs:new",
+    "needs:mine",
+    "needs:queue",
+    "needs:dispatches",
+    "needs:dashboard",
+    "needs:detail",
+    "needs:qr",
+    "visits:home",
+    "visits:log",
+    "visits:coverage",
+    "visits:household",
+    "visits:care",
+    "visits:policies",
+    "visits:nights",
+    "visits:night",
+    "visits:opinions",
+}
+#: Every other named URL, and why it is no page of its own.
+NOT_PAGES = {
+    # writes (POST only)
+    "large_type",
+    "set_language",
+    "account_logout",
+    "people:person_unmask",
+    "people:membership_revoke",
+    "needs:dispatch_act",
+    "needs:unmask",
+    "needs:act",
+    "visits:household_out_by_day",
+    "visits:household_assign",
+    "visits:care_handover",
+    "visits:care_import",
+    "visits:care_end",
+    "visits:policy_set",
+    "visits:night_create",
+    "visits:opinion_decide",
+    # files and parts of pages
+    "places:export",
+    "needs:dashboard_export",
+    "needs:photo",
+    "visits:ledger",
+    "visits:care_export",
+    "visits:photo",
+    "visits:pick",
+    "javascript_catalog",
+    "mfa_download_recovery_codes",
+    # machines: health (the API, its schema and Open311 are left out whole)
+    "healthz",
+    # one person's moment: a link sent by SMS or e-mail, a background import, a sign-in step
+    "needs:rate_by_link",
+    "import_job",
+    "account_confirm_login_code",
+    "mfa_authenticate",
+    "account_confirm_reauthentication_code",
+    # allauth's pages of features the site leaves off (sign-up, e-mail, phone changes,
+    # recovery codes, TOTP changes by a signed-in account); each answers a redirect or a 404
+    "account_signup",
+    "account_inactive",
+    "account_email",
+    "account_email_verification_sent",
+    "account_confirm_email",
+    "account_set_password",
+    "account_verify_phone",
+    "account_change_phone",
+    "account_reset_password_done",
+    "account_reset_password_from_key",
+    "account_reset_password_from_key_done",
+    "mfa_activate_totp",
+    "mfa_deactivate_totp",
+    "mfa_view_recovery_codes",
+    "mfa_generate_recovery_codes",
+}
+
 #: Pages of one kind (one URL pattern) visited at most this many times per role.
 PER_KIND = 3
 LIMIT = 250
 
 
-def _world_at_work(nw: Any) -> None:
+def world_at_work(nw: Any) -> None:
     """A need reported by the resident, accepted and whistled to the water department, which
-    checked in; a second need only reported; a carer for household A, who visited it; the
-    volunteer lives in household B (a resident with another role, as in the demo)."""
+    checked in; a second need only reported; a carer for household A, who visited it, and a
+    night round planned there; the volunteer lives in household B (a resident with another
+    role, as in the demo)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
     from linli.needs.services import dispatch_checkin, need_create, need_whistle
-    from linli.visits.services import care_assign, visit_log
+    from linli.visits.services import care_assign, night_round_create, visit_log
 
     users = nw.users
     need = need_create(actor=users["resident"], text="楼下水管漏水，一直在流", place=nw.places["household_place_a"])
@@ -63,6 +162,15 @@ def _world_at_work(nw: Any) -> None:
     carer = users["central_household"].person
     care_assign(actor=SYSTEM, household=household, carer=carer)
     visit_log(actor=users["central_household"], household=household, kind="knock", heard="老人身体还好")
+    evening = timezone.localtime().replace(hour=19, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    night_round_create(
+        actor=users["grid_worker"],
+        place=nw.grid_a,
+        starts_at=evening,
+        ends_at=evening + dt.timedelta(hours=2),
+        members=[carer],
+        households=[household],
+    )
     HouseholdMember.objects.create(
         household=nw.households["household_b"], person=users["volunteer"].person, relation=Relation.SPOUSE
     )
@@ -95,13 +203,23 @@ def _forms(html: str, base: str) -> list[tuple[str, str]]:
     return found
 
 
-def crawl(client: Client) -> tuple[list[tuple[str, int, str]], Counter[str]]:
-    """Breadth-first from the home page; the failures (url, status, the page linking to it)
-    and how many pages of each kind (URL name) were fetched."""
-    queue: deque[tuple[str, str]] = deque([("/", "")])
+@dataclass
+class Crawl:
+    """What a crawl found: the failures (url, status, the page linking to it), how many pages
+    of each kind (URL name) were fetched, and the first HTML page of each kind."""
+
+    failures: list[tuple[str, int, str]] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    pages: dict[str, str] = field(default_factory=dict)
+
+
+def crawl(client: Client, per_kind: int = PER_KIND, start: tuple[str, ...] = ("/",)) -> Crawl:
+    """Breadth-first from the home page (and the other ``start`` pages, such as those only a
+    printed link leads to), at most ``per_kind`` pages of each kind."""
+    queue: deque[tuple[str, str]] = deque((url, "") for url in start)
     seen: set[str] = set()
-    kinds: Counter[str] = Counter()
-    failures: list[tuple[str, int, str]] = []
+    found = Crawl()
+    kinds, failures = found.kinds, found.failures
     fetched = 0
     while queue and fetched < LIMIT:
         url, came_from = queue.popleft()
@@ -115,7 +233,7 @@ def crawl(client: Client) -> tuple[list[tuple[str, int, str]], Counter[str]]:
             failures.append((url, 404, came_from))
             continue
         kind = match.view_name or match.route
-        if kinds[kind] >= PER_KIND:
+        if kinds[kind] >= per_kind:
             continue
         kinds[kind] += 1
         response = client.get(url)
@@ -128,6 +246,7 @@ def crawl(client: Client) -> tuple[list[tuple[str, int, str]], Counter[str]]:
             continue
         if getattr(response, "streaming", False) or not response.get("Content-Type", "").startswith("text/html"):
             continue
+        found.pages.setdefault(kind, url)
         html = response.content.decode()
         for link in _links(html, url):
             if link not in seen:
@@ -141,14 +260,15 @@ def crawl(client: Client) -> tuple[list[tuple[str, int, str]], Counter[str]]:
                     resolve(action)
                 except Resolver404:
                     failures.append((action, 404, url))
-    return failures, kinds
+    return found
 
 
 @pytest.mark.parametrize("who", ROLES)
 def test_every_link_lands_for_every_role(client: Client, nw: Any, who: str) -> None:
-    _world_at_work(nw)
+    world_at_work(nw)
     sign_in(client, nw.users[who])
-    failures, kinds = crawl(client)
+    found = crawl(client)
+    failures, kinds = found.failures, found.kinds
     assert len(kinds) >= 4, f"{who} reached only {sorted(kinds)}"
     reached = set(kinds)
     if who in ("grid_worker", "secretary", "community_staff"):
@@ -161,3 +281,50 @@ def test_every_link_lands_for_every_role(client: Client, nw: Any, who: str) -> N
     if who == "resident":
         assert {"needs:mine", "needs:new", "needs:detail"} <= reached, sorted(reached)
     assert not failures, "\n".join(f"{status} {url}  (linked from {came_from})" for url, status, came_from in failures)
+
+
+def named_urls() -> set[str]:
+    def walk(patterns: list[Any], namespace: str = "") -> set[str]:
+        found: set[str] = set()
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                # the admin site is tested on its own; the API and Open311 answer machines
+                if str(pattern.pattern) not in ("admin/", "api/") and pattern.namespace != "open311":
+                    found |= walk(pattern.url_patterns, inner)
+            elif isinstance(pattern, URLPattern) and pattern.name and not str(pattern.pattern).startswith("api/"):
+                found.add(f"{namespace}{pattern.name}")
+        return found
+
+    return walk(get_resolver().url_patterns)
+
+
+def test_every_kind_of_page_is_named() -> None:
+    """A new page joins ``PAGES`` (and so the phone layout test, which measures one of each
+    kind), or says why it is none."""
+    names = named_urls()
+    assert not PAGES & NOT_PAGES
+    assert names - PAGES - NOT_PAGES == set(), "classify these URL names"
+    assert (PAGES | NOT_PAGES) - names == set(), "these URL names are gone"
+
+
+def test_every_link_lands_for_every_demo_account() -> None:
+    """The same crawl over the demo (``linli load-demo``: hundreds of needs in every state, six
+    months of visits, twenty communities), as each of its accounts, one page of each kind.
+    Loading it takes 25–40 s here and the crawls about 25 s, so it is loaded once, inside this
+    test's transaction (no other test sees it), and every account crawls it in turn."""
+    from linli.accounts.models import User
+    from linli.demo.loader import ACCOUNTS, load_demo
+
+    load_demo()
+    failures = []
+    for account in ACCOUNTS:
+        client = Client()
+        sign_in(client, User.objects.get(username=account.username))
+        found = crawl(client, per_kind=1)
+        assert len(found.kinds) >= 4, f"{account.username} reached only {sorted(found.kinds)}"
+        failures += [
+            f"{account.username}: {status} {url}  (linked from {came_from})"
+            for url, status, came_from in found.failures
+        ]
+    assert not failures, "\n".join(failures)

@@ -36,6 +36,7 @@ __all__ = [
     "search_key",
     "text_quality",
     "to_simplified",
+    "to_taiwan",
     "to_traditional",
     "tokens",
 ]
@@ -87,6 +88,14 @@ def to_traditional(text: str) -> str:
     Never ``s2twp``: its Taiwanese phrase table turns 社区 into 社群.
     """
     return _converter("s2t")(text)
+
+
+@lru_cache(maxsize=16384)
+def to_taiwan(text: str) -> str:
+    """Simplified text as a zh-Hant (Taiwan) reader writes it (OpenCC ``s2tw``: characters and
+    their Taiwanese variants, 里 → 裡, never the phrase table): for showing stored names, such
+    as places', to a reader of 繁體. Cached: the same few names are shown over and over."""
+    return _converter("s2tw")(text)
 
 
 # ---------------------------------------------------------------------------

@@ -73,7 +73,8 @@ from linli.people.models import (
     Vulnerability,
 )
 from linli.people.services import membership_grant
-from linli.places.models import Place, PlaceKind
+from linli.places.models import KIND_LEVEL, Place, PlaceKind
+from linli.places.selectors import PlaceNamer
 from linli.places.services import TreeBuilder
 
 __all__ = [
@@ -103,6 +104,7 @@ CARER_PHONES: dict[str, str] = DATA["carer_phones"]
 #: The top-level places of the demo; their subtrees are what ``reset_demo`` removes.
 ROOT_CODES: tuple[str, ...] = tuple(DATA["root_codes"])
 
+STREET_LEVEL = KIND_LEVEL[PlaceKind.STREET]
 #: ``progress(description, done, total)``
 Progress = Callable[[str, int, int], None]
 
@@ -888,24 +890,14 @@ def summarize() -> DemoSummary:
                 (
                     account.username,
                     str(Role(account.role).label),
-                    _place_label(membership.place)
+                    # as a street official reads it: 常二社区 1栋
+                    PlaceNamer(STREET_LEVEL).name(membership.place)
                     + (f" · {membership.department.name}" if membership.department else ""),
                     _sign_in(account.username, account.role),
                 )
             )
     summary.seeds = {seed.key: seed.load_module().counts(paths) for seed in demo_seeds()}
     return summary
-
-
-def _place_label(place: Place) -> str:
-    """A place's name, prefixed with its community's when it sits below one (``常二社区 1栋``)."""
-    community_depth = 4
-    if place.depth <= community_depth:
-        return place.name
-    community = Place.objects.filter(path=place.path[: community_depth * Place.steplen]).first()
-    if community is None or place.name.startswith(community.name):
-        return place.name
-    return f"{community.name} {place.name}"
 
 
 # --- reset -------------------------------------------------------------------------------

@@ -160,3 +160,56 @@ def joined_names(names: list[str]) -> str:
         else:
             parts.append(name)
     return "".join(parts)
+
+
+#: Levels of the tree that ``place_label`` treats specially (``KIND_LEVEL``).
+COMMUNITY_LEVEL = KIND_LEVEL[PlaceKind.COMMUNITY]
+GRID_LEVEL = KIND_LEVEL[PlaceKind.GRID]
+BUILDING_LEVEL = KIND_LEVEL[PlaceKind.BUILDING]
+
+
+def place_label(chain: list[tuple[int, str]], reader_level: int | None) -> str:
+    """How a place is named to a reader whose scope is rooted at ``reader_level``: ``chain`` is
+    (level, name) from the top of the tree down to the place (ancestors not loaded may be
+    missing). The reader's own level and what lies above it go without saying; below it the
+    label names what tells places apart at that level, each name once:
+
+    - a reader above the communities (street, district, admin) reads the community, then
+      the building and the household: 常二社区 1栋502室;
+    - a community's reader reads the grid, then the building path: 第1网格 1栋502室 (a grid
+      named after its community, 常二社区第1网格, loses the community's name);
+    - a grid worker or a carer reads the building path: 1栋502室 (a carer's households may lie in
+      more than one building).
+
+    A name that begins with its parent's name (1栋502室 under 1栋) replaces the parent instead
+    of repeating it (``joined_names``); a place at or above the reader's level is named alone.
+    """
+    if not chain:
+        return ""
+    level, name = chain[-1]
+    if reader_level is None or level <= reader_level:
+        return name
+    # the one administrative level named below the reader's: the community, or the grid
+    lead = (
+        COMMUNITY_LEVEL if reader_level < COMMUNITY_LEVEL else GRID_LEVEL if reader_level == COMMUNITY_LEVEL else None
+    )
+    parts: list[str] = []
+    parent, parent_shown = "", False
+    for at, (step_level, step_name) in enumerate(chain):
+        shown = at == len(chain) - 1 or step_level == lead or step_level >= BUILDING_LEVEL
+        if shown:
+            if parent_shown and parts and step_name.startswith(parent):
+                parts[-1] = step_name
+            elif (
+                not parent_shown
+                and parent
+                and step_level <= GRID_LEVEL
+                and step_name.startswith(parent)
+                and step_name != parent
+            ):
+                # an administrative area named after the one above it that the reader knows
+                parts.append(step_name[len(parent) :])
+            else:
+                parts.append(step_name)
+        parent, parent_shown = step_name, shown
+    return " ".join(parts)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from linli.core.access import Actor, scope_for
 from linli.core.registry import annotate_place_counts
-from linli.core.text import normalize
+from linli.core.text import normalize, to_taiwan
 from linli.places.capabilities import PlaceCap
-from linli.places.models import Place, PlaceKind, path_len
+from linli.places.models import GRID_LEVEL, Place, PlaceKind, path_len, place_label
 
 
 def place_list(
@@ -128,3 +132,77 @@ def place_search(*, actor: Actor, q: str, limit: int = 20) -> list[Place]:
     if not key:
         return []
     return list(place_list(actor=actor).filter(name_search__contains=key).order_by("depth", "path")[:limit])
+
+
+# --- naming places for a reader ------------------------------------------------------------------
+
+
+def reader_level(actor: Actor) -> int | None:
+    """The level of the tree (``KIND_LEVEL``) where the reader's widest role is held: 0 for the
+    system and admins, ``None`` for someone who holds none (an anonymous visitor)."""
+    scope = scope_for(actor)
+    if scope.everything:
+        return 0
+    depths = [len(g.path) // Place.steplen for g in scope.grants]
+    return min(depths) - 1 if depths else None
+
+
+def in_reader_script(text: str) -> str:
+    """A stored name (simplified) as the reader's language writes it: converted to 繁體 with
+    OpenCC for zh-Hant, unchanged otherwise."""
+    return to_taiwan(text) if (get_language() or "").lower() == "zh-hant" else text
+
+
+class PlaceNamer:
+    """Names places for one reader, as ``place_label`` says: relative to the reader's scope,
+    each name once, in the reader's script. Anything with a ``path`` and a ``name`` can be
+    named (a ``Place``, a coverage row). The ancestors' names are remembered: ``prime`` loads
+    those of a whole list in one query, so that naming its rows costs nothing more; a place
+    named without it costs one query for the ancestors not yet known."""
+
+    def __init__(self, level: int | None) -> None:
+        self.level = level
+        self._names: dict[str, str | None] = {}
+
+    @classmethod
+    def for_actor(cls, actor: Actor) -> PlaceNamer:
+        return cls(reader_level(actor))
+
+    def prime(self, places: Iterable[Any]) -> None:
+        wanted = {
+            place.path[:end]
+            for place in places
+            if place is not None
+            for end in range(Place.steplen, len(place.path), Place.steplen)
+        }
+        missing = wanted - self._names.keys()
+        if not missing:
+            return
+        self._names.update(dict.fromkeys(missing))
+        self._names.update(Place.objects.filter(path__in=missing).values_list("path", "name"))
+
+    def name(self, place: Any, *, alone: bool = False) -> str:
+        """The place's name for this reader; ``alone``: as one step of a path below its parent
+        (a crumb), without the name of an administrative parent it begins with (第1网格 under
+        常二社区)."""
+        if place is None:
+            return ""
+        level = len(place.path) // Place.steplen - 1
+        if alone:
+            return in_reader_script(self._alone(place, level))
+        if self.level is None or level <= self.level:
+            return in_reader_script(place.name)
+        self.prime([place])
+        chain = [
+            (end // Place.steplen - 1, found)
+            for end in range(Place.steplen, len(place.path), Place.steplen)
+            if (found := self._names.get(place.path[:end])) is not None
+        ]
+        return in_reader_script(place_label([*chain, (level, place.name)], self.level))
+
+    def _alone(self, place: Any, level: int) -> str:
+        if level > GRID_LEVEL or level == 0:
+            return str(place.name)
+        self.prime([place])
+        parent = self._names.get(place.path[: -Place.steplen])
+        return place_label([(level - 1, parent), (level, place.name)] if parent else [(level, place.name)], level - 1)

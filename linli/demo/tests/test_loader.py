@@ -179,6 +179,10 @@ def _people_are_valid_and_households_have_one_head(demo: DemoSummary) -> None:
 
 def _demo_accounts(demo: DemoSummary) -> None:
     assert [a[0] for a in demo.accounts] == [a.username for a in ACCOUNTS]
+    # each account's place as a street official reads it, each name once
+    where = {a[0]: a[2] for a in demo.accounts}
+    assert where["grid"] == "常二社区第1网格" and where["leader"] == "常二社区 1栋"
+    assert where["resident"] == "常二社区 1栋101室" and where["linfeng"] == "林峰社区"
     for account in ACCOUNTS:
         user = User.objects.get(username=account.username)
         assert user.check_password(DEMO_PASSWORD)

@@ -27,7 +27,7 @@ from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name
 from linli.people.models import Household, HouseholdMember, Person
 from linli.people.selectors import access_household
-from linli.places.models import Place
+from linli.places.selectors import PlaceNamer
 from linli.visits import selectors, services
 from linli.visits.capabilities import VisitCap
 from linli.visits.forms import VisitForm
@@ -68,18 +68,12 @@ def met_person_for(household: Household, person_id: int | None) -> Person | None
     return link.person
 
 
-def _building_names(households: list[Household]) -> dict[str, str]:
-    parents = {h.place.path[: -Place.steplen] for h in households}
-    return dict(Place.objects.filter(path__in=parents).values_list("path", "name"))
-
-
 def _picker(actor: Actor, q: str, chosen: Household | None) -> dict[str, Any]:
     """The households to pick from (the actor's, most recently visited first; ``chosen`` always
     among them) and the members of each, for "who was met"."""
     households = list(selectors.loggable_households(actor=actor, q=q or None)[:PICK_LIMIT])
     if chosen is not None and all(h.pk != chosen.pk for h in households):
         households.insert(0, chosen)
-    buildings = _building_names(households)
     scope = scope_for(actor)
     members: dict[int, list[dict[str, Any]]] = defaultdict(list)
     links = HouseholdMember.objects.filter(household__in=[h.pk for h in households]).select_related("person")
@@ -97,7 +91,6 @@ def _picker(actor: Actor, q: str, chosen: Household | None) -> dict[str, Any]:
     rows = [
         {
             "household": h,
-            "building": buildings.get(h.place.path[: -Place.steplen], ""),
             "members": members.get(h.pk, []),
         }
         for h in households
@@ -172,7 +165,8 @@ def log(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             visit, status = _log(request, form)
             if visit is not None:
-                done = _("已登记走访：%(household)s") % {"household": visit.household.place.name}
+                named = PlaceNamer.for_actor(request.user).name(visit.household.place)
+                done = _("已登记走访：%(household)s") % {"household": named}
                 if visit.need_id:
                     done += _("；诉求编号 %(pk)s") % {"pk": visit.need_id}
                 messages.success(request, done)
