@@ -321,6 +321,10 @@ class CategoryIn(serializers.Serializer[Any]):
     category = serializers.CharField()
 
 
+class UrgencyIn(serializers.Serializer[Any]):
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+
+
 class TransferIn(serializers.Serializer[Any]):
     place = serializers.CharField(help_text="place code")
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
@@ -472,6 +476,14 @@ class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Need]):
         need = selectors.access_need(request.user, pk)
         values = _valid(CategoryIn, request)
         return self._detail(services.need_categorise(actor=request.user, need=need, category_code=values["category"]))
+
+    @extend_schema(request=UrgencyIn, responses={200: NeedDetailOut})
+    @action(detail=True, methods=["post"])
+    def urgency(self, request: Request, pk: str) -> Response:
+        """Change the urgency; the running deadlines are recomputed from the catalogue's limits."""
+        need = selectors.access_need(request.user, pk)
+        values = _valid(UrgencyIn, request)
+        return self._detail(services.need_set_urgency(actor=request.user, need=need, urgency=values["urgency"]))
 
     @extend_schema(request=WhistleIn, responses={200: NeedDetailOut})
     @action(detail=True, methods=["post"])

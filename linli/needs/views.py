@@ -37,6 +37,7 @@ from linli.needs.models import (
     Need,
     RatingChannel,
     Status,
+    Urgency,
     liaison_areas,
 )
 from linli.needs.photos import PhotoUpload
@@ -161,6 +162,7 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     duplicates: list[Need] = []
     submitted = next((e for e in events if e.kind == "submitted"), None)
     chosen = bool(need.category and submitted and submitted.data.get("chosen") == need.category.code)
+    categories = list(selectors.category_list())
     if can_handle and is_open:
         ids = [pk for pk, _rest in (submitted.data.get("duplicates", []) if submitted else [])]
         duplicates = list(selectors.need_list(actor=request.user, status=list(OPEN_STATUSES)).filter(pk__in=ids))
@@ -179,7 +181,8 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "departments": list(selectors.departments_in_reach(place_path=need.place_path))
             if can_handle and is_open
             else [],
-            "categories": list(selectors.category_list()),
+            "categories": categories,
+            "urgencies": Urgency.choices,
             "duplicates": duplicates,
             "category_chosen": chosen,
             "unrated_reporters": to_rate,
@@ -216,6 +219,7 @@ def need_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     steps: dict[str, Callable[[], Any]] = {
         "accept": lambda: services.need_accept(actor=user, need=need),
         "categorise": lambda: services.need_categorise(actor=user, need=need, category_code=post.get("category", "")),
+        "urgency": lambda: services.need_set_urgency(actor=user, need=need, urgency=post.get("urgency", "")),
         "whistle": lambda: services.need_whistle(
             actor=user,
             need=need,

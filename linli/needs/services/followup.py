@@ -152,7 +152,7 @@ def _reopen(need: Need, *, actor: Actor, now: dt.datetime) -> None:
     need.reopen_count += 1
     need.status = Status.ACCEPTED
     need.level = max(higher, Level.STREET, key=_level_rank)
-    need.resolution_due = _due(now, ESCALATION_LIMIT, city)
+    need.resolution_due = _due(now, [ESCALATION_LIMIT], city)
     need.save(update_fields=["status", "reopen_count", "level", "resolution_due"])
     record_need_event(
         need,
@@ -214,7 +214,7 @@ def need_escalate(*, need: Need | int, why: str, now: dt.datetime | None = None,
     before = need.status
     need.level = higher
     # the next level gets at least ESCALATION_LIMIT, never less than the need already had
-    fresh = _due(now, ESCALATION_LIMIT, _city_of(need.place))
+    fresh = _due(now, [ESCALATION_LIMIT], _city_of(need.place))
     need.resolution_due = max(fresh, need.resolution_due) if need.resolution_due else fresh
     need.save(update_fields=["level", "resolution_due"])
     record_need_event(

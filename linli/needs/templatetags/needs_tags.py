@@ -7,12 +7,14 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from linli.needs import workflow
-from linli.needs.models import OPEN_STATUSES, Dispatch
+from linli.needs.models import OPEN_STATUSES, Dispatch, NeedEvent, Urgency
 from linli.people.identity import mask_name, redact_text
 
 register = template.Library()
@@ -68,3 +70,21 @@ def need_verb(verb: str) -> Any:
 def dispatch_verb(verb: str) -> Any:
     """The label of a dispatch's verb, from the table."""
     return workflow.DISPATCH[verb].label
+
+
+def _urgency_label(value: Any) -> str:
+    return str(Urgency(value).label) if value in Urgency.values else str(value or "")
+
+
+@register.filter
+def urgency_change(event: NeedEvent) -> str:
+    """What an urgency change did: 一般 → 特急, and the deadline it set."""
+    data = event.data or {}
+    text = _("%(before)s → %(after)s") % {
+        "before": _urgency_label(data.get("from")),
+        "after": _urgency_label(data.get("to")),
+    }
+    due = parse_datetime(str(data.get("resolution_due") or ""))
+    if due is not None:
+        text += _("，办结时限改为 %(due)s") % {"due": date_format(timezone.localtime(due), "m-d H:i")}
+    return text
