@@ -196,5 +196,14 @@ def reporters_to_rate(*, need: Need) -> list[NeedReporter]:
     return [r for r in need.reporters.all() if r.pk not in answered]
 
 
+def is_reporter(actor: Actor, need: Need) -> bool:
+    """Whether ``actor`` raised ``need`` (or joined it by a merged duplicate), or entered it.
+    Uses the need's prefetched reporters when there are."""
+    account = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
+    if account is None:
+        return False
+    return need.submitted_by_id == account or any(r.user_id == account for r in need.reporters.all())
+
+
 def can_handle(actor: Actor, need: Need) -> bool:
     return scope_for(actor).allows(NeedCap.HANDLE_NEEDS, need.place_path)

@@ -28,6 +28,7 @@ from linli.core.pages import attempt, int_or_none, ints, messages_of, safe_next
 from linli.core.pagination import paginate
 from linli.needs import selectors, services, workflow
 from linli.needs.capabilities import NeedCap
+from linli.needs.emergency import emergency_for
 from linli.needs.forms import NeedForm, RateForm
 from linli.needs.models import (
     OPEN_STATUSES,
@@ -143,6 +144,15 @@ def need_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def emergency_advice(request: HttpRequest) -> HttpResponse:
+    """The safety advice for what is being typed on the report form (an htmx fragment,
+    ``needs/_emergency.html``): empty unless the text describes an emergency."""
+    text = (request.GET.get("text") or "")[: services.MAX_TEXT]
+    found = emergency_for(text, selectors.category_list())
+    return render(request, "needs/_emergency.html", {"emergency": found, "live": True})
+
+
+@login_required
 def my_needs(request: HttpRequest) -> HttpResponse:
     needs = selectors.need_list(actor=request.user, mine=True).order_by("-created_at", "-id")
     can_report = scope_for(request.user).holds_anywhere(NeedCap.SUBMIT_NEED)
@@ -163,6 +173,9 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submitted = next((e for e in events if e.kind == "submitted"), None)
     chosen = bool(need.category and submitted and submitted.data.get("chosen") == need.category.code)
     categories = list(selectors.category_list())
+    emergency = None
+    if is_open and selectors.is_reporter(request.user, need):
+        emergency = emergency_for(need.text, categories, category=need.category, urgency=need.urgency)
     if can_handle and is_open:
         ids = [pk for pk, _rest in (submitted.data.get("duplicates", []) if submitted else [])]
         duplicates = list(selectors.need_list(actor=request.user, status=list(OPEN_STATUSES)).filter(pk__in=ids))
@@ -183,6 +196,7 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else [],
             "categories": categories,
             "urgencies": Urgency.choices,
+            "emergency": emergency,
             "duplicates": duplicates,
             "category_chosen": chosen,
             "unrated_reporters": to_rate,
