@@ -12,20 +12,24 @@ import datetime as dt
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from linli.core.access import Actor, get_or_404, is_system, scope_for
+from linli.core.access import Actor, Role, get_or_404, is_system, scope_for
 from linli.core.text import normalize
+from linli.core.timeline import name_actors
 from linli.needs.capabilities import NeedCap
 from linli.needs.models import (
     ACTIVE_DISPATCH,
     OPEN_STATUSES,
     Category,
     Dispatch,
+    EventKind,
     Need,
     NeedEvent,
     NeedReporter,
     Rating,
+    RatingChannel,
 )
 from linli.people.capabilities import PeopleCap
+from linli.people.identity import mask_name
 from linli.people.models import Department
 from linli.places.models import Place, PlaceKind, ancestor_path, path_len
 
@@ -144,6 +148,26 @@ def access_need(actor: Actor, need_id: int | str) -> Need:
 
 def need_timeline(*, need: Need) -> QuerySet[NeedEvent]:
     return need.events.select_related("department").order_by("at", "id")
+
+
+def need_timeline_for(*, need: Need, reader: Actor) -> list[NeedEvent]:
+    """The need's timeline as ``reader`` reads it: each event's ``actor_label`` says who took
+    the step (``core.timeline.name_actors``): 我, 居民 张*, 网格员 李*, or 系统 for the sweeps. A
+    rating sent from an SMS link is the reporter's, though the system recorded it. Uses the
+    need's prefetched reporters when there are."""
+    events = list(need_timeline(need=need))
+    reporters = {r.pk: r for r in need.reporters.all()}
+
+    def on_behalf(event: NeedEvent) -> tuple[int | None, str, str] | None:
+        if event.kind != EventKind.RATED:
+            return None
+        reporter = reporters.get(event.data.get("reporter") or 0)
+        if reporter is not None:
+            return reporter.user_id, Role.RESIDENT, mask_name(reporter.name)
+        return (None, Role.RESIDENT, "") if event.data.get("channel") == RatingChannel.SMS else None
+
+    name_actors(events, reader=reader, path=need.place_path, on_behalf=on_behalf)
+    return events
 
 
 def need_detail_prefetch(qs: QuerySet[Need]) -> QuerySet[Need]:

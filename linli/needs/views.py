@@ -167,7 +167,7 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     can_handle = selectors.can_handle(request.user, need)
     is_open = need.status in OPEN_STATUSES
-    events = list(selectors.need_timeline(need=need))
+    events = selectors.need_timeline_for(need=need, reader=request.user)
     to_rate = selectors.reporters_to_rate(need=need) if need.status == Status.RESOLVED else []
     duplicates: list[Need] = []
     submitted = next((e for e in events if e.kind == "submitted"), None)
@@ -412,7 +412,9 @@ def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
                     if rating_link_open(token, lock=True) is None:  # spent by a request beside us
                         raise Conflict(_("该评价链接已使用。"))
                     services.need_rate(
-                        actor=SYSTEM,
+                        # the reporter acts, through the link; the system stands in for one
+                        # known by a phone number only
+                        actor=reporter.user or SYSTEM,
                         need=need,
                         reporter=reporter,
                         resolved=data["resolved"],

@@ -98,6 +98,7 @@ def need_rate(
                 "departments": _departments_of(need),
                 "channel": channel,
                 "round": round_,
+                "reporter": rep.pk,  # who answered, also when the system records it (an SMS link)
             },
         )
         answers = list(Rating.objects.filter(need=need, round=round_).values_list("satisfaction", flat=True))
