@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from linli.core.access import Actor, Role, get_or_404, is_system, scope_for
@@ -22,16 +22,19 @@ from linli.needs.models import (
     Category,
     Dispatch,
     EventKind,
+    Level,
     Need,
     NeedEvent,
     NeedReporter,
     Rating,
     RatingChannel,
+    Status,
 )
 from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name
 from linli.people.models import Department
 from linli.places.models import Place, PlaceKind, ancestor_path, path_len
+from linli.places.selectors import ancestor
 
 _COMMUNITY_DEPTH = path_len(PlaceKind.COMMUNITY)
 _BUILDING_DEPTH = path_len(PlaceKind.BUILDING)
@@ -220,13 +223,53 @@ def reporters_to_rate(*, need: Need) -> list[NeedReporter]:
     return [r for r in need.reporters.all() if r.pk not in answered]
 
 
-def is_reporter(actor: Actor, need: Need) -> bool:
-    """Whether ``actor`` raised ``need`` (or joined it by a merged duplicate), or entered it.
-    Uses the need's prefetched reporters when there are."""
+#: The place kind at which each handling level sits.
+_LEVEL_KIND = {
+    Level.COMMUNITY: PlaceKind.COMMUNITY,
+    Level.STREET: PlaceKind.STREET,
+    Level.DISTRICT: PlaceKind.DISTRICT,
+}
+
+
+def handled_by(need: Need) -> Place | None:
+    """The place whose staff handle ``need`` at its level now: its grid, or the community,
+    street or district above it (a village or town where there is no community or street).
+    One query at most."""
+    if need.level == Level.GRID:
+        return need.grid
+    kind = _LEVEL_KIND.get(Level(need.level))
+    return ancestor(need.place, kind) if kind else None
+
+
+def with_rating_due(qs: QuerySet[Need], *, actor: Actor) -> QuerySet[Need]:
+    """Mark each need with ``rating_due``: resolved, and ``actor`` reported it and has not
+    rated this round yet (the lists show 请评价). One subquery, whatever the page's length."""
     account = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
     if account is None:
-        return False
-    return need.submitted_by_id == account or any(r.user_id == account for r in need.reporters.all())
+        return qs.annotate(rating_due=Value(False))
+    answered = Rating.objects.filter(reporter_id=OuterRef("pk"), round=OuterRef(OuterRef("reopen_count")) + 1)
+    mine = NeedReporter.objects.filter(need_id=OuterRef("pk"), user_id=account).filter(~Exists(answered))
+    return qs.annotate(
+        rating_due=Case(
+            When(status=Status.RESOLVED, then=Exists(mine)), default=Value(False), output_field=BooleanField()
+        )
+    )
+
+
+def reporter_of(actor: Actor, need: Need) -> NeedReporter | None:
+    """``actor`` as a reporter of ``need`` (who raised it or joined it by a merged duplicate),
+    else None. Uses the need's prefetched reporters when there are."""
+    account = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
+    if account is None:
+        return None
+    return next((r for r in need.reporters.all() if r.user_id == account), None)
+
+
+def is_reporter(actor: Actor, need: Need) -> bool:
+    """Whether ``actor`` reported ``need`` or entered it (staff for a resident)."""
+    return reporter_of(actor, need) is not None or (
+        need.submitted_by_id is not None and need.submitted_by_id == getattr(actor, "pk", None)
+    )
 
 
 def can_handle(actor: Actor, need: Need) -> bool:

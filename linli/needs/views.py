@@ -154,7 +154,9 @@ def emergency_advice(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_needs(request: HttpRequest) -> HttpResponse:
-    needs = selectors.need_list(actor=request.user, mine=True).order_by("-created_at", "-id")
+    needs = selectors.with_rating_due(selectors.need_list(actor=request.user, mine=True), actor=request.user).order_by(
+        "-created_at", "-id"
+    )
     can_report = scope_for(request.user).holds_anywhere(NeedCap.SUBMIT_NEED)
     return render(request, "needs/mine.html", {"page": paginate(request, needs), "can_report": can_report})
 
@@ -173,9 +175,11 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submitted = next((e for e in events if e.kind == "submitted"), None)
     chosen = bool(need.category and submitted and submitted.data.get("chosen") == need.category.code)
     categories = list(selectors.category_list())
+    reporter = selectors.is_reporter(request.user, need)
     emergency = None
-    if is_open and selectors.is_reporter(request.user, need):
+    if is_open and reporter:
         emergency = emergency_for(need.text, categories, category=need.category, urgency=need.urgency)
+    verbs = workflow.verbs_for(request.user, need)
     if can_handle and is_open:
         ids = [pk for pk, _rest in (submitted.data.get("duplicates", []) if submitted else [])]
         duplicates = list(selectors.need_list(actor=request.user, status=list(OPEN_STATUSES)).filter(pk__in=ids))
@@ -189,7 +193,7 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": events,
             "dispatches": list(need.dispatches.all()),
             "can_handle": can_handle,
-            "verbs": workflow.verbs_for(request.user, need),
+            "verbs": verbs,
             "rate_form": RateForm(),
             "departments": list(selectors.departments_in_reach(place_path=need.place_path))
             if can_handle and is_open
@@ -197,6 +201,10 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "categories": categories,
             "urgencies": Urgency.choices,
             "emergency": emergency,
+            "handler": selectors.handled_by(need) if is_open else None,
+            # a reporter who has rated is told what happens next (reopened: who, by when)
+            "next_step": selectors.reporter_of(request.user, need) is not None
+            and ((is_open and need.reopen_count > 0) or (need.status == Status.RESOLVED and "rate" not in verbs)),
             "duplicates": duplicates,
             "category_chosen": chosen,
             "unrated_reporters": to_rate,
@@ -292,7 +300,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         overdue=due == "overdue",
         q=params.get("q") or None,
         level=params.get("level") or None,
-    ).order_by("resolution_due", "id")
+    )
+    needs = selectors.with_rating_due(needs, actor=request.user).order_by("resolution_due", "id")
     if request.method == "POST":
         return _bulk(request)
     grids = Place.objects.visible(request.user, NeedCap.VIEW_NEEDS).filter(kind=PlaceKind.GRID).order_by("path")[:200]
@@ -394,7 +403,8 @@ def dispatch_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
 def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
     """The page a rating SMS links to: the reporter rates without signing in. The link is
     single-use and expires (``rating_links``); a forged, spent or stale one is a 404 that
-    says nothing of any need."""
+    says nothing of any need. Once rated, the page says what happens next: closed, or
+    reopened (who handles it now, and by when), or waiting for the other reporters."""
     link = rating_link_open(token)
     if link is None:
         return error_response(request, 404, _("该评价链接无效、已使用或已过期。如需评价，请联系您的网格员。"))
@@ -425,14 +435,24 @@ def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
                     rating_link_spend(link)
 
             if attempt(request, rate_and_spend, _("谢谢您的评价")):
-                return render(request, "needs/rate_link.html", {"need": need, "rated": True, "open": False})
+                need.refresh_from_db()
+                return render(request, "needs/rate_link.html", _rate_link_context(need, rated=True))
         status = 400
     return render(
         request,
         "needs/rate_link.html",
-        {"need": need, "form": form, "rated": rated, "open": need.status == Status.RESOLVED},
+        {**_rate_link_context(need, rated=rated), "form": form},
         status=status,
     )
+
+
+def _rate_link_context(need: Need, *, rated: bool) -> dict[str, Any]:
+    return {
+        "need": need,
+        "rated": rated,
+        "open": need.status == Status.RESOLVED and not rated,
+        "handler": selectors.handled_by(need) if need.is_open else None,
+    }
 
 
 @login_required
