@@ -1,12 +1,14 @@
-"""What a resident reads after rating.
+"""What a resident reads after rating, and the words of needs explained.
 
 - The rating link's page says what happens next: closed; or reopened, who handles it now and
   by when; or waiting for the other reporters. Never 当前不需要评价 after a rating.
 - The lists of needs show 请评价 for a need waiting for the reader's rating, linking to it.
+- 办理层级, 超期, 升级 and the other words of needs are explained where residents read them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from linli.needs.deadlines import deadlines_sweep
 from linli.needs.models import Level, Need, Status
 from linli.needs.rating_links import rating_link_create
 from linli.needs.services import Reporter, need_accept, need_create, need_merge, need_resolve
@@ -121,3 +124,32 @@ def test_the_lists_of_needs_show_please_rate_for_the_readers_own_resolved_need(c
     assert other.status == Status.RESOLVED
     queue = staff.get("/needs/queue/?status=resolved").content.decode()
     assert f"#{other.pk}" in queue and "请评价" not in queue
+
+
+# --- 4. the words a resident reads ----------------------------------------------------------------
+
+
+def test_the_words_of_needs_are_explained_where_residents_read_them(nw: Any, client: Client) -> None:
+    need = _need(nw, now=timezone.now() - dt.timedelta(days=30))
+    sign_in(client, nw.users["resident"])
+    # overdue: beside the badge, what it means
+    html = client.get(f"/needs/{need.pk}/").content.decode()
+    assert re.search(r'class="badge overdue"[^>]*>超期', html)
+    assert 'id="overdue-help"' in html and "超期：已经过了办理时限还没办好" in _text(html)
+    deadlines_sweep()  # the worker: escalated to the community, with a fresh deadline
+    need.refresh_from_db()
+    assert need.level == Level.COMMUNITY
+    html = client.get(f"/needs/{need.pk}/").content.decode()
+    page = _text(html)
+    # beside the level: what a level is
+    assert re.search(r'<details class="term" id="term-level"><summary><span class="badge">办理层级：社区', html)
+    assert "办理层级是现在由哪一级负责：网格 → 社区 → 街道 → 区" in page
+    # on the overdue and escalation steps: what they meant for this need
+    assert "已过响应时限还没办好，会提醒负责人并交给上一级" in page
+    assert "交给上一级（社区）办理：超过响应时限" in page
+    # and a short glossary of the rest
+    glossary = _text(html[html.index('id="terms"') :])
+    for word in ("办理层级", "超期", "升级", "吹哨", "报到", "待回访"):
+        assert word in glossary, word
+    mine = client.get("/needs/mine/").content.decode()
+    assert "办理层级：社区" in mine and 'id="terms"' in mine
