@@ -152,7 +152,7 @@ def test_a_resend_waits_for_the_limit_and_says_how_long(client: Any, world: Any)
         wait = int(re.search(r'data-countdown="(\d+)"', page).group(1))  # type: ignore[union-attr]
         assert wait == ratelimit.check("sms_resend_phone", "+8613800138000").retry_after
         assert 1 <= wait <= 120 and f"{wait} 秒后可以重新发送" in page
-        assert 'data-for="resend-button"' in page
+        assert 'data-for="resend-button" data-template="%(s)s 秒后可以重新发送"' in page
         # too soon, as a page without JavaScript would send it: refused, with the wait, nothing sent
         clock.shift(dt.timedelta(seconds=wait - 1))
         early = client.post(confirm, {"action": "resend"}, follow=True).content.decode()
