@@ -206,3 +206,45 @@ def test_too_many_requests_say_how_long_to_wait_never_that_a_sign_in_failed(worl
     assert f"验证码发送太频繁，请 {ratelimit.wait_text(left)} 后再试" in fifth
     assert "登录失败次数过多" not in fifth and len(_codes()) == 4
     assert _text(fifth).count("验证码发送太频繁") == 1
+
+
+def _form_next(html: str, form_id: str) -> str | None:
+    """The ``next`` a form of the page carries (the header's language form has its own)."""
+    form = re.search(rf'<form[^>]*id="{form_id}".*?</form>', html, re.S)
+    assert form, f"no form #{form_id}"
+    found = re.search(r'name="next"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="next"', form.group(0))
+    return (found.group(1) or found.group(2)).replace("&amp;", "&") if found else None
+
+
+def test_a_building_qr_code_survives_the_sms_sign_in(client: Any, world: Any) -> None:
+    """A resident scans 1栋's code without a session: after the sign-in page, the SMS link, the
+    phone and the code, the report form opens at 1栋, and the need is filed there via QR."""
+    from urllib.parse import urlsplit
+
+    from linli.needs.models import Channel, Need
+
+    wanted = f"/needs/new/?place={world.building_a.code}&via=qr"
+    response = client.get(wanted)
+    assert response.status_code == 302
+    login = client.get(response["Location"]).content.decode()
+    sms_link = re.search(r'<a[^>]*id="sms-login"[^>]*>', login)
+    assert sms_link, "the sign-in page links to the SMS sign-in"
+    href = re.search(r'href="([^"]+)"', sms_link.group(0)).group(1).replace("&amp;", "&")
+    page = client.get(href)
+    assert page.status_code == 200
+    response = client.post(href, {"phone": "13800138000", "next": _form_next(page.content.decode(), "request-code")})
+    assert response.status_code == 302
+    confirm = client.get(response["Location"]).content.decode()
+    data = {"code": _last_code("+8613800138000")}
+    carried = _form_next(confirm, "confirm-code")
+    if carried:
+        data["next"] = carried
+    response = client.post(response["Location"], data)
+    assert response.status_code == 302
+    landed = urlsplit(response["Location"])
+    assert f"{landed.path}?{landed.query}" == wanted
+    form = client.get(wanted)
+    assert form.status_code == 200 and world.building_a.name in form.content.decode()
+    client.post(wanted, {"text": "楼道灯坏了", "urgency": "normal", "place": world.building_a.code})
+    need = Need.objects.get(text="楼道灯坏了")
+    assert need.place == world.building_a and need.channel == Channel.QR

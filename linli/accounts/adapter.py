@@ -75,6 +75,7 @@ class AccountAdapter(DefaultAccountAdapter):
         from allauth.account.internal.stagekit import clear_login
         from django.contrib import messages
         from django.shortcuts import redirect
+        from django.urls import reverse
 
         from linli.accounts.middleware import has_totp, needs_possession
 
@@ -85,7 +86,7 @@ class AccountAdapter(DefaultAccountAdapter):
         if records and records[-1].get("method") == "password" and needs_possession(user) and not has_totp(user):
             clear_login(request)
             messages.info(request, _("楼栋长和党员中心户请用短信验证码登录。"))
-            return redirect("account_request_login_code")
+            return redirect(_with_next(request, reverse("account_request_login_code")))
         return None
 
     def pre_authenticate(self, request: Any, **credentials: Any) -> None:
@@ -155,3 +156,16 @@ class MFAAdapter(DefaultMFAAdapter):
         if authenticator.type == authenticator.Type.TOTP and is_staff_account(authenticator.user):
             return False
         return bool(super().can_delete_authenticator(authenticator))
+
+
+def _with_next(request: Any, url: str) -> str:
+    """``url`` carrying on the page the sign-in was for (a QR code's report form, say), when
+    that page is on this site."""
+    from urllib.parse import urlencode
+
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}):
+        return f"{url}?{urlencode({'next': wanted})}"
+    return url

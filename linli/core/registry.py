@@ -6,6 +6,8 @@ know no app by name. What can be registered:
 - ``routes``: the app's URL module, and its API viewsets and views (``config.urls`` reads them);
 - ``periodic``: tasks that re-enqueue themselves (the worker starts each once);
 - ``tiles``: the links on the home page, each shown to whom it concerns;
+- ``todos``: the counts at the top of the home page (what waits for the reader), each a link
+  to the list it counts;
 - ``panels``: sections of a shared page: the home page (one's roles), a place's page (the
   people of a building);
 - ``place_counts``: annotations of place lists (people in each place);
@@ -131,6 +133,50 @@ class ShownTile:
 def tiles_for(actor: Actor) -> list[ShownTile]:
     shown = [t for t in sorted(_TILES.values(), key=lambda t: (t.order, t.key)) if t.shown(actor)]
     return [ShownTile(t.key, t.label(actor), t.note, t.href(actor), t.big, t.section) for t in shown]
+
+
+# --- home-page to-dos ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Todo:
+    """A count on the home page of what waits for the reader (needs to accept, dispatches to
+    check in, households overdue for a visit), linking to the list it counts.
+    ``compute(actor)`` gives ``(count, href)``, or ``None`` when it does not concern the actor:
+    the count must be the length of the list at ``href``, read through the same selector (so
+    through the kernel's scope), in a fixed number of queries whatever the data."""
+
+    key: str
+    title: Any
+    compute: Callable[[Actor], tuple[int, str] | None]
+    #: shown as a warning when not zero (something is late)
+    late: bool = False
+    order: int = 100
+
+
+_TODOS: dict[str, Todo] = {}
+
+
+def register_todo(todo: Todo) -> None:
+    _TODOS[todo.key] = todo
+
+
+@dataclass
+class ShownTodo:
+    key: str
+    title: Any
+    count: int
+    href: str
+    late: bool
+
+
+def todos_for(actor: Actor) -> list[ShownTodo]:
+    shown = []
+    for todo in sorted(_TODOS.values(), key=lambda t: (t.order, t.key)):
+        found = todo.compute(actor)
+        if found is not None:
+            shown.append(ShownTodo(todo.key, todo.title, found[0], found[1], todo.late))
+    return shown
 
 
 # --- sections of shared pages ------------------------------------------------------------------------

@@ -12,19 +12,20 @@ from django.views.decorators.http import require_GET, require_POST
 from linli.core.imports import access_import_job
 from linli.core.middleware import LARGE_TYPE_COOKIE, remember
 from linli.core.pages import safe_next
-from linli.core.registry import panels, tiles_for
+from linli.core.registry import panels, tiles_for, todos_for
 from linli.core.tasks import worker_is_fresh
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The home page of each role: the tiles the apps registered for it (its main action
-    first), and the sections they add (one's roles)."""
+    """The home page of each role: what waits for it (the apps' to-do counts), the tiles the
+    apps registered for it (its main action first), and the sections they add (one's roles)."""
     tiles = tiles_for(request.user)
     return render(
         request,
         "core/home.html",
         {
+            "todos": todos_for(request.user),
             "big": [t for t in tiles if t.big],
             "work": [t for t in tiles if not t.big and t.section == "work"],
             "more": [t for t in tiles if not t.big and t.section == "more"],

@@ -458,6 +458,7 @@ class _Generator:
         households: Callable[[], int],
         local_area: str,
         courtyard_grids: tuple[int, ...] = (),
+        office_phone: str = "",
     ) -> Place:
         south, west = origin
         north, east = south + CELL[0], west + CELL[1]
@@ -469,6 +470,7 @@ class _Generator:
             boundary=_rect(south, west, north, east),
             lat=_deg((south + north) / 2),
             lng=_deg((west + east) / 2),
+            office_phone=office_phone,
         )
         width = CELL[1] / grids
         number = 0
@@ -521,6 +523,7 @@ class _Generator:
             boundary=_rect(south, west, north, east),
             lat=_deg((south + north) / 2),
             lng=_deg((west + east) / 2),
+            office_phone="0714-7321 5600",
         )
         # grids 1–3: five 8-storey buildings with 6 flats a floor; grid 4: six courtyards
         slots: list[tuple[Place, str, str]] = []
@@ -636,6 +639,7 @@ def _build(gen: _Generator, step: Callable[[str], None]) -> None:
             buildings=lambda: r.randint(2, 4),
             households=lambda: r.randint(8, 16),
             local_area="420103",
+            office_phone=f"027-8552 {3100 + 7 * i}",  # the community office's landline
         )
 
     qingshan = gen.place(wuhan, "qingshan", "青山区", PlaceKind.DISTRICT, lat=_deg(30.6400), lng=_deg(114.3850))
@@ -652,6 +656,7 @@ def _build(gen: _Generator, step: Callable[[str], None]) -> None:
         buildings=lambda: 3,
         households=lambda: r.randint(10, 16),
         local_area="420107",
+        office_phone="027-8689 2210",
     )
 
     huangshi = gen.place(None, "huangshi", "黄石市", PlaceKind.CITY, lat=_deg(30.1998), lng=_deg(115.0389))
@@ -676,6 +681,7 @@ def _build(gen: _Generator, step: Callable[[str], None]) -> None:
         households=lambda: r.randint(8, 14),
         local_area="421102",
         courtyard_grids=(2,),
+        office_phone="0713-8336 1420",
     )
 
     # people named in the seeds

@@ -295,7 +295,8 @@ class TriageView(APIView):
         lat, lng = values.get("lat"), values.get("long")
         if (lat is None) != (lng is None):
             raise serializers.ValidationError({"lat": [_("lat 和 long 须同时给出")]})
-        grid = triage.locate_grid(place=place, lat=lat, lng=lng)
+        located = triage.locate(place=place, lat=lat, lng=lng)
+        grid = located.grid if located else None
         duplicates = triage.find_duplicates(values["text"], place=place or grid, lat=lat, lng=lng)
         visible = set(
             selectors.need_list(actor=request.user)

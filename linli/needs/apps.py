@@ -19,6 +19,7 @@ class NeedsConfig(AppConfig):
             register_periodic,
             register_routes,
             register_tile,
+            register_todo,
         )
         from linli.core.timeline import register_timeline
         from linli.needs.api import CategoryViewSet, DispatchViewSet, NeedViewSet, TriageView
@@ -27,7 +28,7 @@ class NeedsConfig(AppConfig):
         from linli.needs.models import EventKind, Need, NeedEvent
         from linli.needs.notifications import KINDS
         from linli.needs.rates import rollup_event
-        from linli.needs.tiles import EXPORTS, NAV, TILES
+        from linli.needs.tiles import EXPORTS, NAV, TILES, TODOS
 
         declare_capabilities(NeedCap, GRANTS)
         register_timeline(Need, NeedEvent, field="need", kinds=EventKind, after=[rollup_event])
@@ -41,6 +42,8 @@ class NeedsConfig(AppConfig):
         register_api_view("needs/triage/", TriageView.as_view(), "need-triage")
         for tile in TILES:
             register_tile(tile)
+        for todo in TODOS:
+            register_todo(todo)
         for link in NAV:
             register_nav(link)
         for export in EXPORTS:

@@ -37,7 +37,11 @@ class NeedForm(forms.Form):
             attrs={"rows": 4, "placeholder": _("例如：3栋楼下路灯坏了，晚上很黑"), "id": "need-text"}
         ),
     )
-    place = forms.CharField(widget=forms.HiddenInput, required=False)
+    place = forms.CharField(label=_("问题在哪里？"), max_length=64, required=False)
+    # a point tapped on the community's sketch map, or the phone's own position (WGS-84);
+    # kept only when the place chosen is the community (a road, a square), not a home
+    lat = forms.FloatField(widget=forms.HiddenInput, required=False, min_value=-90, max_value=90)
+    lng = forms.FloatField(widget=forms.HiddenInput, required=False, min_value=-180, max_value=180)
     category = forms.CharField(required=False, widget=forms.HiddenInput)
     urgency = forms.ChoiceField(
         label=_("紧急程度"), choices=Urgency.choices, initial=Urgency.NORMAL, widget=forms.RadioSelect
@@ -51,6 +55,12 @@ class NeedForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("submission", uuid.uuid4().hex)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (data.get("lat") is None) != (data.get("lng") is None):
+            data["lat"] = data["lng"] = None  # half a point says nothing
+        return data
 
 
 class RateForm(forms.Form):

@@ -340,6 +340,14 @@ class Need(TimeStampedModel, PlaceScoped):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def to_locate(self) -> bool:
+        """Filed at a street (a point no community or grid covers): its staff place it in a
+        community or grid by transferring it. Read from the path, without a query."""
+        from linli.places.models import PlaceKind, path_len
+
+        return bool(self.place_path) and len(self.place_path) <= path_len(PlaceKind.STREET)
+
 
 class NeedReporter(models.Model):
     """Someone who raised (or joined, by a merged duplicate) a need: they follow it and rate it.

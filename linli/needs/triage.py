@@ -52,12 +52,14 @@ from linli.core.geo import distance_m
 from linli.core.models import AuditEntry
 from linli.core.text import normalize, tokens
 from linli.needs.models import OPEN_STATUSES, Category, Need, TriageModel
-from linli.places.location import grid_index_clear, locate_grid
+from linli.places.location import Located, grid_index_clear, locate, locate_grid
 from linli.places.models import Place, PlaceKind, ancestor_path
 
 __all__ = [
+    "Located",
     "TriageResult",
     "find_duplicates",
+    "locate",
     "locate_grid",
     "suggest_categories",
     "triage",

@@ -9,6 +9,7 @@ urlpatterns = [
     path("needs/mine/", views.my_needs, name="mine"),
     path("needs/queue/", views.queue, name="queue"),
     path("needs/dispatches/", views.dispatches, name="dispatches"),
+    path("needs/dispatches/<int:pk>/", views.dispatch_detail, name="dispatch"),
     path("needs/dispatches/<int:pk>/<slug:verb>/", views.dispatch_act, name="dispatch_act"),
     path("needs/dashboard/", dashboard.dashboard, name="dashboard"),
     path("needs/dashboard/export.<str:fmt>", dashboard.dashboard_export, name="dashboard_export"),

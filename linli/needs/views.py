@@ -39,6 +39,7 @@ from linli.needs.models import (
     RatingChannel,
     Status,
     Urgency,
+    is_liaison,
     liaison_areas,
 )
 from linli.needs.photos import PhotoUpload
@@ -47,9 +48,13 @@ from linli.people.capabilities import PeopleCap
 from linli.people.models import Department
 from linli.people.selectors import my_household
 from linli.people.services import text_unmask
-from linli.places.capabilities import PlaceCap
+from linli.places.maps import community_sketch
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place
+
+#: A point is kept with a report only at these places (a road or square of the community), never
+#: with a home: the phone's position at home is the reporter's whereabouts.
+_POINT_KINDS = (PlaceKind.COMMUNITY, PlaceKind.VILLAGE, PlaceKind.GRID)
 
 
 def _home_place(user: Any) -> Place | None:
@@ -65,18 +70,45 @@ def _home_place(user: Any) -> Place | None:
 
 @login_required
 def need_new(request: HttpRequest) -> HttpResponse:
-    """Report a need. ``?place=CODE`` (from a building's QR code) fills the place in."""
+    """Report a need where the problem is: the reporter's flat or building, another building
+    or courtyard of the community, or the community itself with a point on its sketch map.
+    ``?place=CODE`` (from a building's QR code) preselects the place; otherwise the place of
+    the last report, otherwise home."""
     user: Any = request.user
     scope = scope_for(request.user)
     if not scope.holds_anywhere(NeedCap.SUBMIT_NEED):
         raise PermissionDenied(_("您的角色不能反映诉求"))
-    code = request.GET.get("place") or request.POST.get("place") or ""
-    place = selectors.intake_place(request.user, code) if code else _home_place(request.user)
-    if code and place is None:  # unknown, or outside where this person may report: the same 404
+    code = request.GET.get("place") or ""
+    named = selectors.intake_place(request.user, code) if code else None
+    if code and named is None:  # unknown, or outside where this person may report: the same 404
         raise Http404("place not found")
+    home = _home_place(request.user)
+    place = selectors.default_report_place(request.user, named=named, home=home)
+    form = NeedForm(request.POST or None, request.FILES or None, initial={"place": place.code if place else ""})
+    if request.method == "POST" and request.POST.get("place"):
+        posted = selectors.intake_place(request.user, request.POST["place"])
+        if posted is None:  # the picker offers none such: the form comes back at the default
+            form.is_valid()
+            form.add_error("place", _("请从列表中选择地点"))
+        place = posted or place
     staff = place is not None and scope.allows(NeedCap.HANDLE_NEEDS, place.path)
     categories = list(selectors.category_list())
-    form = NeedForm(request.POST or None, request.FILES or None, initial={"place": place.code if place else ""})
+    picker = selectors.report_places(request.user, chosen=place, home=home)
+    sketch = community_sketch(picker.community) if picker.community is not None else None
+    page = {
+        "form": form,
+        "place": place,
+        "picker": picker,
+        "sketch": sketch,
+        "categories": categories,
+        "staff": staff,
+        "point_messages": {
+            "marked": _("已标出位置：%(name)s") % {"name": picker.community.name if picker.community else ""},
+            "located": _("已取得您现在的位置"),
+            "locating": _("正在取得位置…"),
+            "failed": _("无法取得位置，请在列表中选择楼栋，或在图上点选"),
+        },
+    }
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -87,12 +119,7 @@ def need_new(request: HttpRequest) -> HttpResponse:
         verdict = ratelimit.hit_all(("need_intake_user", user.pk), ("need_intake_ip", ratelimit.client_ip(request)))
         if not verdict.allowed:  # the form comes back as it was, so nothing typed is lost
             form.add_error(None, _("提交太频繁，请稍后再试（约 %(s)s 秒）。") % {"s": verdict.retry_after})
-            response = render(
-                request,
-                "needs/new.html",
-                {"form": form, "place": place, "categories": categories, "staff": staff},
-                status=429,
-            )
+            response = render(request, "needs/new.html", page, status=429)
             response["Retry-After"] = str(verdict.retry_after)
             return response
         reporter = None
@@ -100,10 +127,13 @@ def need_new(request: HttpRequest) -> HttpResponse:
             reporter = services.Reporter(name=data["on_behalf_name"], phone=data.get("on_behalf_phone") or "")
         try:
             with transaction.atomic():
+                point = place is not None and place.kind in _POINT_KINDS and data.get("lat") is not None
                 need = services.need_create(
                     actor=request.user,
                     text=data["text"],
                     place=place,
+                    lat=round(data["lat"], 6) if point else None,
+                    lng=round(data["lng"], 6) if point else None,
                     category_code=data.get("category") or None,
                     urgency=data["urgency"],
                     channel=Channel.QR
@@ -138,7 +168,7 @@ def need_new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "needs/new.html",
-        {"form": form, "place": place, "categories": categories, "staff": staff},
+        page,
         status=status,
     )
 
@@ -154,11 +184,20 @@ def emergency_advice(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_needs(request: HttpRequest) -> HttpResponse:
-    needs = selectors.with_rating_due(selectors.need_list(actor=request.user, mine=True), actor=request.user).order_by(
-        "-created_at", "-id"
+    """The needs I reported, 请评价 on those waiting for my rating; ``?show=rate``: those only."""
+    show = "rate" if request.GET.get("show") == "rate" else "all"
+    found = (
+        selectors.needs_to_rate(actor=request.user)
+        if show == "rate"
+        else selectors.need_list(actor=request.user, mine=True)
     )
+    needs = selectors.with_rating_due(found, actor=request.user).order_by("-created_at", "-id")
     can_report = scope_for(request.user).holds_anywhere(NeedCap.SUBMIT_NEED)
-    return render(request, "needs/mine.html", {"page": paginate(request, needs), "can_report": can_report})
+    return render(
+        request,
+        "needs/mine.html",
+        {"page": paginate(request, needs), "can_report": can_report, "show": show, "query": f"show={show}"},
+    )
 
 
 @login_required
@@ -175,14 +214,22 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submitted = next((e for e in events if e.kind == "submitted"), None)
     chosen = bool(need.category and submitted and submitted.data.get("chosen") == need.category.code)
     categories = list(selectors.category_list())
-    reporter = selectors.is_reporter(request.user, need)
     emergency = None
-    if is_open and reporter:
+    if is_open and selectors.is_reporter(request.user, need):
         emergency = emergency_for(need.text, categories, category=need.category, urgency=need.urgency)
-    verbs = workflow.verbs_for(request.user, need)
+    departments: list[Department] = []
+    suggested: dict[int, str] = {}
     if can_handle and is_open:
         ids = [pk for pk, _rest in (submitted.data.get("duplicates", []) if submitted else [])]
         duplicates = list(selectors.need_list(actor=request.user, status=list(OPEN_STATUSES)).filter(pk__in=ids))
+        departments = list(selectors.departments_in_reach(place_path=need.place_path))
+        suggested = selectors.suggested_departments(need=need, departments=departments)
+    verbs = workflow.verbs_for(request.user, need)
+    working = {d.department_id for d in need.dispatches.all() if d.is_active}
+    # the best suggestion is ticked, unless that department is already working on it
+    ticked = next((pk for pk in suggested if pk not in working), None)
+    rank = {pk: i for i, pk in enumerate(suggested)}
+    departments.sort(key=lambda d: rank.get(d.pk, len(rank)))  # the suggested first, best first
     return render(
         request,
         "needs/detail.html",
@@ -195,8 +242,10 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_handle": can_handle,
             "verbs": verbs,
             "rate_form": RateForm(),
-            "departments": list(selectors.departments_in_reach(place_path=need.place_path))
-            if can_handle and is_open
+            "departments": [(d, suggested.get(d.pk, "")) for d in departments],
+            "ticked": ticked,
+            "transfer_targets": selectors.transfer_targets(actor=request.user, need=need)
+            if "transfer" in verbs
             else [],
             "categories": categories,
             "urgencies": Urgency.choices,
@@ -258,6 +307,9 @@ def need_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
         "rate": rate,
         "phone-rate": lambda: rate(reporter=int_or_none(post.get("reporter")), channel=RatingChannel.PHONE),
     }
+    if verb == "transfer" and post.get("place", "") not in dict(selectors.transfer_targets(actor=user, need=need)):
+        # unknown, outside the actor's places or not a place to transfer to: the same answer
+        return error_response(request, 400, _("转办地点不在可选范围内，请从列表中选择。"))
     attempt(request, steps[verb], str(transition.done))
     target_pk = need.pk
     if verb == "merge" and Need.objects.filter(pk=need.pk, status=Status.MERGED).exists():
@@ -316,9 +368,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "categories": list(selectors.category_list()),
             "grids": list(grids),
             "params": params,
-            "departments": list(
-                Department.objects.visible(request.user, PlaceCap.VIEW_PLACES).select_related("place")[:200]
-            ),
+            "departments": list(selectors.whistle_departments(actor=request.user)[:200]),
             "now": timezone.now(),
         },
     )
@@ -352,6 +402,16 @@ def _bulk(request: HttpRequest) -> HttpResponse:
 # --- departments ---------------------------------------------------------------------------------------
 
 
+#: The lists of the dispatch page (``?show=``): the filters of ``selectors.dispatch_list``.
+_DISPATCH_LISTS: dict[str, dict[str, Any]] = {
+    "active": {"active": True},
+    "checkin": {"status": DispatchStatus.WHISTLED},
+    "overdue": {"overdue": True},
+    "returns": {"status": DispatchStatus.RETURN_REQUESTED},
+    "all": {},
+}
+
+
 @login_required
 def dispatches(request: HttpRequest) -> HttpResponse:
     """What has been whistled to my department: check in, resolve, or ask to return it."""
@@ -359,17 +419,40 @@ def dispatches(request: HttpRequest) -> HttpResponse:
     if not (liaison_areas(request.user) or scope.holds_anywhere(NeedCap.VIEW_NEEDS)):
         raise PermissionDenied(_("您不是部门联络人"))
     show = request.GET.get("show", "active")
-    qs = selectors.dispatch_list(actor=request.user, active=show == "active")
-    if show == "returns":
-        qs = selectors.dispatch_list(actor=request.user, status=DispatchStatus.RETURN_REQUESTED)
-    page = paginate(request, qs)
+    if show not in _DISPATCH_LISTS:
+        show = "active"
+    now = timezone.now()
+    page = paginate(request, selectors.dispatch_list(actor=request.user, now=now, **_DISPATCH_LISTS[show]))
     shown = selectors.shown_places(request.user, [d.need for d in page])
     for dispatch in page:
         dispatch.need.shown_place = shown[dispatch.need_id]
+        # a department opens its job card; the community the need's own page
+        dispatch.card = scope.everything or is_liaison(request.user, dispatch.department_id, dispatch.need.place_path)
     return render(
         request,
         "needs/dispatches.html",
-        {"page": page, "show": show, "now": timezone.now()},
+        {"page": page, "show": show, "query": f"show={show}", "now": now},
+    )
+
+
+@login_required
+def dispatch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A dispatch's job card 派单: what the department needs to do the job (the building, the
+    community and its office phone, the photos, the whistle's note) and its buttons."""
+    card = selectors.dispatch_card(actor=request.user, dispatch_id=pk)
+    need = card.dispatch.need
+    scope = scope_for(request.user)
+    return render(
+        request,
+        "needs/dispatch.html",
+        {
+            "card": card,
+            "d": card.dispatch,
+            "need": need,
+            "can_open_need": scope.allows(NeedCap.VIEW_NEEDS, need.place_path),
+            "can_unmask": scope.allows(PeopleCap.UNMASK, need.place_path),
+            "now": timezone.now(),
+        },
     )
 
 

@@ -598,7 +598,12 @@ class RequestListView(_ReadWithoutKey, Open311View):
                 {
                     "service_request_id": str(need.pk),
                     "token": str(need.token),
-                    "service_notice": _("已收到，办结时限 %(due)s") % {"due": due},
+                    "service_notice": (
+                        _("已收到，位置待街道工作人员确认，办结时限 %(due)s")
+                        if need.to_locate
+                        else _("已收到，办结时限 %(due)s")
+                    )
+                    % {"due": due},
                     "account_id": None,
                 }
             ],

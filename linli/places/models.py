@@ -54,6 +54,10 @@ code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
     _("编码只能包含字母、数字、点、下划线和连字符"),
 )
+office_phone_validator = RegexValidator(
+    r"^\+?[0-9(][0-9 ()-]{3,22}[0-9]$",
+    _("办公电话只能包含数字、空格、连字符和括号"),
+)
 
 
 class PlaceQuerySet(MP_NodeQuerySet, PlaceScopedQuerySet):
@@ -92,6 +96,11 @@ class Place(MP_Node):
     )
     lng: models.DecimalField[Decimal | None, Decimal | None] = models.DecimalField(
         _("经度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    # the public number of a community's (or village's) office or service hall: what a
+    # department whistled to a need there is told to call; never a person's own phone
+    office_phone: models.CharField[str, str] = models.CharField(
+        _("办公电话"), max_length=24, blank=True, default="", db_default="", validators=[office_phone_validator]
     )
 
     objects = PlaceManager()

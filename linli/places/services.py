@@ -22,10 +22,10 @@ from linli.core.models import AuditEntry
 from linli.core.sheets import ImportFailed, ImportResult, RowError, Sheet, choice_value, read_rows, xlsx_bytes
 from linli.core.text import looks_gbk_damaged, normalize
 from linli.places.capabilities import PlaceCap
-from linli.places.models import KIND_LEVEL, Place, PlaceKind, code_validator
+from linli.places.models import KIND_LEVEL, Place, PlaceKind, code_validator, office_phone_validator
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-COLUMNS = ["code", "parent_code", "name", "kind", "lat", "lng", "boundary"]
+COLUMNS = ["code", "parent_code", "name", "kind", "lat", "lng", "boundary", "office_phone"]
 HEADER_ALIASES = {
     "编码": "code",
     "code": "code",
@@ -45,10 +45,12 @@ HEADER_ALIASES = {
     "longitude": "lng",
     "边界": "boundary",
     "boundary": "boundary",
+    "办公电话": "office_phone",
+    "office_phone": "office_phone",
 }
 REQUIRED = ("code", "parent_code", "name", "kind")
 #: The export's header: the import reads it back.
-EXPORT_HEADER = ["编码", "上级编码", "名称", "类型", "纬度", "经度", "边界"]
+EXPORT_HEADER = ["编码", "上级编码", "名称", "类型", "纬度", "经度", "边界", "办公电话"]
 
 
 class TreeBuilder:
@@ -245,20 +247,23 @@ def place_import(
         except ValidationError as exc:
             msgs.extend(exc.messages)
             boundary = None
-        parsed.append(
-            (
-                line,
-                {
-                    "code": code,
-                    "parent_code": row.get("parent_code", ""),
-                    "name": row.get("name", ""),
-                    "kind": kind,
-                    "lat": lat,
-                    "lng": lng,
-                    "boundary": boundary,
-                },
-            )
-        )
+        item: dict[str, Any] = {
+            "code": code,
+            "parent_code": row.get("parent_code", ""),
+            "name": row.get("name", ""),
+            "kind": kind,
+            "lat": lat,
+            "lng": lng,
+            "boundary": boundary,
+        }
+        if "office_phone" in row:  # an optional column: a file without it leaves the phones as they are
+            item["office_phone"] = " ".join((row["office_phone"] or "").split())
+            if item["office_phone"]:
+                try:
+                    office_phone_validator(item["office_phone"])
+                except ValidationError as exc:
+                    msgs.extend(str(m) for m in exc.messages)
+        parsed.append((line, item))
         if msgs:
             errors.append(RowError(line, msgs))
 
@@ -333,7 +338,7 @@ def place_import(
                     continue
                 progressed.append((line, item))
                 current = existing.get(item["code"])
-                fields = {k: item[k] for k in ("name", "lat", "lng", "boundary")}
+                fields = {k: item[k] for k in ("name", "lat", "lng", "boundary", "office_phone") if k in item}
                 if current is not None:
                     if any(getattr(current, k) != v for k, v in fields.items()):
                         for k, v in fields.items():
@@ -397,6 +402,7 @@ def place_export_xlsx(*, actor: Actor, root: Place) -> bytes:
                 float(place.lat) if place.lat is not None else None,
                 float(place.lng) if place.lng is not None else None,
                 json.dumps(place.boundary, ensure_ascii=False) if place.boundary else None,
+                place.office_phone or None,
             ]
         )
     data = xlsx_bytes(Sheet("places", EXPORT_HEADER, rows))

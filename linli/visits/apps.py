@@ -20,6 +20,7 @@ class VisitsConfig(AppConfig):
             register_periodic,
             register_routes,
             register_tile,
+            register_todo,
         )
         from linli.needs.models import Channel
         from linli.needs.services import register_channel
@@ -30,7 +31,7 @@ class VisitsConfig(AppConfig):
         from linli.visits.reminders import KINDS as REMINDER_KINDS
         from linli.visits.selectors import cared_household_paths
         from linli.visits.tasks import sweep_visit_reminders
-        from linli.visits.tiles import EXPORTS, METRICS, TILES
+        from linli.visits.tiles import EXPORTS, METRICS, TILES, TODOS
 
         declare_capabilities(VisitCap, GRANTS)
         # a carer sees the health and social flags of the households it cares for, and only those
@@ -44,6 +45,8 @@ class VisitsConfig(AppConfig):
             register_tile(tile)
         for export in EXPORTS:
             register_export(export)
+        for todo in TODOS:
+            register_todo(todo)
         for metric in METRICS:
             register_metric(metric)
         register_routes("linli.visits.urls", order=40)

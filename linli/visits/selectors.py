@@ -491,6 +491,26 @@ def coverage_summary(
     ]
 
 
+#: The statuses of a household overdue for a visit: never visited, or past its due date.
+LATE = ("never", "overdue")
+
+
+def late_count(
+    *, actor: Actor, place: Place | None = None, carer_id: int | None = None, now: dt.datetime | None = None
+) -> int:
+    """How many households the actor sees (under ``place``, or cared for by ``carer_id``) are
+    overdue for a visit or never visited: the length of the ``late`` lists (the coverage
+    page's and a carer's), for the home page's to-do. One statement."""
+    built = _coverage_sql(actor=actor, place=place, now=now, carer_id=carer_id)
+    if built is None:
+        return 0
+    cte, params = built
+    with connection.cursor() as cur:
+        cur.execute(f"{cte} SELECT count(*) FROM cov WHERE status = ANY(%s)", [*params, list(LATE)])  # noqa: S608
+        found: int = cur.fetchone()[0]
+    return found
+
+
 def household_coverage(*, actor: Actor, household: Household, now: dt.datetime | None = None) -> CoverageRow | None:
     rows = coverage_rows(actor=actor, place=household.place, now=now)
     return rows[0] if rows else None

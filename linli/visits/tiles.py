@@ -1,4 +1,5 @@
-"""The visits app's tile on the home page and its downloads on a place's page (``core.registry``)."""
+"""The visits app's tile and to-dos on the home page and its downloads on a place's page
+(``core.registry``)."""
 
 import datetime as dt
 from typing import Any
@@ -7,11 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import Actor, scope_for
-from linli.core.registry import Export, Metric, Tile
-from linli.places.models import PlaceKind
-from linli.visits.capabilities import VisitCap
+from linli.core.access import Actor, Role, scope_for
+from linli.core.registry import Export, Metric, Tile, Todo
+from linli.places.models import Place, PlaceKind
+from linli.visits.capabilities import CARER_ROLES, VisitCap
 from linli.visits.ledger import LEDGER_PLACE_KINDS
+from linli.visits.selectors import late_count
 
 
 def _title(actor: Actor) -> Any:
@@ -31,6 +33,34 @@ TILES = [
         ),
         order=60,
     ),
+]
+
+
+def _grid_late(actor: Actor) -> tuple[int, str] | None:
+    """A grid worker's households overdue for a visit or never visited: the ``late`` list of
+    its grid's coverage page (the first grid, for one who keeps several)."""
+    scope = scope_for(actor)
+    grids = sorted(g.path for g in scope.grants if g.role == Role.GRID_WORKER)
+    if not grids or not scope.allows(VisitCap.VIEW_COVERAGE, grids[0]):
+        return None
+    grid = Place.objects.filter(path=grids[0]).first()
+    if grid is None:
+        return None
+    url = f"{reverse('visits:coverage', args=[grid.code])}?status=late"
+    return late_count(actor=actor, place=grid), url
+
+
+def _carer_late(actor: Actor) -> tuple[int, str] | None:
+    """A carer's (包保) own households overdue for a visit or never visited."""
+    scope = scope_for(actor)
+    if not scope.roles() & CARER_ROLES or scope.person_id is None:
+        return None
+    return late_count(actor=actor, carer_id=scope.person_id), f"{reverse('visits:home')}?status=late"
+
+
+TODOS = [
+    Todo(key="todo-grid-visits", title=_("超期未走访住户"), compute=_grid_late, late=True, order=50),
+    Todo(key="todo-my-visits", title=_("我包保的超期住户"), compute=_carer_late, late=True, order=55),
 ]
 
 

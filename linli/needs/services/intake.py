@@ -38,7 +38,7 @@ from linli.needs.services.common import (
 )
 from linli.people.identity import normalize_phone
 from linli.people.models import Person
-from linli.places.models import Place, PlaceKind
+from linli.places.models import Place
 
 MAX_TEXT = 2000
 
@@ -143,13 +143,12 @@ def need_create(
     if urgency not in Urgency.values:
         raise ValidationError({"urgency": [_("未知的紧急程度")]})
     la, lo = _point(lat, lng)
-    grid = triage.locate_grid(place=place, lat=la, lng=lo)
-    if place is None:
-        if grid is None:
-            raise ValidationError({"place": [_("请选择地点，或给出位于网格内的坐标")]})
-        place = grid
-    if place.kind in (PlaceKind.CITY, PlaceKind.DISTRICT, PlaceKind.COUNTY, PlaceKind.STREET, PlaceKind.TOWN):
+    located = triage.locate(place=place, lat=la, lng=lo)
+    if located is None:
+        if place is None:
+            raise ValidationError({"place": [_("该坐标不在本平台服务的街道范围内，请选择地点")]})
         raise ValidationError({"place": [_("请选择社区、网格、楼栋或住户")]})
+    place, grid = located.place, located.grid
     if not may_submit_at(actor, place):
         raise PermissionDenied(_("不能在此地点反映诉求"))
     channel = _permitted_channel(actor, place, channel)
@@ -174,7 +173,12 @@ def need_create(
     elif person is not None:
         phone = person.phone
     limits = _limits(category, urgency)
-    level = Level.COMMUNITY if category and category.level == HandlingLevel.COMMUNITY else Level.GRID
+    if located.to_locate:  # at a street, for its staff to place in a community or grid
+        level = Level.STREET
+    elif grid is None or (category and category.level == HandlingLevel.COMMUNITY):
+        level = Level.COMMUNITY
+    else:
+        level = Level.GRID
     with transaction.atomic():
         need = Need(
             text=text,

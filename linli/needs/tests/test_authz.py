@@ -94,6 +94,7 @@ class TestAuthz(AuthzCases):
         "needs:act": Scoped("POST", "need", wrong="volunteer"),
         "needs:photo": Scoped("GET", "photo", wrong="volunteer"),
         "needs:qr": Scoped("GET", "building", wrong="volunteer"),
+        "needs:dispatch": Scoped("GET", "dispatch", wrong="volunteer", right="department_liaison"),
         "needs:dispatch_act": Scoped("POST", "dispatch", wrong="volunteer", right="department_liaison"),
         "needs:unmask": Scoped("POST", "need", wrong="volunteer"),
         "need-detail": Scoped("GET", "need", wrong="volunteer"),

@@ -105,13 +105,21 @@ def test_building_qr_opens_the_form_at_that_building(client: Client, nw: Any) ->
     resident = _as(Client(), nw, "resident")
     form = resident.get(url.removeprefix("http://testserver"))
     assert form.status_code == 200
-    assert f'id="need-place">地点：{nw.building_a.name}' in form.content.decode()
+    assert _chosen_place(form.content.decode()) == nw.building_a.code
     response = resident.post(url.removeprefix("http://testserver"), {"text": "楼道灯不亮", "urgency": "normal"})
     need = Need.objects.get()
     assert response.status_code == 302 and need.place == nw.building_a and need.channel == Channel.QR
     # a place that is not a building, courtyard, grid or community has no QR code
     assert client.get(f"/places/{nw.household_place_a.code}/qr/").status_code == 404
     assert client.get("/places/no-such-place/qr/").status_code == 404
+
+
+def _chosen_place(html: str) -> str | None:
+    """The code of the place preselected in the report form's picker."""
+    picker = re.search(r'<select name="place" id="need-place".*?</select>', html, re.S)
+    assert picker, "the report form has a place picker"
+    chosen = re.findall(r'<option value="([^"]+)"[^>]*\bselected\b', picker.group(0))
+    return chosen[0] if chosen else None
 
 
 # --- the workbench ----------------------------------------------------------------------------------------

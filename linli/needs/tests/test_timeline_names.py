@@ -95,3 +95,15 @@ def test_a_reporter_known_by_phone_only_who_rates_by_link_is_named_as_a_resident
     assert actors["评价"] == ["居民 王**"]
     assert actors["提交"] == ["网格员 用" + "*" * (len("用户grid_worker") - 1)]
     assert actors["关闭"] == ["系统"]  # closed by the system once everyone answered
+
+
+def test_a_departments_job_card_names_who_acted_too(nw: Any, client: Client) -> None:
+    from linli.needs.services import need_whistle
+
+    need = _need(nw)
+    [dispatch] = need_whistle(actor=nw.users["grid_worker"], need=need, departments=[nw.department])
+    sign_in(client, nw.users["department_liaison"])
+    html = client.get(f"/needs/dispatches/{dispatch.pk}/").content.decode()
+    worker = "网格员 用" + "*" * (len("用户grid_worker") - 1)
+    assert re.findall(r'<span class="actor">([^<]*)</span>', html) == [worker]
+    assert "用户grid_worker" not in html

@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from linli.accounts.api_keys import api_client_register
@@ -248,10 +248,12 @@ def test_post_with_gcj02_coordinates_finds_the_grid(nw: Any) -> None:
         need = Need.objects.get(pk=response.json()[0]["service_request_id"])
         assert need.grid == grid and need.place == grid
         assert abs(float(need.lat) - 30.605) < 1e-5 and abs(float(need.lng) - 114.255) < 1e-5  # type: ignore[arg-type]
-        # the raw GCJ-02 point as WGS-84 lies outside the grid
-        outside = post_request(
-            Client(), key_for(nw), service_code="lighting", description="路灯坏了", lat=lat, long=lng
-        )
+        # the raw GCJ-02 point read as WGS-84 lies outside the grid (it would be taken by the
+        # nearest-grid rule, switched off here, and then refused outside every street)
+        with override_settings(LINLI_NEAREST_GRID_METRES=0):
+            outside = post_request(
+                Client(), key_for(nw), service_code="lighting", description="路灯坏了", lat=lat, long=lng
+            )
         spec_error(outside, 400)
     finally:
         triage_cache_clear()
@@ -501,3 +503,32 @@ def test_list_query_count_does_not_grow(nw: Any) -> None:
 def test_an_empty_id_is_an_unknown_endpoint_in_the_format_asked_for(route: str, client: Any) -> None:
     response = client.get(f"/open311/v2/{route}/.xml")
     assert response.status_code == 404 and xml(response).tag == "errors"
+
+
+def test_a_point_in_the_street_outside_every_grid_is_taken_to_locate(nw: Any) -> None:
+    """A 12345 bridge of the street posts a point its grids do not cover: the need is filed at
+    the street, handled there and marked to be located, and the answer says so."""
+    nw.street.boundary = {
+        "type": "Polygon",
+        "coordinates": [[[114.20, 30.58], [114.30, 30.58], [114.30, 30.62], [114.20, 30.62], [114.20, 30.58]]],
+    }
+    nw.street.save(update_fields=["boundary"])
+    triage_cache_clear()
+    try:
+        response = post_request(
+            Client(),
+            key_for(nw, "street_official"),
+            service_code="lighting",
+            description="路灯坏了",
+            lat=30.6,
+            long=114.28,
+        )
+        assert response.status_code == 201, response.content
+        [answer] = response.json()
+        assert "位置待街道工作人员确认" in answer["service_notice"]
+        need = Need.objects.get(pk=answer["service_request_id"])
+        assert (need.place, need.grid, need.level) == (nw.street, None, "street") and need.to_locate
+        detail = Client().get(f"{BASE}requests/{need.pk}.json?api_key={key_for(nw, 'street_official')}").json()[0]
+        assert detail["address"].endswith(nw.street.name) and "街道" in detail["service_notice"]
+    finally:
+        triage_cache_clear()

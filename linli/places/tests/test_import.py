@@ -93,6 +93,31 @@ def test_xlsx_import_and_export_round_trip(world: Any) -> None:
     assert Place.objects.get(code="t-a").name == "常二社区(新)"
 
 
+def test_the_office_phone_is_an_optional_column(world: Any) -> None:
+    """A community's office phone (办公电话: place data, what a department whistled there calls)
+    comes in by the import, is checked, survives a file without the column and goes out by
+    the export."""
+    street = world.users["street_official"]
+    rows = "编码,上级编码,名称,类型,办公电话\nt-a,t-street,常二社区,社区, 027-8552  3100 \n"
+    assert place_import(actor=street, data=csv_bytes(rows), filename="p.csv").updated == 1
+    assert Place.objects.get(code="t-a").office_phone == "027-8552 3100"
+    # a file without the column leaves it as it is
+    plain = "编码,上级编码,名称,类型\nt-a,t-street,常二社区,社区\n"
+    assert place_import(actor=street, data=csv_bytes(plain), filename="p.csv").unchanged == 1
+    assert Place.objects.get(code="t-a").office_phone == "027-8552 3100"
+    # what is not a phone number is refused with its line, and nothing is written
+    bad = "编码,上级编码,名称,类型,办公电话\nt-a,t-street,常二社区,社区,找王书记\n"
+    with pytest.raises(ImportFailed) as info:
+        place_import(actor=street, data=csv_bytes(bad), filename="p.csv")
+    assert [e.line for e in info.value.row_errors] == [2]
+    assert "办公电话只能包含数字、空格、连字符和括号" in str(info.value.row_errors[0])
+    rows = list(
+        load_workbook(io.BytesIO(place_export_xlsx(actor=street, root=world.street))).active.iter_rows(values_only=True)
+    )
+    assert rows[0][-1] == "办公电话"
+    assert [r[-1] for r in rows if r[0] == "t-a"] == ["027-8552 3100"]
+
+
 def test_import_outside_scope_is_refused(world: Any, english: None) -> None:
     rows = "code,parent_code,name,kind\nt-b-g9,t-b,第九网格,grid\n"
     with pytest.raises(ImportFailed) as info:

@@ -30,6 +30,7 @@ NIGHT_KINDS = (PlaceKind.GRID, PlaceKind.BUILDING, PlaceKind.COURTYARD, PlaceKin
 #: The lists of the coverage page: which statuses each shows.
 LISTS: dict[str, tuple[str, ...]] = {
     "attention": ("never", "overdue", "due_soon"),
+    "late": ("never", "overdue"),  # selectors.LATE: the home page's to-do
     "overdue": ("overdue",),
     "never": ("never",),
     "due_soon": ("due_soon",),

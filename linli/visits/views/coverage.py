@@ -87,6 +87,7 @@ def coverage(request: HttpRequest, code: str) -> HttpResponse:
             "shown": shown,
             "lists": [
                 ("attention", _("待走访")),
+                ("late", _("超期未走访")),
                 ("overdue", _("已超期")),
                 ("never", _("从未走访")),
                 ("due_soon", _("即将到期")),

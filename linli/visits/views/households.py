@@ -40,8 +40,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if not is_carer and len(places) == 1:
         return redirect("visits:coverage", code=places[0].code)
     rows: list[CoverageRow] = []
+    late_only = request.GET.get("status") == "late"  # the home page's to-do
     if is_carer:
         rows = selectors.coverage_rows(actor=user, carer_id=scope.person_id)
+    late = sum(1 for r in rows if r.status in selectors.LATE)
+    if late_only:
+        rows = [r for r in rows if r.status in selectors.LATE]
     return render(
         request,
         "visits/home.html",
@@ -51,7 +55,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "page": paginate(request, rows, per_page=PER_PAGE),
             "query": _query(request),
             "log_url": reverse("visits:log"),
-            "late": sum(1 for r in rows if r.status in ("never", "overdue")),
+            "late": late,
+            "late_only": late_only,
             "can_sensitive": all(sees_sensitive(user, r.path) for r in rows),
             "can_people": all(scope.allows(PeopleCap.VIEW_PEOPLE, r.path) for r in rows),
         },
