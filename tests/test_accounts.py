@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from linli.accounts.sms import read_outbox
+from linli.core import ratelimit
 from linli.core.access import Role
 from linli.testing import PASSWORD, make_user, sign_in, totp_now
 
@@ -119,6 +122,90 @@ def test_admin_is_for_superusers_only(client: Any, world: Any) -> None:
     world.users["system_admin"].save()
     sign_in(client, world.users["system_admin"])
     assert client.get("/admin/").status_code == 200
+
+
+# --- the SMS code: said once, sent again after the wait the limits give ---------------------------
+
+T0 = dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.UTC)  # on a five-minute boundary, as the windows are
+
+
+def _codes(phone: str = "+8613800138000") -> list[str]:
+    return [re.search(r"\b(\d{6})\b", m["body"]).group(1) for m in read_outbox() if m["to"] == phone]  # type: ignore[union-attr]
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_code_page_says_once_where_the_code_went(client: Any, world: Any) -> None:
+    page = client.post(reverse("account_request_login_code"), {"phone": "13800138000"}, follow=True)
+    html = page.content.decode()
+    assert _text(html).count("验证码已发送") == 1 and "138****8000" in html
+    assert 'id="resend-button"' in html and 'name="action" value="resend"' in html
+    assert "countdown.js" in html
+
+
+def test_a_resend_waits_for_the_limit_and_says_how_long(client: Any, world: Any) -> None:
+    with time_machine.travel(T0 + dt.timedelta(seconds=20), tick=False) as clock:
+        confirm = client.post(reverse("account_request_login_code"), {"phone": "13800138000"})["Location"]
+        page = client.get(confirm).content.decode()
+        wait = int(re.search(r'data-countdown="(\d+)"', page).group(1))  # type: ignore[union-attr]
+        assert wait == ratelimit.check("sms_resend_phone", "+8613800138000").retry_after
+        assert 1 <= wait <= 120 and f"{wait} 秒后可以重新发送" in page
+        assert 'data-for="resend-button" data-template="%(s)s 秒后可以重新发送"' in page
+        # too soon, as a page without JavaScript would send it: refused, with the wait, nothing sent
+        clock.shift(dt.timedelta(seconds=wait - 1))
+        early = client.post(confirm, {"action": "resend"}, follow=True).content.decode()
+        assert "验证码刚发过，请 1秒 后再重新发送" in early and len(_codes()) == 1
+        assert 'data-countdown="1"' in early  # and the page counts down what is left
+        # pressing early did not make the wait longer: when it ends, the code goes
+        clock.shift(dt.timedelta(seconds=1))
+        again = client.post(confirm, {"action": "resend"}, follow=True).content.decode()
+        assert "已重新发送验证码，请用最新收到的那一条" in again and len(_codes()) == 2
+        assert _text(again).count("验证码已发送") == 1
+        # the newest code signs in
+        done = client.post(confirm, {"code": _codes()[-1]})
+        assert done.status_code == 302 and client.get("/").context["user"] == world.users["resident"]
+
+
+def test_resends_are_few_and_pressing_one_too_many_is_not_a_wrong_code(client: Any, world: Any) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        confirm = client.post(reverse("account_request_login_code"), {"phone": "13800138000"})["Location"]
+        for _ in range(2):
+            clock.shift(dt.timedelta(minutes=2, seconds=30))  # past the gap and the number's budget
+            client.post(confirm, {"action": "resend"})
+        assert len(_codes()) == 3
+        page = client.get(confirm).content.decode()
+        assert 'id="resend-button"' not in page and "重新发送的次数已用完" in page
+        for _ in range(3):  # as many as the wrong codes that would end the sign-in
+            refused = client.post(confirm, {"action": "resend"}, follow=True).content.decode()
+            assert "重新发送的次数已用完" in refused
+        assert len(_codes()) == 3
+        assert client.post(confirm, {"code": _codes()[-1]}).status_code == 302
+        assert client.get("/").context["user"] == world.users["resident"]
+
+
+def test_too_many_requests_say_how_long_to_wait_never_that_a_sign_in_failed(world: Any) -> None:
+    from django.test import Client
+
+    def ask(at: int) -> str:
+        with time_machine.travel(T0 + dt.timedelta(seconds=at), tick=False):
+            response = Client().post(reverse("account_request_login_code"), {"phone": "13800138000"}, follow=True)
+            return _text(response.content.decode())
+
+    for at in (290, 295, 299):  # three codes at the end of one window
+        assert "验证码已发送" in ask(at)
+    # a hundred seconds later the sliding limit lets one more through (allauth's own limit,
+    # which the form used to ask too, refused it as 登录失败次数过多)
+    fourth = ask(400)
+    assert "验证码已发送" in fourth and "登录失败次数过多" not in fourth
+    assert len(_codes()) == 4
+    with time_machine.travel(T0 + dt.timedelta(seconds=401), tick=False):
+        left = ratelimit.check("sms_login_phone", "+8613800138000").retry_after
+    fifth = ask(401)
+    assert f"验证码发送太频繁，请 {ratelimit.wait_text(left)} 后再试" in fifth
+    assert "登录失败次数过多" not in fifth and len(_codes()) == 4
+    assert _text(fifth).count("验证码发送太频繁") == 1
 
 
 def _form_next(html: str, form_id: str) -> str | None:

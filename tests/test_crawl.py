@@ -69,6 +69,7 @@ PAGES = {
     "needs:dispatches",
     "needs:dashboard",
     "needs:detail",
+    "needs:dispatch",
     "needs:qr",
     "visits:home",
     "visits:log",

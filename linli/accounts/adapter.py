@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.adapter import DefaultAccountAdapter, get_adapter
 from allauth.account.fields import PhoneField
 from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
 from allauth.core import context
@@ -16,6 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from linli.accounts import codes
 from linli.accounts.models import User
 from linli.accounts.sms import send_sms
 from linli.core import ratelimit
@@ -130,24 +131,20 @@ def count_failed_sign_in(sender: Any, credentials: Any = None, request: Any = No
 class RequestLoginCodeForm(AllauthRequestLoginCodeForm):
     """Asking for an SMS sign-in code: limited per phone number, per address and for the
     whole site, in the shared counters, whether or not the number is registered (so that the
-    answer does not tell which numbers are)."""
+    answer does not tell which numbers are). These limits alone hold the form (allauth's own
+    would refuse with 登录失败次数过多 though nothing failed); a refusal says how long to wait."""
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data.get("phone")
         if phone:
-            request = context.request
-            verdict = ratelimit.hit_all(
-                ("sms_login_phone", phone),
-                ("sms_login_ip", ratelimit.client_ip(request)),
-                ("sms_login_global", "all"),
-            )
+            verdict = codes.request_hit(phone, context.request)
             if not verdict.allowed:
                 raise forms.ValidationError(
-                    _("验证码发送太频繁，请 %(minutes)s 分钟后再试。")
-                    % {"minutes": max(1, -(-verdict.retry_after // 60))},
+                    _("验证码发送太频繁，请 %(wait)s 后再试。") % {"wait": ratelimit.wait_text(verdict.retry_after)},
                     code="too_many_codes",
                 )
-        return str(super().clean_phone())
+            self._user = get_adapter().get_user_by_phone(phone)
+        return str(phone or "")
 
 
 class MFAAdapter(DefaultMFAAdapter):

@@ -76,6 +76,7 @@ urlpatterns = [
     path("prefs/large-type/", core_views.large_type, name="large_type"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
+    path("accounts/", include("linli.accounts.urls")),  # before allauth's: the SMS code's page
     path("accounts/", include("allauth.urls")),
     *(path(r.prefix, include(r.module)) for r in routes()),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -88,15 +89,23 @@ SELECT COALESCE((SELECT hits FROM core_ratecounter WHERE key = %s AND "window" =
 """
 
 
-def _verdict(rate: Rate, current: int, previous: int, elapsed: float) -> Verdict:
+def _verdict(rate: Rate, current: int, previous: int, elapsed: float, recorded: int) -> Verdict:
+    """Whether ``current`` hits in this window (the one asked about included) are within the
+    limit, with ``previous`` in the last one and ``elapsed`` seconds into this one; if not, how
+    long until one more would be, for a client that waits (``recorded``: the hits this window
+    keeps). That wait is exact: a page may count it down, and the limit lets the next one
+    through when it ends."""
     weight = max(0.0, 1.0 - elapsed / rate.seconds)
     if previous * weight + current <= rate.count:
         return ALLOWED
-    # when enough of the previous window has slid out to let one more through
-    if current > rate.count or previous == 0:
-        wait = rate.seconds - elapsed
-    else:
+    if current <= rate.count:
+        # within this window, once enough of the previous one has slid out
         wait = rate.seconds * (1 - (rate.count - current) / previous) - elapsed
+    else:
+        # not in this window: in the next, once enough of this one's hits have slid out
+        # (``recorded`` of them weigh on a single new hit there)
+        share = 1 - (rate.count - 1) / recorded if recorded else 0.0
+        wait = rate.seconds - elapsed + rate.seconds * max(0.0, share)
     return Verdict(False, retry_after=max(1, math.ceil(wait)))
 
 
@@ -113,9 +122,10 @@ def _count(name: str, subject: object, *, add: bool) -> Verdict:
         else:
             cursor.execute(_PEEK, [key, window, key, window - rate.seconds])
         current, previous = cursor.fetchone()
+    recorded = int(current)
     if not add:
         current += 1  # would the next hit be allowed?
-    return _verdict(rate, int(current), int(previous), now - window)
+    return _verdict(rate, int(current), int(previous), now - window, recorded)
 
 
 def hit(name: str, subject: object) -> Verdict:
@@ -135,6 +145,14 @@ def hit_all(*limits: tuple[str, object]) -> Verdict:
     verdicts = [hit(name, subject) for name, subject in limits]
     refused = [v for v in verdicts if not v.allowed]
     return max(refused, key=lambda v: v.retry_after) if refused else ALLOWED
+
+
+def wait_text(seconds: int) -> str:
+    """A wait as a resident reads it: 45秒, 4分05秒 (in the reader's language)."""
+    minutes, rest = divmod(max(0, int(seconds)), 60)
+    if minutes:
+        return gettext("%(m)s分%(s)02d秒") % {"m": minutes, "s": rest}
+    return gettext("%(s)s秒") % {"s": rest}
 
 
 def purge_expired(now: float | None = None) -> int:

@@ -197,6 +197,9 @@ class NeedOut(serializers.ModelSerializer[Need]):
 class EventOut(serializers.ModelSerializer[NeedEvent]):
     department = serializers.SerializerMethodField()
     note = serializers.SerializerMethodField()
+    actor_name = serializers.SerializerMethodField(
+        help_text="who took the step, as the reader understands it: 我, 居民 张*, 网格员 李*, 系统"
+    )
 
     class Meta:
         model = NeedEvent
@@ -204,6 +207,9 @@ class EventOut(serializers.ModelSerializer[NeedEvent]):
 
     def get_department(self, event: NeedEvent) -> str | None:
         return event.department.name if event.department else None
+
+    def get_actor_name(self, event: NeedEvent) -> str:
+        return str(getattr(event, "actor_label", ""))
 
     def get_note(self, event: NeedEvent) -> str:
         return redact_text(event.note)
@@ -320,6 +326,10 @@ class WhistleIn(serializers.Serializer[Any]):
 
 class CategoryIn(serializers.Serializer[Any]):
     category = serializers.CharField()
+
+
+class UrgencyIn(serializers.Serializer[Any]):
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
 
 
 class TransferIn(serializers.Serializer[Any]):
@@ -459,7 +469,7 @@ class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Need]):
     @action(detail=True, methods=["get"], pagination_class=None)
     def timeline(self, request: Request, pk: str) -> Response:
         need = selectors.access_need(request.user, pk)
-        return Response(EventOut(selectors.need_timeline(need=need), many=True).data)
+        return Response(EventOut(selectors.need_timeline_for(need=need, reader=request.user), many=True).data)
 
     @extend_schema(request=None, responses={200: NeedDetailOut})
     @action(detail=True, methods=["post"])
@@ -473,6 +483,14 @@ class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Need]):
         need = selectors.access_need(request.user, pk)
         values = _valid(CategoryIn, request)
         return self._detail(services.need_categorise(actor=request.user, need=need, category_code=values["category"]))
+
+    @extend_schema(request=UrgencyIn, responses={200: NeedDetailOut})
+    @action(detail=True, methods=["post"])
+    def urgency(self, request: Request, pk: str) -> Response:
+        """Change the urgency; the running deadlines are recomputed from the catalogue's limits."""
+        need = selectors.access_need(request.user, pk)
+        values = _valid(UrgencyIn, request)
+        return self._detail(services.need_set_urgency(actor=request.user, need=need, urgency=values["urgency"]))
 
     @extend_schema(request=WhistleIn, responses={200: NeedDetailOut})
     @action(detail=True, methods=["post"])

@@ -4,9 +4,12 @@ and export.
 Each category says who handles it by default (the grid, the community, or a department of a
 kind) and its time limits, following Beijing's 12345 接诉即办: emergencies such as a gas leak
 are answered within 2 hours, water, power, gas and heating within 24 hours, ordinary needs are
-resolved within 7 working days and complex ones within 15. The keywords and examples, written
-as residents write, train the triage classifier, so the categories are kept distinguishable.
-The default catalogue is data: ``needs/data/catalogue.toml``.
+resolved within 7 working days and complex ones within 15; a 紧急 or 特急 need has the shorter
+limits the catalogue gives for its urgency. The keywords and examples, written as residents
+write, train the triage classifier, so the categories are kept distinguishable. A category
+may name the safety advice a resident sees at once when a need's text holds one of its
+emergency words (a gas smell, a fire, a person in danger). The default catalogue is data:
+``needs/data/catalogue.toml``.
 
 A category with ``city`` null is the default for cities that have not defined that code.
 """
@@ -35,17 +38,20 @@ from linli.core.sheets import (
     read_rows,
     xlsx_bytes,
 )
-from linli.needs.models import Category, HandlingLevel
+from linli.needs.models import URGENCY_LIMIT_KEYS, Category, EmergencyKind, HandlingLevel
 from linli.people.models import DepartmentKind
 from linli.places.models import Place
 from linli.places.selectors import check_city
 from linli.workdays.models import LimitUnit
 
+Limits = tuple[tuple[int, str], tuple[int, str], tuple[int, str]]
+
 
 @dataclass(frozen=True)
 class Entry:
     """One line of the default catalogue; ``limits`` are (response, check-in, resolution),
-    each (amount, unit)."""
+    each (amount, unit), and ``urgency_limits`` the same for 紧急 (``urgent``) and 特急
+    (``emergency``)."""
 
     code: str
     name: str
@@ -53,10 +59,14 @@ class Entry:
     name_en: str
     level: str
     department_kind: str
-    limits: tuple[tuple[int, str], tuple[int, str], tuple[int, str]]
+    limits: Limits
     keywords: tuple[str, ...]
     examples: tuple[str, ...]
     public: bool = True  # seen through Open311 without a key (disputes, personal help: not)
+    urgency_limits: tuple[tuple[str, Limits], ...] = ()
+    emergency: str = ""
+    emergency_words: tuple[str, ...] = ()
+    emergency_phone: str = ""
 
     def fields(self) -> dict[str, Any]:
         (response, response_unit), (checkin, checkin_unit), (resolution, resolution_unit) = self.limits
@@ -76,21 +86,42 @@ class Entry:
             "examples": list(self.examples),
             "active": True,
             "public": self.public,
+            "urgency_limits": {key: [list(pair) for pair in limits] for key, limits in self.urgency_limits},
+            "emergency": self.emergency,
+            "emergency_words": list(self.emergency_words),
+            "emergency_phone": self.emergency_phone,
         }
 
 
-def _limits(value: str | list[list[Any]], sets: dict[str, list[list[Any]]]) -> tuple[tuple[int, str], ...]:
-    return tuple((int(amount), str(unit)) for amount, unit in (sets[value] if isinstance(value, str) else value))
+def _limits(value: str | list[list[Any]], sets: dict[str, list[list[Any]]], what: str) -> Limits:
+    limits = tuple((int(amount), str(unit)) for amount, unit in (sets[value] if isinstance(value, str) else value))
+    if len(limits) != 3 or any(unit not in LimitUnit.values for _key, unit in limits):
+        raise ValueError(f"catalogue.toml: bad limits for {what}")
+    return (limits[0], limits[1], limits[2])
+
+
+_DATA = read_data("linli.needs", "catalogue")
+
+#: The limits of a 紧急 (``urgent``) and a 特急 (``emergency``) need when its category gives
+#: none of its own (``[urgency]`` of the catalogue): (response, check-in, resolution).
+URGENCY_DEFAULTS: dict[str, Limits] = {
+    key: _limits(_DATA["urgency"][key], _DATA["limits"], f"[urgency] {key}") for key in URGENCY_LIMIT_KEYS
+}
 
 
 def _default_catalogue() -> tuple[Entry, ...]:
     """The default catalogue, from ``needs/data/catalogue.toml``."""
-    data = read_data("linli.needs", "catalogue")
+    data = _DATA
     entries = []
     for row in data["category"]:
-        limits = _limits(row["limits"], data["limits"])
-        if len(limits) != 3 or any(unit not in LimitUnit.values for _key, unit in limits):
-            raise ValueError(f"catalogue.toml: bad limits for {row['code']}")
+        limits = _limits(row["limits"], data["limits"], row["code"])
+        urgency = tuple(
+            (key, _limits(row.get(f"{key}_limits", data["urgency"][key]), data["limits"], f"{row['code']} {key}"))
+            for key in URGENCY_LIMIT_KEYS
+        )
+        emergency = str(row.get("emergency", ""))
+        if emergency and emergency not in EmergencyKind.values:
+            raise ValueError(f"catalogue.toml: unknown emergency {emergency!r} for {row['code']}")
         entries.append(
             Entry(
                 code=row["code"],
@@ -99,10 +130,14 @@ def _default_catalogue() -> tuple[Entry, ...]:
                 name_en=row["name_en"],
                 level=HandlingLevel(row["level"]),
                 department_kind=row["department_kind"],
-                limits=(limits[0], limits[1], limits[2]),
+                limits=limits,
                 keywords=tuple(row["keywords"]),
                 examples=tuple(row["examples"]),
                 public=bool(row.get("public", True)),
+                urgency_limits=urgency,
+                emergency=emergency,
+                emergency_words=tuple(row.get("emergency_words", ())),
+                emergency_phone=str(row.get("emergency_phone", "")),
             )
         )
     return tuple(entries)
@@ -153,7 +188,10 @@ COLUMNS = [
     "keywords",
     "examples",
 ]
-CATALOGUE_ALIASES = {c: c for c in COLUMNS} | {
+#: Columns a file may leave out (an export made before they existed): what they hold is then
+#: left as it is. An empty urgency cell means the default catalogue's limits for that urgency.
+OPTIONAL_COLUMNS = ["urgent_limits", "emergency_limits", "emergency", "emergency_words", "emergency_phone"]
+CATALOGUE_ALIASES = {c: c for c in [*COLUMNS, *OPTIONAL_COLUMNS]} | {
     "编码": "code",
     "名称": "name",
     "繁体名称": "name_hant",
@@ -173,17 +211,29 @@ CATALOGUE_ALIASES = {c: c for c in COLUMNS} | {
     "办结时限单位": "resolution_unit",
     "关键词": "keywords",
     "示例": "examples",
+    "紧急时限": "urgent_limits",
+    "特急时限": "emergency_limits",
+    "紧急情况提示": "emergency",
+    "紧急情况关键词": "emergency_words",
+    "抢修电话": "emergency_phone",
 }
 #: a unit as offices also write it
 UNIT_EXTRA = {"天": LimitUnit.WORKDAYS.value}
 KEYWORD_SPLIT = re.compile(r"[、,，;；]")
 EXAMPLE_SPLIT = re.compile(r"[\r\n｜|]+")
+LIMIT_SPLIT = re.compile(r"[/／;；]")
+LIMIT_PART = re.compile(r"^\s*(\d+)\s*(\S.*?)\s*$")
+PHONE = re.compile(r"^[0-9+\- ]{0,40}$")
 SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,32}$")
 MAX_LIMIT = 365
 LIMITS = (
     ("response", gettext_lazy("响应时限")),
     ("checkin", gettext_lazy("报到时限")),
     ("resolution", gettext_lazy("办结时限")),
+)
+URGENCY_COLUMNS = (
+    ("urgent", "urgent_limits", gettext_lazy("紧急时限")),
+    ("emergency", "emergency_limits", gettext_lazy("特急时限")),
 )
 NAMES = (
     ("name", 60, gettext_lazy("名称")),
@@ -236,7 +286,64 @@ def _parse_row(row: dict[str, str], msgs: list[str]) -> dict[str, Any]:
         msgs.append(_("关键词过长(最多30字): %(long)s") % {"long": long[0]})
     item["keywords"] = keywords
     item["examples"] = [e.strip() for e in EXAMPLE_SPLIT.split(row.get("examples", "")) if e.strip()]
+    _parse_optional(row, item, msgs)
     return item
+
+
+def _parse_optional(row: dict[str, str], item: dict[str, Any], msgs: list[str]) -> None:
+    """The optional columns that the file has (``OPTIONAL_COLUMNS``) into ``item``."""
+    if any(column in row for _key, column, _label in URGENCY_COLUMNS):
+        urgency: dict[str, list[list[Any]]] = {}
+        for key, column, label in URGENCY_COLUMNS:
+            raw = row.get(column, "").strip()
+            if not raw:
+                continue
+            limits = _urgency_limits(raw)
+            if limits is None:
+                msgs.append(
+                    _("%(column)s“%(raw)s”应为三项：响应/报到/办结，如 4小时/4小时/3工作日")
+                    % {"column": label, "raw": raw}
+                )
+            else:
+                urgency[key] = limits
+        item["urgency_limits"] = urgency
+    if "emergency" in row:
+        raw = row["emergency"].strip()
+        emergency = choice_value(EmergencyKind, raw) if raw else ""
+        if emergency is None:
+            msgs.append(_("紧急情况提示“%(raw)s”无效，应为 燃气泄漏、火情 或 人身危险") % {"raw": raw})
+        item["emergency"] = emergency or ""
+    if "emergency_words" in row:
+        words = [w.strip() for w in KEYWORD_SPLIT.split(row["emergency_words"]) if w.strip()]
+        if any(len(w) > 30 for w in words):
+            msgs.append(_("关键词过长(最多30字): %(long)s") % {"long": next(w for w in words if len(w) > 30)})
+        item["emergency_words"] = words
+    if "emergency_phone" in row:
+        phone = row["emergency_phone"].strip()
+        if not PHONE.match(phone):
+            msgs.append(_("抢修电话“%(raw)s”无效") % {"raw": phone[:40]})
+        item["emergency_phone"] = phone
+
+
+def _urgency_limits(raw: str) -> list[list[Any]] | None:
+    """``4小时/4小时/3工作日`` (or ``4 hours / 4 hours / 3 workdays``) as limits, else None."""
+    parts = [LIMIT_PART.match(p) for p in LIMIT_SPLIT.split(raw)]
+    if len(parts) != 3:
+        return None
+    limits: list[list[Any]] = []
+    for match in parts:
+        if match is None:
+            return None
+        amount, unit = int(match.group(1)), choice_value(LimitUnit, match.group(2), extra=UNIT_EXTRA)
+        if unit is None or not 1 <= amount <= MAX_LIMIT:
+            return None
+        limits.append([amount, unit])
+    return limits
+
+
+def urgency_limits_text(limits: list[list[Any]] | None) -> str:
+    """Limits as a cell of the catalogue file (``4 hours / 4 hours / 3 workdays``)."""
+    return " / ".join(f"{amount} {unit}" for amount, unit in limits or [])
 
 
 def _int(value: str) -> int | None:
@@ -336,10 +443,15 @@ def catalogue_export_xlsx(*, actor: Actor, city: Place | None = None) -> bytes:
             category.resolution_unit,
             "、".join(category.keywords),
             "\n".join(category.examples),
+            urgency_limits_text(category.urgency_limits.get("urgent")),
+            urgency_limits_text(category.urgency_limits.get("emergency")),
+            category.emergency,
+            "、".join(category.emergency_words),
+            category.emergency_phone,
         ]
         for category in categories
     ]
-    data = xlsx_bytes(Sheet("catalogue", COLUMNS, rows))
+    data = xlsx_bytes(Sheet("catalogue", [*COLUMNS, *OPTIONAL_COLUMNS], rows))
     target = city or (categories[0] if categories else None)
     if target is not None:
         audit_export(actor=actor, target=target, place=city, what="catalogue", rows=len(rows))

@@ -16,6 +16,7 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -54,9 +55,47 @@ class HandlingLevel(models.TextChoices):
     DEPARTMENT = "department", _("部门")
 
 
+class EmergencyKind(models.TextChoices):
+    """What a resident must do at once, before anyone comes, when a need of a category is an
+    emergency (the advice and the numbers to call are ``needs.emergency``'s)."""
+
+    GAS = "gas", _("燃气泄漏")
+    FIRE = "fire", _("火情")
+    DANGER = "danger", _("人身危险")
+
+
+#: The urgencies that have limits of their own (一般 uses the category's).
+URGENCY_LIMIT_KEYS = ("urgent", "emergency")
+
+
+def validate_urgency_limits(value: Any) -> None:
+    """``{"urgent": [[4, "hours"], [4, "hours"], [3, "workdays"]], "emergency": [...]}``: for
+    each urgency, the (response, check-in, resolution) limits, each a positive amount and a
+    unit; an urgency left out takes the default catalogue's."""
+    if not isinstance(value, dict) or set(value) - set(URGENCY_LIMIT_KEYS):
+        raise ValidationError(_("按紧急程度的时限只能有 urgent 和 emergency 两项"))
+    for limits in value.values():
+        if (
+            not isinstance(limits, list)
+            or len(limits) != 3
+            or not all(
+                isinstance(pair, list)
+                and len(pair) == 2
+                and isinstance(pair[0], int)
+                and not isinstance(pair[0], bool)
+                and 1 <= pair[0] <= 365
+                and pair[1] in LimitUnit.values
+                for pair in limits
+            )
+        ):
+            raise ValidationError(_("按紧急程度的时限应为三项(响应、报到、办结)，每项为 1 到 365 的数和单位"))
+
+
 class Category(TimeStampedModel):
     """A line of the dispatch catalogue 派单目录: what kind of need, who handles it by default,
-    and its time limits (response, department check-in, resolution).
+    its time limits (response, department check-in, resolution) for an ordinary need and for
+    紧急 and 特急 ones, and what a resident must do at once when it is an emergency (a gas
+    smell, a fire, a person in danger: which words say so, and the utility's repair line).
 
     ``city`` is the city whose catalogue this is; a category without a city is the default
     for cities that have not defined their own code.
@@ -85,8 +124,24 @@ class Category(TimeStampedModel):
     resolution_unit = models.CharField(
         _("办结时限单位"), max_length=8, choices=LimitUnit.choices, default=LimitUnit.WORKDAYS
     )
+    urgency_limits = models.JSONField(
+        _("紧急、特急时限"),
+        default=dict,
+        blank=True,
+        validators=[validate_urgency_limits],
+        help_text=_("紧急和特急诉求的响应、报到、办结时限；不填则用默认目录的"),
+    )
     keywords = ArrayField(models.CharField(max_length=30), default=list, blank=True, verbose_name=_("关键词"))
     examples = ArrayField(models.TextField(), default=list, blank=True, verbose_name=_("示例"))
+    emergency = models.CharField(_("紧急情况提示"), max_length=16, choices=EmergencyKind.choices, blank=True)
+    emergency_words = ArrayField(
+        models.CharField(max_length=30),
+        default=list,
+        blank=True,
+        verbose_name=_("紧急情况关键词"),
+        help_text=_("诉求内容含这些词时，立即向居民显示安全提示和求助电话"),
+    )
+    emergency_phone = models.CharField(_("抢修电话"), max_length=40, blank=True)
     active = models.BooleanField(_("启用"), default=True)
     public = models.BooleanField(
         _("公开"),
@@ -444,6 +499,7 @@ class EventKind(models.TextChoices):
     JOINED = "joined", _("附议")
     RESOLVED = "resolved", _("办结")
     RATED = "rated", _("评价")
+    URGENCY = "urgency", _("调整紧急程度")
     REOPENED = "reopened", _("重新办理")
     ESCALATED = "escalated", _("升级")
     REMINDED = "reminded", _("临期提醒")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from linli.core.access import Actor, account_id, get_or_404, is_system, scope_for, under
+from linli.core.access import Actor, Role, account_id, get_or_404, is_system, scope_for, under
 from linli.core.text import normalize
+from linli.core.timeline import name_actors
 from linli.needs.capabilities import NeedCap
 from linli.needs.models import (
     ACTIVE_DISPATCH,
@@ -22,17 +23,22 @@ from linli.needs.models import (
     Category,
     Dispatch,
     DispatchStatus,
+    EventKind,
+    Level,
     Need,
     NeedEvent,
     NeedPhoto,
     NeedReporter,
     PhotoStage,
     Rating,
+    RatingChannel,
     Status,
 )
 from linli.people.capabilities import PeopleCap
+from linli.people.identity import mask_name
 from linli.people.models import Department
 from linli.places.models import Place, PlaceKind, ancestor_path, joined_names, path_len
+from linli.places.selectors import ancestor
 
 _STREET_DEPTH = path_len(PlaceKind.STREET)
 _COMMUNITY_DEPTH = path_len(PlaceKind.COMMUNITY)
@@ -226,19 +232,44 @@ def access_need(actor: Actor, need_id: int | str) -> Need:
     return get_or_404(need_list(actor=actor), need_id, "need")
 
 
+def _waiting_for_rating(account: int) -> Exists:
+    """A need (the outer query's) that ``account`` reported and has not rated in its current
+    follow-up round."""
+    answered = Rating.objects.filter(reporter_id=OuterRef("pk"), round=OuterRef(OuterRef("reopen_count")) + 1)
+    return Exists(NeedReporter.objects.filter(need_id=OuterRef("pk"), user_id=account).exclude(Exists(answered)))
+
+
 def needs_to_rate(*, actor: Actor) -> QuerySet[Need]:
     """The reader's own resolved needs that wait for its answer in the current follow-up round
     (the ``rate`` verb of ``workflow.verbs_for``): its home page's to-do and ``/needs/mine/?show=rate``."""
     account = account_id(actor)
     if account is None:
         return Need.objects.none()
-    answered = Rating.objects.filter(reporter_id=OuterRef("pk"), round=OuterRef(OuterRef("reopen_count")) + 1)
-    waiting = NeedReporter.objects.filter(need_id=OuterRef("pk"), user_id=account).exclude(Exists(answered))
-    return need_list(actor=actor, mine=True, status=Status.RESOLVED).filter(Exists(waiting))
+    return need_list(actor=actor, mine=True, status=Status.RESOLVED).filter(_waiting_for_rating(account))
 
 
 def need_timeline(*, need: Need) -> QuerySet[NeedEvent]:
     return need.events.select_related("department").order_by("at", "id")
+
+
+def need_timeline_for(*, need: Need, reader: Actor) -> list[NeedEvent]:
+    """The need's timeline as ``reader`` reads it: each event's ``actor_label`` says who took
+    the step (``core.timeline.name_actors``): 我, 居民 张*, 网格员 李*, or 系统 for the sweeps. A
+    rating sent from an SMS link is the reporter's, though the system recorded it. Uses the
+    need's prefetched reporters when there are."""
+    events = list(need_timeline(need=need))
+    reporters = {r.pk: r for r in need.reporters.all()}
+
+    def on_behalf(event: NeedEvent) -> tuple[int | None, str, str] | None:
+        if event.kind != EventKind.RATED:
+            return None
+        reporter = reporters.get(event.data.get("reporter") or 0)
+        if reporter is not None:
+            return reporter.user_id, Role.RESIDENT, mask_name(reporter.name)
+        return (None, Role.RESIDENT, "") if event.data.get("channel") == RatingChannel.SMS else None
+
+    name_actors(events, reader=reader, path=need.place_path, on_behalf=on_behalf)
+    return events
 
 
 def need_detail_prefetch(qs: QuerySet[Need]) -> QuerySet[Need]:
@@ -298,7 +329,8 @@ class JobCard:
 
 def dispatch_card(*, actor: Actor, dispatch_id: int | str) -> JobCard:
     """The job card of a dispatch the actor may see (``access_dispatch``: its department's
-    liaisons, and the staff of the place); 404 for any other. Four queries."""
+    liaisons, and the staff of the place); 404 for any other. Its steps name who took them as
+    the actor understands it (``core.timeline.name_actors``). Six queries."""
     dispatch = access_dispatch(actor, dispatch_id)
     need = dispatch.need
     path = need.place_path
@@ -311,6 +343,7 @@ def dispatch_card(*, actor: Actor, dispatch_id: int | str) -> JobCard:
     names = [p.name for p in (street, community, spot) if p is not None and p.kind != PlaceKind.GRID]
     photos = list(need.photos.filter(stage=PhotoStage.INTAKE).order_by("created_at", "id"))
     events = list(need.events.filter(data__dispatch=dispatch.pk).select_related("department").order_by("at", "id"))
+    name_actors(events, reader=actor, path=path)
     return JobCard(
         dispatch=dispatch,
         street=street,
@@ -422,6 +455,56 @@ def reporters_to_rate(*, need: Need) -> list[NeedReporter]:
     """The reporters who have not answered the current follow-up round yet."""
     answered = set(Rating.objects.filter(need=need, round=need.reopen_count + 1).values_list("reporter_id", flat=True))
     return [r for r in need.reporters.all() if r.pk not in answered]
+
+
+#: The place kind at which each handling level sits.
+_LEVEL_KIND = {
+    Level.COMMUNITY: PlaceKind.COMMUNITY,
+    Level.STREET: PlaceKind.STREET,
+    Level.DISTRICT: PlaceKind.DISTRICT,
+}
+
+
+def handled_by(need: Need) -> Place | None:
+    """The place whose staff handle ``need`` at its level now: its grid, or the community,
+    street or district above it (a village or town where there is no community or street).
+    One query at most."""
+    if need.level == Level.GRID:
+        return need.grid
+    kind = _LEVEL_KIND.get(Level(need.level))
+    return ancestor(need.place, kind) if kind else None
+
+
+def with_rating_due(qs: QuerySet[Need], *, actor: Actor) -> QuerySet[Need]:
+    """Mark each need with ``rating_due``: resolved, and ``actor`` reported it and has not
+    rated this round yet (``needs_to_rate``; the lists show 请评价). One subquery, whatever
+    the page's length."""
+    account = account_id(actor)
+    if account is None:
+        return qs.annotate(rating_due=Value(False))
+    return qs.annotate(
+        rating_due=Case(
+            When(status=Status.RESOLVED, then=_waiting_for_rating(account)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def reporter_of(actor: Actor, need: Need) -> NeedReporter | None:
+    """``actor`` as a reporter of ``need`` (who raised it or joined it by a merged duplicate),
+    else None. Uses the need's prefetched reporters when there are."""
+    account = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
+    if account is None:
+        return None
+    return next((r for r in need.reporters.all() if r.user_id == account), None)
+
+
+def is_reporter(actor: Actor, need: Need) -> bool:
+    """Whether ``actor`` reported ``need`` or entered it (staff for a resident)."""
+    return reporter_of(actor, need) is not None or (
+        need.submitted_by_id is not None and need.submitted_by_id == getattr(actor, "pk", None)
+    )
 
 
 def can_handle(actor: Actor, need: Need) -> bool:

@@ -5,6 +5,7 @@ from linli.needs import dashboard, views
 app_name = "needs"
 urlpatterns = [
     path("needs/new/", views.need_new, name="new"),
+    path("needs/new/emergency/", views.emergency_advice, name="emergency"),
     path("needs/mine/", views.my_needs, name="mine"),
     path("needs/queue/", views.queue, name="queue"),
     path("needs/dispatches/", views.dispatches, name="dispatches"),

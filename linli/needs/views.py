@@ -28,6 +28,7 @@ from linli.core.pages import attempt, int_or_none, ints, messages_of, safe_next
 from linli.core.pagination import paginate
 from linli.needs import selectors, services, workflow
 from linli.needs.capabilities import NeedCap
+from linli.needs.emergency import emergency_for
 from linli.needs.forms import NeedForm, RateForm
 from linli.needs.models import (
     OPEN_STATUSES,
@@ -37,6 +38,7 @@ from linli.needs.models import (
     Need,
     RatingChannel,
     Status,
+    Urgency,
     is_liaison,
     liaison_areas,
 )
@@ -172,15 +174,24 @@ def need_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def emergency_advice(request: HttpRequest) -> HttpResponse:
+    """The safety advice for what is being typed on the report form (an htmx fragment,
+    ``needs/_emergency.html``): empty unless the text describes an emergency."""
+    text = (request.GET.get("text") or "")[: services.MAX_TEXT]
+    found = emergency_for(text, selectors.category_list())
+    return render(request, "needs/_emergency.html", {"emergency": found, "live": True})
+
+
+@login_required
 def my_needs(request: HttpRequest) -> HttpResponse:
-    """The needs I reported; ``?show=rate``: those waiting for my rating."""
+    """The needs I reported, 请评价 on those waiting for my rating; ``?show=rate``: those only."""
     show = "rate" if request.GET.get("show") == "rate" else "all"
     found = (
         selectors.needs_to_rate(actor=request.user)
         if show == "rate"
         else selectors.need_list(actor=request.user, mine=True)
     )
-    needs = found.order_by("-created_at", "-id")
+    needs = selectors.with_rating_due(found, actor=request.user).order_by("-created_at", "-id")
     can_report = scope_for(request.user).holds_anywhere(NeedCap.SUBMIT_NEED)
     return render(
         request,
@@ -197,11 +208,15 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     can_handle = selectors.can_handle(request.user, need)
     is_open = need.status in OPEN_STATUSES
-    events = list(selectors.need_timeline(need=need))
+    events = selectors.need_timeline_for(need=need, reader=request.user)
     to_rate = selectors.reporters_to_rate(need=need) if need.status == Status.RESOLVED else []
     duplicates: list[Need] = []
     submitted = next((e for e in events if e.kind == "submitted"), None)
     chosen = bool(need.category and submitted and submitted.data.get("chosen") == need.category.code)
+    categories = list(selectors.category_list())
+    emergency = None
+    if is_open and selectors.is_reporter(request.user, need):
+        emergency = emergency_for(need.text, categories, category=need.category, urgency=need.urgency)
     departments: list[Department] = []
     suggested: dict[int, str] = {}
     if can_handle and is_open:
@@ -232,7 +247,13 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "transfer_targets": selectors.transfer_targets(actor=request.user, need=need)
             if "transfer" in verbs
             else [],
-            "categories": list(selectors.category_list()),
+            "categories": categories,
+            "urgencies": Urgency.choices,
+            "emergency": emergency,
+            "handler": selectors.handled_by(need) if is_open else None,
+            # a reporter who has rated is told what happens next (reopened: who, by when)
+            "next_step": selectors.reporter_of(request.user, need) is not None
+            and ((is_open and need.reopen_count > 0) or (need.status == Status.RESOLVED and "rate" not in verbs)),
             "duplicates": duplicates,
             "category_chosen": chosen,
             "unrated_reporters": to_rate,
@@ -269,6 +290,7 @@ def need_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     steps: dict[str, Callable[[], Any]] = {
         "accept": lambda: services.need_accept(actor=user, need=need),
         "categorise": lambda: services.need_categorise(actor=user, need=need, category_code=post.get("category", "")),
+        "urgency": lambda: services.need_set_urgency(actor=user, need=need, urgency=post.get("urgency", "")),
         "whistle": lambda: services.need_whistle(
             actor=user,
             need=need,
@@ -330,7 +352,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         overdue=due == "overdue",
         q=params.get("q") or None,
         level=params.get("level") or None,
-    ).order_by("resolution_due", "id")
+    )
+    needs = selectors.with_rating_due(needs, actor=request.user).order_by("resolution_due", "id")
     if request.method == "POST":
         return _bulk(request)
     grids = Place.objects.visible(request.user, NeedCap.VIEW_NEEDS).filter(kind=PlaceKind.GRID).order_by("path")[:200]
@@ -463,7 +486,8 @@ def dispatch_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
 def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
     """The page a rating SMS links to: the reporter rates without signing in. The link is
     single-use and expires (``rating_links``); a forged, spent or stale one is a 404 that
-    says nothing of any need."""
+    says nothing of any need. Once rated, the page says what happens next: closed, or
+    reopened (who handles it now, and by when), or waiting for the other reporters."""
     link = rating_link_open(token)
     if link is None:
         return error_response(request, 404, _("该评价链接无效、已使用或已过期。如需评价，请联系您的网格员。"))
@@ -481,7 +505,9 @@ def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
                     if rating_link_open(token, lock=True) is None:  # spent by a request beside us
                         raise Conflict(_("该评价链接已使用。"))
                     services.need_rate(
-                        actor=SYSTEM,
+                        # the reporter acts, through the link; the system stands in for one
+                        # known by a phone number only
+                        actor=reporter.user or SYSTEM,
                         need=need,
                         reporter=reporter,
                         resolved=data["resolved"],
@@ -492,14 +518,24 @@ def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
                     rating_link_spend(link)
 
             if attempt(request, rate_and_spend, _("谢谢您的评价")):
-                return render(request, "needs/rate_link.html", {"need": need, "rated": True, "open": False})
+                need.refresh_from_db()
+                return render(request, "needs/rate_link.html", _rate_link_context(need, rated=True))
         status = 400
     return render(
         request,
         "needs/rate_link.html",
-        {"need": need, "form": form, "rated": rated, "open": need.status == Status.RESOLVED},
+        {**_rate_link_context(need, rated=rated), "form": form},
         status=status,
     )
+
+
+def _rate_link_context(need: Need, *, rated: bool) -> dict[str, Any]:
+    return {
+        "need": need,
+        "rated": rated,
+        "open": need.status == Status.RESOLVED and not rated,
+        "handler": selectors.handled_by(need) if need.is_open else None,
+    }
 
 
 @login_required

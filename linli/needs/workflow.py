@@ -59,6 +59,14 @@ NEED: dict[str, Transition] = {
         ),
         _t("categorise", OPEN_STATUSES, _HANDLE, _("确认类别"), _("类别已确认"), _("已办结的诉求不能改类别")),
         _t(
+            "urgency",
+            OPEN_STATUSES,
+            _HANDLE,
+            _("调整紧急程度"),
+            _("紧急程度已调整，时限已重新计算"),
+            _("已办结的诉求不能调整紧急程度"),
+        ),
+        _t(
             "resolve",
             [Status.SUBMITTED, Status.ACCEPTED],
             _HANDLE,

@@ -18,13 +18,15 @@ class PeopleConfig(AppConfig):
             register_routes,
             register_tile,
         )
+        from linli.core.timeline import register_account_namer
         from linli.people.api import DepartmentViewSet, HouseholdViewSet, MembershipViewSet, PersonViewSet
         from linli.people.capabilities import GRANTS, PeopleCap
-        from linli.people.selectors import membership_grants, own_household_paths, with_people_counts
+        from linli.people.selectors import membership_grants, own_household_paths, timeline_names, with_people_counts
         from linli.people.tiles import NAV, TILES, household_page, place_people_panel, roles_panel
 
         declare_capabilities(PeopleCap, GRANTS)
         register_grant_source(membership_grants)
+        register_account_namer(timeline_names)
         register_extra_paths(PeopleCap.VIEW_PEOPLE, own_household_paths)
         for tile in TILES:
             register_tile(tile)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from linli.core.access import Actor, Grant, account_id, get_or_404, scope_for
+from linli.core.access import RANK, Actor, Grant, Role, account_id, get_or_404, scope_for
 from linli.core.models import AuditEntry
 from linli.core.text import normalize
 from linli.people.capabilities import PeopleCap
+from linli.people.identity import mask_name
 from linli.people.models import Department, Household, HouseholdMember, Membership, Person
 from linli.places.capabilities import PlaceCap
 from linli.places.models import Place
@@ -140,6 +142,27 @@ def membership_grants(actor: Actor) -> tuple[int | None, list[Grant]]:
     grants = [Grant(role=r, path=p, place_id=pid, department_id=d) for r, p, pid, d, _ in rows]
     person_id = rows[0][4] if rows else getattr(getattr(actor, "person", None), "pk", None)
     return person_id, grants
+
+
+def timeline_names(accounts: Mapping[int, str], path: str) -> dict[int, tuple[str, str]]:
+    """Who the accounts that took steps on a timeline are, for its readers (the kernel's
+    ``core.timeline.register_account_namer``): the highest role each holds at ``path`` (else
+    anywhere; 居民 when it holds none) and its person's name, masked as everywhere (张*; the
+    name kept on the events when the account has no person). Two queries."""
+    ids = list(accounts)
+    people = dict(Person.objects.filter(user_id__in=ids).values_list("user_id", "name"))
+    roles: dict[int, list[tuple[bool, int, str]]] = {}
+    rows = Membership.objects.filter(person__user_id__in=ids, ended_at__isnull=True).values_list(
+        "person__user_id", "role", "place__path"
+    )
+    for user_id, role, place_path in rows:
+        roles.setdefault(user_id, []).append((path.startswith(place_path), RANK.get(role, -1), role))
+    named: dict[int, tuple[str, str]] = {}
+    for user_id in ids:
+        held = max(roles.get(user_id, []), default=None)
+        role = held[2] if held else (Role.RESIDENT if user_id in people else "")
+        named[user_id] = (role, mask_name(people.get(user_id) or accounts[user_id]))
+    return named
 
 
 def with_people_counts(qs: QuerySet[Any]) -> QuerySet[Any]:

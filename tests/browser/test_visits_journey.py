@@ -85,7 +85,8 @@ def test_visits_logged_offline_are_sent_once_when_back_online(
     context.set_offline(False)
     expect(page.locator("#visit-queue-status")).to_be_hidden()
     wait_for(lambda: Visit.objects.count() == 2)
-    expect(page.locator("#visit-queue-note")).to_contain_text("已发送")
+    expect(page.locator("#visit-sent")).to_contain_text("已登记走访")
+    expect(page.locator("#recent-visits li")).to_have_count(2)  # swapped in as soon as they were sent
     page.screenshot(path=_shot("offline-sent"), full_page=True)
     visits = list(Visit.objects.order_by("visited_at"))
     assert [v.kind for v in visits] == [VisitKind.KNOCK, VisitKind.FESTIVAL]
@@ -127,7 +128,7 @@ def test_a_night_visit_raises_a_need_and_turns_the_household_green(
     page.fill("#visit-need-text", "3栋楼道灯坏了，独居老人晚上下楼不方便")
     screenshot("1-night-visit")
     page.click("#visit-submit")
-    expect(page.locator("#visit-queue-note")).to_contain_text("诉求 #", timeout=30_000)
+    expect(page.locator("#visit-sent")).to_contain_text("诉求编号", timeout=30_000)
     wait_for(lambda: Visit.objects.filter(need__isnull=False).exists())
     visit = Visit.objects.select_related("need").get()
     assert visit.kind == VisitKind.NIGHT and visit.met_person == vw.resident_a
@@ -144,6 +145,55 @@ def test_a_night_visit_raises_a_need_and_turns_the_household_green(
     expect(grid.locator("#visits")).to_contain_text("夜访")
     grid.screenshot(path=_shot("journey-4-green"), full_page=True)
     assert re.search(r"张建国", grid.content())  # the grid worker may see the name
+
+
+#: The contrast of an element's text with its background (WCAG's ratio; 4.5 is the least for text).
+CONTRAST = """el => {
+  const rgb = s => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const style = getComputedStyle(el);
+  const [a, b] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def test_a_logged_visit_is_confirmed_clearly_and_listed_on_a_phone_in_large_type(
+    page: Page,
+    live_server: Any,
+    vw: Any,  # noqa: F811 - the fixture imported above
+    screenshot: Any,
+) -> None:
+    base = live_server.url
+    assert page.viewport_size == {"width": 390, "height": 844}
+    sign_in_carer(page, base)
+    page.goto(f"{base}/visits/log/")
+    page.click("#large-type-toggle")
+    expect(page.locator("html")).to_have_class("large")
+    expect(page.locator("#recent-visits li")).to_have_count(0)
+    log_visit(page, "日常敲门", "老人在家，身体还好")
+    sent = page.locator("#visit-sent")
+    expect(sent).to_be_visible()
+    expect(sent).to_have_text(re.compile(r"已登记走访：.*1单元101 · 日常敲门"))
+    assert sent.evaluate(CONTRAST) >= 7, "the confirmation must be easy to read"
+    assert float(sent.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")) >= 20  # large type
+    # the list of my latest visits shows it without a reload
+    expect(page.locator("#recent-visits li")).to_have_count(1)
+    expect(page.locator("#recent-visits li").first).to_contain_text("日常敲门")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot("1-logged-large-type")
+    log_visit(page, "节日走访", "中秋送月饼")
+    expect(sent).to_contain_text("节日走访")
+    expect(page.locator("#recent-visits li")).to_have_count(2)
+    expect(page.locator("#recent-visits li").first).to_contain_text("节日走访")
+    assert Visit.objects.count() == 2
+    # the same in English, whichever way it was sent
+    page.select_option("#lang-select", "en")
+    page.click("#lang-go")
+    log_visit(page, "Care visit", "brought medicine")
+    expect(sent).to_contain_text("Visit logged:")
+    expect(page.locator("#recent-visits li")).to_have_count(3)
+    screenshot("2-logged-english")
 
 
 def _shot(name: str) -> str:

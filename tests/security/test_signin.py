@@ -148,7 +148,7 @@ def test_f07_the_per_phone_limit_holds_across_server_processes(world: Any, setti
 def test_f07_one_address_cannot_send_codes_to_many_phones(world: Any) -> None:
     from linli.accounts.models import User
 
-    phones = [f"+861390000{n:04d}" for n in range(30)]
+    phones = [f"+861370000{n:04d}" for n in range(30)]
     User.objects.bulk_create([User(username=f"r{n}", phone=p, phone_verified=True) for n, p in enumerate(phones)])
     with time_machine.travel(dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC), tick=False) as traveller:
         for phone in phones:
@@ -161,7 +161,7 @@ def test_f07_a_global_limit_caps_all_codes(world: Any, settings: Any) -> None:
     from linli.accounts.models import User
 
     settings.LINLI_RATE_LIMITS = {**settings.LINLI_RATE_LIMITS, "sms_login_global": "5/h"}
-    phones = [f"+861390001{n:04d}" for n in range(8)]
+    phones = [f"+861370001{n:04d}" for n in range(8)]
     User.objects.bulk_create([User(username=f"g{n}", phone=p, phone_verified=True) for n, p in enumerate(phones)])
     for n, phone in enumerate(phones):
         Client(REMOTE_ADDR=f"10.0.0.{n + 1}").post(reverse("account_request_login_code"), {"phone": phone[3:]})

@@ -178,13 +178,17 @@ ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_REQUIRED = False
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 300
+# a code that did not arrive may be sent again, twice, each after the gap of sms_resend_phone
+ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = 2
 ACCOUNT_ALLOW_SIGNUPS = False
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
-    # sending one-time codes by SMS costs money and can be abused
+    # sending one-time codes by SMS costs money and can be abused; the sign-in form is held to
+    # Linli's own limits (sms_login_*, below), which say how long to wait: this one is for
+    # re-authentication by code
     "request_login_code": "5/m/ip,3/5m/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -202,6 +206,8 @@ _RATE_DEFAULTS = {
     "sms_login_phone": "3/5m",
     "sms_login_ip": "10/h",
     "sms_login_global": "600/h",
+    # a new code to the same number (a resend) only this long after the last one
+    "sms_resend_phone": "1/1m",
     # every code sent by SMS to one number, whatever asked for it (a backstop)
     "sms_send_phone": "10/h",
     # failed sign-ins from one address, whatever the account (password spraying)

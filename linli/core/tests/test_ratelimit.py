@@ -34,15 +34,40 @@ def test_a_limit_holds_and_slides(settings: Any) -> None:
         assert [ratelimit.hit("probe", "a").allowed for _ in range(4)] == [True, True, True, False]
         assert ratelimit.hit("probe", "b").allowed  # another subject has its own budget
         refused = ratelimit.check("probe", "a")
-        assert not refused.allowed and 1 <= refused.retry_after <= 60
-        # 10 s into the next window, 5/6 of the last window's 4 hits (the refused one too) still
-        # count: 3.3 + 1 > 3
+        # not in this window; 30 s into the next, half of this one's 4 hits (the refused one
+        # too) still count: 2 + 1 = 3 lets one through
+        assert not refused.allowed and refused.retry_after == 90
+        # 10 s into the next window, 5/6 of the last window's 4 hits still count: 3.3 + 1 > 3
         clock.shift(dt.timedelta(seconds=70))
+        assert ratelimit.check("probe", "a") == ratelimit.Verdict(False, 20)
+        clock.shift(dt.timedelta(seconds=19))
         assert not ratelimit.check("probe", "a").allowed
-        clock.shift(dt.timedelta(seconds=45))  # 55 s into it: 0.3 + 1
+        clock.shift(dt.timedelta(seconds=1))  # the wait it said: exactly then
         assert ratelimit.hit("probe", "a").allowed
     assert RateCounter.objects.count() >= 2
     assert not any("a" in key for key in RateCounter.objects.values_list("key", flat=True) if len(key) != 64)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("offset", [0, 1, 17, 42, 59])
+def test_the_wait_given_is_the_real_wait_wherever_the_window_stands(settings: Any, offset: int) -> None:
+    """A page counts the wait down (a resend of an SMS code): one second before it ends the
+    limit still refuses, when it ends it lets the next one through."""
+    settings.LINLI_RATE_LIMITS = {"gap": "1/m", "three": "3/5m"}
+    for name, hits in (("gap", 1), ("three", 3)):
+        with time_machine.travel(T0 + dt.timedelta(seconds=offset), tick=False) as clock:
+            for _ in range(hits):
+                assert ratelimit.hit(name, "p").allowed
+            wait = ratelimit.check(name, "p").retry_after
+            assert wait >= 1
+            clock.shift(dt.timedelta(seconds=wait - 1))
+            assert not ratelimit.check(name, "p").allowed, (name, offset, wait)
+            clock.shift(dt.timedelta(seconds=1))
+            assert ratelimit.check(name, "p").allowed, (name, offset, wait)
+
+
+def test_a_wait_reads_in_minutes_and_seconds() -> None:
+    assert [ratelimit.wait_text(s) for s in (0, 45, 60, 245)] == ["0秒", "45秒", "1分00秒", "4分05秒"]
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 """Writes about needs, one module per stage: ``intake`` (a need comes in), ``handling`` (the
-grid or community accepts, categorises, whistles 吹哨, resolves, transfers, merges),
-``dispatch`` (departments check in 报到, resolve and return; the community decides on
-returns) and ``followup`` (rating 回访, reopening, closing, escalation), over ``common``
+grid or community accepts, categorises, changes the urgency, whistles 吹哨, resolves,
+transfers, merges), ``dispatch`` (departments check in 报到, resolve and return; the community
+decides on returns) and ``followup`` (rating 回访, reopening, closing, escalation), over ``common``
 (limits, the row lock, the timeline step, the notification).
 
 Every transition is one service: keyword-only, in one transaction, the need row locked with
@@ -46,6 +46,7 @@ from linli.needs.services.handling import (
     need_categorise,
     need_merge,
     need_resolve,
+    need_set_urgency,
     need_transfer,
     need_whistle,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "need_merge",
     "need_rate",
     "need_resolve",
+    "need_set_urgency",
     "need_transfer",
     "need_whistle",
     "needs_close_unrated",

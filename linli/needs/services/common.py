@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from linli.core.access import Actor
 from linli.core.notify import notify
 from linli.core.timeline import record_event
+from linli.needs.catalogue import URGENCY_DEFAULTS
 from linli.needs.models import (
     Category,
     Need,
@@ -30,9 +31,11 @@ from linli.workdays.services import add_limit
 DEFAULT_RESPONSE = (1, LimitUnit.WORKDAYS)
 DEFAULT_CHECKIN = (1, LimitUnit.WORKDAYS)
 DEFAULT_RESOLUTION = (7, LimitUnit.WORKDAYS)
-#: Emergencies are counted in clock hours whatever the category says.
-EMERGENCY_RESPONSE_HOURS = 2
-EMERGENCY_RESOLUTION_HOURS = 24
+#: The limits of a 特急 need whose category gives none (the default catalogue's): clock hours.
+EMERGENCY_RESPONSE_HOURS = URGENCY_DEFAULTS[Urgency.EMERGENCY][0][0]
+EMERGENCY_RESOLUTION_HOURS = URGENCY_DEFAULTS[Urgency.EMERGENCY][2][0]
+#: The deadlines a need and its dispatches run against, in the order of the catalogue's limits.
+LIMIT_KINDS = ("response", "checkin", "resolution")
 #: After an escalation the next level gets this long to resolve.
 ESCALATION_LIMIT = (3, LimitUnit.WORKDAYS)
 #: A resolved need nobody rated within this many days is closed without a rating.
@@ -107,25 +110,31 @@ def lock_need(need: Need | int) -> Need:
     return locked
 
 
-def _limits(category: Category | None, urgency: str) -> dict[str, tuple[int, str]]:
-    limits: dict[str, tuple[int, str]]
+def _limits(category: Category | None, urgency: str) -> dict[str, list[tuple[int, str]]]:
+    """The limits of each deadline (response, check-in, resolution) of a need of ``category``
+    and ``urgency``: the category's own, and for 紧急 and 特急 also those the catalogue gives
+    for the urgency (the category's, else the default catalogue's). A deadline is the earliest
+    of its limits (``_due``): an urgency shortens a deadline and never lengthens it."""
+    own: list[tuple[int, str]]
     if category is None:
-        limits = {"response": DEFAULT_RESPONSE, "checkin": DEFAULT_CHECKIN, "resolution": DEFAULT_RESOLUTION}
+        own = [DEFAULT_RESPONSE, DEFAULT_CHECKIN, DEFAULT_RESOLUTION]
     else:
-        limits = {
-            "response": (category.response_limit, category.response_unit),
-            "checkin": (category.checkin_limit, category.checkin_unit),
-            "resolution": (category.resolution_limit, category.resolution_unit),
-        }
-    if urgency == Urgency.EMERGENCY:
-        limits["response"] = (EMERGENCY_RESPONSE_HOURS, LimitUnit.HOURS)
-        limits["checkin"] = (EMERGENCY_RESPONSE_HOURS, LimitUnit.HOURS)
-        limits["resolution"] = (EMERGENCY_RESOLUTION_HOURS, LimitUnit.HOURS)
-    return limits
+        own = [
+            (category.response_limit, category.response_unit),
+            (category.checkin_limit, category.checkin_unit),
+            (category.resolution_limit, category.resolution_unit),
+        ]
+    urgent: list[tuple[int, str]] = []
+    if urgency in URGENCY_DEFAULTS:
+        given = (category.urgency_limits if category is not None else {}).get(urgency)
+        urgent = [(int(a), str(u)) for a, u in given] if given else list(URGENCY_DEFAULTS[urgency])
+    return {kind: [own[n], *urgent[n : n + 1]] for n, kind in enumerate(LIMIT_KINDS)}
 
 
-def _due(start: dt.datetime, limit: tuple[int, str], city: Place | None) -> dt.datetime:
-    return add_limit(start, limit[0], limit[1], city=city)
+def _due(start: dt.datetime, limits: list[tuple[int, str]], city: Place | None) -> dt.datetime:
+    """The deadline ``limits`` after ``start``: the earliest of them, in working days or
+    clock hours (``workdays.services.add_limit``)."""
+    return min(add_limit(start, amount, unit, city=city) for amount, unit in limits)
 
 
 def category_for(code: str, *, city: Place | None) -> Category:

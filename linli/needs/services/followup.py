@@ -98,6 +98,7 @@ def need_rate(
                 "departments": _departments_of(need),
                 "channel": channel,
                 "round": round_,
+                "reporter": rep.pk,  # who answered, also when the system records it (an SMS link)
             },
         )
         answers = list(Rating.objects.filter(need=need, round=round_).values_list("satisfaction", flat=True))
@@ -152,7 +153,7 @@ def _reopen(need: Need, *, actor: Actor, now: dt.datetime) -> None:
     need.reopen_count += 1
     need.status = Status.ACCEPTED
     need.level = max(higher, Level.STREET, key=_level_rank)
-    need.resolution_due = _due(now, ESCALATION_LIMIT, city)
+    need.resolution_due = _due(now, [ESCALATION_LIMIT], city)
     need.save(update_fields=["status", "reopen_count", "level", "resolution_due"])
     record_need_event(
         need,
@@ -214,7 +215,7 @@ def need_escalate(*, need: Need | int, why: str, now: dt.datetime | None = None,
     before = need.status
     need.level = higher
     # the next level gets at least ESCALATION_LIMIT, never less than the need already had
-    fresh = _due(now, ESCALATION_LIMIT, _city_of(need.place))
+    fresh = _due(now, [ESCALATION_LIMIT], _city_of(need.place))
     need.resolution_due = max(fresh, need.resolution_due) if need.resolution_due else fresh
     need.save(update_fields=["level", "resolution_due"])
     record_need_event(

@@ -1,5 +1,6 @@
-"""The grid or community handles a need: accepts it, confirms its category, whistles it to
-departments (吹哨), resolves it itself, transfers it to another place or merges a duplicate."""
+"""The grid or community handles a need: accepts it, confirms its category, changes its
+urgency, whistles it to departments (吹哨), resolves it itself, transfers it to another place or
+merges a duplicate."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from linli.needs.models import (
     Need,
     NeedReporter,
     Status,
+    Urgency,
 )
 from linli.needs.photos import PhotoUpload, photos_attach
 from linli.needs.services.common import (
@@ -83,6 +85,64 @@ def need_categorise(*, actor: Actor, need: Need | int, category_code: str, now: 
             at=now,
             from_status=need.status,
             data={"from": before, "to": category.code},
+        )
+    return need
+
+
+def need_set_urgency(*, actor: Actor, need: Need | int, urgency: str, now: dt.datetime | None = None) -> Need:
+    """Change how urgent an open need is (一般, 紧急, 特急) and recompute its running deadlines
+    from the catalogue's limits for the new urgency (``common._limits``): each from when its
+    clock started (the need came in, or was last reopened or escalated; a department was
+    whistled), or from now when that is already past. The timeline says from what to what,
+    and the new deadlines."""
+    now = _now(now)
+    if urgency not in Urgency.values:
+        raise ValidationError({"urgency": [_("未知的紧急程度")]})
+    with transaction.atomic():
+        need = lock_need(need)
+        take(actor, need, NEED["urgency"])
+        if urgency == need.urgency:
+            raise ValidationError({"urgency": [_("紧急程度没有变化")]})
+        before = need.urgency
+        need.urgency = urgency
+        city = _city_of(need.place)
+        limits = _limits(need.category, urgency)
+
+        def rerun(start: dt.datetime, kind: str) -> dt.datetime:
+            due = _due(start, limits[kind], city)
+            return due if due > now else _due(now, limits[kind], city)
+
+        if need.status == Status.SUBMITTED:
+            need.response_due = rerun(need.created_at, "response")
+        restarted = (
+            need.events.filter(kind__in=[EventKind.REOPENED, EventKind.ESCALATED])
+            .order_by("-at")
+            .values_list("at", flat=True)
+            .first()
+        )
+        resolution = rerun(restarted or need.created_at, "resolution")
+        for dispatch in need.dispatches.filter(status__in=ACTIVE_DISPATCH):
+            if dispatch.status == DispatchStatus.WHISTLED:
+                dispatch.checkin_due = rerun(dispatch.whistled_at, "checkin")
+            dispatch.resolution_due = rerun(dispatch.whistled_at, "resolution")
+            dispatch.save(update_fields=["checkin_due", "resolution_due"])
+            resolution = max(resolution, dispatch.resolution_due)
+        need.resolution_due = resolution
+        need.save(update_fields=["urgency", "response_due", "resolution_due"])
+        record_need_event(
+            need,
+            EventKind.URGENCY,
+            actor=actor,
+            at=now,
+            from_status=need.status,
+            data={
+                "from": before,
+                "to": urgency,
+                "response_due": need.response_due.isoformat()
+                if need.status == Status.SUBMITTED and need.response_due
+                else None,
+                "resolution_due": resolution.isoformat(),
+            },
         )
     return need
 

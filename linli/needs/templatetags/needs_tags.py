@@ -7,12 +7,14 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from linli.needs import workflow
-from linli.needs.models import OPEN_STATUSES, Dispatch
+from linli.needs.models import OPEN_STATUSES, DeadlineKind, Dispatch, Level, NeedEvent, Urgency
 from linli.people.identity import mask_name, redact_text
 
 register = template.Library()
@@ -68,3 +70,49 @@ def need_verb(verb: str) -> Any:
 def dispatch_verb(verb: str) -> Any:
     """The label of a dispatch's verb, from the table."""
     return workflow.DISPATCH[verb].label
+
+
+def _urgency_label(value: Any) -> str:
+    return str(Urgency(value).label) if value in Urgency.values else str(value or "")
+
+
+@register.filter
+def urgency_change(event: NeedEvent) -> str:
+    """What an urgency change did: 一般 → 特急, and the deadline it set."""
+    data = event.data or {}
+    text = _("%(before)s → %(after)s") % {
+        "before": _urgency_label(data.get("from")),
+        "after": _urgency_label(data.get("to")),
+    }
+    due = parse_datetime(str(data.get("resolution_due") or ""))
+    if due is not None:
+        text += _("，办结时限改为 %(due)s") % {"due": date_format(timezone.localtime(due), "m-d H:i")}
+    return text
+
+
+def _deadline_label(value: Any) -> str:
+    return str(DeadlineKind(value).label) if value in DeadlineKind.values else ""
+
+
+@register.filter
+def event_explained(event: NeedEvent) -> str:
+    """A plain line that says what an overdue or escalation step means for this need: which
+    deadline passed, which level took it over and why."""
+    data = event.data or {}
+    if event.kind == "overdue":
+        return _("已过%(deadline)s时限还没办好，会提醒负责人并交给上一级。") % {
+            "deadline": _deadline_label(data.get("deadline"))
+        }
+    if event.kind == "escalated":
+        to = str(Level(data["to"]).label) if data.get("to") in Level.values else ""
+        why = str(data.get("why") or "")
+        if why == "unsatisfied":
+            reason = _("评价为不满意")
+        elif why.startswith("overdue:"):
+            reason = _("超过%(deadline)s时限") % {"deadline": _deadline_label(why.partition(":")[2])}
+        else:
+            reason = ""
+        if reason:
+            return _("交给上一级（%(level)s）办理：%(reason)s") % {"level": to, "reason": reason}
+        return _("交给上一级（%(level)s）办理") % {"level": to}
+    return ""

@@ -17,6 +17,7 @@ from linli.core.models import AuditEntry
 from linli.needs.catalogue import (
     COLUMNS,
     DEFAULT_CATALOGUE,
+    OPTIONAL_COLUMNS,
     catalogue_export_xlsx,
     catalogue_import,
     catalogue_load_defaults,
@@ -49,7 +50,7 @@ CODES = [
     "elderly",
     "other",
 ]
-FIELDS = [c for c in COLUMNS if c != "code"]
+FIELDS = [c for c in COLUMNS if c != "code"] + ["urgency_limits", "emergency", "emergency_words", "emergency_phone"]
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ def test_export_then_import_round_trips(city: Place) -> None:
     data = catalogue_export_xlsx(actor=SYSTEM)
     sheet = load_workbook(io.BytesIO(data)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    assert list(rows[0]) == COLUMNS and len(rows) == 19
+    assert list(rows[0]) == COLUMNS + OPTIONAL_COLUMNS and len(rows) == 19
     # into an empty city catalogue: identical rows
     result = catalogue_import(actor=SYSTEM, data=data, filename="catalogue.xlsx", city=city)
     assert (result.created, result.updated, result.unchanged) == (18, 0, 0)
@@ -187,6 +188,35 @@ def test_import_accepts_labels_and_separators() -> None:
     assert (lift.response_limit, lift.response_unit, lift.resolution_unit) == (2, "hours", "workdays")
     assert lift.keywords == ["电梯", "困人", "停运", "异响"]
     assert lift.examples == ["电梯又坏了", "电梯里困人了", "电梯一直异响"]
+
+
+def test_import_reads_the_urgency_limits_and_the_emergency_columns() -> None:
+    def sheet(*rows: list[str]) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([*COLUMNS, "紧急时限", "特急时限", "紧急情况提示", "紧急情况关键词", "抢修电话"])
+        writer.writerows(rows)
+        return buffer.getvalue().encode()
+
+    good = [*row("lift"), "2小时/2小时/1工作日", "", "人身危险", "困人、有人被困", "027-8888 6666"]
+    bad = [*row("bad"), "2小时/2小时", "", "地震", "", "call me"]
+    with pytest.raises(ImportFailed) as info:
+        catalogue_import(actor=SYSTEM, data=sheet(good, bad), filename="c.csv")
+    [error] = info.value.row_errors
+    assert error.line == 3 and "紧急时限“2小时/2小时”应为三项" in str(error)
+    assert "紧急情况提示“地震”无效" in str(error) and "抢修电话“call me”无效" in str(error)
+    catalogue_import(actor=SYSTEM, data=sheet(good), filename="c.csv")
+    lift = Category.objects.get(code="lift")
+    assert lift.urgency_limits == {"urgent": [[2, "hours"], [2, "hours"], [1, "workdays"]]}  # 特急: the default's
+    assert (lift.emergency, lift.emergency_words, lift.emergency_phone) == (
+        "danger",
+        ["困人", "有人被困"],
+        "027-8888 6666",
+    )
+    # a file without these columns leaves them as they are
+    catalogue_import(actor=SYSTEM, data=_csv(row("lift", name="升降梯")), filename="c.csv")
+    lift.refresh_from_db()
+    assert lift.name == "升降梯" and lift.emergency == "danger" and lift.urgency_limits["urgent"][2] == [1, "workdays"]
 
 
 def test_import_is_all_or_nothing_with_line_numbers(english: None) -> None:

@@ -119,7 +119,7 @@ def test_resident_may_report_at_the_building_of_their_community(nw: Any) -> None
 def test_emergency_limits_are_hours(nw: Any) -> None:
     now = dt.datetime(2026, 3, 3, 10, tzinfo=dt.UTC)
     need = _need(nw, text="闻到很重的煤气味", urgency=Urgency.EMERGENCY, now=now)
-    assert need.response_due == now + dt.timedelta(hours=2)
+    assert need.response_due == now + dt.timedelta(hours=1)
     assert need.resolution_due == now + dt.timedelta(hours=24)
 
 

@@ -59,7 +59,7 @@ def test_the_page_offers_exactly_the_verbs_the_table_allows(client: Client, nw: 
     sign_in(client, nw.users["grid_worker"])
     html = client.get(f"/needs/{need.pk}/").content.decode()
     allowed = workflow.verbs_for(nw.users["grid_worker"], need)
-    assert allowed == {"accept", "whistle", "categorise", "resolve", "transfer", "merge"}
+    assert allowed == {"accept", "whistle", "categorise", "urgency", "resolve", "transfer", "merge"}
     # merge is offered beside a suspected duplicate only; the rest are the page's forms
     assert _page_verbs(html) == allowed - {"merge"}
     api = client.get(f"/api/needs/{need.pk}/").json()
@@ -69,8 +69,8 @@ def test_the_page_offers_exactly_the_verbs_the_table_allows(client: Client, nw: 
     need.refresh_from_db()
     html = client.get(f"/needs/{need.pk}/").content.decode()
     assert need.status == Status.WHISTLED
-    assert _page_verbs(html) == {"whistle", "categorise"}
-    assert set(client.get(f"/api/needs/{need.pk}/").json()["actions"]) == {"whistle", "categorise"}
+    assert _page_verbs(html) == {"whistle", "categorise", "urgency"}
+    assert set(client.get(f"/api/needs/{need.pk}/").json()["actions"]) == {"whistle", "categorise", "urgency"}
 
 
 def test_a_resident_is_offered_no_staff_verb(client: Client, nw: Any) -> None:

@@ -5,7 +5,8 @@
    A visit that cannot be sent (no signal, server unreachable) stays in the queue and is sent
    again when the connection returns, when the page is opened again, and every half minute.
    The server logs a visit once per client key, so a resend after a lost answer is not a second
-   visit. A photo cannot wait in local storage: with a photo and a signal, the form is posted
+   visit. Each visit sent is confirmed in #visit-sent (a success message in the reader's
+   language), and the list of my latest visits is swapped in again (htmx: the visit-logged event). A photo cannot wait in local storage: with a photo and a signal, the form is posted
    as usual; without a signal the visit is kept without its photo.
    Without this script the form posts to the page as a plain form. */
 (function () {
@@ -26,8 +27,10 @@
   var statusEl = document.getElementById("visit-queue-status");
   var noteEl = document.getElementById("visit-queue-note");
   var listEl = document.getElementById("visit-queue-list");
+  var sentEl = document.getElementById("visit-sent");
   var flushing = false;
   var notes = [];
+  var sent = [];
   // the page's messages in the reader's language (visits/views/log.py: _offline_messages)
   var text = {};
   try { text = JSON.parse(document.getElementById("visit-queue-messages").textContent); } catch (e) { text = {}; }
@@ -107,6 +110,13 @@
   // --- showing it -------------------------------------------------------------------------------
 
   function render() {
+    sentEl.textContent = "";
+    sent.forEach(function (line) {
+      var p = document.createElement("p");
+      p.textContent = line;
+      sentEl.appendChild(p);
+    });
+    sentEl.hidden = !sent.length;
     var items = load();
     var waiting = items.filter(function (item) { return !item.rejected; }).length;
     statusEl.textContent = waiting ? say("waiting", {n: waiting}) : "";
@@ -170,7 +180,7 @@
       return response.json().catch(function () { return null; }).then(function (body) {
         if (response.ok && body && body.id) {
           update(item.key, function () { return null; });
-          notes.push(body.need ? say("sent_need", {label: item.label, need: body.need}) : say("sent", {label: item.label}));
+          sent.push(say("sent", {household: item.label}) + (body.need ? say("sent_need", {pk: body.need}) : ""));
           return "sent";
         }
         var message = describe(body) || ("HTTP " + response.status);
@@ -194,15 +204,22 @@
     var keys = load().filter(function (item) { return !item.rejected; }).map(function (item) { return item.key; });
     if (!keys.length || navigator.onLine === false) { render(); return; }
     flushing = true;
-    notes = [];
     var i = 0;
+    var logged = 0;
     (function step() {
-      if (i >= keys.length) { flushing = false; render(); return; }
+      if (i >= keys.length) {
+        flushing = false;
+        render();
+        // the list of my latest visits shows the ones just sent (visits/_recent.html)
+        if (logged) { document.body.dispatchEvent(new CustomEvent("visit-logged")); }
+        return;
+      }
       var key = keys[i++];
       var item = load().filter(function (stored) { return stored.key === key; })[0];
       if (!item) { step(); return; }
       send(item).then(function (outcome) {
         if (outcome === "offline") { flushing = false; render(); return; }
+        if (outcome === "sent") { logged++; }
         step();
       });
     })();
@@ -284,6 +301,7 @@
     if (!save(items)) { return; }  // storage full: let the plain form post it
     event.preventDefault();
     notes = hasPhoto ? [say("photo_not_kept")] : [];
+    sent = [];
     form.reset();
     syncMembers();
     render();

@@ -5,6 +5,7 @@ household search, and the query count of the page."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from typing import Any
 
@@ -193,3 +194,44 @@ def test_page_queries_do_not_grow_with_households_and_visits(vw: Any) -> None:
         care_assign(actor=vw.users["grid_worker"], household=household, carer=vw.carer)
         visit_log(actor=vw.users["grid_worker"], household=household, kind=VisitKind.CARE)
     assert queries() == few
+
+
+def queue_messages(html: str) -> dict[str, str]:
+    """What the offline queue says, as the page hands it to the script."""
+    found = re.search(r'<script id="visit-queue-messages" type="application/json">(.*?)</script>', html)
+    assert found is not None
+    return dict(json.loads(found.group(1)))
+
+
+def test_a_logged_visit_is_confirmed_clearly_and_listed_at_once(vw: Any) -> None:
+    """The confirmation is a success message (not faint grey text) in the reader's language,
+    the same words whether the plain form or the offline queue sent the visit, and my latest
+    visits list it: on the page the form returns to, and in the partial the queue swaps in."""
+    carer = signed_in(vw, "central_household")
+    page = carer.get(URL).content.decode()
+    assert 'id="recent-visits-block" hx-get="/visits/log/recent/" hx-trigger="visit-logged from:body"' in page
+    assert 'id="recent-visits"' not in page  # nothing logged yet, but the block is there to be swapped
+    assert 'id="visit-sent" class="card message success" role="status"' in page
+    assert queue_messages(page)["sent"] == "已登记走访：%(household)s"
+    assert queue_messages(page)["sent_need"] == "；诉求编号 %(pk)s"
+
+    response = carer.post(URL, form(vw, heard="老人在家，身体还好"), follow=True)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r'<div class="card message success" role="status">已登记走访：[^<]*1单元101</div>', html)
+    recent = html[html.index('id="recent-visits"') :]
+    assert "1单元101" in recent and "日常敲门" in recent
+
+    partial = carer.get("/visits/log/recent/", HTTP_HX_REQUEST="true").content.decode()
+    assert partial.startswith("<section") or partial.lstrip().startswith("<section")
+    assert partial.count("<li>") == 1 and "1单元101" in partial
+    assert signed_in(vw, "resident").get("/visits/log/recent/").status_code == 403
+
+    english = carer.post(URL, form(vw, kind="care"), HTTP_ACCEPT_LANGUAGE="en", follow=True).content.decode()
+    assert re.search(r'class="card message success" role="status">Visit logged: ', english)
+    assert (
+        queue_messages(carer.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode())["sent"]
+        == "Visit logged: %(household)s"
+    )
+    refused = signed_in(vw, "building_leader").post(URL, form(vw, heard="敲门"), follow=True).content.decode()
+    assert 'class="card message error" role="alert"' in refused

@@ -35,6 +35,8 @@ from linli.visits.models import Visit
 
 #: How many households the picker lists at once (search finds the others).
 PICK_LIMIT = 20
+#: How many of my latest visits the page lists.
+RECENT = 5
 NOT_FOUND = _("找不到该住户")
 
 
@@ -182,20 +184,31 @@ def log(request: HttpRequest) -> HttpResponse:
         except Http404:
             if request.method == "GET":
                 messages.error(request, NOT_FOUND)
-    person = getattr(request.user, "person", None)
-    recent = list(selectors.visit_list(actor=request.user).filter(visitor=person)[:5]) if person is not None else []
     return render(
         request,
         "visits/log.html",
         {
             "form": form,
-            "recent": recent,
+            "recent": _recent(request.user),
             "selected_person": str(form["met_person"].value() or ""),
             "offline_messages": _offline_messages(),
             **_picker(request.user, q, chosen),
         },
         status=status,
     )
+
+
+def _recent(actor: Actor) -> list[Visit]:
+    """The actor's own latest visits, newest first."""
+    person = getattr(actor, "person", None)
+    return list(selectors.visit_list(actor=actor).filter(visitor=person)[:RECENT]) if person is not None else []
+
+
+@login_required
+def recent(request: HttpRequest) -> HttpResponse:
+    """My latest visits (an htmx partial): swapped in after the offline queue sent a visit."""
+    _require_logger(request.user)
+    return render(request, "visits/_recent.html", {"recent": _recent(request.user)})
 
 
 @login_required
@@ -209,13 +222,14 @@ def pick(request: HttpRequest) -> HttpResponse:
 
 def _offline_messages() -> dict[str, str]:
     """What the offline queue (``visits-offline.js``) says, in the reader's language; the page
-    hands it to the script as JSON (``%(n)s``, ``%(label)s`` and ``%(need)s`` filled there)."""
+    hands it to the script as JSON (``%(n)s``, ``%(household)s`` and ``%(pk)s`` filled there)."""
     return {
         "waiting": gettext("%(n)s 条待发送"),
         "discard": gettext("删除"),
         "confirm_discard": gettext("删除这条未发送的走访？"),
-        "sent": gettext("已发送：%(label)s"),
-        "sent_need": gettext("已发送：%(label)s（诉求 #%(need)s）"),
+        # the words of the plain form's confirmation (``log``), so that both read the same
+        "sent": gettext("已登记走访：%(household)s"),
+        "sent_need": gettext("；诉求编号 %(pk)s"),
         "sign_in": gettext("请重新登录后再发送"),
         "choose_household": gettext("请选择住户"),
         "need_text": gettext("请写下要反映的诉求"),
@@ -226,4 +240,5 @@ def _offline_messages() -> dict[str, str]:
 urlpatterns: list[URLPattern] = [
     path("visits/log/", log, name="log"),
     path("visits/log/households/", pick, name="pick"),
+    path("visits/log/recent/", recent, name="recent"),
 ]
