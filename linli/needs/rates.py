@@ -209,14 +209,17 @@ def _first(what: str) -> str:
 _UNMERGED = f"NOT EXISTS ({_earlier('merged')})"
 #: ``e`` merges its need: it takes back what the need had counted.
 _MERGE = _first("merged")
-#: The need's counted response (its first) was on time.
-_FIRST_RESPONSE_ON_TIME = "(" + _earlier("responded", select="x.data->'on_time' = " + _TRUE) + " ORDER BY x.id LIMIT 1)"
+#: The need's first response, counted (recorded after its reception) and on time.
+_COUNTED_RESPONSE_ON_TIME = (
+    "(" + _earlier("responded", select="x.id > s.id AND x.data->'on_time' = " + _TRUE) + " ORDER BY x.id LIMIT 1)"
+)
 
 
 def _cohort_rule(what: str) -> str:
+    # a merge takes back the need's first such event if it counted (after the reception)
     return (
         f"CASE WHEN {_first(what)} AND {_UNMERGED} THEN 1 "
-        f"WHEN {_MERGE} AND EXISTS ({_earlier(what)}) THEN -1 ELSE 0 END"
+        f"WHEN {_MERGE} AND ({_earlier(what, select='min(x.id)')}) > s.id THEN -1 ELSE 0 END"
     )
 
 
@@ -233,7 +236,7 @@ _PLACE_RULES: dict[str, str] = {
     "responded": _cohort_rule("responded"),
     "responded_on_time": (
         f"CASE WHEN {_first('responded')} AND e.data->'on_time' = {_TRUE} AND {_UNMERGED} THEN 1 "
-        f"WHEN {_MERGE} AND {_FIRST_RESPONSE_ON_TIME} IS TRUE THEN -1 ELSE 0 END"
+        f"WHEN {_MERGE} AND {_COUNTED_RESPONSE_ON_TIME} IS TRUE THEN -1 ELSE 0 END"
     ),
     "resolved": _cohort_rule("resolved"),
     **_RATING_RULES,
@@ -334,8 +337,9 @@ def _grouped_rows(where: str, moments: str = "TRUE") -> str:
     return (
         f"INSERT INTO {_TABLE} (day, place_id, department_id, {_COLUMNS}) "  # noqa: S608 (constants only)
         f"SELECT {day}, o.place_id, o.department_id, {sums} FROM ({_owner_rows(where, moments)}) o "
-        # rows are upserted (and so locked) in one order in every transaction
-        "GROUP BY 1, 2, 3 ORDER BY 1, 2 NULLS FIRST, 3 NULLS FIRST"
+        # rows are upserted (and so locked) in one order in every statement: the place rows
+        # first, as the services write a need's own events before its departments' ones
+        "GROUP BY 1, 2, 3 ORDER BY o.department_id IS NOT NULL, 1, 2 NULLS FIRST, 3"
     )
 
 
