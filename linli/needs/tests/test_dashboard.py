@@ -492,15 +492,15 @@ need_plans = st.lists(
             "whistle": st.none() | st.tuples(_later, st.lists(st.integers(0, 1), min_size=1, max_size=2, unique=True)),
             "checkin": st.tuples(st.none() | _later, st.none() | _later),
             "resolve": st.none() | _later,
-            "rate": st.none()
-            | st.tuples(_later, st.booleans(), st.sampled_from(["satisfied", "basic", "unsatisfied"])),
-            "merge": st.none() | st.tuples(_later, st.integers(0, 5)),
+            "rate": st.none()  # hours after the resolution
+            | st.tuples(st.integers(0, 72), st.booleans(), st.sampled_from(["satisfied", "basic", "unsatisfied"])),
+            "merge": st.none() | st.tuples(st.integers(1, 12), st.integers(0, 5)),
         }
     ),
     min_size=1,
     max_size=6,
 )
-sweeps = st.lists(st.integers(1, (SPAN_DAYS + 8) * 24), max_size=3)
+sweeps = st.lists(st.integers(1, (SPAN_DAYS + 8) * 24), min_size=1, max_size=3)
 sub_periods = st.lists(st.tuples(st.integers(0, SPAN_DAYS + 4), st.integers(0, 6)), max_size=2)
 
 
@@ -532,9 +532,10 @@ class World:
                         actions.append((whistled + checkin * hour, 4, lambda t, i=i, d=d: self.checkin(i, d, t)))
             if plan["resolve"] is not None:
                 actions.append((t0 + plan["resolve"] * hour, 5, lambda t, i=i: self.resolve(i, t)))
-            if plan["rate"] is not None:
+            if plan["resolve"] is not None and plan["rate"] is not None:
                 after, resolved, satisfaction = plan["rate"]
-                actions.append((t0 + after * hour, 6, lambda t, i=i, r=resolved, s=satisfaction: self.rate(i, r, s, t)))
+                rated = t0 + (plan["resolve"] + after) * hour
+                actions.append((rated, 6, lambda t, i=i, r=resolved, s=satisfaction: self.rate(i, r, s, t)))
             if plan["merge"] is not None:
                 after, into = plan["merge"]
                 actions.append((t0 + after * hour, 7, lambda t, i=i, into=into: self.merge(i, into, t)))
