@@ -1,10 +1,13 @@
 """The three-rates dashboard 三率看板: a place's response, on-time response, resolution and
 satisfaction rates over a period, their trend, the drill-down to its children, the ranking
-of the departments serving it and its overdue open needs; and the same rows exported as a
-streamed CSV or an XLSX.
+of the departments that worked for it and the needs behind its 超期 counter; and the same
+rows exported as a streamed CSV or an XLSX.
 
-Every number comes from ``needs.rates`` (the roll-ups), so the page costs the same handful
-of queries for a grid as for a city. Access: ``view_rates`` at the place (404 outside the
+Every number comes from ``needs.rates`` (the roll-ups) and the list from the selector that
+defines the same set (``selectors.overdue_received_list``), gathered by
+:func:`dashboard_figures`, so the page costs the same handful of queries for a grid as for a
+city, and a figure means the same wherever it is shown: a need counts on the day and at the
+place it was received (``docs/rates.md``). Access: ``view_rates`` at the place (404 outside the
 actor's scope, 403 for an actor without the capability anywhere). The page carries every
 number in tables; ``static/linli/dashboard.js`` draws the charts from the ``json_script``
 data (the CSP allows no inline script).
@@ -21,7 +24,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -35,6 +38,7 @@ from linli.core.registry import metrics_for
 from linli.core.sheets import XLSX_TYPE, Sheet, csv_lines, xlsx_file
 from linli.needs import selectors
 from linli.needs.capabilities import NeedCap
+from linli.needs.models import Need
 from linli.needs.rates import (
     COUNTERS,
     ROLLUP_KINDS,
@@ -42,6 +46,7 @@ from linli.needs.rates import (
     Rates,
     department_ranking,
     local_day,
+    rank_key,
     rates_by_child,
     rates_by_period,
     rates_for,
@@ -150,15 +155,9 @@ class RateRow:
         return {name: _number(getattr(self.rates, name)) for name in RATE_NAMES}
 
 
-def _rank_key(rates: Rates) -> tuple[Decimal, ...]:
-    # highest satisfaction first, then resolution, response, on-time; undefined rates last
-    order = (rates.satisfaction_rate, rates.resolution_rate, rates.response_rate, rates.on_time_response_rate)
-    return tuple(-rate if rate is not None else Decimal(1) for rate in order)
-
-
 def child_rows(place: Place, start: dt.date, end: dt.date) -> list[RateRow]:
-    """The children of ``place`` (two queries), best satisfaction first, each linking to
-    its own dashboard over the same period."""
+    """The children of ``place`` (two queries), ranked (``rates.rank_key``: those without
+    anything received last), each linking to its own dashboard over the same period."""
     base = reverse("needs:dashboard")
     period = {"start": start.isoformat(), "end": end.isoformat()}
     section = _("下级")
@@ -174,24 +173,108 @@ def child_rows(place: Place, start: dt.date, end: dt.date) -> list[RateRow]:
         for child, rates in rates_by_child(parent=place, start=start, end=end)
     ]
     order = {row.code: n for n, row in enumerate(rows)}  # tree order breaks ties
-    return sorted(rows, key=lambda row: (*_rank_key(row.rates), order[row.code]))
+    return sorted(rows, key=lambda row: (*rank_key(row.rates), order[row.code]))
 
 
 def department_rows(place: Place, ancestors: Sequence[Place], start: dt.date, end: dt.date) -> list[RateRow]:
-    """The departments placed at the place, above it, or inside its subtree, ranked (two
-    queries). A department's rates are all of its work, not only this place's."""
+    """The departments placed at the place, above it or inside its subtree, and any other
+    that worked for the needs received there, with their rates for those needs only over
+    the period; ranked, those with nothing whistled to them last (two queries)."""
     departments = Department.objects.filter(
         Q(place__in=[a.pk for a in ancestors]) | Q(place__path__startswith=place.path)
     ).order_by("code")
     section = _("部门")
     return [
         RateRow(section=section, code=d.code, name=d.name, kind=d.get_kind_display(), rates=rates)
-        for d, rates in department_ranking(start=start, end=end, departments=departments)
+        for d, rates in department_ranking(start=start, end=end, place=place, departments=departments)
     ]
 
 
 def _period_kind(start: dt.date, end: dt.date) -> Period:
     return "day" if (end - start).days < DAILY_UP_TO_DAYS else "month"
+
+
+@dataclass(frozen=True)
+class QuickPeriod:
+    """A link beside the date fields: this month, quarter or year so far (Asia/Shanghai)."""
+
+    key: str
+    label: str
+    start: dt.date
+    end: dt.date
+
+    @property
+    def query(self) -> str:
+        return urlencode({"start": self.start.isoformat(), "end": self.end.isoformat()})
+
+
+def quick_periods(today: dt.date) -> list[QuickPeriod]:
+    """本月, 本季度, 本年: from the first day of the month, quarter or year to ``today`` (the
+    local day, ``rates.local_day``), as the default period is this month so far."""
+    quarter = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    return [
+        QuickPeriod("month", _("本月"), today.replace(day=1), today),
+        QuickPeriod("quarter", _("本季度"), quarter, today),
+        QuickPeriod("year", _("本年"), today.replace(month=1, day=1), today),
+    ]
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Every number of one dashboard, each from one selector: the place's total and its
+    series (``rates``, place rows), its children, the departments that worked for it and
+    the needs behind its 超期 counter. The trend adds up to the total, and the overdue list
+    is what the total's ``overdue`` counts."""
+
+    place: Place
+    ancestors: list[Place]
+    start: dt.date
+    end: dt.date
+    total: RateRow
+    trend_by: Period
+    trend: list[tuple[str, RateRow]]
+    children: list[RateRow]
+    departments: list[RateRow]
+    overdue: QuerySet[Need]
+
+    @property
+    def charted(self) -> list[RateRow]:
+        """The children the chart compares: those with something to show."""
+        return [row for row in self.children if not row.rates.empty]
+
+    @property
+    def ranked_departments(self) -> list[RateRow]:
+        return [row for row in self.departments if row.rates.received > 0]
+
+    @property
+    def idle_departments(self) -> list[RateRow]:
+        """无派单: nothing whistled to them from this place in this period."""
+        return [row for row in self.departments if row.rates.received <= 0]
+
+
+def dashboard_figures(*, actor: Actor, place: Place, start: dt.date, end: dt.date) -> Figures:
+    """The figures of the dashboard of ``place`` (which the caller got through
+    ``dashboard_place``) over the days ``start``–``end``, in a fixed number of queries."""
+    kind = _period_kind(start, end)
+    trend = [
+        (when.strftime("%Y-%m" if kind == "month" else "%m-%d"), RateRow("", "", "", "", rates))
+        for when, rates in rates_by_period(place=place, start=start, end=end, period=kind)
+    ]
+    ancestors = place_ancestors(place)
+    return Figures(
+        place=place,
+        ancestors=ancestors,
+        start=start,
+        end=end,
+        total=RateRow(
+            "", place.code, place.name, place.get_kind_display(), rates_for(place=place, start=start, end=end)
+        ),
+        trend_by=kind,
+        trend=trend,
+        children=child_rows(place, start, end),
+        departments=department_rows(place, ancestors, start, end),
+        overdue=selectors.overdue_received_list(actor=actor, place=place, start=start, end=end),
+    )
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -205,21 +288,15 @@ def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     """三率看板 of one place: ``?place=CODE&start=YYYY-MM-DD&end=YYYY-MM-DD``."""
+    today = local_day(timezone.now())
     try:
         place = dashboard_place(request.user, request.GET.get("place", "").strip())
-        start, end = parse_period(request.GET, today=local_day(timezone.now()))
+        start, end = parse_period(request.GET, today=today)
     except BadInput as exc:
         return _bad_request(request, str(exc))
     scope = scope_for(request.user)
-    ancestors = place_ancestors(place)
-    period_query = urlencode({"start": start.isoformat(), "end": end.isoformat()})
-    total = rates_for(place=place, start=start, end=end)
-    kind = _period_kind(start, end)
-    trend = [
-        (when.strftime("%Y-%m" if kind == "month" else "%m-%d"), RateRow("", "", "", "", rates))
-        for when, rates in rates_by_period(place=place, start=start, end=end, period=kind)
-    ]
-    children = child_rows(place, start, end)
+    figures = dashboard_figures(actor=request.user, place=place, start=start, end=end)
+    children = figures.children
     # what the other apps measure of the same children (the visits' coverage, …)
     metrics = [(m, m.compute(request.user, place, start, end)) for m in metrics_for(request.user, place)]
     metric_rows = (
@@ -227,20 +304,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         if metrics
         else []
     )
-    departments = department_rows(place, ancestors, start, end)
-    overdue = selectors.need_list(actor=request.user, overdue=True, place=place).order_by("resolution_due", "id")
-    overdue_shown = list(overdue[:OVERDUE_SHOWN])
-    overdue_count = overdue.count()
+    overdue_shown = list(figures.overdue[:OVERDUE_SHOWN])
+    overdue_count = figures.overdue.count()
     rate_labels = {
         "response_rate": _("响应率"),
         "on_time_response_rate": _("按时响应率"),
         "resolution_rate": _("解决率"),
         "satisfaction_rate": _("满意率"),
     }
+    charted = figures.charted
     chart = {
         "labels": rate_labels,
-        "trend": {"x": [label for label, _row in trend], "series": [row.numbers() for _label, row in trend]},
-        "children": {"x": [row.name for row in children], "series": [row.numbers() for row in children]},
+        "trend": {
+            "x": [label for label, _row in figures.trend],
+            "series": [row.numbers() for _label, row in figures.trend],
+        },
+        "children": {"x": [row.name for row in charted], "series": [row.numbers() for row in charted]},
         "titles": {"trend": _("三率趋势"), "children": _("下级三率对比")},
     }
     return render(
@@ -248,17 +327,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "needs/dashboard.html",
         {
             "place": place,
-            "crumbs": [(a, a.pk != place.pk and scope.allows(NeedCap.VIEW_RATES, a.path)) for a in ancestors],
+            "crumbs": [(a, a.pk != place.pk and scope.allows(NeedCap.VIEW_RATES, a.path)) for a in figures.ancestors],
             "start": start,
             "end": end,
-            "period_query": period_query,
-            "total": RateRow("", place.code, place.name, place.get_kind_display(), total),
-            "trend": trend,
-            "trend_by": kind,
+            "period_query": urlencode({"start": start.isoformat(), "end": end.isoformat()}),
+            "quick_periods": [(q, (q.start, q.end) == (start, end)) for q in quick_periods(today)],
+            "total": figures.total,
+            "trend": figures.trend,
+            "trend_by": figures.trend_by,
             "children": children,
+            "charted": len(charted),
+            "uncharted": len(children) - len(charted),
             "metrics": [m for m, _values in metrics],
             "metric_rows": metric_rows,
-            "departments": departments,
+            "departments": figures.ranked_departments,
+            "idle_departments": figures.idle_departments,
             "overdue": overdue_shown,
             "overdue_count": overdue_count,
             "chart": chart,

@@ -10,7 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from linli.core.access import Actor, Role, account_id, get_or_404, is_system, scope_for, under
@@ -34,6 +46,7 @@ from linli.needs.models import (
     RatingChannel,
     Status,
 )
+from linli.needs.rates import day_bounds
 from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name
 from linli.people.models import Department
@@ -226,6 +239,28 @@ def need_list(
         else:
             qs = qs.filter(text_search__contains=key)
     return qs
+
+
+def overdue_received_list(*, actor: Actor, place: Place, start: dt.date, end: dt.date) -> QuerySet[Need]:
+    """The needs the three rates count as 超期 for ``place`` over the days ``start``–``end``
+    (Asia/Shanghai): received there in those days (their submission, wherever a transfer
+    took them since), not merged away, and past a deadline of their own (response or
+    resolution) at some time, resolved since or not. Those still open come first, the
+    most overdue first."""
+    lower, upper = day_bounds(start, end)
+    events = NeedEvent.objects.filter(need=OuterRef("pk"))
+    received = events.filter(kind=EventKind.SUBMITTED, at__gte=lower, at__lt=upper, place_path__startswith=place.path)
+    went_overdue = events.filter(kind=EventKind.OVERDUE, department__isnull=True)
+    merged = events.filter(kind=EventKind.MERGED)
+    return (
+        need_list(actor=actor)
+        .filter(Exists(received), Exists(went_overdue))
+        .exclude(Exists(merged))
+        .annotate(
+            finished=Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1), output_field=IntegerField())
+        )
+        .order_by("finished", "resolution_due", "id")
+    )
 
 
 def access_need(actor: Actor, need_id: int | str) -> Need:

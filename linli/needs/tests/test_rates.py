@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -44,9 +44,12 @@ def make_need(place: Place) -> Need:
     return Need.objects.create(text=text, text_search=text, place=place, place_path=place.path, status=Status.SUBMITTED)
 
 
-def record(need: Need, kind: str, at: dt.datetime, department: Department | None = None, **data: Any) -> NeedEvent:
+def record(
+    need: Need, kind: str, at: dt.datetime, department: Department | None = None, *, path: str = "", **data: Any
+) -> NeedEvent:
+    """An event at the need's place (or at ``path``, where a transfer took it)."""
     event = NeedEvent.objects.create(
-        need=need, kind=kind, at=at, department=department, data=data, place_path=need.place_path, district=None
+        need=need, kind=kind, at=at, department=department, data=data, place_path=path or need.place_path, district=None
     )
     rollup_event(event)
     return event
@@ -176,13 +179,51 @@ def test_department_rows(world: Any, departments: list[Department]) -> None:
     assert rates_for(department=idle, **march) == Rates()
     for department in departments:
         assert rates_for(department=department, **march) == rates_recompute(department=department, **march)
-    # department rows have no place, place rows no department
-    assert not RateRollup.objects.filter(place__isnull=False, department__isnull=False).exists()
+        # a department's work for the needs received at each node: n1 was received in grid A
+        for node in rate_nodes(world):
+            expected = rates_recompute(place=node, department=department, **march)
+            assert rates_for(place=node, department=department, **march) == expected, (department, node)
+        assert rates_for(place=world.grid_a, department=department, **march) == rates_for(
+            department=department, **march
+        )
+        assert rates_for(place=world.community_b, department=department, **march) == Rates()
     assert not RateRollup.objects.filter(place__kind__in=[PlaceKind.BUILDING, PlaceKind.HOUSEHOLD]).exists()
 
     ranking = department_ranking(**march)
     assert [d for d, _ in ranking] == [water, power, idle]  # water answered on time; idle has no ratings
     assert ranking[0][1].response_rate == Decimal("1")
+    # at community B nobody was whistled to: all last, by code
+    assert [d for d, _ in department_ranking(place=world.community_b, **march)] == sorted(
+        departments, key=lambda d: d.code
+    )
+
+
+def test_a_department_without_dispatches_in_the_period_ranks_last(world: Any, departments: list[Department]) -> None:
+    """Rated in March for a dispatch of February: 100 % satisfied, but nothing was whistled
+    to it in March, so it ranks after the department that worked (and was rated worse)."""
+    water, power, _ = departments
+    old = make_need(world.grid_a)
+    record(old, EventKind.SUBMITTED, T0 - dt.timedelta(days=20))
+    record(old, EventKind.WHISTLED, T0 - dt.timedelta(days=20), water)
+    record(old, EventKind.CHECKED_IN, T0 + dt.timedelta(hours=1), water, on_time=False)
+    record(old, EventKind.RATED, T0 + dt.timedelta(hours=2), resolved=True, satisfaction="satisfied",
+           departments=[water.pk])  # fmt: skip
+    new = make_need(world.grid_a)
+    record(new, EventKind.SUBMITTED, T0)
+    record(new, EventKind.WHISTLED, T0, power)
+    record(new, EventKind.RATED, T0 + dt.timedelta(hours=3), resolved=False, satisfaction="unsatisfied",
+           departments=[power.pk])  # fmt: skip
+    march = first_of_march_to()
+
+    water_march = rates_for(place=world.street, department=water, **march)
+    # the late check-in counts on February 9, the day of its dispatch
+    assert (water_march.received, water_march.responded, water_march.satisfaction_rate) == (0, 0, Decimal(1))
+    ranking = department_ranking(
+        place=world.street, departments=Department.objects.filter(pk__in=[water.pk, power.pk]), **march
+    )
+    assert [d for d, _ in ranking] == [power, water]
+    february = {"start": dt.date(2025, 2, 1), "end": dt.date(2025, 2, 28)}
+    assert rates_for(department=water, **february).response_rate == Decimal(1)
 
 
 def test_merged_duplicate_counts_once(world: Any) -> None:
@@ -190,13 +231,43 @@ def test_merged_duplicate_counts_once(world: Any) -> None:
     duplicate = make_need(world.grid_a)
     record(original, EventKind.SUBMITTED, T0)
     record(duplicate, EventKind.SUBMITTED, T0 + dt.timedelta(minutes=5))
+    record(duplicate, EventKind.OVERDUE, T0 + dt.timedelta(hours=20), deadline="response")
     record(duplicate, EventKind.MERGED, T0 + dt.timedelta(days=1))
     record(original, EventKind.JOINED, T0 + dt.timedelta(days=1))
+    record(duplicate, EventKind.ACCEPTED, T0 + dt.timedelta(days=2), first=True, on_time=False)  # below the services
 
-    assert rates_for(place=world.grid_a, **first_of_march_to()).received == 1
-    # the merge counts on its own day
-    assert rates_for(place=world.grid_a, start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 1)).received == 2
-    assert rates_for(place=world.grid_a, start=dt.date(2025, 3, 2), end=dt.date(2025, 3, 2)).received == -1
+    assert rates_for(place=world.grid_a, **first_of_march_to()) == Rates(received=1)
+    # the merge takes the duplicate back on the day it was received: no day counts it
+    assert rates_for(place=world.grid_a, start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 1)) == Rates(received=1)
+    assert rates_for(place=world.grid_a, start=dt.date(2025, 3, 2), end=dt.date(2025, 3, 3)) == Rates()
+
+
+def test_a_response_counts_on_the_day_and_at_the_place_the_need_was_received(world: Any) -> None:
+    """The grid of the issue: 2 responses over 1 reception, because one need was received in
+    February (or at another grid) and accepted in March. Now each response belongs to its
+    need's reception."""
+    february = make_need(world.grid_a)
+    record(february, EventKind.SUBMITTED, T0 - dt.timedelta(days=3))
+    record(february, EventKind.ACCEPTED, T0 + dt.timedelta(hours=1), first=True, on_time=False)
+    transferred = make_need(world.grid_b)
+    record(transferred, EventKind.SUBMITTED, T0)
+    there = world.grid_a.path  # 转办 to grid A
+    record(transferred, EventKind.TRANSFERRED, T0 + dt.timedelta(hours=1), path=there)
+    record(transferred, EventKind.ACCEPTED, T0 + dt.timedelta(hours=2), path=there, first=True, on_time=True)
+    record(transferred, EventKind.OVERDUE, T0 + dt.timedelta(hours=3), path=there, deadline="resolution")
+    record(transferred, EventKind.OVERDUE, T0 + dt.timedelta(hours=4), path=there, deadline="resolution")  # once
+    own = make_need(world.grid_a)
+    record(own, EventKind.SUBMITTED, T0)
+    record(own, EventKind.ACCEPTED, T0 + dt.timedelta(hours=1), first=True, on_time=True)
+    march = first_of_march_to()
+
+    assert rates_for(place=world.grid_a, **march) == Rates(received=1, responded=1, responded_on_time=1)
+    assert rates_for(place=world.grid_b, **march) == Rates(received=1, responded=1, responded_on_time=1, overdue=1)
+    assert rates_for(place=world.grid_a, start=dt.date(2025, 2, 26), end=dt.date(2025, 2, 26)) == Rates(
+        received=1, responded=1
+    )
+    for node in rate_nodes(world):
+        assert rates_for(place=node, **march) == rates_recompute(place=node, **march)
 
 
 def test_days_are_shanghai_days(world: Any) -> None:
@@ -212,6 +283,7 @@ def test_days_are_shanghai_days(world: Any) -> None:
 
 def test_rollup_event_is_one_statement_and_silent_events_write_nothing(world: Any) -> None:
     need = make_need(world.household_place_a)
+    record(need, EventKind.SUBMITTED, T0)
     event = NeedEvent.objects.create(
         need=need, kind=EventKind.RATED, at=T0, data={"resolved": True, "satisfaction": "satisfied",
         "departments": [world.department.pk]}, place_path=need.place_path,
@@ -219,22 +291,23 @@ def test_rollup_event_is_one_statement_and_silent_events_write_nothing(world: An
     with CaptureQueriesContext(connection) as queries:
         rollup_event(event)
     assert len(queries) == 1
-    # city, district, street, community, grid and the department; not the building or household
-    assert RateRollup.objects.count() == 6
+    # city, district, street, community and grid; the department alone and at each of them;
+    # not the building or household
+    assert RateRollup.objects.count() == 11
+    assert RateRollup.objects.filter(department=world.department, place__isnull=False).count() == 5
 
     with CaptureQueriesContext(connection) as queries:
         record(need, EventKind.NOTE, T0)
         record(need, EventKind.ACCEPTED, T0, first=False, on_time=True)
         record(need, EventKind.WHISTLED, T0, lead=True)  # no department: nothing to count
     assert [q["sql"] for q in queries if "raterollup" in q["sql"]] == []
-    assert RateRollup.objects.count() == 6
+    assert RateRollup.objects.count() == 11
 
 
 def test_rates_need_one_owner_with_rows(world: Any) -> None:
     with pytest.raises(ValueError):
         rates_for(start=T0.date(), end=T0.date())
-    with pytest.raises(ValueError):
-        rates_for(place=world.grid_a, department=world.department, start=T0.date(), end=T0.date())
+    assert rates_for(place=world.grid_a, department=world.department, start=T0.date(), end=T0.date()) == Rates()
     with pytest.raises(ValueError):
         rates_recompute(place=world.building_a, start=T0.date(), end=T0.date())
 
@@ -289,9 +362,10 @@ def test_rates_by_period(world: Any) -> None:
     record(make_need(world.grid_a), EventKind.SUBMITTED, dt.datetime(2025, 4, 10, tzinfo=UTC))
 
     days = rates_by_period(place=world.grid_a, start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 3), period="day")
+    # the response of the next day counts on the day the need was received
     assert [(day, r.received, r.responded) for day, r in days] == [
-        (dt.date(2025, 3, 1), 1, 0),
-        (dt.date(2025, 3, 2), 0, 1),
+        (dt.date(2025, 3, 1), 1, 1),
+        (dt.date(2025, 3, 2), 0, 0),
         (dt.date(2025, 3, 3), 0, 0),
     ]
     months = rates_by_period(place=world.city, start=dt.date(2025, 2, 15), end=dt.date(2025, 4, 30), period="month")
@@ -304,6 +378,16 @@ def test_rates_by_period(world: Any) -> None:
 
 
 # --- property: incremental roll-ups equal a recomputation ------------------------------------
+
+
+def assert_bounded(rates: Rates) -> None:
+    """Each numerator is a part of its denominator, whatever the events (even out of order,
+    or impossible for the services: a response after a merge, a check-in without dispatch)."""
+    assert 0 <= rates.responded_on_time <= rates.responded <= rates.received, rates
+    assert 0 <= rates.resolved <= rates.received and 0 <= rates.overdue <= rates.received, rates
+    assert 0 <= rates.rated_resolved <= rates.followed_up, rates
+    assert rates.satisfied + rates.basic + rates.unsatisfied <= rates.followed_up, rates
+
 
 KINDS = [
     EventKind.SUBMITTED,
@@ -330,6 +414,7 @@ events = st.lists(
     st.fixed_dictionaries(
         {
             "need": st.integers(0, 5),
+            "place": st.sampled_from(NEED_PLACES),  # where the need is by then (transfers)
             "kind": st.sampled_from(KINDS),
             "minute": minutes,
             "department": st.one_of(st.none(), st.integers(0, 2)),
@@ -366,17 +451,22 @@ def test_rollups_equal_recomputation(world: Any, departments: list[Department]) 
                 elif e["kind"] == EventKind.OVERDUE:
                     data = {"deadline": "checkin" if department else "resolution"}
                 at = dt.datetime(2025, 1, 1, tzinfo=UTC) + dt.timedelta(minutes=e["minute"])
-                record(needs[e["need"]], e["kind"], at, department, **data)
+                record(needs[e["need"]], e["kind"], at, department, path=world.places[e["place"]].path, **data)
 
             for first, last in [(0, SPAN_DAYS), *periods]:
                 span = {"start": START + dt.timedelta(days=first), "end": START + dt.timedelta(days=last)}
                 for node in nodes:
-                    assert rates_for(place=node, **span) == rates_recompute(place=node, **span), (node, span)
+                    found = rates_for(place=node, **span)
+                    assert found == rates_recompute(place=node, **span), (node, span)
+                    assert_bounded(found)
+                    for department in departments:
+                        at_node = rates_for(place=node, department=department, **span)
+                        assert at_node == rates_recompute(place=node, department=department, **span)
+                        assert_bounded(at_node)
                 for department in departments:
-                    assert rates_for(department=department, **span) == rates_recompute(department=department, **span), (
-                        department,
-                        span,
-                    )
+                    found = rates_for(department=department, **span)
+                    assert found == rates_recompute(department=department, **span), (department, span)
+                    assert_bounded(found)
 
             incremental = rollup_rows()
             assert rollup_rebuild() == len(incremental)
@@ -385,3 +475,17 @@ def test_rollups_equal_recomputation(world: Any, departments: list[Department]) 
             transaction.savepoint_rollback(savepoint)
 
     check()
+
+
+@given(numerator=st.integers(-5, 10_000), denominator=st.integers(-5, 10_000))
+def test_a_rate_is_an_integer_ratio_within_0_and_1(numerator: int, denominator: int) -> None:
+    rates = Rates(received=denominator, responded=numerator)
+    if denominator <= 0:
+        assert rates.response_rate is None
+        return
+    rate = rates.response_rate
+    assert rate is not None and Decimal(0) <= rate <= Decimal(1)
+    if 0 <= numerator <= denominator:
+        exact = Decimal(numerator) / Decimal(denominator)
+        assert abs(rate - exact) <= Decimal("0.00005")
+        assert rate == exact.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
