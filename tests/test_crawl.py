@@ -83,6 +83,10 @@ PAGES = {
 }
 #: Every other named URL, and why it is no page of its own.
 NOT_PAGES = {
+    # fragments that htmx swaps into a page (the report form's safety advice, the doorstep
+    # page's latest visits)
+    "needs:emergency",
+    "visits:recent",
     # writes (POST only)
     "large_type",
     "set_language",

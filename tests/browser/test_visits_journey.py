@@ -188,8 +188,7 @@ def test_a_logged_visit_is_confirmed_clearly_and_listed_on_a_phone_in_large_type
     expect(page.locator("#recent-visits li").first).to_contain_text("节日走访")
     assert Visit.objects.count() == 2
     # the same in English, whichever way it was sent
-    page.select_option("#lang-select", "en")
-    page.click("#lang-go")
+    page.click('#lang-form button[value="en"]')
     log_visit(page, "Care visit", "brought medicine")
     expect(sent).to_contain_text("Visit logged:")
     expect(page.locator("#recent-visits li")).to_have_count(3)

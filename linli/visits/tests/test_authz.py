@@ -73,6 +73,7 @@ class TestAuthz(AuthzCases):
         "visits:home": "the carer's own households, or a redirect to the reader's coverage page",
         "visits:log": "the doorstep page lists only what the reader may log",
         "visits:pick": "the household search lists only what the reader may log",
+        "visits:recent": "the reader's own latest visits (a fragment of the doorstep page)",
         "visit-list": "scoped by the selector (compared below)",
         "visit-coverage": "scoped by the selector (linli/visits/tests/test_api.py)",
     }
