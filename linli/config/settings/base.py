@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "linli.needs",
     "linli.visits",
     "linli.open311",
+    "linli.deliberation",
     "linli.demo",
     "linli.bench",
 ]
