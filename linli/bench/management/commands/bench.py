@@ -15,6 +15,10 @@ concurrent clients, and the three rates from the roll-ups beside a recomputation
 web worker, a job worker killed mid-sweep, a PostgreSQL restart and stop), then reports lost
 writes, duplicates, 5xx other than 503 and recovery times (``linli.bench.faults``).
 
+``tally`` counts a vote of 5,000 households and an owners' vote of 3,000 units under art. 278
+through ``deliberation.tally``, beside the law written with fractions in the same run
+(``linli.bench.tally``); it needs no database.
+
 ``visits`` generates a street of households, carers and six months of visits in the current
 database (``LINLI_DB_NAME``) unless it is there, then times the coverage list and summaries
 for a street, a community and a grid (``linli.bench.visits``).
@@ -50,7 +54,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("suite", choices=["places", "needs", "visits", "faults"])
+        parser.add_argument("suite", choices=["places", "needs", "visits", "faults", "tally"])
         parser.add_argument("--runs", type=int, default=None, help="repetitions (places: 50; needs' rates: 20)")
         parser.add_argument("--city-code", default="gen", help="needs: the generated city (linli gen-city)")
         parser.add_argument("--quick", action="store_true", help="needs: tiny numbers (tests)")
@@ -82,6 +86,9 @@ class Command(BaseCommand):
         parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, suite: str, runs: int | None, **options: Any) -> None:
+        if suite == "tally":
+            self.tally(runs=runs or 20, quick=options["quick"])
+            return
         if suite == "needs":
             self.needs(runs=runs, **options)
             return
@@ -225,6 +232,25 @@ class Command(BaseCommand):
             )
         )
         console.print("  target: three rates ≤ 150 ms")
+
+    def tally(self, *, runs: int, quick: bool) -> None:
+        from linli.bench.tally import measure
+
+        sizes = {"households_n": 50, "units_n": 30} if quick else {}
+        table = Table(title=f"linli bench tally · {runs} runs")
+        for column in ("vote", "ballots", "tally p50 ms", "tally p95 ms", "law (fractions) p50 ms", "passed", "agree"):
+            table.add_column(column, justify="left" if column == "vote" else "right")
+        for row in measure(runs=runs, **sizes):
+            table.add_row(
+                row.label,
+                f"{row.ballots:,}",
+                f"{row.tally_p50_ms:.2f}",
+                f"{row.tally_p95_ms:.2f}",
+                f"{row.law_p50_ms:.2f}",
+                str(row.passed),
+                str(row.agree),
+            )
+        console_for(self).print(table)
 
     def visits(
         self,
