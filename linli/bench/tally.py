@@ -11,9 +11,9 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 
 from linli.deliberation.tally import Ballot, Choice, Elector, Rule, tally
+from linli.testing.votes import law as plain_law
 
 
 @dataclass(frozen=True)
@@ -43,32 +43,16 @@ def owners(n_units: int, rng: random.Random) -> Vote:
         for _ in range(min(held, n_units - len(electors))):
             electors.append(Elector(id=f"u{len(electors)}", area=rng.randint(4500, 16000), owner=f"o{owner}"))
         owner += 1
-    will = {f"o{i}": rng.choice([None, Choice.YES, Choice.YES, Choice.YES, Choice.NO, Choice.ABSTAIN]) for i in range(owner)}
+    will = {
+        f"o{i}": rng.choice([None, Choice.YES, Choice.YES, Choice.YES, Choice.NO, Choice.ABSTAIN]) for i in range(owner)
+    }
     ballots = [Ballot(e.id, will[e.owner]) for e in electors if will[e.owner] is not None]  # type: ignore[arg-type]
     return Vote(f"{n_units:,} units, {owner:,} owners (art. 278, special)", Rule.ART278_SPECIAL, electors, ballots)
 
 
 def law(vote: Vote) -> bool:
-    """The rules as the law reads, with exact fractions."""
-    units = {e.id: e for e in vote.electors}
-    voted = {b.elector: b.choice for b in vote.ballots}
-    voters = {units[i].owner for i in voted}
-    agreeing = {units[i].owner for i, c in voted.items() if c == Choice.YES}
-    if not voters:
-        return False
-    heads = Fraction(len(agreeing), len(voters))
-    if vote.rule == Rule.MAJORITY:
-        return heads > Fraction(1, 2)
-    if vote.rule == Rule.TWO_THIRDS:
-        return heads >= Fraction(2, 3)
-    total = sum(Fraction(e.area, 100) for e in vote.electors)
-    area = sum(Fraction(units[i].area, 100) for i in voted)
-    area_yes = sum(Fraction(units[i].area, 100) for i, c in voted.items() if c == Choice.YES)
-    if area / total < Fraction(2, 3) or Fraction(len(voters), len({e.owner for e in vote.electors})) < Fraction(2, 3):
-        return False
-    if vote.rule == Rule.ART278_SPECIAL:
-        return area_yes / area >= Fraction(3, 4) and heads >= Fraction(3, 4)
-    return area_yes / area > Fraction(1, 2) and heads > Fraction(1, 2)
+    """The rules as the law reads, with exact fractions (``linli.testing.votes``)."""
+    return plain_law(vote.rule, vote.electors, vote.ballots)
 
 
 @dataclass(frozen=True)
