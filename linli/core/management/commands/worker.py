@@ -78,8 +78,13 @@ class Liveness:
         self._conn = conn
 
     def release(self) -> None:
+        """Let go of the lock at once, then of the connection. Closing alone would leave the
+        lock held until the server's backend has noticed and exited, a few milliseconds in
+        which the worker still looks alive (a dying process's lock goes the same way)."""
         if self._conn is not None:
             with contextlib.suppress(Exception):  # a connection the outage already broke
+                self._conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [LIVENESS_LOCK, self.worker_id])
+            with contextlib.suppress(Exception):
                 self._conn.close()
             self._conn = None
 
