@@ -50,7 +50,7 @@ from linli.needs.rates import day_bounds
 from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name
 from linli.people.models import Department
-from linli.places.models import Place, PlaceKind, ancestor_path, joined_names, path_len
+from linli.places.models import Place, PlaceKind, ancestor_path, ancestor_paths, joined_names, path_len
 from linli.places.selectors import ancestor
 
 _STREET_DEPTH = path_len(PlaceKind.STREET)
@@ -109,6 +109,13 @@ class ReportPlaces:
     home_building: Place | None = None
     groups: list[tuple[str, list[Place]]] = field(default_factory=list)
     extra: Place | None = None
+
+
+def keeps_point(place: Place) -> bool:
+    """Whether a report's point is kept with it at ``place``: only at a road or square of the
+    community (the community, or a grid), never with a home — the phone's position at home is
+    the reporter's whereabouts."""
+    return place.kind in (PlaceKind.COMMUNITY, PlaceKind.VILLAGE, PlaceKind.GRID)
 
 
 def default_report_place(actor: Actor, *, named: Place | None, home: Place | None) -> Place | None:
@@ -405,8 +412,11 @@ def category_list(*, city: Place | None = None, active: bool = True) -> QuerySet
 def departments_in_reach(*, place_path: str) -> QuerySet[Department]:
     """The departments that answer whistles from this place: those serving it or an
     ancestor (``services.department_in_reach`` for one department)."""
-    prefixes = [place_path[:n] for n in range(Place.steplen, len(place_path) + 1, Place.steplen)]
-    return Department.objects.select_related("place").filter(place__path__in=prefixes).order_by("place__path", "code")
+    return (
+        Department.objects.select_related("place")
+        .filter(place__path__in=ancestor_paths(place_path))
+        .order_by("place__path", "code")
+    )
 
 
 def whistle_departments(*, actor: Actor) -> QuerySet[Department]:
@@ -420,7 +430,7 @@ def whistle_departments(*, actor: Actor) -> QuerySet[Department]:
         return found
     if not roots:
         return found.none()
-    above = {root[:n] for root in roots for n in range(Place.steplen, len(root) + 1, Place.steplen)}
+    above = {path for root in roots for path in ancestor_paths(root)}
     return found.filter(Q(place__path__in=above) | under(roots, "place__path"))
 
 

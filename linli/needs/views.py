@@ -52,10 +52,6 @@ from linli.places.maps import community_sketch
 from linli.places.models import Place, PlaceKind
 from linli.places.selectors import access_place
 
-#: A point is kept with a report only at these places (a road or square of the community), never
-#: with a home: the phone's position at home is the reporter's whereabouts.
-_POINT_KINDS = (PlaceKind.COMMUNITY, PlaceKind.VILLAGE, PlaceKind.GRID)
-
 
 def _home_place(user: Any) -> Place | None:
     household = my_household(actor=user)
@@ -127,7 +123,7 @@ def need_new(request: HttpRequest) -> HttpResponse:
             reporter = services.Reporter(name=data["on_behalf_name"], phone=data.get("on_behalf_phone") or "")
         try:
             with transaction.atomic():
-                point = place is not None and place.kind in _POINT_KINDS and data.get("lat") is not None
+                point = place is not None and selectors.keeps_point(place) and data.get("lat") is not None
                 need = services.need_create(
                     actor=request.user,
                     text=data["text"],

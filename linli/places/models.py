@@ -147,6 +147,13 @@ def ancestor_path(path: str, kind: str) -> str:
     return path[: path_len(kind)]
 
 
+def ancestor_paths(path: str, *, include_self: bool = True) -> list[str]:
+    """The paths of the place at ``path`` and of each of its ancestors, top first (without
+    itself when ``include_self`` is false): the nodes above a place, read from its path."""
+    end = len(path) + 1 if include_self else len(path)
+    return [path[:n] for n in range(Place.steplen, end, Place.steplen)]
+
+
 def joined_names(names: list[str]) -> str:
     """Names from the top level down as one address, each name once: a child named with its
     parent's name in front (常二社区第1网格 under 常二社区, 1栋502室 under 1栋) replaces the

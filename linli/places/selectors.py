@@ -16,7 +16,7 @@ from linli.core.access import Actor, scope_for
 from linli.core.registry import annotate_place_counts
 from linli.core.text import normalize, to_taiwan
 from linli.places.capabilities import PlaceCap
-from linli.places.models import GRID_LEVEL, Place, PlaceKind, path_len, place_label
+from linli.places.models import GRID_LEVEL, Place, PlaceKind, ancestor_paths, path_len, place_label
 
 
 def place_list(
@@ -170,10 +170,7 @@ class PlaceNamer:
 
     def prime(self, places: Iterable[Any]) -> None:
         wanted = {
-            place.path[:end]
-            for place in places
-            if place is not None
-            for end in range(Place.steplen, len(place.path), Place.steplen)
+            path for place in places if place is not None for path in ancestor_paths(place.path, include_self=False)
         }
         missing = wanted - self._names.keys()
         if not missing:
@@ -194,9 +191,9 @@ class PlaceNamer:
             return in_reader_script(place.name)
         self.prime([place])
         chain = [
-            (end // Place.steplen - 1, found)
-            for end in range(Place.steplen, len(place.path), Place.steplen)
-            if (found := self._names.get(place.path[:end])) is not None
+            (len(path) // Place.steplen - 1, found)
+            for path in ancestor_paths(place.path, include_self=False)
+            if (found := self._names.get(path)) is not None
         ]
         return in_reader_script(place_label([*chain, (level, place.name)], self.level))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from linli.accounts.models import User
@@ -194,3 +195,35 @@ def png_bytes(size: int = 8, color: str = "red") -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (size, size), color).save(out, format="PNG")
     return out.getvalue()
+
+
+def rect(west: float, south: float, east: float, north: float) -> dict[str, Any]:
+    """A rectangle as a GeoJSON polygon (WGS-84, longitude first)."""
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def draw_community_a(world: World) -> Place:
+    """Community A on the map: its boundary 114.20–114.24 × 30.58–30.62, its grid in the
+    west half (to 114.22), 1栋 at (30.60, 114.21) and a second building, 5栋, at (30.61,
+    114.215), which is returned. Callers forget the boundary index before and after
+    (``places.location.grid_index_clear``)."""
+    for place, boundary in (
+        (world.community_a, rect(114.20, 30.58, 114.24, 30.62)),
+        (world.grid_a, rect(114.20, 30.58, 114.22, 30.62)),
+    ):
+        place.boundary = boundary
+        place.save(update_fields=["boundary"])
+    world.building_a.lat, world.building_a.lng = Decimal("30.60"), Decimal("114.21")
+    world.building_a.save(update_fields=["lat", "lng"])
+    five = place_create(
+        actor=SYSTEM,
+        parent=world.grid_a,
+        code="t-a-g1-b5",
+        name="5栋",
+        kind=PlaceKind.BUILDING,
+        lat=Decimal("30.61"),
+        lng=Decimal("114.215"),
+    )
+    world.places["building_5"] = five
+    return five

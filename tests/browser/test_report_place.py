@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from linli.core.access import SYSTEM
 from linli.needs.models import Need
 from linli.places.location import grid_index_clear
-from linli.places.models import PlaceKind
-from linli.places.services import place_create
+from linli.testing import draw_community_a
 from tests.browser.test_needs_journey import sign_in_resident
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("browser")]
@@ -32,15 +30,7 @@ def test_a_resident_points_at_the_problem_on_the_map(
 ) -> None:
     settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
     w = nw
-    w.community_a.boundary = rect(114.20, 30.58, 114.24, 30.62)
-    w.community_a.save(update_fields=["boundary"])
-    w.grid_a.boundary = rect(114.20, 30.58, 114.22, 30.62)
-    w.grid_a.save(update_fields=["boundary"])
-    w.building_a.lat, w.building_a.lng = 30.60, 114.21
-    w.building_a.save(update_fields=["lat", "lng"])
-    five = place_create(
-        actor=SYSTEM, parent=w.grid_a, code="t-a-g1-b5", name="5栋", kind=PlaceKind.BUILDING, lat=30.61, lng=114.215
-    )
+    five = draw_community_a(w)
     grid_index_clear()
     try:
         base = live_server.url

@@ -18,6 +18,7 @@ from django.utils import timezone
 from linli.core.models import IdempotencyRecord
 from linli.needs.models import Channel, Dispatch, DispatchStatus, Need, NeedEvent, Status, Urgency
 from linli.needs.services import dispatch_return, need_accept, need_create, need_resolve, need_whistle
+from linli.needs.tests.helpers import reported as _need
 from linli.testing import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -29,11 +30,6 @@ def _as(client: Client, nw: Any, who: str) -> Client:
     # staff accounts of the world have TOTP, so the MFA middleware lets them through
     sign_in(client, nw.users[who])
     return client
-
-
-def _need(nw: Any, text: str = "楼下路灯不亮了，晚上很黑", **kwargs: Any) -> Need:
-    kwargs.setdefault("place", nw.household_place_a)
-    return need_create(actor=kwargs.pop("actor", nw.users["resident"]), text=text, **kwargs)
 
 
 def _listed(html: str) -> set[int]:

@@ -12,12 +12,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from linli.core.access import SYSTEM
 from linli.needs.models import Need
 from linli.places.location import grid_index_clear
-from linli.places.models import PlaceKind
-from linli.places.services import place_create
-from linli.testing import sign_in
+from linli.testing import draw_community_a, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -39,15 +36,7 @@ def resident(client: Client, world: Any) -> Client:
 def mapped(world: Any) -> Iterator[Any]:
     """Community A is drawn: its boundary, grid A in its west half, 1栋 with a point, and a
     second building, 5栋, in grid A."""
-    world.community_a.boundary = rect(114.20, 30.58, 114.24, 30.62)
-    world.community_a.save(update_fields=["boundary"])
-    world.grid_a.boundary = rect(114.20, 30.58, 114.22, 30.62)
-    world.grid_a.save(update_fields=["boundary"])
-    world.building_a.lat, world.building_a.lng = 30.60, 114.21
-    world.building_a.save(update_fields=["lat", "lng"])
-    world.places["building_5"] = place_create(
-        actor=SYSTEM, parent=world.grid_a, code="t-a-g1-b5", name="5栋", kind=PlaceKind.BUILDING, lat=30.61, lng=114.215
-    )
+    draw_community_a(world)
     grid_index_clear()
     yield world
     grid_index_clear()

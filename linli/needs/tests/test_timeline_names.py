@@ -13,35 +13,13 @@ from django.test import Client
 from django.utils import timezone
 
 from linli.needs.deadlines import deadlines_sweep
-from linli.needs.models import Need
-from linli.needs.rating_links import rating_link_create
-from linli.needs.services import Reporter, need_accept, need_create, need_resolve
+from linli.needs.services import Reporter, need_resolve
+from linli.needs.tests.helpers import rating_path as _link
+from linli.needs.tests.helpers import reported as _need
+from linli.needs.tests.helpers import resolved as _resolved
 from linli.testing import sign_in
 
 pytestmark = pytest.mark.django_db
-
-
-def _need(nw: Any, text: str = "楼下路灯不亮了，晚上很黑", **kwargs: Any) -> Need:
-    kwargs.setdefault("place", nw.household_place_a)
-    return need_create(actor=kwargs.pop("actor", nw.users["resident"]), text=text, **kwargs)
-
-
-def _resolved(nw: Any, **kwargs: Any) -> Need:
-    need = _need(nw, **kwargs)
-    need_accept(actor=nw.users["grid_worker"], need=need)
-    need_resolve(actor=nw.users["grid_worker"], need=need, result="已更换灯泡")
-    need.refresh_from_db()
-    return need
-
-
-def _link(need: Need, reporter: Any = None) -> str:
-    reporter = reporter or need.reporters.get()
-    return f"/r/{rating_link_create(reporter=reporter, round_=need.reopen_count + 1)}/"
-
-
-def _text(html: str) -> str:
-    """The page's words, without its markup."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 # --- 3. who acted -------------------------------------------------------------------------------

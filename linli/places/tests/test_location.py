@@ -17,16 +17,12 @@ from linli.needs.services import need_create
 from linli.places.location import How, grid_index_clear, locate
 from linli.places.models import PlaceKind
 from linli.places.services import place_create
+from linli.testing import rect
 
 pytestmark = pytest.mark.django_db
 
 #: One degree of latitude in metres, and of longitude at 30.6°N (cos 30.6° × 111,320).
 LAT_M, LNG_M = 111_320.0, 95_820.0
-
-
-def rect(west: float, south: float, east: float, north: float) -> dict[str, Any]:
-    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
-    return {"type": "Polygon", "coordinates": [ring]}
 
 
 @pytest.fixture
