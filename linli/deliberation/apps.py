@@ -4,9 +4,22 @@ from django.utils.translation import gettext_lazy as _
 
 class DeliberationConfig(AppConfig):
     """决策共谋: topics, meetings, votes and resident conventions. It touches nothing outside
-    itself but the kernel's registries. So far: the tally of votes (``deliberation.tally``)
-    and ``linli deliberation tally FILE.json``."""
+    itself but the kernel's registries and the services of the apps below it (a decision's
+    need is raised through the needs app's intake). ``linli deliberation tally FILE.json``
+    recounts any vote through ``deliberation.tally``."""
 
     name = "linli.deliberation"
     label = "deliberation"
     verbose_name = _("议事与表决")
+
+    def ready(self) -> None:
+        from linli.core.access import declare_capabilities
+        from linli.core.registry import register_routes
+        from linli.deliberation.capabilities import GRANTS, DelibCap
+
+        declare_capabilities(DelibCap, GRANTS)
+        register_routes("linli.deliberation.urls", prefix="deliberation/", order=55)
+        # --- topics (register here) ---
+        # --- meetings and decisions (register here) ---
+        # --- votes (register here) ---
+        # --- conventions (register here) ---

@@ -1,0 +1,1 @@
+"""Writes of deliberation, one module per part (topics, meetings, votes, conventions)."""

@@ -1,0 +1,5 @@
+"""Pages of conventions."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

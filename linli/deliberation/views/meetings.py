@@ -1,0 +1,5 @@
+"""Pages of meetings."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""Pages of topics."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

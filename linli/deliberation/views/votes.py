@@ -1,0 +1,5 @@
+"""Pages of votes."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
