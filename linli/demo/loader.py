@@ -11,10 +11,11 @@
   and 40 of the direct ones live in the estate; the 90 paired-unit members and 17 direct ones
   (among them the secretary, 吴莉) are registered at the community node without a household.
 * Huanggang 黄冈市 → Huangzhou 黄州区 → 东湖街道 → Anju 安居社区 (seed 002).
+* Wuhan 武汉市 → Jiang'an 江岸区 → 后湖街道 → 华锦社区 and 游乐场社区 (seed 000).
 
 Codes are lowercase ASCII and predictable: communities ``hanxing-changer`` (street code plus
-the pinyin of the name without 社区; the three single communities are ``qinghe``,
-``linfeng`` and ``anju``), grids ``<community>-g1``, buildings and courtyards
+the pinyin of the name without 社区; the single communities are ``qinghe``,
+``linfeng``, ``anju``, ``huajin`` and ``youlechang``), grids ``<community>-g1``, buildings and courtyards
 ``<community>-g1-b3``, households ``<community>-g1-b3-u0201`` (floor 02, door 01).
 
 People are generated from ``seed`` (Faker zh_CN and ``random.Random``); ages are counted
@@ -686,6 +687,27 @@ def _build(gen: _Generator, step: Callable[[str], None]) -> None:
         office_phone="0713-8336 1420",
     )
 
+    # seed 000: 华锦社区, whose residents' representatives turned a vacant lot into an adopted
+    # garden, and 游乐场社区 with its monthly 欢乐夜话, both in Jiang'an
+    jiangan = gen.place(wuhan, "jiangan", "江岸区", PlaceKind.DISTRICT, lat=_deg(30.6360), lng=_deg(114.3050))
+    houhu = gen.place(jiangan, "jiangan-houhu", "后湖街道", PlaceKind.STREET, lat=_deg(30.6470), lng=_deg(114.2950))
+    for code, name, origin, phone in (
+        ("huajin", "华锦社区", (30.6480, 114.2900), "027-8277 1306"),
+        ("youlechang", "游乐场社区", (30.6440, 114.2960), "027-8277 2410"),
+    ):
+        step(name)
+        gen.community(
+            houhu,
+            code,
+            name,
+            origin,
+            grids=2,
+            buildings=lambda: 3,
+            households=lambda: r.randint(10, 14),
+            local_area="420102",
+            office_phone=phone,
+        )
+
     # people named in the seeds
     _name_first(
         gen,
@@ -793,7 +815,7 @@ def load_demo(*, progress: Progress | None = None, seed: int = 20261125) -> Demo
     started = time.monotonic()
     seeds = demo_seeds()
     # the apps' steps are counted once the places exist; until then, an estimate
-    total = 6 + len(HANXING_NAMED) + len(HANXING_MORE) + 4 * len(seeds)
+    total = 8 + len(HANXING_NAMED) + len(HANXING_MORE) + 4 * len(seeds)
     done = 0
 
     def step(description: str) -> None:

@@ -102,6 +102,8 @@ def _places_follow_the_seeds(demo: DemoSummary) -> None:
     assert Place.objects.get(code="xingguo").kind == PlaceKind.TOWN
     assert Place.objects.get(code="linfeng").name == "林峰社区"
     assert Place.objects.get(code="anju").name == "安居社区"
+    assert Place.objects.get(code="huajin").name == "华锦社区"
+    assert Place.objects.get(code="youlechang").name == "游乐场社区"
 
     assert all(CODE_RE.match(code) for code in Place.objects.values_list("code", flat=True))
     # each Hanxing community: 2–3 grids, 2–4 buildings a grid, 8–16 households a building
@@ -121,8 +123,8 @@ def _places_follow_the_seeds(demo: DemoSummary) -> None:
     assert Department.objects.filter(kind="police", place=hanxing).exists()
     # one import entry in the audit trail per community
     imports = AuditEntry.objects.filter(action=AuditEntry.Action.IMPORT, target_type="places.place")
-    assert imports.count() == Place.objects.filter(kind=PlaceKind.COMMUNITY).count() == 23
-    assert demo.places[PlaceKind.COMMUNITY] == 23
+    assert imports.count() == Place.objects.filter(kind=PlaceKind.COMMUNITY).count() == 25
+    assert demo.places[PlaceKind.COMMUNITY] == 25
 
 
 def _pingan_estate(demo: DemoSummary) -> None:
