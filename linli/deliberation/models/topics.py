@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import PlaceScoped, PlaceScopedQuerySet
+from linli.core.access import Actor, PlaceScoped, PlaceScopedQuerySet
 from linli.core.models import TimeStampedModel
+from linli.deliberation.access import community_also
 
 __all__ = ["CommunityRules", "Topic", "TopicNeed", "TopicSource", "TopicStatus", "TopicSupport"]
 
@@ -65,6 +67,8 @@ class Topic(TimeStampedModel, PlaceScoped):
         "needs.Category", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("类别")
     )
     supports = models.PositiveIntegerField(_("附议数"), default=0)
+    #: why the secretary declined it (shown to its proposer)
+    status_note = models.CharField(_("说明"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -79,6 +83,12 @@ class Topic(TimeStampedModel, PlaceScoped):
 
     def __str__(self) -> str:
         return self.title
+
+    @classmethod
+    def visible_also(cls, actor: Actor, capability: str) -> Q | None:
+        """A resident holds their role at their household: their community's topics are theirs
+        to read too (``access.community_also``)."""
+        return community_also(actor, capability)
 
 
 class TopicSupport(models.Model):
