@@ -49,13 +49,14 @@ def _values(payload: dict[str, Any]) -> dict[str, Any]:
     topic = _topic(payload)
     if topic is None:
         return {**payload, "title": "", "place": "", "category": "", "supports": 0, "reason": ""}
+    # what the payload carries (the supports when it was listed) is as it was then
     return {
-        **payload,
         "title": _short(topic.title),
         "place": _short(topic.place.name),
         "category": topic.category.name if topic.category is not None else "",
         "supports": topic.supports,
         "reason": _short(topic.status_note),
+        **payload,
     }
 
 

@@ -170,7 +170,7 @@ def topic_support(*, actor: Actor, topic: Topic) -> Topic:
         if locked.supports >= threshold:
             locked.status = TopicStatus.LISTED
             fields.append("status")
-            notify("deliberation.topic_listed", topic=locked.pk)
+            notify("deliberation.topic_listed", topic=locked.pk, supports=locked.supports)
     locked.save(update_fields=fields)
     return locked
 
