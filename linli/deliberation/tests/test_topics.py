@@ -158,7 +158,7 @@ def test_concurrent_supports_are_all_counted_and_cross_the_threshold_once(world:
         try:
             barrier.wait(timeout=30)
             topic_support(actor=user, topic=Topic.objects.get(pk=topic.pk))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()
