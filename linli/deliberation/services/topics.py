@@ -17,9 +17,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from linli.core.access import Actor, require, scope_for, user_of
@@ -31,7 +32,7 @@ from linli.deliberation.access import COMMUNITY_PATH_LEN, community_paths
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import CommunityRules, Topic, TopicNeed, TopicSource, TopicStatus, TopicSupport
 from linli.deliberation.selectors.topics import TOPIC_PLACE_KINDS
-from linli.needs.models import Need, Status
+from linli.needs.models import Category, Need, Status
 from linli.places.models import Place, PlaceKind, path_len
 from linli.visits.models import Opinion, OpinionStatus
 
@@ -349,20 +350,21 @@ def _candidates(community: Place, since: dt.datetime, now: dt.datetime) -> list[
     return [_Need(pk, path, category_id) for pk, path, category_id in rows]
 
 
-def _offer(community: Place, rules: Rules, path: str, category_id: int, need_ids: list[int]) -> Topic:
-    from linli.needs.models import Category
+def _offer_text(place: Place, category: str, count: int, days: int) -> tuple[str, str]:
+    title = _("%(place)s%(count)s件“%(category)s”诉求") % {"place": place.name, "count": count, "category": category}
+    body = _("近%(days)s天内同一地点反复出现的同类诉求，建议议一议。") % {"days": days}
+    return title, body
 
+
+def _offer(community: Place, rules: Rules, path: str, category_id: int, need_ids: list[int]) -> Topic:
     place = community if path == community.path else Place.objects.get(path=path)
     category = Category.objects.get(pk=category_id)
-    title = _("%(place)s%(count)s件“%(category)s”诉求") % {
-        "place": place.name,
-        "count": len(need_ids),
-        "category": category.name,
-    }
+    with translation.override(settings.LANGUAGE_CODE):  # kept as written, whoever runs the sweep
+        title, body = _offer_text(place, category.name, len(need_ids), rules.recurring_days)
     topic = Topic.objects.create(
         place=place,
         title=_shorten(title, TITLE_MAX),
-        body=_("近%(days)s天内同一地点反复出现的同类诉求，建议议一议。") % {"days": rules.recurring_days},
+        body=body,
         source=TopicSource.RECURRING,
         status=TopicStatus.OFFERED,
         category=category,

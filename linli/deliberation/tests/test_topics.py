@@ -273,6 +273,53 @@ def test_n_needs_in_one_building_offer_a_topic_at_the_building_once(rw: Any, out
     ]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_offer_once(rw: Any) -> None:
+    needs_at(rw, rw.building_a, 3)
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def sweep() -> None:
+        try:
+            barrier.wait(timeout=30)
+            counts.append(offer_recurring_topics(now=NOW))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(counts) == [0, 1]
+    assert len(offered()) == 1 and TopicNeed.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_the_offer_is_written_in_the_sites_language_whoever_sweeps(rw: Any, english: None) -> None:
+    needs_at(rw, rw.building_a, 3)
+    offer_recurring_topics(now=NOW)
+    assert offered()[0].title == "1栋3件“供水”诉求"
+
+
+@pytest.mark.django_db
+def test_the_periodic_sweep_offers_and_schedules_its_next_run(rw: Any) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from linli.deliberation.tasks_topics import sweep_recurring_needs
+
+    for _ in range(3):
+        need_create(actor=SYSTEM, text="下水道堵了", place=rw.building_a, category_code="water")  # now
+    assert sweep_recurring_needs.call() == {"offered": 1}
+    assert DBTaskResult.objects.filter(task_path=sweep_recurring_needs.module_path, status="READY").count() == 1
+    assert sweep_recurring_needs.call() == {"offered": 0}
+    assert DBTaskResult.objects.filter(task_path=sweep_recurring_needs.module_path, status="READY").count() == 1
+
+
 @pytest.mark.django_db
 def test_needs_spread_over_two_buildings_of_a_grid_offer_at_the_grid(rw: Any) -> None:
     needs = needs_at(rw, rw.building_a, 2) + needs_at(rw, rw.building_2, 1)

@@ -266,3 +266,28 @@ def test_the_api_proposes_lists_and_supports(world: Any) -> None:
     detail = ok(client.get(f"/api/topics/{body['id']}/"), "GET", f"/api/topics/{body['id']}/")
     assert (detail["status"], detail["supports"]) == ("listed", 2)
     assert client_for(world.users["secretary_b"]).get(f"/api/topics/{body['id']}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_residents_page_and_the_api_list_cost_the_same_whatever_their_length(client: Any, world: Any) -> None:
+    from tests.schema import client_for
+
+    def propose(n: int) -> None:
+        for i in range(n):
+            topic = topic_propose(actor=world.users["secretary"], place=world.building_a, title=f"议题第{i}号，议一议")
+            topic_support(actor=world.users["resident"], topic=topic)
+
+    propose(1)
+    resident_client(client, world)
+    api_client = client_for(world.users["resident"])
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("deliberation:topics"))
+    with CaptureQueriesContext(connection) as few_api:
+        api_client.get("/api/topics/")
+    propose(6)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(reverse("deliberation:topics")).status_code == 200
+    with CaptureQueriesContext(connection) as many_api:
+        assert len(api_client.get("/api/topics/").json()["results"]) == 7
+    assert len(many) == len(few)
+    assert len(many_api) == len(few_api)

@@ -100,7 +100,7 @@ def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "deliberation/topics_detail.html",
         {
             "topic": topic,
-            "crumbs": place_crumbs(user, topic.place, DelibCap.RUN, link_self=False),
+            "crumbs": place_crumbs(user, topic.place, DelibCap.RUN, link_self=True),
             "needs": selectors.linked_needs(actor=user, topic=topic),
             "opinion": selectors.opinion_of(actor=user, topic=topic),
             "outcome": selectors.topic_outcome(topic=topic),
@@ -146,6 +146,7 @@ def topic_support(request: HttpRequest, pk: int) -> HttpResponse:
                 "supported": bool(selectors.supported_ids(actor=user, topic_ids=[topic.pk])),
                 "can_support": _can_support(user, topic),
                 "error": error,
+                "next": reverse("deliberation:topic", kwargs={"pk": topic.pk}),
             },
         )
     attempt(request, lambda: services.topic_support(actor=user, topic=topic), _("已附议"))
