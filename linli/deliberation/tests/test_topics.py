@@ -52,6 +52,42 @@ def proposal(world: Any, title: str = "小区东门加装充电桩", place: Any 
     return topic_propose(actor=world.users["resident"], place=place or world.community_a, title=title)
 
 
+def set_rules(world: Any, *, threshold: int = 10, count: int = 3, days: int = 30) -> CommunityRules:
+    """Community A's rules, set by its secretary."""
+    return rules_set(
+        actor=world.users["secretary"],
+        community=world.community_a,
+        support_threshold=threshold,
+        recurring_count=count,
+        recurring_days=days,
+    )
+
+
+def at_once(*calls: Any) -> list[Any]:
+    """Run the calls in threads released together (each with its own connection); their
+    results, in the order they finished. Fails on any error."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run(call: Any) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results.append(call())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    return results
+
+
 def secretary_phone(world: Any) -> str:
     person = world.users["secretary"].person
     person.phone = "+8613900000001"
@@ -65,13 +101,7 @@ def secretary_phone(world: Any) -> str:
 @pytest.mark.django_db
 def test_a_proposal_is_listed_exactly_at_the_threshold_and_the_secretary_told(world: Any, outbox: None) -> None:
     phone = secretary_phone(world)
-    rules_set(
-        actor=world.users["secretary"],
-        community=world.community_a,
-        support_threshold=3,
-        recurring_count=3,
-        recurring_days=30,
-    )
+    set_rules(world, threshold=3)
     topic = proposal(world)
     assert (topic.status, topic.source, topic.proposer_id) == (
         TopicStatus.GATHERING,
@@ -142,33 +172,10 @@ def test_staff_proposals_go_on_the_list_at_once(world: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_supports_are_all_counted_and_cross_the_threshold_once(world: Any) -> None:
-    rules_set(
-        actor=world.users["secretary"],
-        community=world.community_a,
-        support_threshold=4,
-        recurring_count=3,
-        recurring_days=30,
-    )
+    set_rules(world, threshold=4)
     topic = proposal(world)
     people = neighbours(world, 6)
-    barrier = threading.Barrier(len(people))
-    errors: list[BaseException] = []
-
-    def support(user: Any) -> None:
-        try:
-            barrier.wait(timeout=30)
-            topic_support(actor=user, topic=Topic.objects.get(pk=topic.pk))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=support, args=(u,)) for u in people]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    at_once(*(lambda u=u: topic_support(actor=u, topic=Topic.objects.get(pk=topic.pk)) for u in people))
     topic.refresh_from_db()
     assert topic.supports == 6 == TopicSupport.objects.filter(topic=topic).count()
     assert topic.status == TopicStatus.LISTED
@@ -276,25 +283,7 @@ def test_n_needs_in_one_building_offer_a_topic_at_the_building_once(rw: Any, out
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_offer_once(rw: Any) -> None:
     needs_at(rw, rw.building_a, 3)
-    barrier = threading.Barrier(2)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def sweep() -> None:
-        try:
-            barrier.wait(timeout=30)
-            counts.append(offer_recurring_topics(now=NOW))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    counts = at_once(lambda: offer_recurring_topics(now=NOW), lambda: offer_recurring_topics(now=NOW))
     assert sorted(counts) == [0, 1]
     assert len(offered()) == 1 and TopicNeed.objects.count() == 3
 
@@ -350,13 +339,7 @@ def test_needs_outside_m_days_are_ignored(rw: Any) -> None:
     needs_at(rw, rw.building_a, 2)
     needs_at(rw, rw.building_a, 1, days_ago=31)
     assert offer_recurring_topics(now=NOW) == 0
-    rules_set(
-        actor=rw.users["secretary"],
-        community=rw.community_a,
-        support_threshold=10,
-        recurring_count=3,
-        recurring_days=40,
-    )
+    set_rules(rw, days=40)
     assert offer_recurring_topics(now=NOW) == 1
 
 
@@ -372,13 +355,7 @@ def test_another_category_is_counted_apart(rw: Any) -> None:
 
 @pytest.mark.django_db
 def test_n_is_per_community(rw: Any) -> None:
-    rules_set(
-        actor=rw.users["secretary"],
-        community=rw.community_a,
-        support_threshold=10,
-        recurring_count=2,
-        recurring_days=30,
-    )
+    set_rules(rw, count=2)
     needs_at(rw, rw.building_a, 2)
     needs_at(rw, rw.building_b, 2)  # community B keeps the default three
     assert offer_recurring_topics(now=NOW) == 1
@@ -436,21 +413,9 @@ def test_rules_are_checked_and_kept_per_community(world: Any) -> None:
             recurring_days=30,
         )
     with pytest.raises(ValidationError) as refused:
-        rules_set(
-            actor=world.users["secretary"],
-            community=world.community_a,
-            support_threshold=0,
-            recurring_count=1,
-            recurring_days=999,
-        )
+        set_rules(world, threshold=0, count=1, days=999)
     assert set(refused.value.message_dict) == {"support_threshold", "recurring_count", "recurring_days"}
-    row = rules_set(
-        actor=world.users["secretary"],
-        community=world.community_a,
-        support_threshold=5,
-        recurring_count=4,
-        recurring_days=14,
-    )
+    row = set_rules(world, threshold=5, count=4, days=14)
     assert (row.support_threshold, row.recurring_count, row.recurring_days) == (5, 4, 14)
     assert not CommunityRules.objects.filter(community=world.community_b).exists()
 
