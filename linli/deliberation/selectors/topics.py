@@ -16,7 +16,16 @@ from django.db.models import Count, Q, QuerySet
 from linli.core.access import Actor, get_or_404, scope_for, under
 from linli.deliberation.access import COMMUNITY_PATH_LEN
 from linli.deliberation.capabilities import DelibCap
-from linli.deliberation.models import Decision, Topic, TopicNeed, TopicSource, TopicStatus, TopicSupport, Vote
+from linli.deliberation.models import (
+    CommunityRules,
+    Decision,
+    Topic,
+    TopicNeed,
+    TopicSource,
+    TopicStatus,
+    TopicSupport,
+    Vote,
+)
 from linli.needs.models import Need
 from linli.needs.selectors import need_list
 from linli.places.models import Place, PlaceKind, path_len
@@ -43,6 +52,24 @@ def readable(actor: Actor) -> Q | None:
     if scope.person_id is not None:
         condition |= Q(proposer_id=scope.person_id)
     return condition
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A community's rules, or the defaults when it has none."""
+
+    support_threshold: int = 10
+    recurring_count: int = 3
+    recurring_days: int = 30
+    own: bool = False
+
+
+def rules_of(path: str) -> Rules:
+    """The rules of the community a place at ``path`` lies in (the defaults when it has none)."""
+    row = CommunityRules.objects.filter(community__path=path[:COMMUNITY_PATH_LEN]).first()
+    if row is None:
+        return Rules()
+    return Rules(row.support_threshold, row.recurring_count, row.recurring_days, own=True)
 
 
 def proposal_places(actor: Actor) -> list[Place]:

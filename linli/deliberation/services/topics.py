@@ -31,7 +31,7 @@ from linli.core.notify import notify
 from linli.deliberation.access import COMMUNITY_PATH_LEN, community_paths
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import CommunityRules, Topic, TopicNeed, TopicSource, TopicStatus, TopicSupport
-from linli.deliberation.selectors.topics import TOPIC_PLACE_KINDS
+from linli.deliberation.selectors.topics import TOPIC_PLACE_KINDS, Rules, rules_of
 from linli.needs.models import Category, Need, Status
 from linli.places.models import Place, PlaceKind, path_len
 from linli.visits.models import Opinion, OpinionStatus
@@ -61,32 +61,6 @@ BUILDING_PATH_LEN = path_len(PlaceKind.BUILDING)
 GRID_PATH_LEN = path_len(PlaceKind.GRID)
 #: Namespace (the first key) of the advisory lock of the recurring sweep, per community.
 RECURRING_LOCK = 0x4C4E5450
-
-
-@dataclass(frozen=True)
-class Rules:
-    """A community's rules, or the defaults when it has none."""
-
-    support_threshold: int = 10
-    recurring_count: int = 3
-    recurring_days: int = 30
-    own: bool = False
-
-
-def rules_of(community_id: int) -> Rules:
-    row = CommunityRules.objects.filter(community_id=community_id).first()
-    if row is None:
-        return Rules()
-    return Rules(row.support_threshold, row.recurring_count, row.recurring_days, own=True)
-
-
-def _community(place: Place) -> Place:
-    if len(place.path) < COMMUNITY_PATH_LEN:
-        raise ValidationError({"place": [_("请选择社区、网格或楼栋")]})
-    community = (
-        place if len(place.path) == COMMUNITY_PATH_LEN else Place.objects.get(path=place.path[:COMMUNITY_PATH_LEN])
-    )
-    return community
 
 
 def _text(value: str, field: str, limit: int, minimum: int = 0) -> str:
@@ -167,7 +141,7 @@ def topic_support(*, actor: Actor, topic: Topic) -> Topic:
     locked.supports = TopicSupport.objects.filter(topic=locked).count()
     fields = ["supports", "updated_at"]
     if locked.status == TopicStatus.GATHERING:
-        threshold = rules_of(_community(locked.place).pk).support_threshold
+        threshold = rules_of(locked.place_path).support_threshold
         if locked.supports >= threshold:
             locked.status = TopicStatus.LISTED
             fields.append("status")
@@ -275,7 +249,7 @@ def rules_set(
             errors[field] = [_("请填写%(low)s到%(high)s之间的整数") % {"low": low, "high": high}]
     if errors:
         raise ValidationError(errors)
-    before = rules_of(community.pk)
+    before = rules_of(community.path)
     row, _created = CommunityRules.objects.update_or_create(
         community=community,
         defaults={
@@ -399,7 +373,7 @@ def offer_recurring_topics(*, now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RECURRING_LOCK, community.pk])
-            rules = rules_of(community.pk)
+            rules = rules_of(community.path)
             since = now - dt.timedelta(days=rules.recurring_days)
             for path, category_id, need_ids in piles(_candidates(community, since, now), rules.recurring_count):
                 _offer(community, rules, path, category_id, need_ids)

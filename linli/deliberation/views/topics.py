@@ -249,7 +249,7 @@ def topic_rules(request: HttpRequest, code: str) -> HttpResponse:
             "place": place,
             "community": community,
             "crumbs": place_crumbs(user, place, DelibCap.RUN),
-            "rules": services.rules_of(community.pk) if community is not None else None,
+            "rules": selectors.rules_of(community.path) if community is not None else None,
             "ranges": {
                 "threshold": services.THRESHOLD_RANGE,
                 "count": services.COUNT_RANGE,
