@@ -214,6 +214,8 @@ def test_the_rules_page_saves_and_refuses_numbers_out_of_range(client: Any, worl
     rules = CommunityRules.objects.get(community=world.community_a)
     assert (rules.support_threshold, rules.recurring_count, rules.recurring_days) == (5, 4, 14)
     assert "本社区自定的议事规则" in page_text(client.get(url).content.decode())
+    grid_board = client.get(reverse("deliberation:topic_board", args=[world.grid_a.code])).content.decode()
+    assert f'href="{url}"' in grid_board  # a grid's list leads to its community's rules
 
 
 @pytest.mark.django_db

@@ -185,9 +185,19 @@ def topic_board(request: HttpRequest, code: str) -> HttpResponse:
             "sources": [(v, label, counts.by_source[v]) for v, label in TopicSource.choices],
             "total": counts.total,
             "opinions": list(selectors.opinions_to_take_up(actor=user, place=place)[:50]),
-            "is_community": place.kind in (PlaceKind.COMMUNITY, PlaceKind.VILLAGE),
+            "community": _community_of(user, place),
         },
     )
+
+
+def _community_of(user: Any, place: Place) -> Place | None:
+    """The community of a place, if the reader runs deliberation there (for its rules)."""
+    if len(place.path) < selectors.COMMUNITY_PATH_LEN:
+        return None
+    if len(place.path) == selectors.COMMUNITY_PATH_LEN:
+        return place
+    community = Place.objects.filter(path=place.path[: selectors.COMMUNITY_PATH_LEN]).first()
+    return community if community is not None and scope_for(user).allows(DelibCap.RUN, community.path) else None
 
 
 def _board(topic: Any) -> str:
