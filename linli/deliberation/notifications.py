@@ -12,6 +12,7 @@ from linli.core.access import Role
 from linli.core.notify import NotificationKind, Recipient
 from linli.deliberation.access import COMMUNITY_PATH_LEN
 from linli.deliberation.models import Topic
+from linli.people.identity import redact_text
 from linli.people.models import Membership, Person
 
 #: Titles and reasons are cut to this many characters so that a message fits two SMS.
@@ -19,6 +20,8 @@ SHORT = 24
 
 
 def _short(text: str) -> str:
+    """Cut to ``SHORT`` characters, numbers written in it masked (a title is read by the secretary)."""
+    text = redact_text(text)
     return text if len(text) <= SHORT else text[: SHORT - 1] + "…"
 
 

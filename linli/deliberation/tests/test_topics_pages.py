@@ -293,3 +293,21 @@ def test_the_residents_page_and_the_api_list_cost_the_same_whatever_their_length
         assert len(api_client.get("/api/topics/").json()["results"]) == 7
     assert len(many) == len(few)
     assert len(many_api) == len(few_api)
+
+
+@pytest.mark.django_db
+def test_a_phone_number_written_in_a_proposal_is_never_shown_in_clear(client: Any, world: Any) -> None:
+    from tests.schema import client_for
+
+    topic = topic_propose(
+        actor=world.users["resident"],
+        place=world.community_a,
+        title="加装充电桩，联系13912345678",
+        body="有意见请打电话13912345678找我",
+    )
+    sign_in(client, neighbour(world, "n1"))
+    for url in (reverse("deliberation:topic", args=[topic.pk]), reverse("deliberation:topics")):
+        html = client.get(url).content.decode()
+        assert "加装充电桩" in html and "13912345678" not in html
+    body = client_for(world.users["secretary"]).get(f"/api/topics/{topic.pk}/").content.decode()
+    assert "加装充电桩" in body and "13912345678" not in body
