@@ -30,7 +30,16 @@ from linli.core.models import AuditEntry
 from linli.core.notify import notify
 from linli.deliberation.access import COMMUNITY_PATH_LEN, community_paths
 from linli.deliberation.capabilities import DelibCap
-from linli.deliberation.models import CommunityRules, Topic, TopicNeed, TopicSource, TopicStatus, TopicSupport
+from linli.deliberation.models import (
+    CommunityRules,
+    Decision,
+    DecisionStatus,
+    Topic,
+    TopicNeed,
+    TopicSource,
+    TopicStatus,
+    TopicSupport,
+)
 from linli.deliberation.selectors.topics import TOPIC_PLACE_KINDS, Rules, rules_of
 from linli.needs.models import Category, Need, Status
 from linli.places.models import Place, PlaceKind, path_len
@@ -228,6 +237,15 @@ def topic_mark(topic: Topic, status: str) -> bool:
     if moved:
         topic.status = status
     return bool(moved)
+
+
+def topic_mark_settled(topic: Topic) -> bool:
+    """``DONE`` once every decision taken on the topic is done (those dropped aside, at least
+    one done): for the meetings part to call when a decision's status changes."""
+    statuses = set(
+        Decision.objects.filter(topic=topic).exclude(status=DecisionStatus.DROPPED).values_list("status", flat=True)
+    )
+    return statuses == {DecisionStatus.DONE} and topic_mark(topic, TopicStatus.DONE)
 
 
 @transaction.atomic

@@ -433,6 +433,35 @@ def test_topic_mark_moves_a_topic_forward_only(world: Any) -> None:
         topic_mark(topic, TopicStatus.LISTED)
 
 
+@pytest.mark.django_db
+def test_a_topic_is_done_when_all_its_decisions_are(world: Any) -> None:
+    from linli.deliberation.models import Decision, DecisionStatus, Meeting, MeetingKind
+    from linli.deliberation.services.topics import topic_mark_settled
+
+    topic = topic_propose(actor=world.users["secretary"], place=world.community_a, title="社区活动室开放时间")
+    assert not topic_mark_settled(topic)  # no decision yet
+    meeting = Meeting.objects.create(
+        place=world.community_a,
+        kind=MeetingKind.BENCH,
+        title="板凳会",
+        starts_at=NOW,
+        ends_at=NOW + dt.timedelta(hours=1),
+        venue="活动室",
+    )
+    first, second, dropped = (
+        Decision.objects.create(meeting=meeting, topic=topic, text=t, owner=world.resident_a, due=NOW.date())
+        for t in ("周末开放", "安排值班", "买新桌椅")
+    )
+    topic_mark(topic, TopicStatus.DECIDED)
+    Decision.objects.filter(pk=dropped.pk).update(status=DecisionStatus.DROPPED)
+    Decision.objects.filter(pk=first.pk).update(status=DecisionStatus.DONE)
+    assert not topic_mark_settled(topic)
+    Decision.objects.filter(pk=second.pk).update(status=DecisionStatus.DONE)
+    assert topic_mark_settled(topic)
+    topic.refresh_from_db()
+    assert topic.status == TopicStatus.DONE
+
+
 # --- who reads what ------------------------------------------------------------------------------------
 
 
