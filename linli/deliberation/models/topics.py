@@ -52,6 +52,13 @@ class CommunityRules(models.Model):
 
 
 class Topic(TimeStampedModel, PlaceScoped):
+    """A matter for the community to deliberate (议题), about a community, grid or building.
+    ``source`` says where it came from: a resident's proposal (``proposer``; ``supports`` counts
+    its ``TopicSupport`` rows), an opinion heard on a visit (``opinion``), needs of one
+    ``category`` recurring in one place (``need_links``), or the community itself. ``status``
+    follows it from gathering supports or being offered, through the secretary's list and a
+    meeting's agenda, to decided and done (or declined, with ``status_note`` saying why)."""
+
     place = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="+", verbose_name=_("范围"))
     title = models.CharField(_("议题"), max_length=120)
     body = models.TextField(_("说明"), max_length=4000, blank=True)
