@@ -20,6 +20,22 @@ class DeliberationConfig(AppConfig):
         declare_capabilities(DelibCap, GRANTS)
         register_routes("linli.deliberation.urls", prefix="deliberation/", order=55)
         # --- topics (register here) ---
+        from linli.core.notify import register_kind
+        from linli.core.registry import register_api_viewset, register_periodic, register_tile, register_todo
+        from linli.deliberation.api_topics import TopicViewSet
+        from linli.deliberation.notifications import KINDS as TOPIC_KINDS
+        from linli.deliberation.tasks_topics import sweep_recurring_needs
+        from linli.deliberation.tiles import TILES as TOPIC_TILES
+        from linli.deliberation.tiles import TODOS as TOPIC_TODOS
+
+        for kind in TOPIC_KINDS:
+            register_kind(kind)
+        for tile in TOPIC_TILES:
+            register_tile(tile)
+        for todo in TOPIC_TODOS:
+            register_todo(todo)
+        register_periodic(sweep_recurring_needs)
+        register_api_viewset("topics", TopicViewSet, "topic")
         # --- meetings and decisions (register here) ---
         # --- votes (register here) ---
         # --- conventions (register here) ---

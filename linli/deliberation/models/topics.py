@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import PlaceScoped, PlaceScopedQuerySet
+from linli.core.access import Actor, PlaceScoped, PlaceScopedQuerySet
 from linli.core.models import TimeStampedModel
+from linli.deliberation.access import community_also
 
 __all__ = ["CommunityRules", "Topic", "TopicNeed", "TopicSource", "TopicStatus", "TopicSupport"]
 
@@ -50,6 +52,13 @@ class CommunityRules(models.Model):
 
 
 class Topic(TimeStampedModel, PlaceScoped):
+    """A matter for the community to deliberate (议题), about a community, grid or building.
+    ``source`` says where it came from: a resident's proposal (``proposer``; ``supports`` counts
+    its ``TopicSupport`` rows), an opinion heard on a visit (``opinion``), needs of one
+    ``category`` recurring in one place (``need_links``), or the community itself. ``status``
+    follows it from gathering supports or being offered, through the secretary's list and a
+    meeting's agenda, to decided and done (or declined, with ``status_note`` saying why)."""
+
     place = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="+", verbose_name=_("范围"))
     title = models.CharField(_("议题"), max_length=120)
     body = models.TextField(_("说明"), max_length=4000, blank=True)
@@ -65,6 +74,8 @@ class Topic(TimeStampedModel, PlaceScoped):
         "needs.Category", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("类别")
     )
     supports = models.PositiveIntegerField(_("附议数"), default=0)
+    #: why the secretary declined it (shown to its proposer)
+    status_note = models.CharField(_("说明"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -79,6 +90,12 @@ class Topic(TimeStampedModel, PlaceScoped):
 
     def __str__(self) -> str:
         return self.title
+
+    @classmethod
+    def visible_also(cls, actor: Actor, capability: str) -> Q | None:
+        """A resident holds their role at their household: their community's topics are theirs
+        to read too (``access.community_also``)."""
+        return community_also(actor, capability)
 
 
 class TopicSupport(models.Model):
