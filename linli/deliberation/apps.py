@@ -22,4 +22,8 @@ class DeliberationConfig(AppConfig):
         # --- topics (register here) ---
         # --- meetings and decisions (register here) ---
         # --- votes (register here) ---
+        from linli.core.registry import register_api_viewset, register_periodic
+        from linli.deliberation.tasks import sweep_due_votes
+
+        register_periodic(sweep_due_votes)
         # --- conventions (register here) ---
