@@ -350,3 +350,34 @@ def open_votes_due(now: Any) -> QuerySet[Vote]:
 def elector_label_q(q: str) -> Q:
     """Register lines whose household's place name or code contains ``q``."""
     return Q(household__place__name__icontains=q) | Q(household__place__code__icontains=q)
+
+
+def votes_awaiting(actor: Actor) -> QuerySet[Vote]:
+    """Open votes, before their closing time, where the reader is on the register (for itself,
+    its household or its units) and has not voted yet: the home page's to-do."""
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    person_id = scope_for(actor).person_id
+    if person_id is None:
+        return Vote.objects.none()
+    households = HouseholdMember.objects.filter(person_id=person_id).values("household_id")
+    lines = Elector.objects.filter(
+        Q(vote__electorate=Electorate.HOUSEHOLDS, household_id__in=households)
+        | (~Q(vote__electorate=Electorate.HOUSEHOLDS) & Q(person_id=person_id))
+    )
+    voted = Participation.objects.filter(vote=OuterRef("pk"), elector__in=lines)
+    return (
+        vote_list(actor=actor, status=VoteStatus.OPEN)
+        .filter(pk__in=lines.values("vote_id"))
+        .filter(Q(closes_at__isnull=True) | Q(closes_at__gt=timezone.now()))
+        .exclude(Exists(voted))
+    )
+
+
+def home_place(actor: Actor) -> Place | None:
+    """The place whose votes the reader's tile opens: its first community, else its first grant."""
+    paths = community_paths(actor, DelibCap.VIEW) or scope_for(actor).paths(DelibCap.VIEW)
+    if not paths:
+        return None
+    return Place.objects.filter(path=paths[0]).first()
