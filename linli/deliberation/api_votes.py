@@ -32,9 +32,7 @@ from linli.deliberation.models import Channel, Elector, OptionsKind, Vote, VoteS
 from linli.deliberation.services.votes import vote_cast
 
 
-class OptionOut(serializers.Serializer[Any]):
-    code = serializers.CharField()
-    label = serializers.CharField()
+OptionOut = inline_serializer("VoteOptionOut", {"code": serializers.CharField(), "label": serializers.CharField()})
 
 
 class VoteOut(serializers.ModelSerializer[Vote]):
@@ -67,7 +65,7 @@ class VoteOut(serializers.ModelSerializer[Vote]):
             "options",
         ]
 
-    @extend_schema_field(OptionOut(many=True))
+    @extend_schema_field(serializers.ListField(child=OptionOut))
     def get_options(self, vote: Vote) -> list[dict[str, str]]:
         yes_no = vote.options_kind == OptionsKind.YES_NO
         return [{"code": o.code, "label": _(o.label) if yes_no else o.label} for o in vote.options.all()]
@@ -78,9 +76,15 @@ class CastIn(serializers.Serializer[Any]):
     elector = serializers.IntegerField(
         required=False, allow_null=True, help_text="which of the reader's register lines, when it has several"
     )
-    channel = serializers.ChoiceField(
-        choices=[Channel.ONLINE, Channel.MEETING], required=False, default=Channel.ONLINE
+    # a plain string: the needs' ``channel`` enum already has the schema's name
+    channel = serializers.CharField(
+        required=False, default=Channel.ONLINE, help_text="``online`` (default) or ``meeting`` (checked in)"
     )
+
+    def validate_channel(self, value: str) -> str:
+        if value not in (Channel.ONLINE, Channel.MEETING):
+            raise serializers.ValidationError(_("只能是 online 或 meeting"))
+        return value
 
 
 CastOut = inline_serializer(

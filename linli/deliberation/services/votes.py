@@ -123,9 +123,7 @@ def vote_create(
     if rule in ART278_RULES and electorate != Electorate.OWNERS:
         errors["rule"] = [_("民法典第二百七十八条的规则只用于业主表决（按面积和人数）")]
     if secret and electorate == Electorate.OWNERS:
-        errors["secret"] = [
-            _("业主表决不能无记名：每户的面积各不相同，按面积计票会暴露投票人的选择，请改为记名表决")
-        ]
+        errors["secret"] = [_("业主表决不能无记名：每户的面积各不相同，按面积计票会暴露投票人的选择，请改为记名表决")]
     labels = [o.strip() for o in options if o and o.strip()]
     if options_kind in (OptionsKind.ONE_OF, OptionsKind.SEVERAL_OF):
         if len(labels) < 2:
@@ -158,7 +156,8 @@ def vote_create(
     pairs = YES_NO_OPTIONS if options_kind == OptionsKind.YES_NO else [(str(i), o) for i, o in enumerate(labels, 1)]
     with translation.override("zh-hans"):  # the msgids: shown in the reader's language (``option_label``)
         VoteOption.objects.bulk_create(
-            VoteOption(vote=vote, code=code, label=str(label)[:120], position=i) for i, (code, label) in enumerate(pairs)
+            VoteOption(vote=vote, code=code, label=str(label)[:120], position=i)
+            for i, (code, label) in enumerate(pairs)
         )
     audit_record(actor=actor, action=AuditEntry.Action.CREATE, target=vote, place=place)
     return vote
@@ -376,11 +375,19 @@ def vote_cast(
     elif len({e.owner or e.pk for e in mine}) > 1:
         raise ValidationError({"elector": [_("您在名册中有几户，请选择为哪一户投票")]})
     if channel == Channel.MEETING:
-        person_id = scope_for(actor).person_id
-        if vote.meeting_id is None or not Attendance.objects.filter(meeting_id=vote.meeting_id, person_id=person_id).exists():
+        if not _checked_in(vote, scope_for(actor).person_id):
             raise ValidationError({"channel": [_("请先在会场签到，再扫码投票")]})
     chosen = clean_choices(vote, choices)
-    return _record(actor=actor, vote=vote, electors=owner_group(vote, mine[0]), choices=chosen, channel=channel, now=now)
+    return _record(
+        actor=actor, vote=vote, electors=owner_group(vote, mine[0]), choices=chosen, channel=channel, now=now
+    )
+
+
+def _checked_in(vote: Vote, person_id: int | None) -> bool:
+    """Whether the person is checked in at the vote's meeting (its attendance)."""
+    if vote.meeting_id is None or person_id is None:
+        return False
+    return Attendance.objects.filter(meeting_id=vote.meeting_id, person_id=person_id).exists()
 
 
 def _vote_elector(vote: Vote, elector: Elector | int) -> Elector:
@@ -442,9 +449,7 @@ def vote_enter(
         if proxy is None:
             raise ValidationError({"channel": [_("请先登记该选民的委托书")]})
     elif channel == Channel.MEETING:
-        if vote.meeting_id is None or not Attendance.objects.filter(
-            meeting_id=vote.meeting_id, person_id=line.person_id
-        ).exists():
+        if not _checked_in(vote, line.person_id):
             raise ValidationError({"channel": [_("该选民没有在会场签到")]})
     else:
         raise ValidationError({"channel": [_("工作人员只能录入上门收票、委托投票或会场投票")]})

@@ -105,7 +105,9 @@ def opened(world: Any, **kwargs: Any) -> Any:
 
 
 def lines(vote: Any) -> list[tuple[int | None, int | None, str, int]]:
-    return list(Elector.objects.filter(vote=vote).order_by("pk").values_list("household_id", "person_id", "owner", "area"))
+    return list(
+        Elector.objects.filter(vote=vote).order_by("pk").values_list("household_id", "person_id", "owner", "area")
+    )
 
 
 # --- the register ------------------------------------------------------------------------------------------
@@ -171,7 +173,9 @@ def test_representatives_are_the_carers_or_those_named(world: Any) -> None:
     named = vote_create(actor=world.secretary, place=world.community_a, title="代表表决", electorate="representatives")
     vote_open(actor=world.secretary, vote=named, representatives=[world.resident_a])
     assert [p for _h, p, _o, _a in lines(named)] == [world.resident_a.pk]
-    outsider = vote_create(actor=world.secretary, place=world.community_a, title="代表表决", electorate="representatives")
+    outsider = vote_create(
+        actor=world.secretary, place=world.community_a, title="代表表决", electorate="representatives"
+    )
     with pytest.raises(ValidationError):
         vote_open(actor=world.secretary, vote=outsider, representatives=[world.resident_b])
 
@@ -299,8 +303,14 @@ def test_owner_with_several_units_votes_once_for_all(world: Any) -> None:
     }
     with pytest.raises(Conflict):  # the other unit on paper: already counted with the first
         unit = Elector.objects.get(vote=vote, household=second)
-        vote_enter(actor=world.grid_worker, vote=vote, elector=unit, choices=["no"], channel=Channel.DOOR,
-                   collector=world.users["building_leader"].person)
+        vote_enter(
+            actor=world.grid_worker,
+            vote=vote,
+            elector=unit,
+            choices=["no"],
+            channel=Channel.DOOR,
+            collector=world.users["building_leader"].person,
+        )
     so_far = participation_so_far(vote)
     assert so_far is not None
     assert so_far["heads"]["part"] == 1 and so_far["heads"]["whole"] == 2
@@ -311,7 +321,11 @@ def test_channels_need_what_makes_them_valid(world: Any) -> None:
     b = add_household(world, "102")
     now = timezone.now()
     meeting = Meeting.objects.create(
-        place=world.community_a, kind="council", title="议事会", starts_at=now, ends_at=now + dt.timedelta(hours=2),
+        place=world.community_a,
+        kind="council",
+        title="议事会",
+        starts_at=now,
+        ends_at=now + dt.timedelta(hours=2),
         venue="活动室",
     )
     vote = opened(world, meeting=meeting)
@@ -359,7 +373,7 @@ def test_close_counts_through_the_tally_and_tells_the_other_parts(world: Any) ->
     vote.refresh_from_db()
     assert seen == [vote] and vote.status == VoteStatus.CLOSED
     result = vote.result
-    assert result["passed"] is True and "过半数" in result["reason"] or "超过" in result["reason"]
+    assert (result["passed"] is True and "过半数" in result["reason"]) or "超过" in result["reason"]
     assert result["participation_heads"] == {"part": 3, "whole": 4, "fraction": "3/4"}
     assert [(o["code"], o["heads"]) for o in result["options"]] == [("yes", 2), ("no", 1), ("abstain", 0)]
     assert result["leading"] == ["yes"] and result["by_channel"] == {"online": 3}

@@ -16,6 +16,7 @@ from linli.deliberation.models import Elector, Participation, Vote, VoteStatus
 from linli.deliberation.services.votes import vote_cast, vote_close
 from linli.deliberation.tests.test_votes import add_household, head_of, opened, voter
 from linli.testing import make_user, sign_in
+from tests.schema import assert_matches_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -98,11 +99,14 @@ def test_the_api_lists_casts_and_counts(world: Any) -> None:
     api = APIClient()
     sign_in(api, world.users["resident"])
     listed = api.get("/api/votes/").json()
+    assert_matches_schema("GET", "/api/votes/", 200, listed)
     assert [v["id"] for v in listed["results"]] == [vote.pk]
     detail = api.get(f"/api/votes/{vote.pk}/").json()
+    assert_matches_schema("GET", f"/api/votes/{vote.pk}/", 200, detail)
     assert [o["code"] for o in detail["options"]] == ["yes", "no", "abstain"]
     cast = api.post(f"/api/votes/{vote.pk}/cast/", {"choices": ["yes"]}, format="json")
     assert cast.status_code == 201 and cast.json() == {"counted": True, "channel": "online", "lines": 1}
+    assert_matches_schema("POST", f"/api/votes/{vote.pk}/cast/", 201, cast.json())
     again = api.post(f"/api/votes/{vote.pk}/cast/", {"choices": ["no"]}, format="json")
     assert again.status_code == 409 and "网上投票" in again.json()["detail"]
     bad = api.post(f"/api/votes/{vote.pk}/cast/", {"choices": ["maybe"]}, format="json")
@@ -112,6 +116,7 @@ def test_the_api_lists_casts_and_counts(world: Any) -> None:
     vote_cast(actor=voter(world, houses[0], "a0"), vote=vote, choices=["no"])
     vote_close(actor=world.secretary, vote=vote)
     closed = api.get(f"/api/votes/{vote.pk}/results/").json()
+    assert_matches_schema("GET", f"/api/votes/{vote.pk}/results/", 200, closed)
     assert closed["result"]["passed"] is False and closed["result"]["options"][0]["heads"] == 1
     outsider = make_user("outsider_api", Role.RESIDENT, world.household_place_b)
     sign_in(api, outsider)

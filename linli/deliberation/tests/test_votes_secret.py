@@ -82,9 +82,7 @@ def test_the_tables_cannot_be_joined(world: Any) -> None:
         f.related_model is SecretBallot for f in Participation._meta.get_fields() if f.is_relation
     )
     # no row history of any deliberation model (pghistory's events would keep times and rows)
-    tracked = {
-        getattr(m, "pgh_tracked_model", None) for m in apps.get_models() if hasattr(m, "pgh_tracked_model")
-    }
+    tracked = {getattr(m, "pgh_tracked_model", None) for m in apps.get_models() if hasattr(m, "pgh_tracked_model")}
     assert not {m for m in tracked if m is not None and m._meta.app_label == "deliberation"}
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
@@ -89,9 +89,7 @@ def _result_rows(vote: Vote) -> dict[str, Any] | None:
     ]
     result["leading_labels"] = [labels.get(c, c) for c in result.get("leading", [])]
     result["reason"] = _(result["reason"]) if result.get("reason") else ""
-    result["area_m2"] = {
-        k: sel.hundredths_text(result["participation_area"][k]) for k in ("part", "whole")
-    }
+    result["area_m2"] = {k: sel.hundredths_text(result["participation_area"][k]) for k in ("part", "whole")}
     return result
 
 
@@ -173,7 +171,7 @@ def vote_new(request: HttpRequest, code: str) -> HttpResponse:
                 electorate=post.get("electorate", Electorate.HOUSEHOLDS),
                 rule=post.get("rule", VoteRule.MAJORITY),
                 options_kind=post.get("options_kind", OptionsKind.YES_NO),
-                options=[line for line in post.get("options", "").splitlines()],
+                options=post.get("options", "").splitlines(),
                 max_choices=int_or_none(post.get("max_choices")) or 1,
                 secret=post.get("secret") == "1",
                 closes_at=_closes_at(post.get("closes_at", "")),
@@ -471,7 +469,9 @@ def vote_proxy(request: HttpRequest, pk: int) -> HttpResponse:
         if scan is None:
             raise ValidationError({"scan": [_("请上传委托书照片")]})
         if scan.size and scan.size > MAX_SCAN_BYTES:
-            raise ValidationError({"scan": [_("照片过大(最大 %(size)s MB)") % {"size": MAX_SCAN_BYTES // 1024 // 1024}]})
+            raise ValidationError(
+                {"scan": [_("照片过大(最大 %(size)s MB)") % {"size": MAX_SCAN_BYTES // 1024 // 1024}]}
+            )
         holder = _collector(user, post.get("holder"))
         if holder is None:
             raise ValidationError({"holder": [_("请选择受托人")]})
