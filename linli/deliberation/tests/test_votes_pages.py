@@ -122,3 +122,20 @@ def test_the_api_lists_casts_and_counts(world: Any) -> None:
     sign_in(api, outsider)
     assert api.get(f"/api/votes/{vote.pk}/").status_code == 404
     assert api.post(f"/api/votes/{vote.pk}/cast/", {"choices": ["yes"]}, format="json").status_code == 404
+
+
+def test_the_home_page_offers_the_votes_and_counts_those_waiting(client: Any, world: Any) -> None:
+    from linli.core.registry import todos_for
+
+    vote = opened(world)
+    resident = world.users["resident"]
+    [todo] = [t for t in todos_for(resident) if t.key == "todo-votes"]
+    assert todo.count == 1
+    sign_in(client, resident)
+    home = client.get("/").content.decode()
+    assert reverse("deliberation:votes", args=[world.community_a.code]) in home
+    listed = client.get(todo.href).content.decode()
+    assert listed.count('<li><a href="/deliberation/votes/') == 1 and vote.title in listed
+    vote_cast(actor=resident, vote=vote, choices=["yes"])
+    [todo] = [t for t in todos_for(resident) if t.key == "todo-votes"]
+    assert todo.count == 0 and vote.title not in client.get(todo.href).content.decode()
