@@ -31,7 +31,6 @@ from linli.deliberation import selectors_votes as sel
 from linli.deliberation.models import Channel, Elector, OptionsKind, Vote, VoteStatus
 from linli.deliberation.services.votes import vote_cast
 
-
 OptionOut = inline_serializer("VoteOptionOut", {"code": serializers.CharField(), "label": serializers.CharField()})
 
 

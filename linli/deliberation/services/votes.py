@@ -374,9 +374,8 @@ def vote_cast(
             raise PermissionDenied(_("您不在本次表决的名册中"))
     elif len({e.owner or e.pk for e in mine}) > 1:
         raise ValidationError({"elector": [_("您在名册中有几户，请选择为哪一户投票")]})
-    if channel == Channel.MEETING:
-        if not _checked_in(vote, scope_for(actor).person_id):
-            raise ValidationError({"channel": [_("请先在会场签到，再扫码投票")]})
+    if channel == Channel.MEETING and not _checked_in(vote, scope_for(actor).person_id):
+        raise ValidationError({"channel": [_("请先在会场签到，再扫码投票")]})
     chosen = clean_choices(vote, choices)
     return _record(
         actor=actor, vote=vote, electors=owner_group(vote, mine[0]), choices=chosen, channel=channel, now=now
