@@ -19,7 +19,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import translation
 
-from linli.core.access import Actor, get_or_404, scope_for
+from linli.core.access import Actor, get_or_404, scope_for, under
 from linli.deliberation.access import community_paths
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import (
@@ -50,10 +50,20 @@ FINGERPRINT_HEADER = "linli-register-v1"
 # --- reading votes --------------------------------------------------------------------------------
 
 
+def _readable(actor: Actor) -> QuerySet[Vote]:
+    """The votes of the actor's communities (``Vote.visible_also``); a draft only for those who
+    run deliberation at its place."""
+    scope = scope_for(actor)
+    qs = Vote.objects.visible(actor, DelibCap.VIEW)
+    if scope.everything:
+        return qs
+    return qs.filter(~Q(status=VoteStatus.DRAFT) | under(scope.paths(DelibCap.RUN)))
+
+
 def vote_list(*, actor: Actor, place: Place | None = None, status: str | None = None) -> QuerySet[Vote]:
-    """The votes the actor may read (those of its communities, ``Vote.visible_also``), newest
-    first; under ``place`` when given."""
-    qs = Vote.objects.visible(actor, DelibCap.VIEW).select_related("place")
+    """The votes the actor may read (those of its communities; drafts for their organisers),
+    newest first; under ``place`` when given."""
+    qs = _readable(actor).select_related("place")
     if place is not None:
         qs = qs.filter(place_path__startswith=place.path)
     if status:
@@ -63,7 +73,7 @@ def vote_list(*, actor: Actor, place: Place | None = None, status: str | None = 
 
 def access_vote(actor: Actor, pk: Any) -> Vote:
     """A vote the actor may read, else 404."""
-    return get_or_404(Vote.objects.visible(actor, DelibCap.VIEW).select_related("place", "meeting"), pk, "vote")
+    return get_or_404(_readable(actor).select_related("place", "meeting"), pk, "vote")
 
 
 def vote_place(actor: Actor, code: str) -> Place:

@@ -10,7 +10,7 @@ import pytest
 from linli.core.access import SYSTEM
 from linli.core.photos import PhotoUpload
 from linli.deliberation.capabilities import DelibCap
-from linli.deliberation.models import Elector, Vote
+from linli.deliberation.models import Elector, Vote, VoteStatus
 from linli.places.models import PlaceKind, path_len
 from linli.testing import png_bytes
 from linli.testing.authz import AuthzCases, Scoped, granted_paths
@@ -45,10 +45,17 @@ def votes_of(world: Any) -> dict[str, dict[str, Any]]:
 
 def _expected_votes(user: Any) -> set[int]:
     """Votes under the places where the user reads deliberation, or in the communities of those
-    places (a resident's household grant reaches its community)."""
+    places (a resident's household grant reaches its community); drafts only where it runs
+    deliberation."""
     paths = granted_paths(user, DelibCap.VIEW)
     reach = set(paths) | {p[:COMMUNITY] for p in paths if len(p) >= COMMUNITY}
-    return {v.pk for v in Vote.objects.all() if any(v.place_path.startswith(p) for p in reach)}
+    running = granted_paths(user, DelibCap.RUN)
+    return {
+        v.pk
+        for v in Vote.objects.all()
+        if any(v.place_path.startswith(p) for p in reach)
+        and (v.status != VoteStatus.DRAFT or any(v.place_path.startswith(p) for p in running))
+    }
 
 
 @pytest.mark.django_db
@@ -84,4 +91,9 @@ class TestAuthzVotes(AuthzCases):
         }
 
     def populate(self, world: Any) -> None:
+        """The votes, and a draft in each community (its organisers see it, its residents not)."""
+        from linli.deliberation.services.votes import vote_create
+
         votes_of(world)
+        for tag in ("a", "b"):
+            vote_create(actor=SYSTEM, place=world.places[f"community_{tag}"], title="草拟中")

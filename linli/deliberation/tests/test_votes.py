@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from linli.core.access import SYSTEM, Role
@@ -51,7 +52,7 @@ from linli.deliberation.services.votes import (
 )
 from linli.people.models import Household, Person, Relation, Tenure
 from linli.people.services import household_create, membership_grant, person_create
-from linli.testing import make_user, png_bytes
+from linli.testing import make_user, png_bytes, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -415,7 +416,9 @@ def test_the_sweep_is_a_periodic_task() -> None:
     assert sweep_due_votes in periodic_tasks()
 
 
-def test_art278_through_the_service_equals_the_command_on_the_published_json(world: Any, tmp_path: Any) -> None:
+def test_art278_through_the_service_equals_the_command_on_the_published_json(
+    world: Any, tmp_path: Any, client: Any
+) -> None:
     """Pingan's owners vote on using the maintenance fund (a special matter): eight units of
     seven owners, one owning two; the published register and ballots recount to the same."""
     areas = ["89.50", "120.00", "75.25", "101.10", "66.00", "93.75", "110.40"]
@@ -427,12 +430,16 @@ def test_art278_through_the_service_equals_the_command_on_the_published_json(wor
         account = make_user(f"own{n}", Role.RESIDENT, house.place, person=head_of(house))
         vote_cast(actor=account, vote=vote, choices=[choice])
     vote = vote_close(actor=world.secretary, vote=vote)
-    document = tally_document(vote)
+    sign_in(client, world.users["resident"])  # any reader of the community may download it
+    download = client.get(reverse("deliberation:vote_register_json", args=[vote.pk]))
+    assert download.status_code == 200 and download["Content-Type"].startswith("application/json")
+    document = json.loads(download.content)
+    assert document == json.loads(json.dumps(tally_document(vote)))
     assert len(document["electors"]) == 8 and len(document["ballots"]) == 7  # the twin unit voted with its owner
     assert {e["owner"] for e in document["electors"] if e["id"] == str(Elector.objects.get(household=twin).pk)} == {
         "O1"
     }
-    text = json.dumps(document, ensure_ascii=False)
+    text = download.content.decode("utf-8")
     assert "业主" not in text and "张建国" not in text
     path = tmp_path / "vote.json"
     path.write_text(text, encoding="utf-8")

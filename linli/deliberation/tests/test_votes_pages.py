@@ -139,3 +139,29 @@ def test_the_home_page_offers_the_votes_and_counts_those_waiting(client: Any, wo
     vote_cast(actor=resident, vote=vote, choices=["yes"])
     [todo] = [t for t in todos_for(resident) if t.key == "todo-votes"]
     assert todo.count == 0 and vote.title not in client.get(todo.href).content.decode()
+
+
+def test_a_draft_is_for_its_organisers_and_the_list_costs_the_same_whatever_its_length(client: Any, world: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from linli.deliberation.services.votes import vote_create
+
+    draft = vote_create(actor=world.secretary, place=world.community_a, title="草拟中的表决")
+    api = APIClient()
+    sign_in(api, world.users["resident"])
+    assert api.get(f"/api/votes/{draft.pk}/").status_code == 404
+    sign_in(api, world.secretary)
+    assert api.get(f"/api/votes/{draft.pk}/").status_code == 200
+    sign_in(client, world.users["resident"])
+    url = reverse("deliberation:votes", args=[world.community_a.code])
+    opened(world)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for n in range(5):
+        opened(world, title=f"表决{n}")
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(url).content.decode()
+    assert "表决4" in page and "草拟中的表决" not in page
+    assert len(many) == len(few)
