@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import translation
+from django.utils.translation import gettext
 
 from linli.core.access import Actor, get_or_404, scope_for, under
 from linli.deliberation.access import community_paths
@@ -241,7 +242,7 @@ def _compute(vote: Vote) -> dict[str, Any]:
         result["by_channel"] = channels
     if vote.secret and len(ballots) < SECRET_MIN_VOTERS:
         result["withheld"] = True
-        result["reason"] = "参与表决的不足五人，按无记名投票规则不公布结果"
+        result["reason"] = gettext("参与表决的不足五人，按无记名投票规则不公布结果")
         return result
     for option in options:
         counted = tally(

@@ -73,6 +73,18 @@ def test_the_journey_through_the_pages(client: Any, world: Any) -> None:
     client.post(paper, {"sheet": "A1", "elector": line.pk, "choice": "no"})
     assert Participation.objects.get(vote=vote, elector=line).channel == "paper"
     client.post(paper, {"sheet": "A2", "elector": "x", "choice": "no"})  # not a register number: a message
+    odd = Elector.objects.get(vote=vote, household=houses[3])
+    client.post(paper, {"sheet": "A3", "elector": odd.pk, "choice": "yes"})
+    sign_in(client, world.grid_worker)
+    client.post(paper, {"sheet": "A3", "elector": odd.pk, "choice": "abstain"})
+    listed = client.get(paper).content.decode()
+    assert 'id="mismatch-count">1<' in listed.replace(" ", "") or ">1</span>" in listed
+    assert f"#{odd.pk} 同意" in listed and f"#{odd.pk} 弃权" in listed
+    client.post(paper, {"sheet": "A3", "elector": odd.pk, "choice": "abstain"})  # the grid worker's own: refused
+    sign_in(client, world.community_staff)
+    client.post(paper, {"sheet": "A3", "elector": odd.pk, "choice": "abstain"})  # settles it
+    assert Participation.objects.get(vote=vote, elector=odd).channel == "paper"
+    sign_in(client, world.secretary)
     door = Elector.objects.get(vote=vote, household=houses[2])
     entry = reverse("deliberation:vote_entry", args=[vote.pk])
     assert client.get(entry).status_code == 200
@@ -83,13 +95,14 @@ def test_the_journey_through_the_pages(client: Any, world: Any) -> None:
     vote.refresh_from_db()
     assert vote.status == VoteStatus.CLOSED
     done = client.get(reverse("deliberation:vote", args=[vote.pk])).content.decode()
-    assert 'id="vote-result"' in done and "通过" in done
+    assert 'id="vote-result"' in done and "<strong>未通过</strong>" in done  # 2 of 4 agree: not more than half
+    assert vote.result["passed"] is False and vote.result["voters"] == 4
     notice = client.get(reverse("deliberation:vote_notice", args=[vote.pk])).content.decode()
     assert vote.register_fingerprint in notice and "过半数" in notice
     download = client.get(reverse("deliberation:vote_register_json", args=[vote.pk]))
     document = json.loads(download.content)
     assert document["register_fingerprint"] == vote.register_fingerprint
-    assert len(document["electors"]) == 5 and len(document["ballots"]) == 3
+    assert len(document["electors"]) == 5 and len(document["ballots"]) == 4
     assert head_of(houses[0]).name not in download.content.decode("utf-8")
 
 

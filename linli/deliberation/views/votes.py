@@ -317,10 +317,23 @@ def vote_close(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("deliberation:vote", pk=vote.pk)
 
 
+def _keyed(labels: dict[str, str], entry: Any) -> str:
+    """One keying as the counters read it: the register number (named votes) and the options."""
+    if entry is None:
+        return ""
+    chosen = _("、").join(labels.get(c, c) for c in entry.choices)
+    return f"#{entry.elector_id} {chosen}" if entry.elector_id else chosen
+
+
 def _sheets(vote: Vote) -> dict[str, Any]:
     sheets = sel.paper_sheets(vote)
+    labels = dict(_options(vote))
     return {
-        "mismatches": [s for s in sheets if s.status == PaperStatus.MISMATCH],
+        "mismatches": [
+            (s.sheet, _keyed(labels, s.first), _keyed(labels, s.second))
+            for s in sheets
+            if s.status == PaperStatus.MISMATCH
+        ],
         "waiting": [s for s in sheets if s.status == PaperStatus.KEYED_ONCE],
         "refused": [s for s in sheets if s.status == PaperStatus.REFUSED],
         "counted": sum(1 for s in sheets if s.status == PaperStatus.COUNTED),
