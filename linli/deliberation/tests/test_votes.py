@@ -31,6 +31,7 @@ from linli.deliberation.models import (
     PaperEntry,
     PaperStatus,
     Participation,
+    Vote,
     VoteRule,
     VoteStatus,
 )
@@ -409,11 +410,19 @@ def test_the_sweep_closes_votes_past_their_time(world: Any) -> None:
     assert vote.status == VoteStatus.CLOSED and vote.result["reason"] == "没有人参与表决"
 
 
-def test_the_sweep_is_a_periodic_task() -> None:
+def test_the_sweep_is_a_periodic_task_that_schedules_its_next_run(world: Any) -> None:
+    from django_tasks_db.models import DBTaskResult
+
     from linli.core.registry import periodic_tasks
     from linli.deliberation.tasks import sweep_due_votes
 
     assert sweep_due_votes in periodic_tasks()
+    vote = opened(world, closes_at=timezone.now() + dt.timedelta(hours=1))
+    Vote.objects.filter(pk=vote.pk).update(closes_at=timezone.now() - dt.timedelta(minutes=1))
+    assert sweep_due_votes.call() == {"closed": 1}
+    assert Vote.objects.get(pk=vote.pk).status == VoteStatus.CLOSED
+    later = DBTaskResult.objects.get(task_path=sweep_due_votes.module_path, status="READY")
+    assert later.run_after is not None and later.run_after > timezone.now()
 
 
 def test_art278_through_the_service_equals_the_command_on_the_published_json(
