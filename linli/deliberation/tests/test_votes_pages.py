@@ -178,3 +178,14 @@ def test_a_draft_is_for_its_organisers_and_the_list_costs_the_same_whatever_its_
         page = client.get(url).content.decode()
     assert "表决4" in page and "草拟中的表决" not in page
     assert len(many) == len(few)
+
+
+def test_representatives_are_named_when_the_vote_opens(client: Any, world: Any) -> None:
+    from linli.deliberation.services.votes import vote_create
+
+    vote = vote_create(actor=world.secretary, place=world.community_a, title="代表表决", electorate="representatives")
+    sign_in(client, world.secretary)
+    page = client.get(reverse("deliberation:vote", args=[vote.pk])).content.decode()
+    assert f'name="representative" value="{world.resident_a.pk}"' in page
+    client.post(reverse("deliberation:vote_open", args=[vote.pk]), {"representative": [world.resident_a.pk, "x"]})
+    assert list(Elector.objects.filter(vote=vote).values_list("person_id", flat=True)) == [world.resident_a.pk]

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from linli.core.access import Actor, scope_for
 from linli.core.audit import audit_export
 from linli.core.errors import Conflict, error_response
-from linli.core.pages import attempt, int_or_none, messages_of
+from linli.core.pages import attempt, int_or_none, ints, messages_of
 from linli.core.pagination import paginate
 from linli.core.photos import PhotoUpload
 from linli.deliberation import selectors_votes as sel
@@ -220,8 +220,18 @@ def vote_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_count": scope.reaches(DelibCap.COUNT, vote.place_path),
             "can_download": sel.can_download(vote),
             "multiple": vote.options_kind == OptionsKind.SEVERAL_OF,
+            "candidates": [(p.pk, mask_name(p.name)) for p in _candidates(user, vote)[:300]]
+            if vote.status == VoteStatus.DRAFT
+            and vote.electorate == Electorate.REPRESENTATIVES
+            and scope.allows(DelibCap.RUN, vote.place_path)
+            else [],
         },
     )
+
+
+def _candidates(user: Any, vote: Vote) -> Any:
+    """Who may be named a residents' representative of a vote: the people of its place."""
+    return person_list(actor=user).filter(place__path__startswith=vote.place_path).order_by("name", "pk")
 
 
 def _so_far(vote: Vote) -> dict[str, Any] | None:
@@ -303,7 +313,13 @@ def vote_open(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     vote = sel.access_vote(user, pk)
     _require(user, DelibCap.RUN, vote)
-    attempt(request, lambda: services.vote_open(actor=user, vote=vote), _("表决已开始，名册已冻结"))
+    wanted = set(ints(request.POST.getlist("representative")))
+    named = list(_candidates(user, vote).filter(pk__in=wanted)) if wanted else None
+    attempt(
+        request,
+        lambda: services.vote_open(actor=user, vote=vote, representatives=named),
+        _("表决已开始，名册已冻结"),
+    )
     return redirect("deliberation:vote", pk=vote.pk)
 
 
