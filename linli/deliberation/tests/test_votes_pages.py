@@ -189,3 +189,47 @@ def test_representatives_are_named_when_the_vote_opens(client: Any, world: Any) 
     assert f'name="representative" value="{world.resident_a.pk}"' in page
     client.post(reverse("deliberation:vote_open", args=[vote.pk]), {"representative": [world.resident_a.pk, "x"]})
     assert list(Elector.objects.filter(vote=vote).values_list("person_id", flat=True)) == [world.resident_a.pk]
+
+
+def test_numbers_out_of_range_are_refused_not_errors(client: Any, world: Any) -> None:
+    vote = opened(world)
+    huge = "9" * 25
+    sign_in(client, world.secretary)
+    assert client.get(f"/deliberation/votes/{huge}/").status_code == 404
+    assert client.get(f"/deliberation/votes/proxies/{huge}/scan/").status_code == 404
+    for url in (reverse("deliberation:vote_entry", args=[vote.pk]), reverse("deliberation:vote_paper", args=[vote.pk])):
+        response = client.post(
+            url, {"elector": huge, "sheet": "H1", "channel": "door", "collector": huge, "choice": "yes"}
+        )
+        assert response.status_code == 302, url
+    made = client.post(
+        reverse("deliberation:vote_new", args=[world.community_a.code]),
+        {"title": "大数", "topic": huge, "meeting": huge, "max_choices": huge, "closes_at": "不是时间"},
+    )
+    assert made.status_code == 302
+    api = APIClient()
+    sign_in(api, world.users["resident"])
+    cast = api.post(f"/api/votes/{vote.pk}/cast/", {"choices": ["yes"], "elector": int(huge)}, format="json")
+    assert cast.status_code == 400
+    assert api.get(f"/api/votes/{huge}/").status_code == 404
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "zh-hant", "en"])
+def test_every_votes_page_renders_in_every_language(client: Any, world: Any, lang: str) -> None:
+    running = opened(world, options_kind="one_of", options=["甲", "乙"], secret=True)
+    closed = opened(world, title="已结束的表决")
+    vote_cast(actor=world.users["resident"], vote=closed, choices=["yes"])
+    vote_close(actor=world.secretary, vote=closed)
+    client.cookies["linli_lang"] = lang
+    sign_in(client, world.secretary)
+    for url in (
+        reverse("deliberation:votes", args=[world.community_a.code]),
+        reverse("deliberation:vote", args=[running.pk]),
+        reverse("deliberation:vote", args=[closed.pk]),
+        reverse("deliberation:vote_notice", args=[closed.pk]),
+        reverse("deliberation:vote_paper", args=[running.pk]),
+        reverse("deliberation:vote_entry", args=[running.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, (lang, url)
+        assert f'lang="{lang}"' in response.content.decode()
