@@ -137,6 +137,11 @@ def vote_create(
         max_choices = 1
     if closes_at is not None and closes_at <= timezone.now():
         errors["closes_at"] = [_("截止时间应在将来")]
+    for field, linked in (("topic", topic), ("meeting", meeting)):
+        if linked is not None and not (
+            place.path.startswith(linked.place_path) or linked.place_path.startswith(place.path)
+        ):
+            errors[field] = [_("表决的范围与所关联的议题或议事会不在同一社区")]
     if errors:
         raise ValidationError(errors)
     vote = Vote.objects.create(

@@ -210,6 +210,17 @@ def test_what_cannot_be_put_to_a_vote(world: Any) -> None:
         vote_create(actor=world.grid_worker, place=world.community_a, title="x")
     with pytest.raises(PermissionDenied):
         vote_create(actor=world.secretary, place=world.community_b, title="x")
+    now = timezone.now()
+    elsewhere = Meeting.objects.create(
+        place=world.community_b,
+        kind="council",
+        title="B",
+        starts_at=now,
+        ends_at=now + dt.timedelta(hours=1),
+        venue="B",
+    )
+    with pytest.raises(ValidationError):
+        vote_create(actor=world.secretary, place=world.community_a, title="x", meeting=elsewhere)
     empty = vote_create(actor=world.secretary, place=world.community_a, title="x", electorate="owners")
     with pytest.raises(ValidationError):
         vote_open(actor=world.secretary, vote=empty)  # no owned unit with an area
