@@ -171,6 +171,18 @@ def vote_create(
 # --- opening: the register ------------------------------------------------------------------------
 
 
+def _audit_status(actor: Actor, vote: Vote, **changes: Any) -> None:
+    """The audit entry of a vote that opened or closed (its new status and what came with it)."""
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=vote,
+        place=vote.place,
+        field="status",
+        changes={"status": vote.status, **changes},
+    )
+
+
 def _lock(vote: Vote) -> Vote:
     return Vote.objects.select_for_update().select_related("place").get(pk=vote.pk)
 
@@ -270,14 +282,7 @@ def vote_open(
     vote.status = VoteStatus.OPEN
     vote.opened_at = now
     vote.save(update_fields=["register_fingerprint", "register_heads", "register_area", "status", "opened_at"])
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.UPDATE,
-        target=vote,
-        place=vote.place,
-        field="status",
-        changes={"status": VoteStatus.OPEN, "electors": len(electors), "fingerprint": vote.register_fingerprint},
-    )
+    _audit_status(actor, vote, electors=len(electors), fingerprint=vote.register_fingerprint)
     return vote
 
 
@@ -707,14 +712,7 @@ def vote_close(*, actor: Actor, vote: Vote, now: dt.datetime | None = None) -> V
     vote.save(update_fields=["result", "status", "closed_at"])
     if vote.secret:
         PaperEntry.objects.filter(vote=vote).delete()
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.UPDATE,
-        target=vote,
-        place=vote.place,
-        field="status",
-        changes={"status": VoteStatus.CLOSED, "passed": vote.result.get("passed")},
-    )
+    _audit_status(actor, vote, passed=vote.result.get("passed"))
     hooks.vote_closed(vote)
     return vote
 

@@ -72,6 +72,11 @@ def _options(vote: Vote) -> list[tuple[str, str]]:
     return [(o.code, option_label(vote, o.code, o.label)) for o in vote.options.all()]
 
 
+def _ballot(vote: Vote) -> dict[str, Any]:
+    """What every page with a ballot form needs: the vote, its options, radio or checkboxes."""
+    return {"vote": vote, "options": _options(vote), "multiple": vote.options_kind == OptionsKind.SEVERAL_OF}
+
+
 def _result_rows(vote: Vote) -> dict[str, Any] | None:
     """The stored result with its options' labels and reasons in the reader's language."""
     if vote.status != VoteStatus.CLOSED or not vote.result:
@@ -205,9 +210,8 @@ def vote_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "deliberation/votes_detail.html",
         {
-            "vote": vote,
+            **_ballot(vote),
             "crumbs": place_crumbs(user, vote.place, DelibCap.VIEW),
-            "options": _options(vote),
             "mine": list(groups.values()),
             "my_units": _electors_text(mine) if vote.electorate == Electorate.OWNERS else [],
             "done": done,
@@ -219,7 +223,6 @@ def vote_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_enter": scope.reaches(DelibCap.CHECK_IN, vote.place_path),
             "can_count": scope.reaches(DelibCap.COUNT, vote.place_path),
             "can_download": sel.can_download(vote),
-            "multiple": vote.options_kind == OptionsKind.SEVERAL_OF,
             "candidates": [(p.pk, mask_name(p.name)) for p in _candidates(user, vote)[:300]]
             if vote.status == VoteStatus.DRAFT
             and vote.electorate == Electorate.REPRESENTATIVES
@@ -381,9 +384,7 @@ def vote_paper(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "deliberation/votes_paper.html",
         {
-            "vote": vote,
-            "options": _options(vote),
-            "multiple": vote.options_kind == OptionsKind.SEVERAL_OF,
+            **_ballot(vote),
             "handed_out": sel.handed_out(vote) if vote.secret else None,
             "min_papers": sel.SECRET_MIN_VOTERS,
             **_sheets(vote),
@@ -471,9 +472,7 @@ def _entry_page(request: HttpRequest, vote: Vote) -> HttpResponse:
         request,
         "deliberation/votes_entry.html",
         {
-            "vote": vote,
-            "options": _options(vote),
-            "multiple": vote.options_kind == OptionsKind.SEVERAL_OF,
+            **_ballot(vote),
             "rows": rows,
             "page": page,
             "q": q,
