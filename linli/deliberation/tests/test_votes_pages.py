@@ -96,6 +96,7 @@ def test_the_journey_through_the_pages(client: Any, world: Any) -> None:
     assert vote.status == VoteStatus.CLOSED
     done = client.get(reverse("deliberation:vote", args=[vote.pk])).content.decode()
     assert 'id="vote-result"' in done and "<strong>未通过</strong>" in done  # 2 of 4 agree: not more than half
+    assert "上门收票 1、网上投票 1、纸质票 2" in done  # participation by channel (named votes only)
     assert vote.result["passed"] is False and vote.result["voters"] == 4
     notice = client.get(reverse("deliberation:vote_notice", args=[vote.pk])).content.decode()
     assert vote.register_fingerprint in notice and "过半数" in notice

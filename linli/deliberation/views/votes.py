@@ -93,6 +93,8 @@ def _result_rows(vote: Vote) -> dict[str, Any] | None:
         for o in result.get("options", [])
     ]
     result["leading_labels"] = [labels.get(c, c) for c in result.get("leading", [])]
+    # named votes only: a secret vote's result has no breakdown by channel
+    result["channels"] = [(Channel(c).label, n) for c, n in sorted(result.get("by_channel", {}).items())]
     result["reason"] = _(result["reason"]) if result.get("reason") else ""
     result["area_m2"] = {k: sel.hundredths_text(result["participation_area"][k]) for k in ("part", "whole")}
     return result
