@@ -38,4 +38,15 @@ class DeliberationConfig(AppConfig):
         register_api_viewset("topics", TopicViewSet, "topic")
         # --- meetings and decisions (register here) ---
         # --- votes (register here) ---
+        from linli.core.registry import register_api_viewset, register_periodic, register_tile, register_todo
+        from linli.deliberation.api_votes import VoteViewSet
+        from linli.deliberation.tasks import sweep_due_votes
+        from linli.deliberation.tiles_votes import VOTE_TILES, VOTE_TODOS
+
+        register_periodic(sweep_due_votes)
+        register_api_viewset("votes", VoteViewSet, "vote")
+        for vote_tile in VOTE_TILES:
+            register_tile(vote_tile)
+        for vote_todo in VOTE_TODOS:
+            register_todo(vote_todo)
         # --- conventions (register here) ---

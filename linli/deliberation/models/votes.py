@@ -17,8 +17,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import PlaceScoped, PlaceScopedQuerySet
+from linli.core.access import Actor, PlaceScoped, PlaceScopedQuerySet
 from linli.core.models import TimeStampedModel
+from linli.deliberation.access import community_also
 
 __all__ = [
     "Ballot",
@@ -27,6 +28,7 @@ __all__ = [
     "Electorate",
     "OptionsKind",
     "PaperEntry",
+    "PaperStatus",
     "Participation",
     "Proxy",
     "SecretBallot",
@@ -113,6 +115,16 @@ class Vote(TimeStampedModel, PlaceScoped):
 
     def __str__(self) -> str:
         return self.title
+
+    @classmethod
+    def visible_also(cls, actor: Actor, capability: str) -> models.Q | None:
+        """The votes of the communities where the actor reads deliberation (a resident's
+        household grant reaches its community's votes)."""
+        return community_also(actor, capability) if capability == "view_deliberation" else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == VoteStatus.OPEN
 
 
 class VoteOption(models.Model):
@@ -227,8 +239,16 @@ class SecretBallot(models.Model):
         return f"{self.vote_id}"
 
 
+class PaperStatus(models.TextChoices):
+    KEYED_ONCE = "once", _("待第二次录入")
+    COUNTED = "counted", _("已计入")
+    MISMATCH = "mismatch", _("两次录入不一致")
+    REFUSED = "refused", _("未计入")
+
+
 class PaperEntry(models.Model):
-    """One keying of a paper ballot; a sheet counts when two different staff keyed it alike."""
+    """One keying of a paper ballot; a sheet counts when two different staff keyed it alike.
+    Both keyings of a sheet carry the sheet's status (and, when it was not counted, why)."""
 
     vote = models.ForeignKey(Vote, on_delete=models.PROTECT, related_name="paper_entries")
     sheet = models.CharField(_("票号"), max_length=20)
@@ -237,6 +257,8 @@ class PaperEntry(models.Model):
     choices = ArrayField(models.CharField(max_length=12))
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
+    status = models.CharField(_("状态"), max_length=8, choices=PaperStatus.choices, default=PaperStatus.KEYED_ONCE)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
 
     class Meta:
         constraints = [
