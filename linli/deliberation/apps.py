@@ -21,5 +21,19 @@ class DeliberationConfig(AppConfig):
         register_routes("linli.deliberation.urls", prefix="deliberation/", order=55)
         # --- topics (register here) ---
         # --- meetings and decisions (register here) ---
+        from linli.core.notify import register_kind
+        from linli.core.registry import register_api_viewset, register_periodic, register_tile
+        from linli.deliberation.api_meetings import DecisionViewSet, MeetingViewSet
+        from linli.deliberation.notifications_meetings import KINDS as MEETING_KINDS
+        from linli.deliberation.tasks_meetings import sweep_meeting_reminders
+        from linli.deliberation.tiles_meetings import TILES as MEETING_TILES
+
+        for kind in MEETING_KINDS:
+            register_kind(kind)
+        for tile in MEETING_TILES:
+            register_tile(tile)
+        register_periodic(sweep_meeting_reminders)
+        register_api_viewset("meetings", MeetingViewSet, "meeting")
+        register_api_viewset("decisions", DecisionViewSet, "decision")
         # --- votes (register here) ---
         # --- conventions (register here) ---
