@@ -292,6 +292,8 @@ def meetings_place(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _form_context(request: HttpRequest, place: Place, meeting: Meeting | None) -> dict[str, Any]:
+    """The planning form's values: what was posted (a refused form keeps them), else the
+    meeting's, else a week from now at 19:00."""
     user = _user(request)
     zone = timezone.get_default_timezone()
     chosen: set[int] = set()
@@ -303,7 +305,25 @@ def _form_context(request: HttpRequest, place: Place, meeting: Meeting | None) -
             else:
                 free.append(item.title)
     start = (meeting.starts_at if meeting else timezone.now() + dt.timedelta(days=7)).astimezone(zone)
-    end = meeting.ends_at.astimezone(zone) if meeting else start + dt.timedelta(hours=2)
+    end = meeting.ends_at.astimezone(zone) if meeting else start
+    values = {
+        "kind": meeting.kind if meeting else MeetingKind.BENCH,
+        "title": meeting.title if meeting else "",
+        "date": start.date().isoformat(),
+        "start": start.strftime("%H:%M") if meeting else "19:00",
+        "end": end.strftime("%H:%M") if meeting else "21:00",
+        "venue": meeting.venue if meeting else "",
+        "quorum": str(meeting.quorum or "") if meeting else "",
+        "open_to_place": bool(meeting and meeting.open_to_place),
+        "agenda": "\n".join(free),
+    }
+    if request.method == "POST":
+        post = request.POST
+        values.update(
+            {k: post.get(k, "") for k in ("kind", "title", "date", "start", "end", "venue", "quorum", "agenda")}
+        )
+        values["open_to_place"] = post.get("open_to_place") == "1"
+        chosen = set(ints(post.getlist("topic")))
     return {
         "place": place,
         "meeting": meeting,
@@ -311,10 +331,7 @@ def _form_context(request: HttpRequest, place: Place, meeting: Meeting | None) -
         "kinds": MeetingKind.choices,
         "topics": list(sel.topics_for_place(user, place)[:100]),
         "chosen": chosen,
-        "agenda_text": "\n".join(free),
-        "date": start.date().isoformat(),
-        "start": start.strftime("%H:%M") if meeting else "19:00",
-        "end": end.strftime("%H:%M") if meeting else "21:00",
+        "f": values,
     }
 
 
