@@ -21,6 +21,7 @@ from linli.deliberation.services import meetings as services
 from linli.deliberation.tests.meetings_world import add_people, plan, topic
 from linli.needs.models import Channel, Dispatch, Need, Status
 from linli.testing import png_bytes, sign_in
+from tests.schema import assert_matches_schema
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -245,6 +246,9 @@ def test_api_meetings_rsvp_checkin_and_decisions(held: Any) -> None:
     sign_in(api, held.users["wang"])
     response = api.get("/api/meetings/")
     assert response.status_code == 200
+    assert_matches_schema("GET", "/api/meetings/", 200, response.json())
+    detail = api.get(f"/api/meetings/{held.meeting.pk}/")
+    assert_matches_schema("GET", f"/api/meetings/{held.meeting.pk}/", 200, detail.json())
     [row] = [r for r in response.json()["results"] if r["id"] == held.meeting.pk]
     assert row["my_rsvp"] == "pending" and row["minutes"] is None and row["agenda"][0]["topic"] == held.drains.pk
     response = api.post(f"/api/meetings/{held.meeting.pk}/rsvp/", {"rsvp": "yes"}, format="json")
@@ -252,11 +256,17 @@ def test_api_meetings_rsvp_checkin_and_decisions(held: Any) -> None:
     assert api.post(f"/api/meetings/{held.meeting.pk}/rsvp/", {"rsvp": "x"}, format="json").status_code == 400
     response = api.post("/api/meetings/checkin/", {"token": held.meeting.checkin_token}, format="json")
     assert response.status_code == 200 and response.json() == {"meeting": held.meeting.pk, "first": True}
+    assert_matches_schema("POST", "/api/meetings/checkin/", 200, response.json())
     response = api.post("/api/meetings/checkin/", {"token": held.meeting.checkin_token}, format="json")
     assert response.json()["first"] is False
     assert api.post("/api/meetings/checkin/", {"token": "nope"}, format="json").status_code == 404
     decision = decide(held)
-    rows = api.get("/api/decisions/").json()["results"]
+    body = api.get("/api/decisions/").json()
+    assert_matches_schema("GET", "/api/decisions/", 200, body)
+    assert_matches_schema(
+        "GET", f"/api/decisions/{decision.pk}/", 200, api.get(f"/api/decisions/{decision.pk}/").json()
+    )
+    rows = body["results"]
     assert [r["id"] for r in rows] == [decision.pk] and rows[0][
         "owner_name"
     ] == "王*"  # masked: a resident sees no one in full
