@@ -214,7 +214,7 @@ def test_each_invitee_is_reminded_once_the_day_before(mw: Any) -> None:
     assert meeting_reminders_sweep(now=morning) == 2  # not wang, who said no
     assert meeting_reminders_sweep(now=morning + dt.timedelta(hours=1)) == 0
     deliver_notifications()
-    reminders = [m for m in read_outbox()[before:]]
+    reminders = read_outbox()[before:]
     assert {m["to"] for m in reminders} == {RESIDENT_PHONE, mw.users["building_leader"].person.phone}
     assert all(m["body"].startswith("【邻里】提醒：") for m in reminders)
     assert Invitation.objects.filter(meeting=meeting, reminded_at__isnull=False).count() == 2
