@@ -17,7 +17,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.notify import NotificationKind, Recipient
-from linli.deliberation.models import Invitation, Meeting
+from linli.deliberation.models import Decision, Invitation, Meeting
 
 #: Invitations named by one notification.
 BATCH = 200
@@ -93,4 +93,36 @@ REMINDER = NotificationKind(
     values=_values,
     example=_EXAMPLE,
 )
-KINDS = [INVITED, CHANGED, CANCELLED, REMINDER]
+
+
+def _owner(payload: dict[str, Any]) -> list[Recipient]:
+    phone = (
+        Decision.objects.filter(pk=payload["decision"]).exclude(owner__phone="").values_list("owner__phone", flat=True)
+    ).first()
+    return [Recipient(phone=phone)] if phone else []
+
+
+def _decision_values(payload: dict[str, Any]) -> dict[str, Any]:
+    decision = Decision.objects.filter(pk=payload["decision"]).first()
+    if decision is None:
+        return {"text": "", "due": "", "link": ""}
+    return {
+        "text": _short(decision.text, DECISION_CHARS),
+        "due": date_format(decision.due, "SHORT_DATE_FORMAT"),
+        "link": settings.LINLI_SITE_URL.rstrip("/") + reverse("deliberation:decision", kwargs={"pk": decision.pk}),
+    }
+
+
+DECISION_CHARS = 30
+OWNER = NotificationKind(
+    key="deliberation.decision_owner",
+    text=_("【邻里】议事会决定由您负责落实：%(text)s，期限%(due)s。详情：%(link)s"),
+    recipients=_owner,
+    values=_decision_values,
+    example={
+        "text": "疏通3栋排水管并请水务公司检修老化管道，费用从维修资金列…",
+        "due": "2026-12-31",
+        "link": "https://linli.example.org/deliberation/decisions/123456/",
+    },
+)
+KINDS = [INVITED, CHANGED, CANCELLED, REMINDER, OWNER]

@@ -580,7 +580,8 @@ def decision_create(
     due: dt.date,
     topic: Topic | None = None,
 ) -> Decision:
-    """Record what the meeting decided, with its owner and due date; its topic is decided."""
+    """Record what the meeting decided, with its owner (told by SMS) and due date; its topic
+    is decided."""
     require(actor, DelibCap.RUN, meeting.place)
     meeting = _lock(meeting)
     if meeting.status == MeetingStatus.CANCELLED:
@@ -594,6 +595,7 @@ def decision_create(
     )
     if topic is not None and topic.status != TopicStatus.DONE:
         _mark_topic(topic, TopicStatus.DECIDED)
+    notify("deliberation.decision_owner", decision=decision.pk)
     audit_record(
         actor=actor, action=AuditEntry.Action.CREATE, target=decision, place=meeting.place, changes={"owner": owner.pk}
     )

@@ -149,6 +149,18 @@ def test_a_need_that_cannot_be_raised_leaves_no_decision_behind(client: Any, hel
     assert "请选择责任人" in response.content.decode()
 
 
+def test_the_owner_is_told_of_their_decision(held: Any, settings: Any, tmp_path: Any) -> None:
+    from linli.accounts.sms import read_outbox
+    from linli.testing import deliver_notifications
+
+    settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+    decision = decide(held)
+    deliver_notifications()
+    [sms] = [m for m in read_outbox() if m["to"] == held.wang.phone and "负责落实" in m["body"]]
+    assert sms["body"].startswith("【邻里】议事会决定由您负责落实：疏通3栋排水管")
+    assert sms["body"].endswith(reverse("deliberation:decision", kwargs={"pk": decision.pk}))
+
+
 def test_a_decision_spawns_a_vote(held: Any) -> None:
     decision = decide(held)
     vote = services.decision_spawn_vote(actor=held.secretary, decision=decision, rule="two_thirds")
@@ -275,3 +287,32 @@ def test_api_meetings_rsvp_checkin_and_decisions(held: Any) -> None:
     sign_in(resident, held.users["resident"])
     assert resident.get("/api/decisions/").json()["results"] == []  # minutes not published
     assert resident.post("/api/meetings/checkin/", {"token": held.meeting.checkin_token}).status_code == 403
+
+
+def test_lists_take_a_fixed_number_of_queries(client: Any, held: Any) -> None:
+    api = APIClient()
+    sign_in(api, held.users["wang"])
+    sign_in(client, held.secretary)
+    urls = [
+        (client, reverse("deliberation:meetings_place", kwargs={"code": held.community_a.code})),
+        (client, reverse("deliberation:decisions_place", kwargs={"code": held.community_a.code})),
+        (client, reverse("deliberation:meetings_mine")),
+        (api, "/api/meetings/"),
+        (api, "/api/decisions/"),
+    ]
+
+    def counts() -> list[int]:
+        found = []
+        for who, url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert who.get(url).status_code == 200, url
+            found.append(len(queries))
+        return found
+
+    decide(held)
+    before = counts()
+    for n in range(5):
+        meeting = plan(held, title=f"议事会{n}", topics=[topic(held, title=f"议题{n}")], agenda=["其他"])
+        services.invite_by_households(actor=held.secretary, meeting=meeting, households=[held.household_102])
+        decide(held, meeting=meeting, with_topic=False)
+    assert counts() == before
