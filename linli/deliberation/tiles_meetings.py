@@ -33,7 +33,7 @@ TILES = [
         title_for=_title,
         note=_("邀请、签到、会议记录"),
         url_name="deliberation:meetings_mine",
-        shown=lambda actor: scope_for(actor).holds_anywhere(DelibCap.RUN) or has_upcoming_invitation(actor),
+        shown=lambda actor: scope_for(actor).holds_anywhere(DelibCap.CHECK_IN) or has_upcoming_invitation(actor),
         order=65,
     ),
     Tile(

@@ -35,6 +35,13 @@ EXPECTED = {
         "deliberation:decisions_place",
     },
     "wang": {"deliberation:meetings_mine", "deliberation:meeting", "deliberation:meeting_checkin"},
+    # keeps the door of the meetings of its grid (building A's), not of the community's
+    "grid_worker": {
+        "deliberation:meetings_mine",
+        "deliberation:meetings_place",
+        "deliberation:meeting",
+        "deliberation:meeting_door",
+    },
     "street_official": {"deliberation:decisions_overdue", "deliberation:decision"},
     "resident": set(),
 }

@@ -134,7 +134,8 @@ def meetings_mine(request: HttpRequest) -> HttpResponse:
         {
             "page": paginate(request, invitations, per_page=PER_PAGE),
             "past": past,
-            "places": list(places_rooted(user, DelibCap.RUN).order_by("path")[:20]),
+            # where the reader plans meetings or keeps their door (every planner keeps it too)
+            "places": list(places_rooted(user, DelibCap.CHECK_IN).order_by("path")[:20]),
             "oversee": list(places_rooted(user, DelibCap.OVERSEE).order_by("path")[:20]),
         },
     )
