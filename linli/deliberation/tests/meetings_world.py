@@ -49,7 +49,9 @@ def add_people(world: Any) -> Any:
         phone=WANG_PHONE,
         birth_date=dt.date(1975, 3, 1),
     )
-    world.users["wang"] = make_user("wang", Role.RESIDENT, world.household_102.place, person=world.wang)
+    world.users["wang"] = make_user(
+        "wang", Role.RESIDENT, world.household_102.place, person=world.wang, phone=WANG_PHONE
+    )
     return world
 
 

@@ -330,3 +330,31 @@ def test_a_resident_reads_only_the_meetings_of_their_community_or_invited(mw: An
     services.invite_by_households(actor=mw.secretary, meeting=mine, households=[mw.household_102])
     assert [i.meeting for i in sel.my_invitations(actor=mw.users["wang"], upcoming=True)] == [mine]
     assert sel.has_upcoming_invitation(mw.users["wang"])
+
+
+def test_the_door_code_survives_the_sms_sign_in(client: Any, mw: Any, soon: Any) -> None:
+    """A resident scans the door's code without a session: after the sign-in page, the SMS
+    link, the phone and the code, they are back on the check-in page, and one tap checks them in."""
+    import re
+    from urllib.parse import urlsplit
+
+    from tests.test_accounts import _form_next, _last_code
+
+    wanted = reverse("deliberation:meeting_checkin", kwargs={"token": soon.checkin_token})
+    login = client.get(client.get(wanted)["Location"]).content.decode()
+    href = re.search(r'<a[^>]*id="sms-login"[^>]*href="([^"]+)"|<a[^>]*href="([^"]+)"[^>]*id="sms-login"', login)
+    assert href, "the sign-in page links to the SMS sign-in"
+    link = (href.group(1) or href.group(2)).replace("&amp;", "&")
+    page = client.get(link)
+    response = client.post(link, {"phone": WANG_PHONE, "next": _form_next(page.content.decode(), "request-code")})
+    assert response.status_code == 302
+    confirm = client.get(response["Location"]).content.decode()
+    data = {"code": _last_code(WANG_PHONE)}
+    carried = _form_next(confirm, "confirm-code")
+    if carried:
+        data["next"] = carried
+    response = client.post(response["Location"], data)
+    assert response.status_code == 302 and urlsplit(response["Location"]).path == wanted
+    assert 'id="checkin-button"' in client.get(wanted).content.decode()
+    client.post(wanted)
+    assert Attendance.objects.get().person == mw.wang
