@@ -358,3 +358,39 @@ def test_the_door_code_survives_the_sms_sign_in(client: Any, mw: Any, soon: Any)
     assert 'id="checkin-button"' in client.get(wanted).content.decode()
     client.post(wanted)
     assert Attendance.objects.get().person == mw.wang
+
+
+def test_planning_and_editing_through_the_pages(client: Any, mw: Any) -> None:
+    drains = topic(mw)
+    sign_in(client, mw.secretary)
+    new = reverse("deliberation:meeting_new", kwargs={"code": mw.community_a.code})
+    assert drains.title in client.get(new).content.decode()
+    day = (timezone.localdate() + dt.timedelta(days=5)).isoformat()
+    fields = {
+        "kind": "monthly",
+        "title": "治政月谈",
+        "date": day,
+        "start": "19:00",
+        "end": "21:00",
+        "venue": "社区广场",
+        "quorum": "20",
+        "topic": [drains.pk],
+        "agenda": "安全提示\n\n垃圾分类",
+    }
+    bad = client.post(new, {**fields, "end": "18:00", "title": "坏的"})
+    assert bad.status_code == 200 and "结束时间须晚于开始时间" in bad.content.decode()
+    assert 'value="坏的"' in bad.content.decode()  # what was typed is kept
+    response = client.post(new, fields)
+    meeting = sel.meeting_list(actor=mw.secretary).get(title="治政月谈")
+    assert response.status_code == 302 and response["Location"].endswith(f"/meetings/{meeting.pk}/invite/")
+    assert [a.title for a in meeting.agenda.all()] == [drains.title, "安全提示", "垃圾分类"]
+    assert meeting.quorum == 20 and meeting.starts_at == local(dt.date.fromisoformat(day), 19)
+    edit = reverse("deliberation:meeting_edit", kwargs={"pk": meeting.pk})
+    assert 'value="社区广场"' in client.get(edit).content.decode()
+    response = client.post(edit, {**fields, "start": "19:30", "topic": [], "quorum": ""})
+    assert response.status_code == 302
+    meeting.refresh_from_db()
+    drains.refresh_from_db()
+    assert meeting.quorum is None and meeting.sequence == 1 and drains.status == TopicStatus.LISTED
+    response = client.post(edit, {**fields, "quorum": "many"})
+    assert "法定人数须为正整数" in response.content.decode()
