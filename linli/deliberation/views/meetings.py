@@ -193,8 +193,7 @@ def meeting_rsvp(request: HttpRequest, pk: int) -> HttpResponse:
                 "rsvp_choices": [(Rsvp.YES, Rsvp.YES.label), (Rsvp.MAYBE, Rsvp.MAYBE.label), (Rsvp.NO, Rsvp.NO.label)],
                 "error": error,
             },
-            status=400 if error else 200,
-        )
+        )  # 200 even for a refusal: htmx swaps no 4xx answer, and the message must show
     if error:
         messages.error(request, error)
     else:
