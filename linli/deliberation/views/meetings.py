@@ -556,6 +556,8 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
             "crumbs": place_crumbs(user, meeting.place, DelibCap.VIEW, link_self=True),
             "attachments": sel.attachments_of(meeting),
             "count": sel.door_count(meeting),
+            "attendees": list(meeting.attendance.select_related("person").order_by("at", "id")[:500]),
+            "can_people": _can(request, PeopleCap.VIEW_PEOPLE, meeting.place_path),
         },
     )
 
