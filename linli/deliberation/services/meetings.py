@@ -719,3 +719,26 @@ def _settle_topic(topic_id: int) -> None:
         _mark_topic(topic, TopicStatus.DONE)
     elif topic.status == TopicStatus.DONE and DecisionStatus.OPEN in statuses:
         _mark_topic(topic, TopicStatus.DECIDED)
+
+
+def decision_vote_closed(vote: Vote) -> None:
+    """When the vote a decision was put to closes (``hooks.on_vote_closed``, inside the votes'
+    transaction): its result is noted on the decision, and a decision the vote rejected is
+    dropped (its topic settled as for any dropped decision)."""
+    passed = (vote.result or {}).get("passed") if isinstance(vote.result, dict) else None
+    for decision in Decision.objects.select_for_update().filter(vote=vote, status=DecisionStatus.OPEN):
+        if passed is False:
+            text = _("表决未通过，决定撤销")
+            decision.status = DecisionStatus.DROPPED
+        else:
+            text = _("表决通过，请抓紧落实") if passed else _("表决已结束")
+        decision.progress = text
+        decision.save(update_fields=["status", "progress", "updated_at"])
+        DecisionNote.objects.create(
+            decision=decision,
+            text=text,
+            status=DecisionStatus.DROPPED if passed is False else "",
+            at=vote.closed_at or timezone.now(),
+        )
+        if decision.topic_id is not None:
+            _settle_topic(decision.topic_id)

@@ -316,3 +316,23 @@ def test_lists_take_a_fixed_number_of_queries(client: Any, held: Any) -> None:
         services.invite_by_households(actor=held.secretary, meeting=meeting, households=[held.household_102])
         decide(held, meeting=meeting, with_topic=False)
     assert counts() == before
+
+
+@pytest.mark.parametrize("passed", [True, False])
+def test_a_decision_learns_the_result_of_its_vote(held: Any, passed: bool) -> None:
+    from linli.deliberation.hooks import vote_closed
+
+    decision = decide(held)
+    vote = services.decision_spawn_vote(actor=held.secretary, decision=decision)
+    # the votes part closes it and calls the hook inside its transaction; here, by hand
+    vote.status, vote.closed_at, vote.result = "closed", timezone.now(), {"passed": passed}
+    vote.save(update_fields=["status", "closed_at", "result"])
+    vote_closed(vote)
+    decision.refresh_from_db()
+    held.drains.refresh_from_db()
+    if passed:
+        assert decision.status == DecisionStatus.OPEN and decision.progress == "表决通过，请抓紧落实"
+        assert held.drains.status == TopicStatus.DECIDED
+    else:
+        assert decision.status == DecisionStatus.DROPPED and decision.notes.get().status == DecisionStatus.DROPPED
+        assert held.drains.status == TopicStatus.DECIDED  # nothing done, nothing left open: still decided
