@@ -4,57 +4,20 @@ central test finds it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from linli.core.access import SYSTEM, Role
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import Decision, Invitation, Meeting
 from linli.deliberation.services import meetings as services
-from linli.deliberation.tests.meetings_world import plan
+from linli.deliberation.tests.meetings_world import meetings_of
 from linli.people.models import Person
 from linli.places.models import PlaceKind, path_len
 from linli.testing.authz import AuthzCases, Scoped, granted_paths
 
 COMMUNITY = path_len(PlaceKind.COMMUNITY)
-PDF = b"%PDF-1.4\n%%EOF\n"
-
-
-def meetings_of(world: Any) -> dict[str, dict[str, Any]]:
-    """In each community: a meeting under way (its minutes published, a file, a decision owned
-    by the community's resident, the resident invited), and a meeting to come with a decision
-    not published yet; in A also a meeting of building A. Made once per world."""
-    if hasattr(world, "meetings_made"):
-        made: dict[str, dict[str, Any]] = world.meetings_made
-        return made
-    made = {}
-    now = timezone.now()
-    for tag in ("a", "b"):
-        secretary = world.users["secretary" if tag == "a" else "secretary_b"]
-        resident = world.people[f"resident_{tag}"]
-        meeting = plan(world, tag, starts_at=now - dt.timedelta(hours=1), title=f"议事会{tag}")
-        services.invite_by_place(actor=secretary, meeting=meeting, place=world.places[f"community_{tag}"])
-        services.minutes_save(actor=secretary, meeting=meeting, text="会议记录")
-        attachment = services.minutes_attach(actor=secretary, meeting=meeting, name="签到表.pdf", content=PDF)
-        services.minutes_publish(actor=secretary, meeting=meeting)
-        decision = services.decision_create(
-            actor=secretary, meeting=meeting, text="修路灯", owner=resident, due=timezone.localdate()
-        )
-        coming = plan(world, tag, title=f"下次议事会{tag}")
-        services.decision_create(
-            actor=secretary,
-            meeting=coming,
-            text="未公布的决定",
-            owner=secretary.person,
-            due=timezone.localdate() + dt.timedelta(days=30),
-        )
-        made[tag] = {"meeting": meeting, "attachment": attachment, "decision": decision, "coming": coming}
-    plan(world, "a", place=world.building_a, title="1栋板凳会")
-    world.meetings_made = made
-    return made
 
 
 def _communities(paths: list[str]) -> list[str]:

@@ -13,8 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from linli.deliberation.services import meetings as services
-from linli.deliberation.tests.meetings_world import add_people, plan
-from linli.deliberation.tests.test_authz_meetings import meetings_of
+from linli.deliberation.tests.meetings_world import add_people, meetings_of, plan
 from linli.testing import sign_in
 from tests.test_crawl import crawl
 
