@@ -37,6 +37,23 @@ class DeliberationConfig(AppConfig):
         register_periodic(sweep_recurring_needs)
         register_api_viewset("topics", TopicViewSet, "topic")
         # --- meetings and decisions (register here) ---
+        from linli.core.notify import register_kind
+        from linli.core.registry import register_api_viewset, register_periodic, register_tile
+        from linli.deliberation.api_meetings import DecisionViewSet, MeetingViewSet
+        from linli.deliberation.hooks import on_vote_closed
+        from linli.deliberation.notifications_meetings import KINDS as MEETING_KINDS
+        from linli.deliberation.services.meetings import decision_vote_closed
+        from linli.deliberation.tasks_meetings import sweep_meeting_reminders
+        from linli.deliberation.tiles_meetings import TILES as MEETING_TILES
+
+        for kind in MEETING_KINDS:
+            register_kind(kind)
+        for tile in MEETING_TILES:
+            register_tile(tile)
+        register_periodic(sweep_meeting_reminders)
+        register_api_viewset("meetings", MeetingViewSet, "meeting")
+        register_api_viewset("decisions", DecisionViewSet, "decision")
+        on_vote_closed(decision_vote_closed)  # a decision put to a vote learns its result
         # --- votes (register here) ---
         from linli.core.registry import register_api_viewset, register_periodic, register_tile, register_todo
         from linli.deliberation.api_votes import VoteViewSet

@@ -8,21 +8,26 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.access import PlaceScoped, PlaceScopedQuerySet
+from linli.core.access import Actor, PlaceScoped, PlaceScopedQuerySet
 from linli.core.models import TimeStampedModel
+from linli.deliberation.access import community_also
+from linli.deliberation.capabilities import DelibCap
 
 __all__ = [
     "AgendaItem",
     "Attendance",
     "CheckinMethod",
     "Decision",
+    "DecisionNote",
     "DecisionStatus",
     "Invitation",
     "Meeting",
     "MeetingKind",
     "MeetingStatus",
+    "MinutesAttachment",
     "Rsvp",
 ]
 
@@ -47,6 +52,11 @@ def _checkin_token() -> str:
 
 
 class Meeting(TimeStampedModel, PlaceScoped):
+    """A meeting of residents at a place (a building's bench meeting, a community's council):
+    when and where, its agenda, who is invited and who came, its minutes once published and
+    the decisions it took. Residents read the meetings of their community and those they
+    are invited to; staff plan them, keep the door and write the minutes."""
+
     place = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="+", verbose_name=_("范围"))
     kind = models.CharField(_("类型"), max_length=16, choices=MeetingKind.choices)
     title = models.CharField(_("名称"), max_length=120)
@@ -63,8 +73,23 @@ class Meeting(TimeStampedModel, PlaceScoped):
     organiser = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: anyone living under the meeting's place may check in at the door, not only the invitees
+    open_to_place = models.BooleanField(_("范围内居民均可签到"), default=False)
+    #: how many times its time, venue or title changed (the calendar file's SEQUENCE)
+    sequence = models.PositiveIntegerField(default=0)
 
     objects = PlaceScopedQuerySet.as_manager()
+
+    @classmethod
+    def visible_also(cls, actor: Actor, capability: str) -> Q | None:
+        """Reading: the meetings of the actor's communities (a resident's role is held at
+        their household) and those they are invited to."""
+        if capability != DelibCap.VIEW:
+            return None
+        mine_invitations = Invitation.objects.filter(Q(person__user_id=actor.pk))
+        invited = Q(pk__in=mine_invitations.values("meeting_id"))
+        mine = community_also(actor, capability)
+        return invited if mine is None else mine | invited
 
     class Meta:
         ordering = ["-starts_at", "-id"]
@@ -82,6 +107,8 @@ class Meeting(TimeStampedModel, PlaceScoped):
 
 
 class AgendaItem(models.Model):
+    """One item of a meeting's agenda: a free title, or a topic of the meeting's place."""
+
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda")
     topic = models.ForeignKey(
         "deliberation.Topic", null=True, blank=True, on_delete=models.PROTECT, related_name="agenda_items"
@@ -127,6 +154,9 @@ class CheckinMethod(models.TextChoices):
 
 
 class Attendance(models.Model):
+    """Someone present at a meeting: checked in by scanning the door's QR code, or ticked by
+    the staff at the door from the invited list."""
+
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendance")
     person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
     method = models.CharField(max_length=8, choices=CheckinMethod.choices)
@@ -168,6 +198,16 @@ class Decision(TimeStampedModel, PlaceScoped):
 
     objects = PlaceScopedQuerySet.as_manager()
 
+    @classmethod
+    def visible_also(cls, actor: Actor, capability: str) -> Q | None:
+        """Reading: the decisions of the actor's communities once the meeting's minutes are
+        published, and those the actor is responsible for."""
+        if capability != DelibCap.VIEW:
+            return None
+        owned = Q(owner__user_id=actor.pk)
+        mine = community_also(actor, capability)
+        return owned if mine is None else (mine & Q(meeting__minutes_published_at__isnull=False)) | owned
+
     class Meta:
         ordering = ["due", "id"]
         indexes = [models.Index(fields=["place_path"], name="decision_path_like", opclasses=["varchar_pattern_ops"])]
@@ -176,3 +216,42 @@ class Decision(TimeStampedModel, PlaceScoped):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+
+class DecisionNote(models.Model):
+    """A note of progress on a decision, by its owner or the staff; the last one is also kept
+    on the decision (``Decision.progress``)."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="notes")
+    text = models.TextField(_("进展"), max_length=2000)
+    #: the status the decision took with this note ("" when it only reports progress)
+    status = models.CharField(max_length=8, choices=DecisionStatus.choices, blank=True)
+    at = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["decision", "at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class MinutesAttachment(models.Model):
+    """A file attached to a meeting's minutes (a signed sheet, a photo of the whiteboard, a
+    plan): read with the minutes, by those who may read them."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="deliberation/minutes/%Y/%m/")
+    name = models.CharField(_("文件名"), max_length=120)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["meeting", "uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
