@@ -49,6 +49,7 @@ from linli.deliberation.models import (
 )
 from linli.deliberation.notifications_meetings import BATCH
 from linli.deliberation.selectors_meetings import AGENDA_TOPIC_STATUSES
+from linli.deliberation.services.topics import topic_mark, topic_mark_settled, topic_step_back
 from linli.deliberation.services.votes import vote_create
 from linli.needs.models import Channel, Need
 from linli.needs.services.handling import need_whistle
@@ -84,13 +85,6 @@ def _text(value: str, field: str, limit: int, *, required: bool = False) -> str:
     if len(value) > limit:
         raise ValidationError({field: [_("最多%(limit)s个字") % {"limit": limit}]})
     return value
-
-
-def _mark_topic(topic: Topic, status: str) -> None:
-    """Set a topic's status (the topics part's ``topic_mark`` replaces this when merged)."""
-    if topic.status != status:
-        topic.status = status
-        topic.save(update_fields=["status", "updated_at"])
 
 
 def _lock(meeting: Meeting) -> Meeting:
@@ -139,7 +133,7 @@ def _set_agenda(meeting: Meeting, titles: Sequence[str], topics: Sequence[Topic]
     AgendaItem.objects.bulk_create(items)
     for topic in topics:
         if topic.status in (TopicStatus.GATHERING, TopicStatus.OFFERED, TopicStatus.LISTED):
-            _mark_topic(topic, TopicStatus.SCHEDULED)
+            topic_mark(topic, TopicStatus.SCHEDULED)
     _unschedule(before - {t.pk for t in topics})
 
 
@@ -154,7 +148,7 @@ def _unschedule(topic_ids: Iterable[int]) -> None:
         )
     )
     for topic in Topic.objects.filter(pk__in=ids - held, status=TopicStatus.SCHEDULED):
-        _mark_topic(topic, TopicStatus.LISTED)
+        topic_step_back(topic, TopicStatus.LISTED)
 
 
 @transaction.atomic
@@ -593,8 +587,8 @@ def decision_create(
     decision = Decision.objects.create(
         meeting=meeting, topic=topic, text=_text(text, "text", 2000, required=True), owner=owner, due=due
     )
-    if topic is not None and topic.status != TopicStatus.DONE:
-        _mark_topic(topic, TopicStatus.DECIDED)
+    if topic is not None:
+        topic_mark(topic, TopicStatus.DECIDED)
     notify("deliberation.decision_owner", decision=decision.pk)
     audit_record(
         actor=actor, action=AuditEntry.Action.CREATE, target=decision, place=meeting.place, changes={"owner": owner.pk}
@@ -713,12 +707,7 @@ def decision_report(
 
 
 def _settle_topic(topic_id: int) -> None:
-    topic = Topic.objects.select_for_update().get(pk=topic_id)
-    statuses = set(topic.decisions.exclude(status=DecisionStatus.DROPPED).values_list("status", flat=True))
-    if statuses == {DecisionStatus.DONE}:
-        _mark_topic(topic, TopicStatus.DONE)
-    elif topic.status == TopicStatus.DONE and DecisionStatus.OPEN in statuses:
-        _mark_topic(topic, TopicStatus.DECIDED)
+    topic_mark_settled(Topic.objects.select_for_update().get(pk=topic_id))
 
 
 def decision_vote_closed(vote: Vote) -> None:

@@ -239,13 +239,33 @@ def topic_mark(topic: Topic, status: str) -> bool:
     return bool(moved)
 
 
+def topic_step_back(topic: Topic, status: str) -> bool:
+    """Move a topic one step back when what moved it forward is undone: ``LISTED`` again when
+    no planned meeting holds it any more, ``DECIDED`` again when one of its decisions is
+    reopened. True if it moved."""
+    came_from = {TopicStatus.LISTED: TopicStatus.SCHEDULED, TopicStatus.DECIDED: TopicStatus.DONE}
+    if status not in came_from:
+        raise ValueError(f"topic_step_back: {status!r} is not a step back")
+    moved = Topic.objects.filter(pk=topic.pk, status=came_from[TopicStatus(status)]).update(
+        status=status, updated_at=timezone.now()
+    )
+    if moved:
+        topic.status = status
+    return bool(moved)
+
+
 def topic_mark_settled(topic: Topic) -> bool:
     """``DONE`` once every decision taken on the topic is done (those dropped aside, at least
-    one done): for the meetings part to call when a decision's status changes."""
+    one done), ``DECIDED`` again when one of them is reopened: for the meetings part to call
+    when a decision's status changes. True if the topic moved."""
     statuses = set(
         Decision.objects.filter(topic=topic).exclude(status=DecisionStatus.DROPPED).values_list("status", flat=True)
     )
-    return statuses == {DecisionStatus.DONE} and topic_mark(topic, TopicStatus.DONE)
+    if statuses == {DecisionStatus.DONE}:
+        return topic_mark(topic, TopicStatus.DONE)
+    if DecisionStatus.OPEN in statuses:
+        return topic_step_back(topic, TopicStatus.DECIDED)
+    return False
 
 
 @transaction.atomic
