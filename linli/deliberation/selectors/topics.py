@@ -206,8 +206,12 @@ class Outcome:
     votes: list[Vote]
 
 
-def topic_outcome(*, topic: Topic) -> Outcome:
-    """What was decided on a topic and what came of it: its decisions and votes, if any."""
-    decisions = list(Decision.objects.filter(topic=topic).select_related("meeting").order_by("due", "id"))
-    votes = list(Vote.objects.filter(topic=topic).order_by("-created_at", "-id"))
+def topic_outcome(*, actor: Actor, topic: Topic) -> Outcome:
+    """What was decided on a topic and what came of it, as far as ``actor`` may read it: its
+    decisions (a resident's once the minutes are published) and its votes (not drafts)."""
+    from linli.deliberation.selectors_meetings import decisions_of_topic
+    from linli.deliberation.selectors_votes import vote_list
+
+    decisions = sorted(decisions_of_topic(actor, topic), key=lambda d: (d.due, d.pk))
+    votes = list(vote_list(actor=actor).filter(topic=topic).order_by("-created_at", "-id"))
     return Outcome(decisions, votes)

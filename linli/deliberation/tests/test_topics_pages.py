@@ -140,7 +140,7 @@ def test_a_topics_page_names_the_proposer_masked_and_shows_the_decline_reason(cl
 @pytest.mark.django_db
 def test_the_topic_page_shows_decisions_and_votes_when_there_are(client: Any, world: Any) -> None:
     from linli.deliberation.models import Decision, Meeting, MeetingKind
-    from linli.deliberation.services.votes import vote_create
+    from linli.deliberation.services.votes import vote_create, vote_open
 
     topic = topic_propose(actor=world.users["secretary"], place=world.community_a, title="社区活动室开放时间")
     resident_client(client, world)
@@ -157,7 +157,12 @@ def test_the_topic_page_shows_decisions_and_votes_when_there_are(client: Any, wo
     Decision.objects.create(
         meeting=meeting, topic=topic, text="活动室周末开放到晚九点", owner=world.resident_a, due=now.date()
     )
-    vote_create(actor=world.users["secretary"], place=world.community_a, title="是否延长开放时间", topic=topic)
+    vote = vote_create(actor=world.users["secretary"], place=world.community_a, title="是否延长开放时间", topic=topic)
+    # a draft is its organisers' alone: the topic's page shows the vote once it is open
+    assert "是否延长开放时间" not in page_text(
+        client.get(reverse("deliberation:topic", args=[topic.pk])).content.decode()
+    )
+    vote_open(actor=world.users["secretary"], vote=vote)
     text = page_text(client.get(reverse("deliberation:topic", args=[topic.pk])).content.decode())
     assert "议定与落实" in text and "活动室周末开放到晚九点" in text and "是否延长开放时间" in text
 

@@ -42,6 +42,7 @@ from linli.deliberation.models import (
     Rsvp,
     VoteRule,
 )
+from linli.deliberation.selectors_votes import vote_list
 from linli.deliberation.services import meetings as services
 from linli.needs.capabilities import NeedCap
 from linli.needs.models import Category
@@ -659,6 +660,7 @@ def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_report": services.may_report(user, decision),
             "can_people": _can(request, PeopleCap.VIEW_PEOPLE, decision.place_path),
             "can_need": decision.need_id is not None and _can(request, NeedCap.VIEW_NEEDS, decision.place_path),
+            "vote": vote_list(actor=user).filter(pk=decision.vote_id).first() if decision.vote_id else None,
             "statuses": DecisionStatus,
             "overdue": decision.status == DecisionStatus.OPEN and decision.due < timezone.localdate(),
         },

@@ -103,7 +103,7 @@ def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "crumbs": place_crumbs(user, topic.place, DelibCap.RUN, link_self=True),
             "needs": selectors.linked_needs(actor=user, topic=topic),
             "opinion": selectors.opinion_of(actor=user, topic=topic),
-            "outcome": selectors.topic_outcome(topic=topic),
+            "outcome": selectors.topic_outcome(actor=request.user, topic=topic),
             "supported": bool(selectors.supported_ids(actor=user, topic_ids=[topic.pk])),
             "can_support": _can_support(user, topic),
             "can_run": scope.allows(DelibCap.RUN, topic.place_path),
