@@ -23,3 +23,10 @@ class DeliberationConfig(AppConfig):
         # --- meetings and decisions (register here) ---
         # --- votes (register here) ---
         # --- conventions (register here) ---
+        from linli.core.registry import register_api_viewset
+        from linli.deliberation.api_conventions import ConventionViewSet
+        from linli.deliberation.hooks import on_vote_closed
+        from linli.deliberation.services.conventions import convention_vote_closed
+
+        on_vote_closed(convention_vote_closed)
+        register_api_viewset("conventions", ConventionViewSet, "convention")
