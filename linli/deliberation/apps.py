@@ -23,10 +23,20 @@ class DeliberationConfig(AppConfig):
         # --- meetings and decisions (register here) ---
         # --- votes (register here) ---
         # --- conventions (register here) ---
-        from linli.core.registry import register_api_viewset
+        from linli.core.access import scope_for
+        from linli.core.registry import NavLink, register_api_viewset, register_nav
         from linli.deliberation.api_conventions import ConventionViewSet
         from linli.deliberation.hooks import on_vote_closed
         from linli.deliberation.services.conventions import convention_vote_closed
 
         on_vote_closed(convention_vote_closed)
         register_api_viewset("conventions", ConventionViewSet, "convention")
+        register_nav(
+            NavLink(
+                key="conventions",
+                title=_("居民公约"),
+                url_name="deliberation:conventions",
+                shown=lambda actor: scope_for(actor).holds_anywhere(DelibCap.VIEW),
+                order=60,
+            )
+        )

@@ -222,7 +222,7 @@ def comment_counts(version: ConventionVersion) -> dict[int, int]:
         .annotate(n=Count("id"))
         .values_list("article_id", "n")
     )
-    return {article_id: n for article_id, n in rows}
+    return dict(rows)
 
 
 # --- signatures ----------------------------------------------------------------------------------
@@ -269,7 +269,7 @@ def signatures_by_building(version: ConventionVersion) -> list[BuildingShare]:
             .annotate(n=Count("id"))
             .values_list("building", "n")
         )
-        return {building: n for building, n in rows}
+        return dict(rows)
 
     totals = by_building(Household.objects.filter(place__path__startswith=path), "place__path")
     signed = by_building(

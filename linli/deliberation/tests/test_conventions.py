@@ -53,12 +53,14 @@ def close_vote(vote: Vote, *, passed: bool) -> None:
     hooks.vote_closed(vote)
 
 
-def adopt(world: Any, version: ConventionVersion, *, publish: bool = True) -> ConventionVersion:
-    vote = services.version_put_to_vote(actor=world.users["secretary"], version=version)
+def adopt(world: Any, version: ConventionVersion, *, publish: bool = True, by: Any = None) -> ConventionVersion:
+    """Put ``version`` to a vote that passes, and publish it."""
+    secretary = by or world.users["secretary"]
+    vote = services.version_put_to_vote(actor=secretary, version=version)
     close_vote(vote, passed=True)
     version.refresh_from_db()
     if publish:
-        version = services.version_publish(actor=world.users["secretary"], version=version)
+        version = services.version_publish(actor=secretary, version=version)
     return version
 
 
