@@ -449,7 +449,8 @@ def convention_sign(
     adult member). Signing again returns the household's signature; a household another member
     signed for is refused with that member's masked name."""
     now = _now(now)
-    person = Person.objects.filter(pk=scope_for(actor).person_id).first() if scope_for(actor).person_id else None
+    person_id = scope_for(actor).person_id
+    person = Person.objects.filter(pk=person_id).first() if person_id is not None else None
     if person is None:
         raise PermissionDenied(_("请先登记为居民再签署"))
     version = ConventionVersion.objects.select_related("convention__place").get(pk=version.pk)
