@@ -265,3 +265,35 @@ def test_the_api_is_in_the_schema(client: Any, world: Any) -> None:
         "/api/conventions/{id}/comment/",
         "/api/conventions/{id}/sign/",
     } <= set(schema["paths"])
+
+
+# --- every link lands ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["resident", "secretary", "grid_worker", "building_leader", "street_official"])
+def test_every_link_of_the_conventions_pages_lands(client: Any, world: Any, who: str) -> None:
+    """A convention in force (signed, with a draft amendment), another open for comments with a
+    comment: every link and GET form from the list page lands, and every POST form's target
+    exists (the site's crawl, started from the conventions)."""
+    import tests.test_crawl as site_crawl
+
+    secretary = world.users["secretary"]
+    convention = make_convention(world)
+    version = adopt(world, convention.versions.get())
+    services.convention_sign(actor=world.users["resident"], version=version)
+    services.version_create(actor=secretary, convention=convention, note="修订")
+    other = make_convention(world, title="1栋楼栋公约")
+    draft = other.versions.get()
+    services.comments_open(actor=secretary, version=draft, until=timezone.now() + dt.timedelta(days=5))
+    services.comment_add(actor=world.users["resident"], article=draft.articles.first(), text="同意")
+    sign_in(client, world.users[who])
+    found = site_crawl.crawl(client, per_kind=3, start=(reverse("deliberation:conventions"),))
+    assert not found.failures, found.failures
+    assert "deliberation:convention" in found.kinds
+    if who == "secretary":
+        assert {
+            "deliberation:convention_edit",
+            "deliberation:convention_comments",
+            "deliberation:convention_diff",
+        } <= set(found.kinds)
