@@ -215,6 +215,15 @@ def test_the_list_page_takes_a_bounded_number_of_queries(client: Any, world: Any
 # --- the API -------------------------------------------------------------------------------------
 
 
+def checked(response: Any, method: str, path: str, status: int) -> Any:
+    """The response's body, once its status and body match the OpenAPI schema."""
+    from tests.schema import assert_matches_schema
+
+    assert response.status_code == status, (path, response.status_code, response.content[:300])
+    assert_matches_schema(method, path, status, response.json())
+    return response.json()
+
+
 @pytest.mark.django_db
 def test_the_api_lists_details_comments_and_signs(world: Any) -> None:
     secretary = world.users["secretary"]
@@ -224,9 +233,10 @@ def test_the_api_lists_details_comments_and_signs(world: Any) -> None:
     services.comments_open(actor=secretary, version=v2, until=timezone.now() + dt.timedelta(days=3))
     api = APIClient()
     sign_in(api, world.users["resident"])
-    body = api.get("/api/conventions/").json()
+    body = checked(api.get("/api/conventions/"), "GET", "/api/conventions/", 200)
     assert [(r["id"], r["current_version"]) for r in body["results"]] == [(convention.pk, 1)]
-    detail = api.get(f"/api/conventions/{convention.pk}/").json()
+    path = f"/api/conventions/{convention.pk}/"
+    detail = checked(api.get(path), "GET", path, 200)
     assert [(v["number"], v["status"], v["comments_open"]) for v in detail["versions"]] == [
         (1, "adopted", False),
         (2, "comments", True),
@@ -234,25 +244,36 @@ def test_the_api_lists_details_comments_and_signs(world: Any) -> None:
     assert [a["text"] for a in detail["versions"][0]["articles"]] == ARTICLES
     assert detail["versions"][0]["share"] == {"signed": 0, "total": 1, "percent": 0}
     article = v2.articles.get(number=1)
-    response = api.post(
-        f"/api/conventions/{convention.pk}/comment/", {"article": article.pk, "text": "好"}, format="json"
-    )
-    assert response.status_code == 201, response.content
-    response = api.post(
-        f"/api/conventions/{convention.pk}/comment/", {"article": v1.articles.first().pk, "text": "好"}, format="json"
-    )
+    path = f"/api/conventions/{convention.pk}/comment/"
+    checked(api.post(path, {"article": article.pk, "text": "好"}, format="json"), "POST", path, 201)
+    response = api.post(path, {"article": v1.articles.first().pk, "text": "好"}, format="json")
     assert response.status_code == 400 and "征求意见期" in response.content.decode()
-    response = api.post(f"/api/conventions/{convention.pk}/sign/", {}, format="json")
-    assert response.status_code == 201 and response.json()["by_me"] is True
-    assert api.post(f"/api/conventions/{convention.pk}/sign/", {}, format="json").status_code == 200
+    path = f"/api/conventions/{convention.pk}/sign/"
+    assert checked(api.post(path, {}, format="json"), "POST", path, 201)["by_me"] is True
+    checked(api.post(path, {}, format="json"), "POST", path, 200)
     spouse = add_member(world, "spouse_a")
     other = APIClient()
     sign_in(other, spouse)
-    response = other.post(f"/api/conventions/{convention.pk}/sign/", {}, format="json")
+    response = other.post(path, {}, format="json")
     assert response.status_code == 400 and "张**" in response.content.decode()
     outsider = make_user("outsider_b", Role.RESIDENT, world.household_place_b, person=world.resident_b)
     sign_in(other, outsider)
     assert other.get(f"/api/conventions/{convention.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_api_list_takes_a_bounded_number_of_queries(world: Any) -> None:
+    api = APIClient()
+    sign_in(api, world.users["secretary"])
+    make_convention(world)
+    api.get("/api/conventions/")
+    with CaptureQueriesContext(connection) as few:
+        api.get("/api/conventions/")
+    for n in range(5):
+        adopt(world, make_convention(world, title=f"公约{n}").versions.get())
+    with CaptureQueriesContext(connection) as many:
+        assert len(api.get("/api/conventions/").json()["results"]) == 6
+    assert len(many) == len(few)
 
 
 @pytest.mark.django_db
