@@ -373,10 +373,12 @@ def version_put_to_vote(
     return vote
 
 
+@transaction.atomic
 def convention_vote_closed(vote: Any) -> None:
     """The reaction to a closed vote (``hooks.on_vote_closed``): the version it decided is
-    adopted, superseding the version adopted before, or rejected. Runs in the votes' service's
-    transaction; a vote that decided no version changes nothing."""
+    adopted, superseding the version adopted before, or rejected. Runs inside the votes' service's
+    transaction (a transaction of its own when called alone); a vote that decided no version
+    changes nothing."""
     version = ConventionVersion.objects.select_for_update().filter(vote=vote, status=VersionStatus.VOTING).first()
     if version is None:
         return
