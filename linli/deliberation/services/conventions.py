@@ -87,6 +87,14 @@ def _fresh(version: ConventionVersion) -> tuple[Convention, ConventionVersion]:
     return convention, ConventionVersion.objects.get(pk=version.pk)
 
 
+def _draft(actor: Actor, version: ConventionVersion) -> ConventionVersion:
+    """The draft ``version`` read again under the convention's lock, once the actor may run it."""
+    require(actor, DelibCap.RUN, version.convention.place)
+    _convention, version = _fresh(version)
+    _expect_draft(version)
+    return version
+
+
 def _expect_latest(version: ConventionVersion) -> None:
     if _latest(version.convention).pk != version.pk:
         raise ValidationError(_("只能处理最新版本（第%(number)s版之后已有新版本）") % {"number": version.number})
@@ -183,9 +191,7 @@ def version_create(
 @transaction.atomic
 def version_discard(*, actor: Actor, version: ConventionVersion) -> None:
     """Throw away a draft that is not the first version (its articles go with it)."""
-    require(actor, DelibCap.RUN, version.convention.place)
-    _convention, version = _fresh(version)
-    _expect_draft(version)
+    version = _draft(actor, version)
     if version.number == 1:
         raise ValidationError(_("第1版不能放弃；可以修改它的条文"))
     version.delete()
@@ -206,9 +212,7 @@ def _order(version: ConventionVersion) -> list[int]:
 @transaction.atomic
 def article_add(*, actor: Actor, version: ConventionVersion, text: str, number: int | None = None) -> ConventionArticle:
     """A new article in a draft, at ``number`` (the ones from there move down) or at the end."""
-    require(actor, DelibCap.RUN, version.convention.place)
-    _convention, version = _fresh(version)
-    _expect_draft(version)
+    version = _draft(actor, version)
     text = _text(text, "text", MAX_ARTICLE)
     order = _order(version)
     if len(order) >= MAX_ARTICLES:
@@ -226,10 +230,7 @@ def article_add(*, actor: Actor, version: ConventionVersion, text: str, number: 
 @transaction.atomic
 def article_change(*, actor: Actor, article: ConventionArticle, text: str) -> ConventionArticle:
     """Change an article's text in a draft."""
-    version = article.version
-    require(actor, DelibCap.RUN, version.convention.place)
-    _convention, version = _fresh(version)
-    _expect_draft(version)
+    _draft(actor, article.version)
     article = ConventionArticle.objects.get(pk=article.pk)
     article.text = _text(text, "text", MAX_ARTICLE)
     article.save(update_fields=["text"])
@@ -239,10 +240,7 @@ def article_change(*, actor: Actor, article: ConventionArticle, text: str) -> Co
 @transaction.atomic
 def article_remove(*, actor: Actor, article: ConventionArticle) -> None:
     """Remove an article from a draft; the ones after it move up. A version keeps one at least."""
-    version = article.version
-    require(actor, DelibCap.RUN, version.convention.place)
-    _convention, version = _fresh(version)
-    _expect_draft(version)
+    version = _draft(actor, article.version)
     order = _order(version)
     if order == [article.pk]:
         raise ValidationError(_("公约至少要有一条"))
@@ -253,10 +251,7 @@ def article_remove(*, actor: Actor, article: ConventionArticle) -> None:
 @transaction.atomic
 def article_move(*, actor: Actor, article: ConventionArticle, number: int) -> ConventionArticle:
     """Renumber a draft's articles by moving one to ``number``."""
-    version = article.version
-    require(actor, DelibCap.RUN, version.convention.place)
-    _convention, version = _fresh(version)
-    _expect_draft(version)
+    version = _draft(actor, article.version)
     order = _order(version)
     if not 1 <= number <= len(order):
         raise ValidationError({"number": [_("条号应在1到%(last)s之间") % {"last": len(order)}]})

@@ -6,14 +6,12 @@ No page scrolls sideways and none breaks the content security policy."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from linli.accounts.sms import read_outbox
 from linli.deliberation.models import ArticleComment, Signature
 from linli.deliberation.services import conventions as services
 from linli.deliberation.tests.test_conventions import adopt, make_convention
@@ -28,7 +26,7 @@ def _fits(page: Page) -> None:
 def test_a_resident_signs_comments_and_reads_the_diff(
     page: Page, live_server: Any, world: Any, screenshot: Any, settings: Any, tmp_path: Any, browser: Any
 ) -> None:
-    from tests.browser.test_journeys import sign_in_staff
+    from tests.browser.test_needs_journey import sign_in_resident, staff_page
 
     settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
     secretary = world.users["secretary"]
@@ -43,15 +41,7 @@ def test_a_resident_signs_comments_and_reads_the_diff(
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
 
     base = live_server.url
-    page.goto(f"{base}/")
-    page.click("#sms-login")
-    page.fill("#id_phone", "138 0013 8000")
-    page.click("#request-code button[type=submit]")
-    page.wait_for_url(re.compile(r"/accounts/login/code/confirm/"))
-    code = re.search(r"\d{6}", read_outbox()[-1]["body"]).group(0)
-    page.fill("#id_code", code)
-    page.click("#confirm-code button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    sign_in_resident(page, base)
     page.click("nav.tabs >> text=居民公约")
     expect(page.locator("#conventions")).to_contain_text("常二社区居民公约")
     page.click("#conventions >> text=常二社区居民公约")
@@ -79,10 +69,8 @@ def test_a_resident_signs_comments_and_reads_the_diff(
     _fits(page)
     screenshot("4-diff")
 
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-    staff = context.new_page()
+    staff = staff_page(browser, base, "secretary")
     staff.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
-    sign_in_staff(staff, base, "secretary")
     staff.goto(f"{base}/deliberation/conventions/v/{amendment.pk}/comments/")
     expect(staff.locator("#comments")).to_contain_text("建议写明犬只粪便的处理方式")
     expect(staff.locator("main")).to_contain_text("共1条意见")
@@ -101,5 +89,5 @@ def test_a_resident_signs_comments_and_reads_the_diff(
     expect(staff.locator("#buildings")).to_contain_text("1/1")
     _fits(staff)
     screenshot("7-signatures", of=staff)
-    context.close()
+    staff.context.close()
     assert violations == [], violations
