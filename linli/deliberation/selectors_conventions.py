@@ -141,12 +141,25 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+|\s+|.", re.S)
 
 def text_diff(old: str, new: str) -> list[Piece]:
     """The pieces that turn ``old`` into ``new``, by characters (runs of Latin letters and
-    digits kept whole); neighbouring pieces of one kind are joined."""
+    digits kept whole); neighbouring pieces of one kind are joined. A single character left in
+    common between two changes (a 的 in a rewritten clause) is folded into them, so that a
+    rewrite reads as one change rather than as confetti; punctuation stays as an anchor."""
     a, b = _TOKEN.findall(old), _TOKEN.findall(new)
+    # (old text, new text) of each block; equal blocks have both the same
+    blocks: list[tuple[str, str, bool]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        blocks.append(("".join(a[i1:i2]), "".join(b[j1:j2]), op == "equal"))
+    folded: list[tuple[str, str, bool]] = []
+    for i, (was, now, same) in enumerate(blocks):
+        lone = same and len(was) == 1 and was.isalnum() and 0 < i < len(blocks) - 1
+        if lone or (folded and not same and not folded[-1][2]):
+            was_before, now_before, _same = folded.pop() if folded and not folded[-1][2] else ("", "", False)
+            folded.append((was_before + was, now_before + now, False))
+        else:
+            folded.append((was, now, same))
     pieces: list[Piece] = []
 
-    def add(kind: str, tokens: list[str]) -> None:
-        text = "".join(tokens)
+    def add(kind: str, text: str) -> None:
         if not text:
             return
         if pieces and pieces[-1].kind == kind:
@@ -154,12 +167,12 @@ def text_diff(old: str, new: str) -> list[Piece]:
         else:
             pieces.append(Piece(kind, text))
 
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            add("equal", a[i1:i2])
+    for was, now, same in folded:
+        if same:
+            add("equal", was)
         else:
-            add("delete", a[i1:i2])
-            add("insert", b[j1:j2])
+            add("delete", was)
+            add("insert", now)
     return pieces
 
 

@@ -470,3 +470,14 @@ def test_residents_read_their_own_communitys_conventions_and_not_drafts(world: A
         selectors.access_convention(resident, theirs.pk)
     outsider = make_user("outsider_b", Role.RESIDENT, world.household_place_b, person=world.resident_b)
     assert list(selectors.convention_list(actor=outsider)) == [theirs]
+
+
+def test_a_rewritten_clause_reads_as_one_change_but_punctuation_anchors() -> None:
+    pieces = selectors.text_diff("不要乱扔垃圾的行为，邻里和睦。", "杜绝高空抛物的陋习，邻里和睦。")
+    assert [(p.kind, p.text) for p in pieces] == [
+        ("delete", "不要乱扔垃圾的行为"),
+        ("insert", "杜绝高空抛物的陋习"),
+        ("equal", "，邻里和睦。"),
+    ]
+    pieces = selectors.text_diff("邻里和睦，互谅互让。", "邻里团结，守望相助。")
+    assert [p.kind for p in pieces] == ["equal", "delete", "insert", "equal", "delete", "insert", "equal"]
