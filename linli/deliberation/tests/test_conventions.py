@@ -481,3 +481,19 @@ def test_a_rewritten_clause_reads_as_one_change_but_punctuation_anchors() -> Non
     ]
     pieces = selectors.text_diff("邻里和睦，互谅互让。", "邻里团结，守望相助。")
     assert [p.kind for p in pieces] == ["equal", "delete", "insert", "equal", "delete", "insert", "equal"]
+
+
+@pytest.mark.django_db
+def test_a_version_whose_vote_was_cancelled_is_put_to_a_vote_again(world: Any) -> None:
+    secretary = world.users["secretary"]
+    version = first_version(make_convention(world))
+    vote = services.version_put_to_vote(actor=secretary, version=version)
+    with pytest.raises(ValidationError, match="表决中"):
+        services.version_put_to_vote(actor=secretary, version=version)
+    Vote.objects.filter(pk=vote.pk).update(status=VoteStatus.CANCELLED)
+    again = services.version_put_to_vote(actor=secretary, version=version)
+    version.refresh_from_db()
+    assert (version.status, version.vote_id) == (VersionStatus.VOTING, again.pk) and again.pk != vote.pk
+    close_vote(vote, passed=True)  # the cancelled vote decides nothing
+    version.refresh_from_db()
+    assert version.status == VersionStatus.VOTING

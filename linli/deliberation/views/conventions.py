@@ -31,6 +31,7 @@ from linli.deliberation.models import (
     Electorate,
     VersionStatus,
     VoteRule,
+    VoteStatus,
 )
 from linli.deliberation.services import conventions as services
 from linli.people.identity import mask_name, redact_for_public, redact_text
@@ -182,6 +183,9 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_comment": open_now and services.may_take_part(user, convention),
             "runs": runs,
             "vote_url": _vote_url(version),
+            "revote": version.status == VersionStatus.VOTING
+            and version.vote is not None
+            and version.vote.status == VoteStatus.CANCELLED,
             "electorates": [(e.value, e.label) for e in services.CONVENTION_ELECTORATES],
             "rules": [(r.value, r.label) for r in services.CONVENTION_RULES],
             "is_latest": selectors.latest_version(convention) == version,
