@@ -128,12 +128,14 @@ class SignIn(serializers.Serializer[Any]):
 
 class SignatureOut(serializers.ModelSerializer[Signature]):
     version = serializers.IntegerField(source="version.number")
-    channel = serializers.ChoiceField(choices=SignatureChannel.choices)
+    signed_via = serializers.ChoiceField(
+        source="channel", choices=SignatureChannel.choices, help_text="online, or on paper entered by staff"
+    )
     by_me = serializers.SerializerMethodField()
 
     class Meta:
         model = Signature
-        fields = ["id", "version", "household", "channel", "at", "by_me"]
+        fields = ["id", "version", "household", "signed_via", "at", "by_me"]
 
     def get_by_me(self, signature: Signature) -> bool:
         request = self.context.get("request")
