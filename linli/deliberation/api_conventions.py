@@ -110,7 +110,7 @@ class ConventionDetailOut(ConventionOut):
 
 
 class CommentIn(serializers.Serializer[Any]):
-    article = serializers.IntegerField(help_text="the article's id")
+    article = serializers.IntegerField(min_value=1, help_text="the article's id")
     text = serializers.CharField(max_length=services.MAX_COMMENT)
 
 
@@ -122,7 +122,10 @@ class CommentOut(serializers.ModelSerializer[ArticleComment]):
 
 class SignIn(serializers.Serializer[Any]):
     household = serializers.IntegerField(
-        required=False, allow_null=True, help_text="the household to sign for, if the reader belongs to several"
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="the household to sign for, if the reader belongs to several",
     )
 
 
