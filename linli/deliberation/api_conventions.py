@@ -1,7 +1,7 @@
 """REST API for resident conventions (居民公约): the conventions the reader may read (a resident:
 their own community's), one with its versions and their articles (drafts only for those who
 write them), a comment on an article during a comment period, and a household's signature of
-the convention in force. Reads go through ``selectors_conventions``, writes through
+the convention in force. Reads go through ``selectors.conventions``, writes through
 ``services.conventions``; no name is given out in clear."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from linli.core.api import Pagination
-from linli.deliberation import selectors_conventions as selectors
 from linli.deliberation.models import (
     ArticleComment,
     Convention,
@@ -27,6 +26,7 @@ from linli.deliberation.models import (
     SignatureChannel,
     VersionStatus,
 )
+from linli.deliberation.selectors import conventions as selectors
 from linli.deliberation.services import conventions as services
 from linli.people.models import Household
 

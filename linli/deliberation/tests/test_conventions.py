@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from linli.core.access import SYSTEM, Role
 from linli.deliberation import hooks
-from linli.deliberation import selectors_conventions as selectors
 from linli.deliberation.models import (
     ArticleComment,
     Convention,
@@ -26,6 +25,7 @@ from linli.deliberation.models import (
     Vote,
     VoteStatus,
 )
+from linli.deliberation.selectors import conventions as selectors
 from linli.deliberation.services import conventions as services
 from linli.people.models import Relation
 from linli.people.services import household_create, person_create

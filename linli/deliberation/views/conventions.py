@@ -5,7 +5,7 @@ button, a version open for comments with a comment box under each article, and t
 between two versions. The secretary: the draft editor, opening comments, the comments per
 article, putting a version to a vote, publishing, and the signatures per building with the
 paper entry. A printable page carries the adopted text and the share of households that signed.
-Reads are ``selectors_conventions``'; writes ``services.conventions``'."""
+Reads are ``selectors.conventions``'; writes ``services.conventions``'."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from linli.core.access import Actor, scope_for
 from linli.core.pages import attempt, int_or_none
-from linli.deliberation import selectors_conventions as selectors
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import (
     Convention,
@@ -33,6 +32,7 @@ from linli.deliberation.models import (
     VoteRule,
     VoteStatus,
 )
+from linli.deliberation.selectors import conventions as selectors
 from linli.deliberation.services import conventions as services
 from linli.people.identity import mask_name, redact_for_public, redact_text
 from linli.people.models import Household, Person
