@@ -14,11 +14,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import Http404
 
-from linli.core.access import Actor, get_or_404, scope_for
+from linli.core.access import Actor, get_or_404, scope_for, under
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import (
     ArticleComment,
@@ -45,18 +45,30 @@ PUBLIC_STATUSES = (
 # --- access --------------------------------------------------------------------------------------
 
 
+def _readable(actor: Actor) -> QuerySet[Convention]:
+    """The conventions ``actor`` may read: in its scope (a resident: its community), and with a
+    version past drafting unless the actor runs it (a convention still in drafting is the
+    secretary's work)."""
+    found = Convention.objects.visible(actor, DelibCap.VIEW)
+    scope = scope_for(actor)
+    if scope.everything:
+        return found
+    public = ConventionVersion.objects.filter(convention=OuterRef("pk"), status__in=PUBLIC_STATUSES)
+    return found.filter(Q(Exists(public)) | under(scope.paths(DelibCap.RUN)))
+
+
 def convention_list(*, actor: Actor) -> QuerySet[Convention]:
     """The conventions ``actor`` may read, each with its versions (drafts included; filter them
-    with ``can_run``) in two queries."""
+    with ``visible_versions``) in two queries."""
     return (
-        Convention.objects.visible(actor, DelibCap.VIEW)
+        _readable(actor)
         .select_related("place")
         .prefetch_related(Prefetch("versions", queryset=ConventionVersion.objects.order_by("number")))
     )
 
 
 def access_convention(actor: Actor, pk: int | str) -> Convention:
-    return get_or_404(Convention.objects.visible(actor, DelibCap.VIEW).select_related("place"), pk, "convention")
+    return get_or_404(_readable(actor).select_related("place"), pk, "convention")
 
 
 def can_run(actor: Actor, convention: Convention) -> bool:

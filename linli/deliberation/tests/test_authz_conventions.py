@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from linli.deliberation.capabilities import DelibCap
-from linli.deliberation.models import Convention
+from linli.deliberation.models import Convention, VersionStatus
 from linli.places.models import PlaceKind, path_len
 from linli.testing.authz import AuthzCases, Scoped, granted_paths
 
@@ -41,10 +41,17 @@ def conventions_of(world: Any) -> dict[str, dict[str, Any]]:
 
 
 def _expected_conventions(user: Any) -> set[int]:
-    """Under the places where the user holds VIEW, or under the community of one of them."""
+    """Under the places where the user holds VIEW, or under the community of one of them; one
+    still in drafting only for those who hold RUN over it."""
     paths = granted_paths(user, DelibCap.VIEW)
     prefixes = {p[:COMMUNITY] if len(p) >= COMMUNITY else p for p in paths}
-    return {c.pk for c in Convention.objects.all() if any(c.place_path.startswith(p) for p in prefixes)}
+    runs = granted_paths(user, DelibCap.RUN)
+    return {
+        c.pk
+        for c in Convention.objects.all()
+        if any(c.place_path.startswith(p) for p in prefixes)
+        and (c.versions.exclude(status=VersionStatus.DRAFT).exists() or any(c.place_path.startswith(p) for p in runs))
+    }
 
 
 @pytest.mark.django_db

@@ -457,13 +457,25 @@ def test_residents_read_their_own_communitys_conventions_and_not_drafts(world: A
         actor=world.users["secretary_b"], place=world.community_b, title="常四社区居民公约", articles=["一条"]
     )
     resident = world.users["resident"]
+    # in drafting: the secretary's work, not yet the residents'
+    assert list(selectors.convention_list(actor=resident)) == []
+    assert list(selectors.convention_list(actor=world.users["secretary"])) == [ours]
+    services.comments_open(
+        actor=world.users["secretary"], version=first_version(ours), until=timezone.now() + dt.timedelta(days=1)
+    )
+    services.comments_open(
+        actor=world.users["secretary_b"], version=first_version(theirs), until=timezone.now() + dt.timedelta(days=1)
+    )
     assert list(selectors.convention_list(actor=resident)) == [ours]
     assert set(selectors.convention_list(actor=world.users["street_official"])) == {ours, theirs}
-    draft = first_version(ours)
-    assert selectors.visible_versions(resident, ours) == []
+    amended = make_convention(world, title="楼栋公约")
+    draft = first_version(amended)
+    assert selectors.visible_versions(resident, amended) == []
     with pytest.raises(Exception, match="not found"):
         selectors.access_version(resident, draft.pk)
     assert selectors.access_version(world.users["secretary"], draft.pk) == draft
+    with pytest.raises(Exception, match="not found"):
+        selectors.access_convention(resident, amended.pk)
     adopt(world, draft)
     assert selectors.access_version(resident, draft.pk) == draft
     with pytest.raises(Exception, match="not found"):
