@@ -23,20 +23,13 @@ class DeliberationConfig(AppConfig):
         # --- meetings and decisions (register here) ---
         # --- votes (register here) ---
         # --- conventions (register here) ---
-        from linli.core.access import scope_for
-        from linli.core.registry import NavLink, register_api_viewset, register_nav
+        from linli.core.registry import register_api_viewset, register_tile
         from linli.deliberation.api_conventions import ConventionViewSet
         from linli.deliberation.hooks import on_vote_closed
         from linli.deliberation.services.conventions import convention_vote_closed
+        from linli.deliberation.tiles_conventions import TILES as CONVENTION_TILES
 
         on_vote_closed(convention_vote_closed)
         register_api_viewset("conventions", ConventionViewSet, "convention")
-        register_nav(
-            NavLink(
-                key="conventions",
-                title=_("居民公约"),
-                url_name="deliberation:conventions",
-                shown=lambda actor: scope_for(actor).holds_anywhere(DelibCap.VIEW),
-                order=60,
-            )
-        )
+        for tile in CONVENTION_TILES:
+            register_tile(tile)

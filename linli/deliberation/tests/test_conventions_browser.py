@@ -42,7 +42,7 @@ def test_a_resident_signs_comments_and_reads_the_diff(
 
     base = live_server.url
     sign_in_resident(page, base)
-    page.click("nav.tabs >> text=居民公约")
+    page.click("main >> text=居民公约")
     expect(page.locator("#conventions")).to_contain_text("常二社区居民公约")
     page.click("#conventions >> text=常二社区居民公约")
     expect(page.locator("#current")).to_contain_text("爱护公共环境")
