@@ -28,6 +28,7 @@ from linli.deliberation.models import (
 )
 from linli.deliberation.selectors import conventions as selectors
 from linli.deliberation.services import conventions as services
+from linli.people.identity import redact_text
 from linli.people.models import Household
 
 
@@ -115,9 +116,14 @@ class CommentIn(serializers.Serializer[Any]):
 
 
 class CommentOut(serializers.ModelSerializer[ArticleComment]):
+    text = serializers.SerializerMethodField(help_text="the comment, with phone and identity numbers masked")
+
     class Meta:
         model = ArticleComment
         fields = ["id", "article", "text", "at"]
+
+    def get_text(self, comment: ArticleComment) -> str:
+        return redact_text(comment.text)
 
 
 class SignIn(serializers.Serializer[Any]):
