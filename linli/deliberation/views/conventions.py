@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from linli.core.access import Actor, scope_for
 from linli.core.pages import attempt, int_or_none
+from linli.core.pagination import paginate
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import (
     Convention,
@@ -41,6 +42,8 @@ from linli.places.selectors import access_place
 
 #: Households listed at once on the paper-signature page of a building.
 PAPER_MAX = 300
+#: Conventions per page of the list.
+PER_PAGE = 30
 
 
 # --- shared ---------------------------------------------------------------------------------------
@@ -104,8 +107,9 @@ def _run_places(actor: Actor) -> list[Place]:
 def convention_list(request: HttpRequest) -> HttpResponse:
     """The conventions the reader may read; a secretary's with their latest version's state."""
     user: Any = request.user
+    page = paginate(request, selectors.convention_list(actor=user), PER_PAGE)
     rows = []
-    for convention in selectors.convention_list(actor=user)[:200]:
+    for convention in page:
         runs = selectors.can_run(user, convention)
         versions = list(convention.versions.all())
         latest = versions[-1] if versions else None
@@ -121,7 +125,7 @@ def convention_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "deliberation/conventions_list.html",
-        {"rows": rows, "places": _run_places(user)},
+        {"rows": rows, "page": page, "places": _run_places(user)},
     )
 
 
