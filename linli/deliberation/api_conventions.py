@@ -166,7 +166,7 @@ class ConventionViewSet(viewsets.ReadOnlyModelViewSet[Convention]):
 
     @extend_schema(responses={200: ConventionDetailOut})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        convention = selectors.convention_list(actor=request.user).filter(pk=self.get_object().pk).get()
+        convention = self.get_object()
         return Response(ConventionDetailOut(convention, context={"request": request}).data)
 
     @extend_schema(
@@ -193,7 +193,7 @@ class ConventionViewSet(viewsets.ReadOnlyModelViewSet[Convention]):
     )
     @action(detail=True, methods=["post"])
     def sign(self, request: Request, pk: str) -> Response:
-        convention = selectors.convention_list(actor=request.user).filter(pk=self.get_object().pk).get()
+        convention = self.get_object()
         data = SignIn(data=request.data)
         data.is_valid(raise_exception=True)
         version = selectors.current_version(convention)

@@ -68,7 +68,8 @@ def convention_list(*, actor: Actor) -> QuerySet[Convention]:
 
 
 def access_convention(actor: Actor, pk: int | str) -> Convention:
-    return get_or_404(_readable(actor).select_related("place"), pk, "convention")
+    """A convention the actor may read, with its versions (404 otherwise)."""
+    return get_or_404(convention_list(actor=actor), pk, "convention")
 
 
 def can_run(actor: Actor, convention: Convention) -> bool:

@@ -136,7 +136,6 @@ def convention_detail(request: HttpRequest, pk: int) -> HttpResponse:
     a version open for comments, and every version the reader may read."""
     user: Any = request.user
     convention = selectors.access_convention(user, pk)
-    convention = selectors.convention_list(actor=user).get(pk=convention.pk)
     versions = selectors.visible_versions(user, convention)
     current = selectors.current_version(convention)
     open_version = next((v for v in versions if services.comments_are_open(v)), None)
@@ -221,7 +220,6 @@ def convention_diff(request: HttpRequest, pk: int) -> HttpResponse:
     by default the latest version the reader may read against the one it came from)."""
     user: Any = request.user
     convention = selectors.access_convention(user, pk)
-    convention = selectors.convention_list(actor=user).get(pk=convention.pk)
     versions = selectors.visible_versions(user, convention)
     by_number = {v.number: v for v in versions}
     new = by_number.get(int_or_none(request.GET.get("new")) or -1) or (versions[-1] if versions else None)
@@ -271,7 +269,6 @@ def convention_print(request: HttpRequest, pk: int) -> HttpResponse:
     households that signed."""
     user: Any = request.user
     convention = selectors.access_convention(user, pk)
-    convention = selectors.convention_list(actor=user).get(pk=convention.pk)
     current = selectors.current_version(convention)
     if current is None:
         raise Http404("no adopted version")
