@@ -67,3 +67,13 @@ class DeliberationConfig(AppConfig):
         for vote_todo in VOTE_TODOS:
             register_todo(vote_todo)
         # --- conventions (register here) ---
+        from linli.core.registry import register_api_viewset, register_tile
+        from linli.deliberation.api_conventions import ConventionViewSet
+        from linli.deliberation.hooks import on_vote_closed
+        from linli.deliberation.services.conventions import convention_vote_closed
+        from linli.deliberation.tiles_conventions import TILES as CONVENTION_TILES
+
+        on_vote_closed(convention_vote_closed)
+        register_api_viewset("conventions", ConventionViewSet, "convention")
+        for tile in CONVENTION_TILES:
+            register_tile(tile)
