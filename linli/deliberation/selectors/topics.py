@@ -209,8 +209,8 @@ class Outcome:
 def topic_outcome(*, actor: Actor, topic: Topic) -> Outcome:
     """What was decided on a topic and what came of it, as far as ``actor`` may read it: its
     decisions (a resident's once the minutes are published) and its votes (not drafts)."""
-    from linli.deliberation.selectors_meetings import decisions_of_topic
-    from linli.deliberation.selectors_votes import vote_list
+    from linli.deliberation.selectors.meetings import decisions_of_topic
+    from linli.deliberation.selectors.votes import vote_list
 
     decisions = sorted(decisions_of_topic(actor, topic), key=lambda d: (d.due, d.pk))
     votes = list(vote_list(actor=actor).filter(topic=topic).order_by("-created_at", "-id"))

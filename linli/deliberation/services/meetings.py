@@ -47,8 +47,8 @@ from linli.deliberation.models import (
     Vote,
     VoteRule,
 )
-from linli.deliberation.notifications_meetings import BATCH
-from linli.deliberation.selectors_meetings import AGENDA_TOPIC_STATUSES
+from linli.deliberation.notifications.meetings import BATCH
+from linli.deliberation.selectors.meetings import AGENDA_TOPIC_STATUSES
 from linli.deliberation.services.topics import topic_mark, topic_mark_settled, topic_step_back
 from linli.deliberation.services.votes import vote_create
 from linli.needs.models import Channel, Need

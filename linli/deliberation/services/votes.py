@@ -56,7 +56,7 @@ from linli.deliberation.models import (
     VoteRule,
     VoteStatus,
 )
-from linli.deliberation.selectors_votes import (
+from linli.deliberation.selectors.votes import (
     PAPER_CHANNELS,
     SECRET_MIN_VOTERS,
     compute_result,
@@ -695,7 +695,7 @@ def paper_key(
 
 @transaction.atomic
 def vote_close(*, actor: Actor, vote: Vote, now: dt.datetime | None = None) -> Vote:
-    """Close an open vote and count it (``selectors_votes.compute_result``, through the tally):
+    """Close an open vote and count it (``selectors.votes.compute_result``, through the tally):
     refused while paper sheets wait for their second keying or a mismatch is unsettled. A secret
     vote's keyings are then removed: its choices stay only in the detached secret ballots."""
     now = _now(now)

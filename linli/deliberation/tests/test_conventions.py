@@ -16,6 +16,7 @@ from linli.core.access import SYSTEM, Role
 from linli.deliberation import hooks
 from linli.deliberation.models import (
     ArticleComment,
+    Channel,
     Convention,
     ConventionArticle,
     ConventionVersion,
@@ -27,6 +28,7 @@ from linli.deliberation.models import (
 )
 from linli.deliberation.selectors import conventions as selectors
 from linli.deliberation.services import conventions as services
+from linli.deliberation.services.votes import vote_close, vote_enter, vote_open
 from linli.people.models import Relation
 from linli.people.services import household_create, person_create
 from linli.testing import make_user
@@ -45,12 +47,16 @@ def first_version(convention: Convention) -> ConventionVersion:
 
 
 def close_vote(vote: Vote, *, passed: bool) -> None:
-    """Close a vote as the votes' service does: its result kept, then the hook."""
-    vote.status = VoteStatus.CLOSED
-    vote.closed_at = timezone.now()
-    vote.result = {"passed": passed, "reason": "test"}
-    vote.save(update_fields=["status", "closed_at", "result"])
-    hooks.vote_closed(vote)
+    """Carry a convention's vote through the votes' services: open it, collect every elector's
+    ballot door to door (all agree, or all disagree), and close it, which calls the hook."""
+    if vote.status == VoteStatus.DRAFT:
+        vote = vote_open(actor=SYSTEM, vote=vote)
+    choice = "yes" if passed else "no"
+    for elector in vote.electors.select_related("person"):
+        vote_enter(
+            actor=SYSTEM, vote=vote, elector=elector, choices=[choice], channel=Channel.DOOR, collector=elector.person
+        )
+    vote_close(actor=SYSTEM, vote=vote)
 
 
 def adopt(world: Any, version: ConventionVersion, *, publish: bool = True, by: Any = None) -> ConventionVersion:
@@ -506,6 +512,6 @@ def test_a_version_whose_vote_was_cancelled_is_put_to_a_vote_again(world: Any) -
     again = services.version_put_to_vote(actor=secretary, version=version)
     version.refresh_from_db()
     assert (version.status, version.vote_id) == (VersionStatus.VOTING, again.pk) and again.pk != vote.pk
-    close_vote(vote, passed=True)  # the cancelled vote decides nothing
+    hooks.vote_closed(Vote.objects.get(pk=vote.pk))  # the cancelled vote decides nothing
     version.refresh_from_db()
     assert version.status == VersionStatus.VOTING

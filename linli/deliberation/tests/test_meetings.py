@@ -17,10 +17,10 @@ from icalendar import Calendar
 from linli.accounts.sms import read_outbox
 from linli.core.access import SYSTEM, Role
 from linli.core.models import Notification
-from linli.deliberation import selectors_meetings as sel
 from linli.deliberation.models import Attendance, CheckinMethod, Invitation, MeetingStatus, Rsvp, TopicStatus
+from linli.deliberation.selectors import meetings as sel
 from linli.deliberation.services import meetings as services
-from linli.deliberation.tasks_meetings import meeting_reminders_sweep
+from linli.deliberation.tasks.meetings import meeting_reminders_sweep
 from linli.deliberation.tests.meetings_world import WANG_PHONE, add_people, local, plan, topic
 from linli.testing import deliver_notifications, sign_in
 

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from linli.deliberation import selectors_meetings as sel
 from linli.deliberation.models import DecisionStatus, MeetingStatus, TopicStatus, Vote
+from linli.deliberation.selectors import meetings as sel
 from linli.deliberation.services import meetings as services
 from linli.deliberation.tests.meetings_world import add_people, plan, topic
 from linli.needs.models import Channel, Dispatch, Need, Status

@@ -299,7 +299,7 @@ def test_the_offer_is_written_in_the_sites_language_whoever_sweeps(rw: Any, engl
 def test_the_periodic_sweep_offers_and_schedules_its_next_run(rw: Any) -> None:
     from django_tasks_db.models import DBTaskResult
 
-    from linli.deliberation.tasks_topics import sweep_recurring_needs
+    from linli.deliberation.tasks.topics import sweep_recurring_needs
 
     for _ in range(3):
         need_create(actor=SYSTEM, text="下水道堵了", place=rw.building_a, category_code="water")  # now

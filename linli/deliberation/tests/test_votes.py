@@ -35,7 +35,7 @@ from linli.deliberation.models import (
     VoteRule,
     VoteStatus,
 )
-from linli.deliberation.selectors_votes import (
+from linli.deliberation.selectors.votes import (
     participation_so_far,
     register_fingerprint,
     stored_fingerprint,
@@ -425,7 +425,7 @@ def test_the_sweep_is_a_periodic_task_that_schedules_its_next_run(world: Any) ->
     from django_tasks_db.models import DBTaskResult
 
     from linli.core.registry import periodic_tasks
-    from linli.deliberation.tasks import sweep_due_votes
+    from linli.deliberation.tasks.votes import sweep_due_votes
 
     assert sweep_due_votes in periodic_tasks()
     vote = opened(world, closes_at=timezone.now() + dt.timedelta(hours=1))

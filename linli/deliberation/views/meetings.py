@@ -4,7 +4,7 @@ Residents: the meetings they are invited to, a meeting's page (agenda, time, ven
 calendar file, check-in, published minutes and decisions), the check-in page the door's QR
 code opens. Secretaries: a community's meetings, planning and editing, invitations, the door
 page with the live count, minutes with files, decisions. Street and district officials: the
-decisions overdue across their communities. Reads go through ``selectors_meetings``, writes
+decisions overdue across their communities. Reads go through ``selectors.meetings``, writes
 through ``services.meetings``; a refusal is a message on the page, never a 500.
 """
 
@@ -30,8 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from linli.core.access import Role, scope_for
 from linli.core.pages import attempt, int_or_none, ints, messages_of
 from linli.core.pagination import paginate
-from linli.deliberation import ics_meetings as ics
-from linli.deliberation import selectors_meetings as sel
+from linli.deliberation import ics as ics
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import (
     DecisionStatus,
@@ -42,7 +41,8 @@ from linli.deliberation.models import (
     Rsvp,
     VoteRule,
 )
-from linli.deliberation.selectors_votes import vote_list
+from linli.deliberation.selectors import meetings as sel
+from linli.deliberation.selectors.votes import vote_list
 from linli.deliberation.services import meetings as services
 from linli.needs.capabilities import NeedCap
 from linli.needs.models import Category

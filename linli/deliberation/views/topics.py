@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from linli.core.access import scope_for
 from linli.core.pages import attempt, int_or_none, messages_of, safe_next
 from linli.core.pagination import paginate
+from linli.deliberation.access import COMMUNITY_PATH_LEN
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import TopicSource, TopicStatus
 from linli.deliberation.selectors import topics as selectors
@@ -192,16 +193,16 @@ def topic_board(request: HttpRequest, code: str) -> HttpResponse:
 
 def _community_of(user: Any, place: Place) -> Place | None:
     """The community of a place, if the reader runs deliberation there (for its rules)."""
-    if len(place.path) < selectors.COMMUNITY_PATH_LEN:
+    if len(place.path) < COMMUNITY_PATH_LEN:
         return None
-    if len(place.path) == selectors.COMMUNITY_PATH_LEN:
+    if len(place.path) == COMMUNITY_PATH_LEN:
         return place
-    community = Place.objects.filter(path=place.path[: selectors.COMMUNITY_PATH_LEN]).first()
+    community = Place.objects.filter(path=place.path[:COMMUNITY_PATH_LEN]).first()
     return community if community is not None and scope_for(user).allows(DelibCap.RUN, community.path) else None
 
 
 def _board(topic: Any) -> str:
-    community = Place.objects.filter(path=topic.place_path[: selectors.COMMUNITY_PATH_LEN]).first()
+    community = Place.objects.filter(path=topic.place_path[:COMMUNITY_PATH_LEN]).first()
     if community is None:
         return reverse("deliberation:topic", kwargs={"pk": topic.pk})
     return reverse("deliberation:topic_board", kwargs={"code": community.code})

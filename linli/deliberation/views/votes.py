@@ -26,7 +26,6 @@ from linli.core.errors import Conflict, error_response
 from linli.core.pages import attempt, int_or_none, ints, messages_of
 from linli.core.pagination import paginate
 from linli.core.photos import PhotoUpload
-from linli.deliberation import selectors_votes as sel
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import (
     Attendance,
@@ -43,6 +42,7 @@ from linli.deliberation.models import (
     VoteRule,
     VoteStatus,
 )
+from linli.deliberation.selectors import votes as sel
 from linli.deliberation.services import votes as services
 from linli.people.identity import mask_name
 from linli.people.models import Person

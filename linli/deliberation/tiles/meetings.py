@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from linli.core.access import Actor, scope_for
 from linli.core.registry import Tile
 from linli.deliberation.capabilities import DelibCap
-from linli.deliberation.selectors_meetings import has_upcoming_invitation
+from linli.deliberation.selectors.meetings import has_upcoming_invitation
 from linli.places.selectors import places_rooted
 
 

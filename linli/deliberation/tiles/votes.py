@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.core.access import Actor
 from linli.core.registry import Tile, Todo
-from linli.deliberation import selectors_votes as sel
+from linli.deliberation.selectors import votes as sel
 
 
 def _votes_url(actor: Actor) -> str:
@@ -26,7 +26,7 @@ def _awaiting(actor: Actor) -> tuple[int, str] | None:
     return count, f"{reverse('deliberation:votes', args=[place.code])}?{urlencode({'mine': '1'})}"
 
 
-VOTE_TILES = [
+TILES = [
     Tile(
         key="deliberation-votes",
         title=_("表决"),
@@ -39,4 +39,4 @@ VOTE_TILES = [
     ),
 ]
 
-VOTE_TODOS = [Todo(key="todo-votes", title=_("待投票的表决"), compute=_awaiting, order=70)]
+TODOS = [Todo(key="todo-votes", title=_("待投票的表决"), compute=_awaiting, order=70)]

@@ -1,7 +1,7 @@
 """REST API for votes (表决): the votes a reader may see, one vote with its options and
 participation so far, casting one's own ballot, and the result once the vote has closed.
 
-Reads go through ``selectors_votes`` (the reader's communities), the ballot through
+Reads go through ``selectors.votes`` (the reader's communities), the ballot through
 ``services.votes.vote_cast``. A cast's answer says that the ballot was counted and through which
 channel, never what was chosen (a secret vote's choice is kept nowhere beside its voter, not even
 in an idempotency record). A second ballot for the same elector is a 409 naming the channel of
@@ -27,8 +27,8 @@ from rest_framework.response import Response
 
 from linli.core.api import Pagination
 from linli.core.errors import Conflict
-from linli.deliberation import selectors_votes as sel
 from linli.deliberation.models import Channel, Elector, OptionsKind, Vote, VoteStatus
+from linli.deliberation.selectors import votes as sel
 from linli.deliberation.services.votes import vote_cast
 
 OptionOut = inline_serializer("VoteOptionOut", {"code": serializers.CharField(), "label": serializers.CharField()})

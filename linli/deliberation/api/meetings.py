@@ -1,6 +1,6 @@
 """REST API of meetings and decisions: the meetings the actor may read (their community's and
 those they are invited to), the invitee's reply, check-in with the door code's token, and the
-decisions the actor may read. Reads go through ``selectors_meetings``, writes through
+decisions the actor may read. Reads go through ``selectors.meetings``, writes through
 ``services.meetings``; owners' names go out masked unless the reader may see the people."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from rest_framework.response import Response
 
 from linli.core.access import scope_for
 from linli.core.api import Pagination
-from linli.deliberation import selectors_meetings as sel
 from linli.deliberation.models import Decision, DecisionStatus, Meeting, Rsvp
+from linli.deliberation.selectors import meetings as sel
 from linli.deliberation.services import meetings as services
 from linli.people.capabilities import PeopleCap
 from linli.people.identity import mask_name, redact_text

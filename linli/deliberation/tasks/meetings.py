@@ -19,7 +19,7 @@ from django_tasks import task
 from linli.core.notify import notify
 from linli.core.tasks import schedule_next
 from linli.deliberation.models import Invitation, MeetingStatus, Rsvp
-from linli.deliberation.notifications_meetings import BATCH
+from linli.deliberation.notifications.meetings import BATCH
 
 SWEEP_SECONDS = 3600
 #: How long before a meeting its invitees are reminded.

@@ -80,7 +80,7 @@ def access_vote(actor: Actor, pk: Any) -> Vote:
 def vote_place(actor: Actor, code: str) -> Place:
     """The place named in a URL, if the actor reads deliberation there (its subtree, or the
     community where it lives), else 404."""
-    place = Place.objects.filter(code=code).first()
+    place: Place | None = Place.objects.filter(code=code).first()
     if place is None:
         raise Http404("place not found")
     scope = scope_for(actor)
@@ -391,4 +391,5 @@ def home_place(actor: Actor) -> Place | None:
     paths = community_paths(actor, DelibCap.VIEW) or scope_for(actor).paths(DelibCap.VIEW)
     if not paths:
         return None
-    return Place.objects.filter(path=paths[0]).first()
+    found: Place | None = Place.objects.filter(path=paths[0]).first()
+    return found
