@@ -3,8 +3,9 @@ from the home page (a few pages of each kind), and fail on any answer of 400 or 
 form's button is followed when it reads (GET) and its target must exist when it writes.
 
 The world has a need in every hand (reported, whistled to a department, checked in), a carer
-with a household and a visit, so that the pages of needs, dispatches, households, people,
-places and visits are all reached. Links that change something (sign-out, the language) and
+with a household and a visit, and deliberation at work (topics, meetings, votes, conventions:
+``linli.deliberation.tests.world``), so that the pages of needs, dispatches, households,
+people, places, visits and deliberation are all reached. Links that change something (sign-out, the language) and
 the admin site's own pages are not followed; files (exports, photos, QR codes) are fetched
 but not read.
 """
@@ -80,6 +81,37 @@ PAGES = {
     "visits:nights",
     "visits:night",
     "visits:opinions",
+    "deliberation:topics",
+    "deliberation:topic",
+    "deliberation:topic_board",
+    "deliberation:topic_rules",
+    "deliberation:votes",
+    "deliberation:vote",
+    "deliberation:vote_notice",
+    "deliberation:vote_paper",
+    "deliberation:vote_entry",
+    "deliberation:meetings_mine",
+    "deliberation:meetings_place",
+    "deliberation:meeting_new",
+    "deliberation:meeting",
+    "deliberation:meeting_edit",
+    "deliberation:meeting_invite",
+    "deliberation:meeting_door",
+    "deliberation:meeting_checkin",
+    "deliberation:meeting_minutes",
+    "deliberation:decision_new",
+    "deliberation:decision",
+    "deliberation:decisions_place",
+    "deliberation:decisions_overdue",
+    "deliberation:conventions",
+    "deliberation:convention_create",
+    "deliberation:convention",
+    "deliberation:convention_diff",
+    "deliberation:convention_print",
+    "deliberation:convention_version",
+    "deliberation:convention_edit",
+    "deliberation:convention_comments",
+    "deliberation:convention_signatures",
 }
 #: Every other named URL, and why it is no page of its own.
 NOT_PAGES = {
@@ -87,7 +119,40 @@ NOT_PAGES = {
     # page's latest visits)
     "needs:emergency",
     "visits:recent",
+    # the door page's live count of attendees (an htmx fragment of the door page)
+    "deliberation:meeting_door_count",
+    # deliberation's files: the published register (JSON), a proxy's scan, a meeting's calendar
+    # file and the minutes' attachments
+    "deliberation:vote_register_json",
+    "deliberation:vote_proxy_scan",
+    "deliberation:meeting_ics",
+    "deliberation:minutes_file",
     # writes (POST only)
+    "deliberation:topic_propose",
+    "deliberation:topic_support",
+    "deliberation:topic_accept",
+    "deliberation:topic_decline",
+    "deliberation:topic_from_opinion",
+    "deliberation:topic_rules_set",
+    "deliberation:vote_new",
+    "deliberation:vote_cast",
+    "deliberation:vote_open",
+    "deliberation:vote_close",
+    "deliberation:vote_proxy",
+    "deliberation:meeting_cancel",
+    "deliberation:meeting_rsvp",
+    "deliberation:meeting_tick",
+    "deliberation:decision_report",
+    "deliberation:convention_version_create",
+    "deliberation:convention_article_add",
+    "deliberation:convention_article_edit",
+    "deliberation:convention_discard",
+    "deliberation:convention_comments_open",
+    "deliberation:convention_comment",
+    "deliberation:convention_vote",
+    "deliberation:convention_publish",
+    "deliberation:convention_sign",
+    "deliberation:convention_sign_paper",
     "large_type",
     "set_language",
     "account_logout",
@@ -179,6 +244,9 @@ def world_at_work(nw: Any) -> None:
     HouseholdMember.objects.create(
         household=nw.households["household_b"], person=users["volunteer"].person, relation=Relation.SPOUSE
     )
+    from linli.deliberation.tests.world import deliberation_at_work
+
+    deliberation_at_work(nw)
 
 
 def _links(html: str, base: str) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.urls import reverse
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from linli.core.middleware import LARGE_TYPE_COOKIE
@@ -112,9 +113,11 @@ def test_every_page_fits_a_small_phone_in_large_type_in_every_language(
         if who != "anonymous":
             sign_in(client, nw.users[who])
         printed = tuple(url for url in PRINTED if client.get(url).status_code == 200)
-        # the whole list of dispatches before the home page's filtered one (to check in: empty
-        # here), so that a liaison's job cards are reached with one page of each kind
-        lists = tuple(url for url in ("/needs/dispatches/",) if client.get(url).status_code == 200)
+        # the whole lists of dispatches and of votes before the home page's filtered ones (to
+        # check in, to vote: empty for staff here), so that a liaison's job cards and a vote's
+        # pages are reached with one page of each kind
+        whole = ("/needs/dispatches/", reverse("deliberation:votes", args=[nw.community_a.code]))
+        lists = tuple(url for url in whole if client.get(url).status_code == 200)
         found = crawl(client, per_kind=1, start=("/", *lists, *printed))
         assert not found.failures, f"{who}: {found.failures}"
         context = phone(browser, base, client)
