@@ -70,6 +70,7 @@ class TestAuthzVotes(AuthzCases):
         "deliberation:vote_register_json": Scoped("GET", "closed", wrong="mediator"),
         "deliberation:vote_open": Scoped("POST", "vote", wrong="grid_worker", right="secretary"),
         "deliberation:vote_close": Scoped("POST", "vote", wrong="grid_worker", right="secretary"),
+        "deliberation:vote_cancel": Scoped("POST", "vote", wrong="grid_worker", right="secretary"),
         "deliberation:vote_paper": Scoped("GET", "vote", wrong="building_leader"),
         "deliberation:vote_entry": Scoped("GET", "vote", wrong="volunteer"),
         "deliberation:vote_proxy": Scoped("POST", "vote", wrong="volunteer"),
