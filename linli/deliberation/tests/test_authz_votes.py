@@ -77,6 +77,7 @@ class TestAuthzVotes(AuthzCases):
         "deliberation:vote_proxy_scan": Scoped("GET", "proxy", wrong="volunteer"),
         "vote-detail": Scoped("GET", "vote", wrong="mediator"),
         "vote-cast": Scoped("POST", "vote", wrong="outsider", right="resident"),
+        "vote-cancel": Scoped("POST", "vote", wrong="grid_worker", right="secretary"),
         "vote-results": Scoped("GET", "vote", wrong="mediator"),
     }
     lists = {"/api/votes/": _expected_votes}

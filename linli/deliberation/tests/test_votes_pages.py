@@ -254,3 +254,19 @@ def test_the_secretary_cancels_a_vote_from_its_page(client: Any, world: Any) -> 
     assert again.status_code == 200 and "只有草拟中或投票中的表决可以取消" in again.content.decode()
     sign_in(client, world.grid_worker)
     assert 'id="cancel-vote"' not in client.get(reverse("deliberation:vote", args=[opened(world).pk])).content.decode()
+
+
+def test_the_api_cancels_a_vote_for_its_organisers(world: Any) -> None:
+    vote = opened(world)
+    api = APIClient()
+    sign_in(api, world.grid_worker)
+    assert api.post(f"/api/votes/{vote.pk}/cancel/", {"reason": "无权取消"}, format="json").status_code == 403
+    sign_in(api, world.secretary)
+    assert api.post(f"/api/votes/{vote.pk}/cancel/", {"reason": ""}, format="json").status_code == 400
+    done = api.post(f"/api/votes/{vote.pk}/cancel/", {"reason": "表决事项有误"}, format="json")
+    assert done.status_code == 200, done.content
+    body = done.json()
+    assert_matches_schema("POST", f"/api/votes/{vote.pk}/cancel/", 200, body)
+    assert (body["status"], body["cancel_reason"]) == ("cancelled", "表决事项有误") and body["cancelled_at"]
+    assert api.post(f"/api/votes/{vote.pk}/cancel/", {"reason": "再取消"}, format="json").status_code == 409
+    assert api.get(f"/api/votes/{vote.pk}/results/").json()["result"] is None
