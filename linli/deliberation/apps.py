@@ -24,10 +24,10 @@ class DeliberationConfig(AppConfig):
         )
         from linli.deliberation.api import VIEWSETS
         from linli.deliberation.capabilities import GRANTS, DelibCap
-        from linli.deliberation.hooks import on_vote_closed
+        from linli.deliberation.hooks import on_vote_cancelled, on_vote_closed
         from linli.deliberation.notifications import KINDS
-        from linli.deliberation.services.conventions import convention_vote_closed
-        from linli.deliberation.services.meetings import decision_vote_closed
+        from linli.deliberation.services.conventions import convention_vote_cancelled, convention_vote_closed
+        from linli.deliberation.services.meetings import decision_vote_cancelled, decision_vote_closed
         from linli.deliberation.tasks import PERIODIC
         from linli.deliberation.tiles import TILES, TODOS
 
@@ -46,3 +46,6 @@ class DeliberationConfig(AppConfig):
         # a closed vote settles the decision put to it and adopts or rejects a convention's version
         on_vote_closed(decision_vote_closed)
         on_vote_closed(convention_vote_closed)
+        # a cancelled vote leaves the decision open with a note and sends a convention's version back
+        on_vote_cancelled(decision_vote_cancelled)
+        on_vote_cancelled(convention_vote_cancelled)

@@ -1,7 +1,7 @@
 """What happens in one part of deliberation when something happens in another, inside the app:
 a vote that closes adopts a convention's version, settles a decision, and so on. The votes'
-service calls ``vote_closed(vote)`` inside its transaction; each part registers its reaction
-in ``DeliberationConfig.ready``."""
+services call ``vote_closed(vote)`` and ``vote_cancelled(vote)`` inside their transaction; each
+part registers its reaction in ``DeliberationConfig.ready``."""
 
 from __future__ import annotations
 
@@ -18,4 +18,17 @@ def on_vote_closed(reaction: Callable[[Any], None]) -> None:
 
 def vote_closed(vote: Any) -> None:
     for reaction in _ON_VOTE_CLOSED:
+        reaction(vote)
+
+
+_ON_VOTE_CANCELLED: list[Callable[[Any], None]] = []
+
+
+def on_vote_cancelled(reaction: Callable[[Any], None]) -> None:
+    if reaction not in _ON_VOTE_CANCELLED:
+        _ON_VOTE_CANCELLED.append(reaction)
+
+
+def vote_cancelled(vote: Any) -> None:
+    for reaction in _ON_VOTE_CANCELLED:
         reaction(vote)

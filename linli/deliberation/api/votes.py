@@ -1,5 +1,6 @@
 """REST API for votes (表决): the votes a reader may see, one vote with its options and
-participation so far, casting one's own ballot, and the result once the vote has closed.
+participation so far, casting one's own ballot, the result once the vote has closed, and
+cancelling a vote (its organisers).
 
 Reads go through ``selectors.votes`` (the reader's communities), the ballot through
 ``services.votes.vote_cast``. A cast's answer says that the ballot was counted and through which
@@ -29,7 +30,7 @@ from linli.core.api import Pagination
 from linli.core.errors import Conflict
 from linli.deliberation.models import Channel, Elector, OptionsKind, Vote, VoteStatus
 from linli.deliberation.selectors import votes as sel
-from linli.deliberation.services.votes import vote_cast
+from linli.deliberation.services.votes import vote_cancel, vote_cast
 
 OptionOut = inline_serializer("VoteOptionOut", {"code": serializers.CharField(), "label": serializers.CharField()})
 
@@ -56,6 +57,8 @@ class VoteOut(serializers.ModelSerializer[Vote]):
             "closes_at",
             "opened_at",
             "closed_at",
+            "cancelled_at",
+            "cancel_reason",
             "register_fingerprint",
             "register_heads",
             "register_area",
@@ -115,6 +118,10 @@ ResultOut = inline_serializer(
 )
 
 
+class CancelIn(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=200, help_text="Why the vote is cancelled (kept and shown).")
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[
@@ -160,6 +167,17 @@ class VoteViewSet(viewsets.ReadOnlyModelViewSet[Vote]):
         return Response(
             {"counted": True, "channel": values["channel"], "lines": len(made)}, status=status.HTTP_201_CREATED
         )
+
+    @extend_schema(request=CancelIn, responses={200: VoteOut})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        """Cancel a draft or open vote, with its reason (the staff who run votes at its place): its
+        ballots count for nothing and no result is published. 409 for a closed or cancelled vote."""
+        vote = self.get_object()
+        data = CancelIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        vote = vote_cancel(actor=request.user, vote=vote, reason=data.validated_data["reason"])
+        return Response(VoteOut(vote).data)
 
     @extend_schema(responses={200: ResultOut})
     @action(detail=True, methods=["get"])

@@ -96,6 +96,8 @@ _STATUS_FORWARD = pgtrigger.Func(
         (OLD.status = 'draft' AND NEW.status IN ('comments', 'voting'))
         OR (OLD.status = 'comments' AND NEW.status = 'voting')
         OR (OLD.status = 'voting' AND NEW.status IN ('adopted', 'rejected'))
+        OR (OLD.status = 'voting' AND NEW.status IN ('draft', 'comments') AND EXISTS (
+            SELECT 1 FROM deliberation_vote WHERE id = OLD.vote_id AND status = 'cancelled'))
         OR (OLD.status = 'adopted' AND NEW.status = 'superseded')
     ) THEN
         RAISE EXCEPTION 'a convention version cannot go from % to %', OLD.status, NEW.status;

@@ -95,6 +95,9 @@ class Vote(TimeStampedModel, PlaceScoped):
     closes_at = models.DateTimeField(_("截止时间"), null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    #: a cancelled vote: when and why (its ballots count for nothing, no result is published)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(_("取消原因"), max_length=200, blank=True)
     #: SHA-256 of the register as frozen when the vote opened, and its totals
     register_fingerprint = models.CharField(max_length=64, blank=True)
     register_heads = models.PositiveIntegerField(default=0)

@@ -391,6 +391,19 @@ def convention_vote_closed(vote: Any) -> None:
 
 
 @transaction.atomic
+def convention_vote_cancelled(vote: Any) -> None:
+    """The reaction to a cancelled vote (``hooks.on_vote_cancelled``): the version put to it goes
+    back to where it was (open for comments if it had a comment period, else a draft), so that it
+    may be revised and put to a vote again; the database lets a version go back only when its
+    vote was cancelled."""
+    version = ConventionVersion.objects.select_for_update().filter(vote=vote, status=VersionStatus.VOTING).first()
+    if version is None:
+        return
+    version.status = VersionStatus.COMMENTS if version.comments_until is not None else VersionStatus.DRAFT
+    version.save(update_fields=["status", "updated_at"])
+
+
+@transaction.atomic
 def version_publish(*, actor: Actor, version: ConventionVersion, now: dt.datetime | None = None) -> ConventionVersion:
     """Publish an adopted version: residents may read it as the convention in force and sign it.
     Publishing again changes nothing."""

@@ -46,6 +46,7 @@ from linli.deliberation.models import (
     TopicStatus,
     Vote,
     VoteRule,
+    VoteStatus,
 )
 from linli.deliberation.notifications.meetings import BATCH
 from linli.deliberation.selectors.meetings import AGENDA_TOPIC_STATUSES
@@ -645,7 +646,10 @@ def decision_spawn_vote(
     meeting = decision.meeting
     require(actor, DelibCap.RUN, meeting.place)
     decision = Decision.objects.select_for_update().get(pk=decision.pk)
-    if decision.vote_id is not None:
+    if (
+        decision.vote_id is not None
+        and Vote.objects.filter(pk=decision.vote_id).exclude(status=VoteStatus.CANCELLED).exists()
+    ):
         raise ValidationError({"vote": [_("该决定已提交表决")]})
     if electorate not in Electorate.values:
         raise ValidationError({"electorate": [_("未知的表决范围")]})
@@ -731,3 +735,16 @@ def decision_vote_closed(vote: Vote) -> None:
         )
         if decision.topic_id is not None:
             _settle_topic(decision.topic_id)
+
+
+def decision_vote_cancelled(vote: Vote) -> None:
+    """When the vote a decision was put to is cancelled (``hooks.on_vote_cancelled``, inside the
+    votes' transaction): the decision stays to be carried out, with a note of the cancellation
+    and its reason; it may be put to a vote again."""
+    text = _("表决已取消（%(reason)s），决定仍待落实，可重新提交表决") % {"reason": vote.cancel_reason}
+    for decision in Decision.objects.select_for_update().filter(vote=vote, status=DecisionStatus.OPEN):
+        decision.progress = text[:2000]
+        decision.save(update_fields=["progress", "updated_at"])
+        DecisionNote.objects.create(
+            decision=decision, text=text[:2000], status="", at=vote.cancelled_at or timezone.now()
+        )

@@ -4,7 +4,8 @@ meeting's decision, a convention's adoption); ``vote_open`` draws and freezes th
 proxy, at the meeting), ``paper_key`` (paper ballots keyed twice by two accounts) and, for a
 secret vote, ``paper_hand_out`` record one counted ballot per elector across every channel;
 ``vote_close`` counts through ``deliberation.tally`` and tells the other parts
-(``hooks.vote_closed``).
+(``hooks.vote_closed``); ``vote_cancel`` ends a draft or open vote without a result
+(``hooks.vote_cancelled``).
 
 Each service is one transaction and locks the vote's row first, so that two writes to one vote
 run one after the other (the register, the count of papers handed out, an owner's units). One
@@ -714,6 +715,44 @@ def vote_close(*, actor: Actor, vote: Vote, now: dt.datetime | None = None) -> V
         PaperEntry.objects.filter(vote=vote).delete()
     _audit_status(actor, vote, passed=vote.result.get("passed"))
     hooks.vote_closed(vote)
+    return vote
+
+
+@transaction.atomic
+def vote_cancel(*, actor: Actor, vote: Vote, reason: str, now: dt.datetime | None = None) -> Vote:
+    """Cancel a draft or open vote, with its reason: an open vote's ballots then count for
+    nothing and no result is ever published (its register and participations stay, as written);
+    a secret vote's keyed sheets are removed as at close. The other parts are told
+    (``hooks.vote_cancelled``): a decision put to the vote stays to be carried out, with a note; a
+    convention's version goes back so that it can be put to a vote again."""
+    now = _now(now)
+    require(actor, DelibCap.RUN, vote.place)
+    vote = _lock(vote)
+    if vote.status not in (VoteStatus.DRAFT, VoteStatus.OPEN):
+        raise Conflict(_("只有草拟中或投票中的表决可以取消"))
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": [_("请填写取消原因")]})
+    if len(reason) > 200:
+        raise ValidationError({"reason": [_("取消原因最多200个字")]})
+    was = vote.status
+    vote.status = VoteStatus.CANCELLED
+    vote.cancelled_at = now
+    vote.cancel_reason = reason
+    vote.result = None
+    vote.save(update_fields=["status", "cancelled_at", "cancel_reason", "result"])
+    if vote.secret:
+        PaperEntry.objects.filter(vote=vote).delete()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=vote,
+        place=vote.place,
+        field="status",
+        reason=reason,
+        changes={"status": vote.status, "was": was},
+    )
+    hooks.vote_cancelled(vote)
     return vote
 
 

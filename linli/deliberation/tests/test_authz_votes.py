@@ -70,12 +70,14 @@ class TestAuthzVotes(AuthzCases):
         "deliberation:vote_register_json": Scoped("GET", "closed", wrong="mediator"),
         "deliberation:vote_open": Scoped("POST", "vote", wrong="grid_worker", right="secretary"),
         "deliberation:vote_close": Scoped("POST", "vote", wrong="grid_worker", right="secretary"),
+        "deliberation:vote_cancel": Scoped("POST", "vote", wrong="grid_worker", right="secretary"),
         "deliberation:vote_paper": Scoped("GET", "vote", wrong="building_leader"),
         "deliberation:vote_entry": Scoped("GET", "vote", wrong="volunteer"),
         "deliberation:vote_proxy": Scoped("POST", "vote", wrong="volunteer"),
         "deliberation:vote_proxy_scan": Scoped("GET", "proxy", wrong="volunteer"),
         "vote-detail": Scoped("GET", "vote", wrong="mediator"),
         "vote-cast": Scoped("POST", "vote", wrong="outsider", right="resident"),
+        "vote-cancel": Scoped("POST", "vote", wrong="grid_worker", right="secretary"),
         "vote-results": Scoped("GET", "vote", wrong="mediator"),
     }
     lists = {"/api/votes/": _expected_votes}

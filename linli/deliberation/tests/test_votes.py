@@ -1,6 +1,7 @@
 """Votes through their services: the register drawn per electorate and frozen, one counted ballot
 per elector across channels, paper ballots keyed twice, closing and counting through the tally,
-and the same result from ``linli deliberation tally`` on the published JSON."""
+and the same result from ``linli deliberation tally`` on the published JSON; cancelling a vote,
+and what the decision and the convention's version put to it do then."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ from linli.deliberation.services.votes import (
     close_due_votes,
     paper_key,
     proxy_record,
+    vote_cancel,
     vote_cast,
     vote_close,
     vote_create,
@@ -479,3 +481,109 @@ def test_roles_granted_after_opening_change_nothing(world: Any) -> None:
     leader = make_user("new_leader", Role.BUILDING_LEADER, world.building_a)
     membership_grant(actor=SYSTEM, person=leader.person, place=world.grid_a, role=Role.CENTRAL_HOUSEHOLD)
     assert lines(vote) == before
+
+
+# --- cancelling -------------------------------------------------------------------------------------------
+
+
+def test_an_open_vote_is_cancelled_with_its_reason_and_its_ballots_count_for_nothing(world: Any) -> None:
+    from linli.core.models import AuditEntry
+
+    seen: dict[str, list[Any]] = {"closed": [], "cancelled": []}
+    hooks.on_vote_closed(seen["closed"].append)
+    hooks.on_vote_cancelled(seen["cancelled"].append)
+    try:
+        house = add_household(world, "102")
+        vote = opened(world, closes_at=timezone.now() + dt.timedelta(days=1))
+        vote_cast(actor=voter(world, house, "v1"), vote=vote, choices=["yes"])
+        with pytest.raises(PermissionDenied):
+            vote_cancel(actor=world.grid_worker, vote=vote, reason="写错了")
+        with pytest.raises(ValidationError, match="请填写取消原因"):
+            vote_cancel(actor=world.secretary, vote=vote, reason="   ")
+        with pytest.raises(ValidationError, match="最多200个字"):
+            vote_cancel(actor=world.secretary, vote=vote, reason="长" * 201)
+        at = timezone.now()
+        vote_cancel(actor=world.secretary, vote=vote, reason="  表决事项表述有误，\n重新发起 ", now=at)
+    finally:
+        hooks._ON_VOTE_CLOSED.remove(seen["closed"].append)
+        hooks._ON_VOTE_CANCELLED.remove(seen["cancelled"].append)
+    vote.refresh_from_db()
+    assert (vote.status, vote.result, vote.cancelled_at) == (VoteStatus.CANCELLED, None, at)
+    assert vote.cancel_reason == "表决事项表述有误， 重新发起"
+    assert seen == {"closed": [], "cancelled": [vote]}
+    entry = AuditEntry.objects.filter(target_id=str(vote.pk), field="status").order_by("pk").last()
+    assert entry is not None and entry.reason == "表决事项表述有误， 重新发起"
+    assert entry.changes["status"] == VoteStatus.CANCELLED and entry.changes["was"] == VoteStatus.OPEN
+    # nothing more can happen to it: no ballot, no count, no second cancellation, not the sweep
+    with pytest.raises(Conflict):
+        vote_cast(actor=world.users["resident"], vote=vote, choices=["yes"])
+    with pytest.raises(Conflict):
+        vote_close(actor=world.secretary, vote=vote)
+    with pytest.raises(Conflict):
+        vote_cancel(actor=world.secretary, vote=vote, reason="再取消一次")
+    assert close_due_votes(now=timezone.now() + dt.timedelta(days=2)) == 0
+    vote.refresh_from_db()
+    assert vote.status == VoteStatus.CANCELLED and vote.result is None
+    assert Participation.objects.filter(vote=vote).count() == 1  # kept as written, counted for nothing
+
+
+def test_a_draft_is_cancelled_and_a_closed_vote_is_not(world: Any) -> None:
+    draft = vote_create(actor=world.secretary, place=world.community_a, title="草拟的表决")
+    vote_cancel(actor=world.secretary, vote=draft, reason="不再需要")
+    draft.refresh_from_db()
+    assert draft.status == VoteStatus.CANCELLED and not Elector.objects.filter(vote=draft).exists()
+    with pytest.raises(Conflict):
+        vote_open(actor=world.secretary, vote=draft)
+    closed = opened(world)
+    vote_close(actor=world.secretary, vote=closed)
+    with pytest.raises(Conflict, match="只有草拟中或投票中的表决可以取消"):
+        vote_cancel(actor=world.secretary, vote=closed, reason="结果不满意")
+    closed.refresh_from_db()
+    assert closed.status == VoteStatus.CLOSED and closed.result is not None
+
+
+def test_a_decision_put_to_a_cancelled_vote_stays_open_with_a_note_and_may_be_put_again(world: Any) -> None:
+    from linli.deliberation.models import Decision, DecisionNote, DecisionStatus
+    from linli.deliberation.services.meetings import decision_create, decision_spawn_vote
+    from linli.deliberation.tests.meetings_world import plan
+
+    meeting = plan(world)
+    decision = decision_create(
+        actor=world.secretary,
+        meeting=meeting,
+        text="疏通1栋下水道主管",
+        owner=world.users["resident"].person,
+        due=timezone.localdate() + dt.timedelta(days=30),
+    )
+    vote = decision_spawn_vote(actor=world.secretary, decision=decision)
+    vote_open(actor=world.secretary, vote=vote)
+    vote_cancel(actor=world.secretary, vote=vote, reason="会上没有说清费用")
+    decision = Decision.objects.get(pk=decision.pk)
+    assert decision.status == DecisionStatus.OPEN and decision.vote_id == vote.pk
+    assert decision.progress == "表决已取消（会上没有说清费用），决定仍待落实，可重新提交表决"
+    assert list(DecisionNote.objects.filter(decision=decision).values_list("text", flat=True)) == [decision.progress]
+    again = decision_spawn_vote(actor=world.secretary, decision=decision)
+    decision.refresh_from_db()
+    assert decision.vote_id == again.pk and again.pk != vote.pk
+    with pytest.raises(ValidationError, match="该决定已提交表决"):
+        decision_spawn_vote(actor=world.secretary, decision=decision)
+
+
+def test_a_conventions_version_put_to_a_cancelled_vote_goes_back_and_is_put_again(world: Any) -> None:
+    from django.db import DatabaseError, transaction
+
+    from linli.deliberation.models import ConventionVersion, VersionStatus
+    from linli.deliberation.services.conventions import version_put_to_vote
+    from linli.deliberation.tests.test_conventions import first_version, make_convention
+
+    version = first_version(make_convention(world))
+    vote = version_put_to_vote(actor=world.secretary, version=version)
+    # the database keeps a version being voted on from going back while its vote stands
+    with pytest.raises(DatabaseError), transaction.atomic():
+        ConventionVersion.objects.filter(pk=version.pk).update(status=VersionStatus.DRAFT)
+    vote_cancel(actor=world.secretary, vote=vote, reason="条文还要再改")
+    version.refresh_from_db()
+    assert (version.status, version.vote_id) == (VersionStatus.DRAFT, vote.pk)
+    again = version_put_to_vote(actor=world.secretary, version=version)
+    version.refresh_from_db()
+    assert (version.status, version.vote_id) == (VersionStatus.VOTING, again.pk) and again.pk != vote.pk

@@ -234,3 +234,39 @@ def test_every_votes_page_renders_in_every_language(client: Any, world: Any, lan
         response = client.get(url)
         assert response.status_code == 200, (lang, url)
         assert f'lang="{lang}"' in response.content.decode()
+
+
+def test_the_secretary_cancels_a_vote_from_its_page(client: Any, world: Any) -> None:
+    vote = opened(world)
+    sign_in(client, world.secretary)
+    url = reverse("deliberation:vote", args=[vote.pk])
+    page = client.get(url).content.decode()
+    assert 'id="cancel-vote"' in page and reverse("deliberation:vote_cancel", args=[vote.pk]) in page
+    refused = client.post(reverse("deliberation:vote_cancel", args=[vote.pk]), {"reason": ""}, follow=True)
+    assert refused.status_code == 200 and "请填写取消原因" in refused.content.decode()
+    assert Vote.objects.get(pk=vote.pk).status == VoteStatus.OPEN
+    done = client.post(reverse("deliberation:vote_cancel", args=[vote.pk]), {"reason": "表决事项有误"})
+    assert done.status_code == 302 and done["Location"] == url
+    page = client.get(url).content.decode()
+    assert "本次表决已取消" in page and "表决事项有误" in page and 'id="cancel-vote"' not in page
+    assert Vote.objects.get(pk=vote.pk).status == VoteStatus.CANCELLED
+    again = client.post(reverse("deliberation:vote_cancel", args=[vote.pk]), {"reason": "再取消"}, follow=True)
+    assert again.status_code == 200 and "只有草拟中或投票中的表决可以取消" in again.content.decode()
+    sign_in(client, world.grid_worker)
+    assert 'id="cancel-vote"' not in client.get(reverse("deliberation:vote", args=[opened(world).pk])).content.decode()
+
+
+def test_the_api_cancels_a_vote_for_its_organisers(world: Any) -> None:
+    vote = opened(world)
+    api = APIClient()
+    sign_in(api, world.grid_worker)
+    assert api.post(f"/api/votes/{vote.pk}/cancel/", {"reason": "无权取消"}, format="json").status_code == 403
+    sign_in(api, world.secretary)
+    assert api.post(f"/api/votes/{vote.pk}/cancel/", {"reason": ""}, format="json").status_code == 400
+    done = api.post(f"/api/votes/{vote.pk}/cancel/", {"reason": "表决事项有误"}, format="json")
+    assert done.status_code == 200, done.content
+    body = done.json()
+    assert_matches_schema("POST", f"/api/votes/{vote.pk}/cancel/", 200, body)
+    assert (body["status"], body["cancel_reason"]) == ("cancelled", "表决事项有误") and body["cancelled_at"]
+    assert api.post(f"/api/votes/{vote.pk}/cancel/", {"reason": "再取消"}, format="json").status_code == 409
+    assert api.get(f"/api/votes/{vote.pk}/results/").json()["result"] is None

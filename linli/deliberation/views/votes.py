@@ -1,7 +1,8 @@
 """Pages of votes (表决): the votes of a place, a vote's page (the ballot form for an elector who
 has not voted, participation so far, the result after close), the printable result notice
 (公示), the published register and ballots, and the staff pages: create, open, close, paper
-keying with its mismatch list, door-to-door, proxy and meeting entry, secret papers handed out."""
+keying with its mismatch list, door-to-door, proxy and meeting entry, secret papers handed out,
+and cancelling a vote with its reason."""
 
 from __future__ import annotations
 
@@ -338,6 +339,21 @@ def vote_close(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("deliberation:vote", pk=vote.pk)
 
 
+@login_required
+@require_POST
+def vote_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a draft or open vote, with its reason (the staff who run votes at its place)."""
+    user: Any = request.user
+    vote = sel.access_vote(user, pk)
+    _require(user, DelibCap.RUN, vote)
+    attempt(
+        request,
+        lambda: services.vote_cancel(actor=user, vote=vote, reason=request.POST.get("reason", "")),
+        _("表决已取消，不公布结果"),
+    )
+    return redirect("deliberation:vote", pk=vote.pk)
+
+
 def _keyed(labels: dict[str, str], entry: Any) -> str:
     """One keying as the counters read it: the register number (named votes) and the options."""
     if entry is None:
@@ -547,6 +563,7 @@ urlpatterns: list[URLPattern] = [
     path("votes/<int:pk>/register.json", vote_register_json, name="vote_register_json"),
     path("votes/<int:pk>/open/", vote_open, name="vote_open"),
     path("votes/<int:pk>/close/", vote_close, name="vote_close"),
+    path("votes/<int:pk>/cancel/", vote_cancel, name="vote_cancel"),
     path("votes/<int:pk>/paper/", vote_paper, name="vote_paper"),
     path("votes/<int:pk>/entry/", vote_entry, name="vote_entry"),
     path("votes/<int:pk>/proxy/", vote_proxy, name="vote_proxy"),
