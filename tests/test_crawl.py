@@ -138,6 +138,7 @@ NOT_PAGES = {
     "deliberation:vote_cast",
     "deliberation:vote_open",
     "deliberation:vote_close",
+    "deliberation:vote_cancel",
     "deliberation:vote_proxy",
     "deliberation:meeting_cancel",
     "deliberation:meeting_rsvp",
