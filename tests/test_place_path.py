@@ -50,6 +50,10 @@ def test_every_place_scoped_row_keeps_its_places_path(world: Any) -> None:
     need = need_create(actor=world.users["resident"], text="楼道灯坏了", place=world.household_place_a)
     need_transfer(actor=world.users["community_staff"], need=need, place=world.building_a, note="是楼道的事")
 
+    from linli.deliberation.tests.world import deliberation_at_work
+
+    deliberation_at_work(world)
+
     models = [m for m in apps.get_models() if issubclass(m, PlaceScoped)]
     assert {m._meta.label for m in models} >= {
         "needs.Need",

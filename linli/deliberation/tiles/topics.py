@@ -35,6 +35,8 @@ def _offered(actor: Actor) -> tuple[int, str] | None:
         return None
     community = communities[0]
     count = topic_list(actor=actor, place=community, status=TopicStatus.OFFERED).count()
+    if not count:
+        return None  # offers are occasional: the to-do shows only while one waits
     url = f"{reverse('deliberation:topic_board', args=[community.code])}?status={TopicStatus.OFFERED.value}"
     return count, url
 

@@ -18,11 +18,14 @@ def _votes_url(actor: Actor) -> str:
 
 
 def _awaiting(actor: Actor) -> tuple[int, str] | None:
-    """Open votes where the reader is on the register and has not voted: the list at the link."""
+    """Open votes where the reader is on the register and has not voted: the list at the link.
+    Votes are occasional, so the to-do shows only while one waits for the reader."""
     place = sel.home_place(actor)
     if place is None:
         return None
     count = sel.votes_awaiting(actor).filter(place_path__startswith=place.path).count()
+    if not count:
+        return None
     return count, f"{reverse('deliberation:votes', args=[place.code])}?{urlencode({'mine': '1'})}"
 
 
