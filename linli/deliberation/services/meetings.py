@@ -54,6 +54,7 @@ from linli.deliberation.services.votes import vote_create
 from linli.needs.models import Channel, Need
 from linli.needs.services.handling import need_whistle
 from linli.needs.services.intake import need_create
+from linli.people.identity import redact_text
 from linli.people.models import Department, Household, HouseholdMember, Membership, Person
 from linli.places.models import Place, PlaceKind
 
@@ -128,7 +129,10 @@ def _set_agenda(meeting: Meeting, titles: Sequence[str], topics: Sequence[Topic]
             raise ValidationError({"topics": [_("议题“%(title)s”已落实或不予列入") % {"title": topic.title}]})
     before = set(meeting.agenda.exclude(topic=None).values_list("topic_id", flat=True))
     meeting.agenda.all().delete()
-    items = [AgendaItem(meeting=meeting, topic=t, title=t.title[:120], position=i) for i, t in enumerate(topics)]
+    # a resident's title goes to every invitee (page, calendar file, API): its numbers masked
+    items = [
+        AgendaItem(meeting=meeting, topic=t, title=redact_text(t.title)[:120], position=i) for i, t in enumerate(topics)
+    ]
     items += [AgendaItem(meeting=meeting, title=t, position=len(topics) + i) for i, t in enumerate(titles)]
     AgendaItem.objects.bulk_create(items)
     for topic in topics:

@@ -3,13 +3,21 @@ was real (it failed before its fix) or a door that was tried and held."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
 
 from linli.deliberation.models import Channel, Elector, OptionsKind, Participation
+from linli.deliberation.services import meetings as meeting_services
+from linli.deliberation.services.topics import topic_accept, topic_propose
 from linli.deliberation.services.votes import paper_hand_out, paper_key, vote_cast, vote_close
+from linli.deliberation.tests.meetings_world import plan
 from linli.deliberation.tests.test_votes import add_household, opened, voter
+from linli.testing import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +65,42 @@ def test_a_secret_vote_all_on_paper_or_with_five_online_is_published(world: Any)
     vote_close(actor=world.secretary, vote=vote)
     vote.refresh_from_db()
     assert vote.result["withheld"] is False and [o["heads"] for o in vote.result["options"]] == [5, 5]
+
+
+# --- personal data: a resident's topic title on the meeting's agenda ------------------------------------
+
+
+def _topic_with_a_phone(world: Any) -> Any:
+    topic = topic_propose(
+        actor=world.users["resident"], place=world.community_a, title=f"楼下漏水请联系{PHONE}老张", body=""
+    )
+    return topic_accept(actor=world.secretary, topic=topic)
+
+
+def test_a_phone_number_in_a_topic_title_is_masked_on_the_meetings_agenda(world: Any, client: Any) -> None:
+    topic = _topic_with_a_phone(world)
+    meeting = plan(world, starts_at=timezone.now() - dt.timedelta(hours=1), topics=[topic], agenda=[])
+    meeting_services.invite_by_place(actor=world.secretary, meeting=meeting, place=world.community_a)
+    meeting_services.minutes_save(actor=world.secretary, meeting=meeting, text="记录")
+    meeting_services.minutes_publish(actor=world.secretary, meeting=meeting)
+    decision = meeting_services.decision_create(
+        actor=world.secretary,
+        meeting=meeting,
+        text="请物业修理",
+        owner=world.people["resident_a"],
+        due=timezone.localdate(),
+        topic=topic,
+    )
+    sign_in(client, world.users["resident"])
+    for url in (
+        reverse("deliberation:meeting", args=[meeting.pk]),
+        reverse("deliberation:meeting_ics", args=[meeting.pk]),
+        reverse("deliberation:decision", args=[decision.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert PHONE not in response.content.decode(), url
+    api = APIClient()
+    sign_in(api, world.users["resident"])
+    body = api.get(f"/api/meetings/{meeting.pk}/").content.decode()
+    assert "老张" in body and PHONE not in body
