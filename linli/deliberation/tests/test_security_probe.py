@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from linli.deliberation.models import Channel, Elector, OptionsKind, Participation
 from linli.deliberation.services import meetings as meeting_services
 from linli.deliberation.services.topics import topic_accept, topic_propose
-from linli.deliberation.services.votes import paper_hand_out, paper_key, vote_cast, vote_close
+from linli.deliberation.services.votes import paper_hand_out, paper_key, vote_cast, vote_close, vote_create, vote_open
 from linli.deliberation.tests.meetings_world import plan
 from linli.deliberation.tests.test_votes import add_household, opened, voter
 from linli.testing import sign_in
@@ -104,3 +104,105 @@ def test_a_phone_number_in_a_topic_title_is_masked_on_the_meetings_agenda(world:
     sign_in(api, world.users["resident"])
     body = api.get(f"/api/meetings/{meeting.pk}/").content.decode()
     assert "老张" in body and PHONE not in body
+
+
+# --- doors that were tried and held ---------------------------------------------------------------------
+
+
+def test_another_communitys_rows_are_404_by_id_and_a_resident_runs_nothing(world: Any, client: Any) -> None:
+    from linli.deliberation.tests.meetings_world import meetings_of
+
+    made = meetings_of(world)
+    house = add_household(world, "701")
+    resident = voter(world, house, "probe-r")
+    mine = opened(world, title="本社区的表决")
+    add_household(world, "702", tag="b")
+    other_vote = vote_create(actor=world.secretary_b, place=world.community_b, title="别的社区的表决")
+    other_vote = vote_open(actor=world.secretary_b, vote=other_vote)
+    b = made["b"]
+    api = APIClient()
+    sign_in(api, resident)
+    for url in (
+        f"/api/votes/{other_vote.pk}/",
+        f"/api/votes/{other_vote.pk}/results/",
+        f"/api/meetings/{b['meeting'].pk}/",
+        f"/api/decisions/{b['decision'].pk}/",
+    ):
+        assert api.get(url).status_code == 404, url
+    cast = api.post(f"/api/votes/{other_vote.pk}/cast/", {"choices": ["yes"]}, format="json")
+    assert cast.status_code == 404
+    sign_in(client, resident)
+    for name, pk in (
+        ("deliberation:vote", other_vote.pk),
+        ("deliberation:meeting", b["meeting"].pk),
+        ("deliberation:decision", b["decision"].pk),
+        ("deliberation:meeting_ics", b["meeting"].pk),
+    ):
+        assert client.get(reverse(name, args=[pk])).status_code == 404, name
+    file_url = reverse("deliberation:minutes_file", args=[b["meeting"].pk, b["attachment"].pk])
+    assert client.get(file_url).status_code == 404
+    # a resident of the community: none of the staff's doors open, and nothing is written
+    for name in ("vote_open", "vote_close", "vote_paper", "vote_entry", "vote_proxy"):
+        response = client.post(reverse(f"deliberation:{name}", args=[mine.pk]), {"elector": "1", "sheet": "S1"})
+        assert response.status_code in (403, 404), name
+    a = made["a"]["meeting"]
+    for name in ("meeting_tick", "meeting_minutes", "meeting_cancel", "meeting_edit", "decision_new"):
+        response = client.post(reverse(f"deliberation:{name}", args=[a.pk]), {"person": str(resident.person.pk)})
+        assert response.status_code in (403, 404), name
+    mine.refresh_from_db()
+    assert mine.status == "open" and not Participation.objects.filter(vote=mine).exists()
+
+
+def test_one_ballot_per_elector_across_channels_and_none_for_a_neighbour(world: Any, client: Any) -> None:
+    mine, theirs = add_household(world, "711"), add_household(world, "712")
+    vote = opened(world, title="加装电梯")
+    me = voter(world, mine, "probe-me")
+    neighbour_line = Elector.objects.get(vote=vote, household=theirs)
+    sign_in(client, me)
+    url = reverse("deliberation:vote_cast", args=[vote.pk])
+    refused = client.post(url, {"choice": "yes", "elector": str(neighbour_line.pk)})
+    assert refused.status_code == 403
+    assert client.post(url, {"choice": "yes"}).status_code == 302
+    api = APIClient()
+    sign_in(api, me)
+    again = api.post(f"/api/votes/{vote.pk}/cast/", {"choices": ["no"], "channel": "meeting"}, format="json")
+    assert again.status_code in (400, 409)
+    again = api.post(f"/api/votes/{vote.pk}/cast/", {"choices": ["no"]}, format="json")
+    assert again.status_code == 409
+    assert Participation.objects.filter(vote=vote).count() == 1
+
+
+def test_next_leaves_not_the_site_and_a_check_in_link_writes_nothing(world: Any, client: Any) -> None:
+    topic = topic_propose(actor=world.users["secretary"], place=world.community_a, title="东门路灯不亮了怎么办")
+    sign_in(client, world.users["resident"])
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)"):
+        response = client.post(reverse("deliberation:topic_support", args=[topic.pk]), {"next": target})
+        assert response.status_code == 302 and "evil" not in response["Location"], target
+        assert not response["Location"].startswith("javascript")
+    meeting = plan(world, starts_at=timezone.now() + dt.timedelta(minutes=30))
+    meeting_services.invite_by_place(actor=world.secretary, meeting=meeting, place=world.community_a)
+    page = client.get(reverse("deliberation:meeting_checkin", args=[meeting.checkin_token]))
+    assert page.status_code == 200 and not meeting.attendance.exists()
+    guessed = client.get(reverse("deliberation:meeting_checkin", args=["x" * 22]))
+    assert guessed.status_code == 404
+
+
+def test_markup_in_what_residents_write_is_text(world: Any, client: Any) -> None:
+    evil = '<img src=x onerror="alert(1)">'
+    topic = topic_propose(actor=world.users["resident"], place=world.community_a, title=f"议题{evil}", body=evil)
+    topic_accept(actor=world.secretary, topic=topic)
+    meeting = plan(world, title=f"会{evil}", topics=[topic], agenda=[evil])
+    meeting_services.invite_by_place(actor=world.secretary, meeting=meeting, place=world.community_a)
+    sign_in(client, world.users["resident"])
+    for url in (
+        reverse("deliberation:topic", args=[topic.pk]),
+        reverse("deliberation:topics"),
+        reverse("deliberation:meeting", args=[meeting.pk]),
+    ):
+        text = client.get(url).content.decode()
+        assert evil not in text and "&lt;img" in text, url
+    fragment = client.post(reverse("deliberation:topic_support", args=[topic.pk]), HTTP_HX_REQUEST="true")
+    assert evil not in fragment.content.decode()
+    sign_in(client, world.secretary)
+    door = client.get(reverse("deliberation:meeting_door", args=[meeting.pk])).content.decode()
+    assert evil not in door
