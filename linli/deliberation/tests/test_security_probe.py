@@ -206,3 +206,29 @@ def test_markup_in_what_residents_write_is_text(world: Any, client: Any) -> None
     sign_in(client, world.secretary)
     door = client.get(reverse("deliberation:meeting_door", args=[meeting.pk])).content.decode()
     assert evil not in door
+
+
+def test_minutes_files_are_checked_by_their_bytes_and_served_as_attachments(world: Any, client: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    from linli.deliberation.tests.meetings_world import meetings_of
+
+    meeting = meetings_of(world)["a"]["meeting"]
+    for name, content in (
+        ("x.html", b"<script>alert(1)</script>"),
+        ("x.svg", b"<svg onload=alert(1)>"),
+        ("x.pdf", b"<html><script>alert(1)</script>"),
+        ("x.docx", b"%PDF-1.4"),
+    ):
+        with pytest.raises(ValidationError):
+            meeting_services.minutes_attach(actor=world.secretary, meeting=meeting, name=name, content=content)
+    row = meeting_services.minutes_attach(
+        actor=world.secretary, meeting=meeting, name="../../etc/passwd.pdf", content=b"%PDF-1.4\n%%EOF\n"
+    )
+    assert row.name == "passwd.pdf" and ".." not in row.file.name
+    sign_in(client, world.users["resident"])
+    response = client.get(reverse("deliberation:minutes_file", args=[meeting.pk, row.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
