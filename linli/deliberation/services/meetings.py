@@ -62,6 +62,8 @@ from linli.places.models import Place, PlaceKind
 CHECKIN_BEFORE = dt.timedelta(hours=1)
 #: The longest meeting.
 MAX_LENGTH = dt.timedelta(hours=12)
+#: The years a meeting may be planned in.
+MIN_YEAR, MAX_YEAR = 2000, 2100
 #: Adults are invited by place or household.
 ADULT_AGE = 18
 MAX_AGENDA = 30
@@ -102,6 +104,9 @@ def _notify_invitees(kind: str, meeting: Meeting, invitation_ids: Sequence[int])
 
 
 def _check_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    # a year the database cannot hold in UTC (0001-01-01 in Beijing is 1 BC) breaks every list
+    if not (starts_at.year >= MIN_YEAR and ends_at.year <= MAX_YEAR):
+        raise ValidationError({"starts_at": [_("会议日期须在%(a)s年至%(b)s年之间") % {"a": MIN_YEAR, "b": MAX_YEAR}]})
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": [_("结束时间须晚于开始时间")]})
     if ends_at - starts_at > MAX_LENGTH:

@@ -234,3 +234,19 @@ def test_minutes_files_are_checked_by_their_bytes_and_served_as_attachments(worl
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_meeting_in_year_one_is_refused_and_the_lists_stay_up(world: Any, client: Any) -> None:
+    """0001-01-01 00:00 in Beijing is 1 BC in UTC: PostgreSQL stored it and then every read of
+    the row failed, so one typo took down the community's meeting pages (a 500)."""
+    from linli.deliberation.models import Meeting
+
+    sign_in(client, world.secretary)
+    before = Meeting.objects.count()
+    for day in ("0001-01-01", "9999-12-31"):
+        form = {"kind": "bench", "title": "年份", "date": day, "start": "00:00", "end": "01:00", "venue": "活动室"}
+        response = client.post(reverse("deliberation:meeting_new", args=[world.community_a.code]), form)
+        assert response.status_code == 200 and "会议日期须在2000年至2100年之间" in response.content.decode()
+    assert Meeting.objects.count() == before
+    for url in ("/deliberation/meetings/", f"/deliberation/meetings/place/{world.community_a.code}/", "/api/meetings/"):
+        assert client.get(url).status_code == 200, url
