@@ -250,3 +250,17 @@ def test_a_meeting_in_year_one_is_refused_and_the_lists_stay_up(world: Any, clie
     assert Meeting.objects.count() == before
     for url in ("/deliberation/meetings/", f"/deliberation/meetings/place/{world.community_a.code}/", "/api/meetings/"):
         assert client.get(url).status_code == 200, url
+
+
+def test_a_vote_closing_past_the_year_9999_in_utc_is_refused_and_the_lists_stay_up(world: Any, client: Any) -> None:
+    """9999-12-31 23:59 at UTC-12 is the year 10000 in UTC: PostgreSQL stored it, Python could
+    not read it back, and every list of the place's votes (page and API) was a 500."""
+    from linli.deliberation.models import Vote
+
+    sign_in(client, world.secretary)
+    url = reverse("deliberation:vote_new", args=[world.community_a.code])
+    response = client.post(url, {"title": "远期表决", "closes_at": "9999-12-31T23:59-12:00"}, follow=True)
+    assert response.status_code == 200 and "截止时间须在2100年之前" in response.content.decode()
+    assert not Vote.objects.filter(title="远期表决").exists()
+    for page in (f"/deliberation/votes/p/{world.community_a.code}/", "/api/votes/"):
+        assert client.get(page).status_code == 200, page
