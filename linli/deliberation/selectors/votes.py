@@ -244,6 +244,14 @@ def _compute(vote: Vote) -> dict[str, Any]:
         result["withheld"] = True
         result["reason"] = gettext("参与表决的不足五人，按无记名投票规则不公布结果")
         return result
+    if vote.secret:
+        # the counters have read every paper sheet: the result less the paper would be the
+        # phones' ballots, so these too must be none or at least five
+        online = Participation.objects.filter(vote=vote).exclude(channel__in=PAPER_CHANNELS).count()
+        if 0 < online < SECRET_MIN_VOTERS and online < len(ballots):
+            result["withheld"] = True
+            result["reason"] = gettext("网上投票的不足五人，按无记名投票规则不公布结果")
+            return result
     for option in options:
         counted = tally(
             rule, register, [TallyBallot(e, Choice.YES if option.code in c else Choice.NO) for e, c in ballots]

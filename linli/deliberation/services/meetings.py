@@ -55,6 +55,7 @@ from linli.deliberation.services.votes import vote_create
 from linli.needs.models import Channel, Need
 from linli.needs.services.handling import need_whistle
 from linli.needs.services.intake import need_create
+from linli.people.identity import redact_text
 from linli.people.models import Department, Household, HouseholdMember, Membership, Person
 from linli.places.models import Place, PlaceKind
 
@@ -62,6 +63,8 @@ from linli.places.models import Place, PlaceKind
 CHECKIN_BEFORE = dt.timedelta(hours=1)
 #: The longest meeting.
 MAX_LENGTH = dt.timedelta(hours=12)
+#: The years a meeting may be planned in.
+MIN_YEAR, MAX_YEAR = 2000, 2100
 #: Adults are invited by place or household.
 ADULT_AGE = 18
 MAX_AGENDA = 30
@@ -102,6 +105,9 @@ def _notify_invitees(kind: str, meeting: Meeting, invitation_ids: Sequence[int])
 
 
 def _check_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    # a year the database cannot hold in UTC (0001-01-01 in Beijing is 1 BC) breaks every list
+    if not (starts_at.year >= MIN_YEAR and ends_at.year <= MAX_YEAR):
+        raise ValidationError({"starts_at": [_("会议日期须在%(a)s年至%(b)s年之间") % {"a": MIN_YEAR, "b": MAX_YEAR}]})
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": [_("结束时间须晚于开始时间")]})
     if ends_at - starts_at > MAX_LENGTH:
@@ -129,7 +135,10 @@ def _set_agenda(meeting: Meeting, titles: Sequence[str], topics: Sequence[Topic]
             raise ValidationError({"topics": [_("议题“%(title)s”已落实或不予列入") % {"title": topic.title}]})
     before = set(meeting.agenda.exclude(topic=None).values_list("topic_id", flat=True))
     meeting.agenda.all().delete()
-    items = [AgendaItem(meeting=meeting, topic=t, title=t.title[:120], position=i) for i, t in enumerate(topics)]
+    # a resident's title goes to every invitee (page, calendar file, API): its numbers masked
+    items = [
+        AgendaItem(meeting=meeting, topic=t, title=redact_text(t.title)[:120], position=i) for i, t in enumerate(topics)
+    ]
     items += [AgendaItem(meeting=meeting, title=t, position=len(topics) + i) for i, t in enumerate(titles)]
     AgendaItem.objects.bulk_create(items)
     for topic in topics:

@@ -79,6 +79,8 @@ ADULT_AGE = 18
 #: The roles that are residents' representatives when none are named.
 REPRESENTATIVE_ROLES = (Role.BUILDING_LEADER, Role.CENTRAL_HOUSEHOLD)
 MAX_OPTIONS = 20
+#: A vote closes before this year (one in 9999 at UTC-12 is past 9999 in UTC).
+MAX_YEAR = 2100
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -136,7 +138,9 @@ def vote_create(
             errors["max_choices"] = [_("最多选几项应在1和选项数之间")]
     else:
         max_choices = 1
-    if closes_at is not None and closes_at <= timezone.now():
+    if closes_at is not None and closes_at.year > MAX_YEAR:  # year 10000 in UTC would break every list
+        errors["closes_at"] = [_("截止时间须在%(year)s年之前") % {"year": MAX_YEAR}]
+    elif closes_at is not None and closes_at <= timezone.now():
         errors["closes_at"] = [_("截止时间应在将来")]
     for field, linked in (("topic", topic), ("meeting", meeting)):
         if linked is not None and not (
