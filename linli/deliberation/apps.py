@@ -17,6 +17,7 @@ class DeliberationConfig(AppConfig):
         from linli.core.notify import register_kind
         from linli.core.registry import (
             register_api_viewset,
+            register_demo_seed,
             register_periodic,
             register_routes,
             register_tile,
@@ -49,3 +50,5 @@ class DeliberationConfig(AppConfig):
         # a cancelled vote leaves the decision open with a note and sends a convention's version back
         on_vote_cancelled(decision_vote_cancelled)
         on_vote_cancelled(convention_vote_cancelled)
+        # the demo: after the needs (40) and the visits (50), whose needs and carers it uses
+        register_demo_seed("deliberation", "linli.deliberation.demo", order=60)

@@ -34,6 +34,7 @@ from linli.demo.loader import (
     load_demo,
     totp_code_for,
 )
+from linli.demo.tests.deliberation_checks import demo_deliberation_holds
 from linli.demo.tests.visits_checks import demo_visits_hold
 from linli.people.identity import birth_date_from_id, sex_from_id, validate_resident_id
 from linli.people.models import Department, Household, HouseholdMember, Membership, PartyKind, Person, Relation
@@ -267,6 +268,7 @@ def test_demo_content(demo: DemoSummary, settings: Any) -> None:
     _totp_code_command(demo, settings)
     _needs_in_every_state(demo)
     demo_visits_hold(demo)
+    demo_deliberation_holds(demo)
 
 
 def _needs_in_every_state(demo: DemoSummary) -> None:
