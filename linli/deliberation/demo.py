@@ -723,10 +723,39 @@ class _Builder:
         if not Topic.objects.filter(place_path__startswith=community.path, status=TopicStatus.OFFERED).exists():
             top.offer_recurring_topics(now=self.now - dt.timedelta(hours=1))
 
+    # --- 常四's drainage meeting (seed 004): what the street sees overdue --------------------------
+
+    def changsi_drainage(self) -> None:
+        data = DATA["changsi_drainage"]
+        changsi = Place.objects.filter(code=data["community"]).first()
+        if changsi is None:
+            return
+        self.step(_("议事 · %(community)s") % {"community": changsi.name})
+        secretary = self.staff(changsi, Role.SECRETARY, f"secretary-{changsi.code}")
+        starts = self.at(data["days_ago"], 15, 0)
+        meeting = meet.meeting_create(
+            actor=secretary,
+            place=changsi,
+            kind=MeetingKind.REPRESENTATIVES,
+            title=data["title"],
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=2),
+            venue=data["venue"],
+        )
+        self.backdate(Meeting, meeting.pk, starts - dt.timedelta(days=3))
+        meet.minutes_save(actor=secretary, meeting=meeting, text=data["minutes"])
+        meet.minutes_publish(actor=secretary, meeting=meeting, now=starts + dt.timedelta(days=1))
+        owner = Person.objects.get(user=secretary)
+        for text, due_in in data["decisions"]:
+            decision = meet.decision_create(
+                actor=secretary, meeting=meeting, text=text, owner=owner, due=self.today + dt.timedelta(days=due_in)
+            )
+            self.backdate(Decision, decision.pk, starts + dt.timedelta(hours=2))
+
 
 def steps(paths: list[str]) -> int:
     """How many progress steps ``load`` takes."""
-    return 6
+    return 7
 
 
 def load(*, paths: list[str], step: Callable[[str], None], seed: int = 20261207) -> None:
@@ -740,6 +769,7 @@ def load(*, paths: list[str], step: Callable[[str], None], seed: int = 20261207)
     builder.youlechang_night()
     builder.anju_convention()
     builder.changer()
+    builder.changsi_drainage()
     # the history is simulated: its notifications were due long ago, so none is sent now
     drop_pending("deliberation.")
     drop_pending("needs.")

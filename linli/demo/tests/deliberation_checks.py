@@ -52,6 +52,7 @@ def demo_deliberation_holds(demo: DemoSummary) -> None:
     _night_talks()
     _anju_convention()
     _the_tour()
+    _the_street()
     assert {key for key, _label in COUNT_LABELS} <= set(demo.seeds["deliberation"])
     assert demo.seeds["deliberation"]["overdue"] >= 1
 
@@ -162,3 +163,14 @@ def _the_tour() -> None:
     proposal = Topic.objects.get(proposer__user=resident, status=TopicStatus.GATHERING)
     assert proposal.supports >= 2
     assert Topic.objects.filter(place_path__startswith=changer.path, status=TopicStatus.OFFERED).exists()
+
+
+def _the_street() -> None:
+    """常四's drainage meeting (seed 004) left two decisions overdue: the street's page of
+    overdue decisions shows them, by community."""
+    from linli.accounts.models import User
+    from linli.deliberation.selectors.meetings import overdue_by_community
+
+    street = User.objects.get(username="street")
+    rows = overdue_by_community(actor=street, place=Place.objects.get(code="hanxing"))
+    assert [(place.code, n) for place, n in rows] == [("hanxing-changsi", 2)]
