@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from linli.core.errors import Conflict
 
@@ -62,3 +65,20 @@ def safe_next(request: HttpRequest, fallback: str) -> str:
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
     return fallback
+
+
+def local_span(post: Any, *, overnight: bool = False) -> tuple[dt.datetime, dt.datetime]:
+    """The start and end a form gives as a date and two local times (``date``, ``start``,
+    ``end``, in the site's time zone); with ``overnight``, an end at or before the start is on
+    the next day (a night round from 21:00 to 01:00). Bad values are a ``ValidationError``."""
+    try:
+        day = dt.date.fromisoformat(post.get("date", ""))
+        start = dt.time.fromisoformat(post.get("start", ""))
+        end = dt.time.fromisoformat(post.get("end", ""))
+    except ValueError as exc:
+        raise ValidationError({"starts_at": [_("请填写日期(YYYY-MM-DD)和时间(HH:MM)")]}) from exc
+    zone = timezone.get_default_timezone()
+    starts_at, ends_at = dt.datetime.combine(day, start, tzinfo=zone), dt.datetime.combine(day, end, tzinfo=zone)
+    if overnight and ends_at <= starts_at:
+        ends_at += dt.timedelta(days=1)
+    return starts_at, ends_at

@@ -19,6 +19,7 @@ secret choice beside an account, a person or a time: not the audit trail, not a 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -199,6 +200,10 @@ def _adult_cutoff(today: dt.date) -> dt.date:
         return today.replace(year=today.year - ADULT_AGE, day=28)
 
 
+def _shuffle(rows: list[Any]) -> None:
+    random.SystemRandom().shuffle(rows)
+
+
 def draw_register(
     vote: Vote, representatives: Sequence[Person] | None = None, *, today: dt.date | None = None
 ) -> list[Elector]:
@@ -210,7 +215,7 @@ def draw_register(
       households (党员中心户) of the place's subtree;
     - owners: each household under the place with tenure owner and a floor area, its head as
       the owner; a person heading several owned units is one owner (one key ``O1``, ``O2``… in
-      the order of their first unit), each unit with its area in hundredths of a square metre.
+      a random order of the units), each unit with its area in hundredths of a square metre.
     """
     path = vote.place.path
     households = Household.objects.filter(place__path__startswith=path).order_by("place__path")
@@ -245,7 +250,10 @@ def draw_register(
                 .values_list("person_id", flat=True)
             )
         return [Elector(vote=vote, person_id=p) for p in dict.fromkeys(ids)]
-    owned = households.filter(tenure=Tenure.OWNER, floor_area__isnull=False).only("pk", "floor_area")
+    # the units in a random order, so that neither the owners' keys nor the register's numbers
+    # follow the addresses (the published register then names no flat by its position)
+    owned = list(households.filter(tenure=Tenure.OWNER, floor_area__isnull=False).only("pk", "floor_area"))
+    _shuffle(owned)
     keys: dict[Any, str] = {}
     lines = []
     for h in owned:
@@ -278,6 +286,7 @@ def vote_open(
     if representatives and vote.electorate != Electorate.REPRESENTATIVES:
         raise ValidationError({"representatives": [_("只有居民代表表决可以指定代表")]})
     lines = draw_register(vote, representatives)
+    _shuffle(lines)  # register numbers in no order of address (see draw_register)
     if not lines:
         raise ValidationError({"electorate": [_("表决范围内没有符合条件的投票人，名册是空的")]})
     electors = Elector.objects.bulk_create(lines)

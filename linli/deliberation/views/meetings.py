@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from linli.core.access import Role, scope_for
-from linli.core.pages import attempt, int_or_none, ints, messages_of
+from linli.core.pages import attempt, int_or_none, ints, local_span, messages_of
 from linli.core.pagination import paginate
 from linli.deliberation import ics as ics
 from linli.deliberation.capabilities import DelibCap
@@ -71,18 +71,6 @@ def _user(request: HttpRequest) -> Any:
     return request.user
 
 
-def _parse_times(post: Any) -> tuple[dt.datetime, dt.datetime]:
-    """Date and local start/end times (the site's time zone)."""
-    try:
-        day = dt.date.fromisoformat(post.get("date", ""))
-        start = dt.time.fromisoformat(post.get("start", ""))
-        end = dt.time.fromisoformat(post.get("end", ""))
-    except ValueError as exc:
-        raise ValidationError({"starts_at": [_("请填写日期(YYYY-MM-DD)和时间(HH:MM)")]}) from exc
-    zone = timezone.get_default_timezone()
-    return dt.datetime.combine(day, start, tzinfo=zone), dt.datetime.combine(day, end, tzinfo=zone)
-
-
 def _parse_quorum(value: str) -> int | None:
     value = (value or "").strip()
     if not value:
@@ -95,7 +83,7 @@ def _parse_quorum(value: str) -> int | None:
 
 def _meeting_fields(request: HttpRequest, place: Place) -> dict[str, Any]:
     post = request.POST
-    starts_at, ends_at = _parse_times(post)
+    starts_at, ends_at = local_span(post)
     wanted = set(ints(post.getlist("topic")))
     topics = [t for t in sel.topics_for_place(_user(request), place) if t.pk in wanted]
     return {

@@ -457,7 +457,11 @@ def vote_entry(request: HttpRequest, pk: int) -> HttpResponse:
 def _entry_page(request: HttpRequest, vote: Vote) -> HttpResponse:
     user: Any = request.user
     q = (request.GET.get("q") or "").strip()[:40]
-    lines = Elector.objects.filter(vote=vote).select_related("household__place", "person").order_by("pk")
+    lines = (
+        Elector.objects.filter(vote=vote)
+        .select_related("household__place", "person")
+        .order_by("household__place__path", "person__name", "pk")
+    )
     if q:
         lines = lines.filter(sel.elector_label_q(q))
     page = paginate(request, lines, per_page=PER_PAGE)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.core.access import Actor, Role, scope_for
-from linli.core.pages import attempt, ints
+from linli.core.pages import attempt, ints, local_span
 from linli.core.pagination import paginate
 from linli.people.capabilities import PeopleCap
 from linli.people.models import Person
@@ -38,21 +36,6 @@ def _round_candidates(actor: Actor, place: Place) -> list[Person]:
         for m in membership_list(actor=actor, place=place).exclude(role__in=(Role.RESIDENT, Role.VOLUNTEER))[:200]
     }
     return list(person_list(actor=actor).filter(pk__in=ids)[:200])
-
-
-def _parse_round(post: Any) -> tuple[dt.datetime, dt.datetime]:
-    """Date and local start/end times (the site's time zone); an end before the start is the next day."""
-    try:
-        day = dt.date.fromisoformat(post.get("date", ""))
-        start = dt.time.fromisoformat(post.get("start", ""))
-        end = dt.time.fromisoformat(post.get("end", ""))
-    except ValueError as exc:
-        raise ValidationError({"starts_at": [_("请填写日期(YYYY-MM-DD)和时间(HH:MM)")]}) from exc
-    starts_at = dt.datetime.combine(day, start, tzinfo=timezone.get_default_timezone())
-    ends_at = dt.datetime.combine(day, end, tzinfo=timezone.get_default_timezone())
-    if ends_at <= starts_at:
-        ends_at += dt.timedelta(days=1)
-    return starts_at, ends_at
 
 
 @login_required
@@ -96,7 +79,7 @@ def night_create(request: HttpRequest, code: str) -> HttpResponse:
     made: list[int] = []
 
     def run() -> None:
-        starts_at, ends_at = _parse_round(post)
+        starts_at, ends_at = local_span(post, overnight=True)
         night = services.night_round_create(
             actor=user, place=place, starts_at=starts_at, ends_at=ends_at, members=members, note=post.get("note", "")
         )
