@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import translation
@@ -28,11 +29,13 @@ from linli.deliberation.models import (
     Channel,
     Elector,
     Electorate,
+    Meeting,
     OptionsKind,
     PaperEntry,
     PaperStatus,
     Participation,
     SecretBallot,
+    Topic,
     Vote,
     VoteStatus,
 )
@@ -40,6 +43,7 @@ from linli.deliberation.tally import Ballot as TallyBallot
 from linli.deliberation.tally import Choice, Ratio, Rule, tally
 from linli.deliberation.tally import Elector as TallyElector
 from linli.people.models import HouseholdMember, Person
+from linli.people.selectors import person_list
 from linli.places.models import Place
 
 #: A secret vote's choices are not published when fewer voters than this took part.
@@ -93,6 +97,56 @@ def vote_place(actor: Actor, code: str) -> Place:
 
 def may(actor: Actor, capability: str, vote: Vote) -> bool:
     return scope_for(actor).allows(capability, vote.place_path)
+
+
+def require_reaching(actor: Actor, capability: str, vote: Vote) -> None:
+    """Staff who hold ``capability`` at the vote's place or at some part of it (a grid worker
+    keys a community vote's papers), else PermissionDenied (the pages, the API and the services)."""
+    if not scope_for(actor).reaches(capability, vote.place_path):
+        raise PermissionDenied(gettext("此地点不在您的管辖范围内。"))
+
+
+def representative_candidates(actor: Actor, vote: Vote) -> QuerySet[Person]:
+    """Who may be named a residents' representative of a vote: the people of its place."""
+    return person_list(actor=actor).filter(place__path__startswith=vote.place_path).order_by("name", "pk")
+
+
+def named_representatives(actor: Actor, vote: Vote, ids: Iterable[int]) -> list[Person] | None:
+    """The representatives named for a vote by their person ids (``None`` when none are named:
+    the register takes the carers); an id that is not a person of the vote's place is refused."""
+    wanted = set(ids)
+    if not wanted:
+        return None
+    found = list(representative_candidates(actor, vote).filter(pk__in=wanted))
+    if len(found) != len(wanted):
+        raise ValidationError({"representatives": [gettext("居民代表须是本表决范围内的居民")]})
+    return found
+
+
+def staff_person(actor: Actor, person_id: int | None, field: str = "collector") -> Person | None:
+    """A collector or proxy holder named by person id among the people the actor sees (``None``
+    when not named); an unknown id is a message on ``field``."""
+    if person_id is None:
+        return None
+    found: Person | None = person_list(actor=actor).filter(pk=person_id).first()
+    if found is None:
+        raise ValidationError({field: [gettext("找不到这位收票人")]})
+    return found
+
+
+def vote_links(actor: Actor, *, topic: int | None, meeting: int | None) -> tuple[Topic | None, Meeting | None]:
+    """The topic and the meeting a new vote is put for, among those the actor runs; an id that is
+    not one of them is a message on its field."""
+    found_topic = Topic.objects.visible(actor, DelibCap.RUN).filter(pk=topic).first() if topic else None
+    found_meeting = Meeting.objects.visible(actor, DelibCap.RUN).filter(pk=meeting).first() if meeting else None
+    errors: dict[str, list[str]] = {}
+    if topic and found_topic is None:
+        errors["topic"] = [gettext("找不到这个议题")]
+    if meeting and found_meeting is None:
+        errors["meeting"] = [gettext("找不到这次议事会")]
+    if errors:
+        raise ValidationError(errors)
+    return found_topic, found_meeting
 
 
 # --- the reader on the register ------------------------------------------------------------------

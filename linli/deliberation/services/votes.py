@@ -69,6 +69,7 @@ from linli.deliberation.selectors.votes import (
     owner_group,
     pending_sheets,
     register_fingerprint,
+    require_reaching,
 )
 from linli.people.models import Household, HouseholdMember, Membership, Person, Relation, Tenure
 from linli.places.models import Place
@@ -433,13 +434,6 @@ def _require_for(actor: Actor, capability: str, line: Elector) -> None:
         raise PermissionDenied(_("此地点不在您的管辖范围内。"))
 
 
-def _require_reaching(actor: Actor, capability: str, vote: Vote) -> None:
-    """Staff who hold ``capability`` at the vote's place or at some part of it (a grid worker
-    keys a community vote's papers)."""
-    if not scope_for(actor).reaches(capability, vote.place_path):
-        raise PermissionDenied(_("此地点不在您的管辖范围内。"))
-
-
 @transaction.atomic
 def vote_enter(
     *,
@@ -456,7 +450,7 @@ def vote_enter(
     at the meeting for a checked-in elector without a phone (``MEETING``). A secret vote's papers
     are handed out (``paper_hand_out``) and keyed apart instead."""
     now = _now(now)
-    _require_reaching(actor, DelibCap.CHECK_IN, vote)
+    require_reaching(actor, DelibCap.CHECK_IN, vote)
     vote = _lock(vote)
     _check_casting(vote, now)
     if vote.secret:
@@ -511,7 +505,7 @@ def paper_hand_out(
     holder): that is when the participation is recorded. The sheet, filled in and returned
     without a name, is keyed apart (``paper_key``) and cannot be traced back."""
     now = _now(now)
-    _require_reaching(actor, DelibCap.CHECK_IN, vote)
+    require_reaching(actor, DelibCap.CHECK_IN, vote)
     vote = _lock(vote)
     _check_casting(vote, now)
     if not vote.secret:
@@ -557,7 +551,7 @@ def proxy_record(
     """A written authorisation (委托书) for ``holder`` to vote for a line of the register, with
     its scan (re-encoded without its metadata, stored like other uploads)."""
     now = _now(now)
-    _require_reaching(actor, DelibCap.CHECK_IN, vote)
+    require_reaching(actor, DelibCap.CHECK_IN, vote)
     vote = _lock(vote)
     _check_casting(vote, now)
     line = _vote_elector(vote, elector)
@@ -638,7 +632,7 @@ def paper_key(
     number; a secret sheet none. A secret vote's sheets are keyed once at least five papers are
     out, and never more are counted than were handed out."""
     now = _now(now)
-    _require_reaching(actor, DelibCap.COUNT, vote)
+    require_reaching(actor, DelibCap.COUNT, vote)
     vote = _lock(vote)
     if vote.status != VoteStatus.OPEN:
         raise Conflict(_("表决不在进行中"))

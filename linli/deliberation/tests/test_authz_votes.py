@@ -60,7 +60,10 @@ def _expected_votes(user: Any) -> set[int]:
 
 @pytest.mark.django_db
 class TestAuthzVotes(AuthzCases):
-    public = {"vote-list": "scoped by the selector (compared below)"}
+    public = {
+        "vote-list": "scoped by the selector (compared below); a POST creates at the place its body names "
+        "(test_votes_api: a resident 403, another community's staff 404)"
+    }
     scoped = {
         "deliberation:votes": Scoped("GET", "community", wrong="mediator"),
         "deliberation:vote_new": Scoped("POST", "community", wrong="grid_worker", right="secretary"),
@@ -79,6 +82,11 @@ class TestAuthzVotes(AuthzCases):
         "vote-cast": Scoped("POST", "vote", wrong="outsider", right="resident"),
         "vote-cancel": Scoped("POST", "vote", wrong="grid_worker", right="secretary"),
         "vote-results": Scoped("GET", "vote", wrong="mediator"),
+        "vote-open": Scoped("POST", "vote", wrong="grid_worker", right="secretary"),
+        "vote-close": Scoped("POST", "vote", wrong="grid_worker", right="secretary"),
+        "vote-paper": Scoped("POST", "vote", wrong="building_leader"),
+        "vote-enter": Scoped("POST", "vote", wrong="volunteer"),
+        "vote-hand-out": Scoped("POST", "vote", wrong="volunteer"),
     }
     lists = {"/api/votes/": _expected_votes}
 

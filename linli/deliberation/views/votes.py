@@ -46,7 +46,6 @@ from linli.deliberation.models import (
 from linli.deliberation.selectors import votes as sel
 from linli.deliberation.services import votes as services
 from linli.people.identity import mask_name
-from linli.people.models import Person
 from linli.people.selectors import person_list
 from linli.places.selectors import place_crumbs
 
@@ -56,11 +55,6 @@ MAX_SCAN_BYTES = 8 * 1024 * 1024
 
 def _require(actor: Actor, capability: str, vote: Vote) -> None:
     if not sel.may(actor, capability, vote):
-        raise PermissionDenied(_("您没有此项权限"))
-
-
-def _require_reaching(actor: Actor, capability: str, vote: Vote) -> None:
-    if not scope_for(actor).reaches(capability, vote.place_path):
         raise PermissionDenied(_("您没有此项权限"))
 
 
@@ -167,9 +161,9 @@ def vote_new(request: HttpRequest, code: str) -> HttpResponse:
     made: list[Vote] = []
 
     def run() -> None:
-        topic_id, meeting_id = int_or_none(post.get("topic")), int_or_none(post.get("meeting"))
-        topic = Topic.objects.visible(user, DelibCap.RUN).filter(pk=topic_id).first() if topic_id else None
-        meeting = Meeting.objects.visible(user, DelibCap.RUN).filter(pk=meeting_id).first() if meeting_id else None
+        topic, meeting = sel.vote_links(
+            user, topic=int_or_none(post.get("topic")), meeting=int_or_none(post.get("meeting"))
+        )
         made.append(
             services.vote_create(
                 actor=user,
@@ -226,18 +220,13 @@ def vote_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_enter": scope.reaches(DelibCap.CHECK_IN, vote.place_path),
             "can_count": scope.reaches(DelibCap.COUNT, vote.place_path),
             "can_download": sel.can_download(vote),
-            "candidates": [(p.pk, mask_name(p.name)) for p in _candidates(user, vote)[:300]]
+            "candidates": [(p.pk, mask_name(p.name)) for p in sel.representative_candidates(user, vote)[:300]]
             if vote.status == VoteStatus.DRAFT
             and vote.electorate == Electorate.REPRESENTATIVES
             and scope.allows(DelibCap.RUN, vote.place_path)
             else [],
         },
     )
-
-
-def _candidates(user: Any, vote: Vote) -> Any:
-    """Who may be named a residents' representative of a vote: the people of its place."""
-    return person_list(actor=user).filter(place__path__startswith=vote.place_path).order_by("name", "pk")
 
 
 def _so_far(vote: Vote) -> dict[str, Any] | None:
@@ -319,11 +308,12 @@ def vote_open(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     vote = sel.access_vote(user, pk)
     _require(user, DelibCap.RUN, vote)
-    wanted = set(ints(request.POST.getlist("representative")))
-    named = list(_candidates(user, vote).filter(pk__in=wanted)) if wanted else None
+    wanted = ints(request.POST.getlist("representative"))
     attempt(
         request,
-        lambda: services.vote_open(actor=user, vote=vote, representatives=named),
+        lambda: services.vote_open(
+            actor=user, vote=vote, representatives=sel.named_representatives(user, vote, wanted)
+        ),
         _("表决已开始，名册已冻结"),
     )
     return redirect("deliberation:vote", pk=vote.pk)
@@ -384,7 +374,7 @@ def vote_paper(request: HttpRequest, pk: int) -> HttpResponse:
     and the mismatches for the secretary to settle by keying the sheet again."""
     user: Any = request.user
     vote = sel.access_vote(user, pk)
-    _require_reaching(user, DelibCap.COUNT, vote)
+    sel.require_reaching(user, DelibCap.COUNT, vote)
     if request.method == "POST":
         post = request.POST
         elector = int_or_none(post.get("elector")) if not vote.secret else None
@@ -410,16 +400,6 @@ def vote_paper(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _collector(user: Any, value: Any) -> Person | None:
-    person_id = int_or_none(value)
-    if person_id is None:
-        return None
-    found: Person | None = person_list(actor=user).filter(pk=person_id).first()
-    if found is None:
-        raise ValidationError({"collector": [_("找不到这位收票人")]})
-    return found
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def vote_entry(request: HttpRequest, pk: int) -> HttpResponse:
@@ -427,14 +407,14 @@ def vote_entry(request: HttpRequest, pk: int) -> HttpResponse:
     proxy, or at the meeting; a secret vote's paper handed out."""
     user: Any = request.user
     vote = sel.access_vote(user, pk)
-    _require_reaching(user, DelibCap.CHECK_IN, vote)
+    sel.require_reaching(user, DelibCap.CHECK_IN, vote)
     if request.method == "POST":
         post = request.POST
         channel = post.get("channel", "")
         elector = int_or_none(post.get("elector"))
 
         def run() -> None:
-            collector = _collector(user, post.get("collector")) if channel == Channel.DOOR else None
+            collector = sel.staff_person(user, int_or_none(post.get("collector"))) if channel == Channel.DOOR else None
             if elector is None:
                 raise ValidationError({"elector": [_("请填写选民编号")]})
             if vote.secret:
@@ -511,7 +491,7 @@ def vote_proxy(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a written authorisation (委托书) with its scan."""
     user: Any = request.user
     vote = sel.access_vote(user, pk)
-    _require_reaching(user, DelibCap.CHECK_IN, vote)
+    sel.require_reaching(user, DelibCap.CHECK_IN, vote)
     post = request.POST
 
     def run() -> None:
@@ -522,7 +502,7 @@ def vote_proxy(request: HttpRequest, pk: int) -> HttpResponse:
             raise ValidationError(
                 {"scan": [_("照片过大(最大 %(size)s MB)") % {"size": MAX_SCAN_BYTES // 1024 // 1024}]}
             )
-        holder = _collector(user, post.get("holder"))
+        holder = sel.staff_person(user, int_or_none(post.get("holder")), "holder")
         if holder is None:
             raise ValidationError({"holder": [_("请选择受托人")]})
         elector = int_or_none(post.get("elector"))
