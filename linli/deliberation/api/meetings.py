@@ -142,14 +142,14 @@ class MeetingIn(serializers.Serializer[Any]):
         required=False, default=False, help_text="anyone living under the place may check in, not only invitees"
     )
     agenda = serializers.ListField(
-        child=serializers.CharField(max_length=120),
+        child=serializers.CharField(max_length=120, allow_blank=True),
         required=False,
         default=list,
         max_length=services.MAX_AGENDA,
-        help_text="free agenda lines, after the topics",
+        help_text="free agenda lines, after the topics (blank ones left out)",
     )
     topics = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
         required=False,
         default=list,
         max_length=services.MAX_AGENDA,
@@ -172,7 +172,7 @@ class InviteIn(serializers.Serializer[Any]):
         choices=[r.value for r in sel.INVITE_ROLES], required=False, help_text="invite everyone holding this role"
     )
     households = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
         required=False,
         max_length=500,
         help_text="invite the adults of these households",
@@ -196,7 +196,9 @@ InviteOut = inline_serializer(
 
 
 class TickIn(serializers.Serializer[Any]):
-    person = serializers.IntegerField(min_value=1, help_text="id of the invitee checked in by the staff")
+    person = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="id of the invitee checked in by the staff"
+    )
 
 
 TickOut = inline_serializer(
@@ -397,12 +399,18 @@ class MeetingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Meet
 
 
 class DecisionIn(serializers.Serializer[Any]):
-    meeting = serializers.IntegerField(min_value=1)
+    meeting = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     text = serializers.CharField(max_length=2000)
-    owner = serializers.IntegerField(min_value=1, help_text="id of the person responsible (an invitee or staff)")
+    owner = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="id of the person responsible (an invitee or staff)"
+    )
     due = serializers.DateField()
     topic = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text="a topic on the meeting's agenda it settles"
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        allow_null=True,
+        help_text="a topic on the meeting's agenda it settles",
     )
     spawn = serializers.ChoiceField(
         choices=["", "need", "vote"],
@@ -412,7 +420,11 @@ class DecisionIn(serializers.Serializer[Any]):
     )
     category = serializers.CharField(max_length=40, required=False, allow_blank=True, help_text="need: category code")
     department = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text="need: id of the department to whistle it to"
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        allow_null=True,
+        help_text="need: id of the department to whistle it to",
     )
     electorate = serializers.ChoiceField(choices=Electorate.choices, required=False, default=Electorate.HOUSEHOLDS)
     rule = serializers.ChoiceField(choices=VoteRule.choices, required=False, default=VoteRule.MAJORITY)
@@ -480,7 +492,11 @@ class DecisionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Dec
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = request.user
         meeting_id = request.data.get("meeting") if hasattr(request.data, "get") else None
-        meeting = sel.access_meeting_to(user, meeting_id, DelibCap.RUN) if type(meeting_id) is int else None
+        meeting = (
+            sel.access_meeting_to(user, meeting_id, DelibCap.RUN)
+            if type(meeting_id) is int and 0 < meeting_id < 2**31
+            else None
+        )
         data = DecisionIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -184,14 +184,13 @@ def invitable_households(actor: Actor, meeting: Meeting) -> QuerySet[Household]:
 
 def door_person(person_id: Any) -> Person:
     """The person staff at the door tick (the service checks they may attend)."""
-    person: Person | None = None
     try:
-        person = Person.objects.filter(pk=int(person_id)).first() if person_id is not None else None
+        found = Person.objects.filter(pk=int(person_id)).first() if person_id is not None else None
     except (TypeError, ValueError, OverflowError):
-        person = None
-    if person is None:
+        found = None
+    if not isinstance(found, Person):
         raise ValidationError({"person": [_("请选择参会人")]})
-    return person
+    return found
 
 
 # --- decisions ------------------------------------------------------------------------------------
