@@ -1,5 +1,5 @@
-"""REST API for topics (议题): the topics the actor may read, a topic, proposing one and
-supporting one (附议). Reads go through ``selectors.topics`` (the actor's scope), writes
+"""REST API for topics (议题): the topics the actor may read, a topic, proposing one,
+supporting one (附议), and the secretary's accepting (列入待议) or declining one. Reads go through ``selectors.topics`` (the actor's scope), writes
 through ``services.topics``; a proposer is named masked, free text goes out redacted."""
 
 from __future__ import annotations
@@ -74,6 +74,13 @@ class TopicIn(serializers.Serializer[Any]):
     body = serializers.CharField(max_length=services.BODY_MAX, required=False, allow_blank=True, default="")
 
 
+class DeclineIn(serializers.Serializer[Any]):
+    # the length is the service's to check, after the actor's right to decline
+    reason = serializers.CharField(
+        allow_blank=True, default="", help_text="why the topic is not taken up (2 to 200 characters; kept and shown)"
+    )
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[
@@ -128,3 +135,19 @@ class TopicViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Topic]
     def support(self, request: Request, pk: str) -> Response:
         topic = services.topic_support(actor=request.user, topic=self.get_object())
         return self._out(topic)
+
+    @extend_schema(request=None, responses={200: TopicOut}, description="List a topic for a meeting (列入待议).")
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str) -> Response:
+        """The staff who run meetings at the topic's place; 409 once it was accepted or declined."""
+        topic = services.topic_accept(actor=request.user, topic=self.get_object())
+        return self._out(topic)
+
+    @extend_schema(request=DeclineIn, responses={200: TopicOut}, description="Decline a topic (不予列入).")
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str) -> Response:
+        """With the reason, kept and told to the proposer; 409 once it is on an agenda."""
+        topic = self.get_object()
+        data = DeclineIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._out(services.topic_decline(actor=request.user, topic=topic, reason=data.validated_data["reason"]))

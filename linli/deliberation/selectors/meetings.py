@@ -8,14 +8,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.core.access import Actor, get_or_404, scope_for
+from linli.core.access import Actor, Role, get_or_404, scope_for
 from linli.core.text import normalize
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import (
@@ -29,7 +29,10 @@ from linli.deliberation.models import (
     Topic,
     TopicStatus,
 )
-from linli.places.models import Place, PlaceKind, path_len
+from linli.people.models import Department, Household, Membership, Person
+from linli.people.selectors import household_list, person_list
+from linli.places.models import Place, PlaceKind, ancestor_paths, path_len
+from linli.places.selectors import access_place
 
 COMMUNITY_PATH_LEN = path_len(PlaceKind.COMMUNITY)
 #: Topics a meeting may put on its agenda (not those already done or declined).
@@ -153,7 +156,82 @@ def topics_for_place(actor: Actor, place: Place) -> QuerySet[Topic]:
     )
 
 
+#: Roles one may invite by.
+INVITE_ROLES = (
+    Role.RESIDENT,
+    Role.BUILDING_LEADER,
+    Role.CENTRAL_HOUSEHOLD,
+    Role.VOLUNTEER,
+    Role.GRID_WORKER,
+    Role.COMMUNITY_STAFF,
+    Role.SECRETARY,
+    Role.MEDIATOR,
+)
+
+
+def access_place_to_plan(actor: Actor, code: str) -> Place:
+    """A place where the actor reads deliberation (else 404) and plans meetings (else 403)."""
+    place = access_place(actor, code, DelibCap.VIEW)
+    if not scope_for(actor).allows(DelibCap.RUN, place.path):
+        raise PermissionDenied(_("您没有此项权限"))
+    return place
+
+
+def invitable_households(actor: Actor, meeting: Meeting) -> QuerySet[Household]:
+    """The households under the meeting's place the actor may see (to invite by household)."""
+    return household_list(actor=actor, place=meeting.place)
+
+
+def door_person(person_id: Any) -> Person:
+    """The person staff at the door tick (the service checks they may attend)."""
+    try:
+        found = Person.objects.filter(pk=int(person_id)).first() if person_id is not None else None
+    except (TypeError, ValueError, OverflowError):
+        found = None
+    if not isinstance(found, Person):
+        raise ValidationError({"person": [_("请选择参会人")]})
+    return found
+
+
 # --- decisions ------------------------------------------------------------------------------------
+
+
+def owner_candidates(actor: Actor, meeting: Meeting) -> QuerySet[Person]:
+    """Who may own a decision of the meeting: its invitees and the staff of its place, among
+    the people the actor may see."""
+    invited = meeting.invitations.values("person_id")
+    staff = Membership.objects.filter(ended_at__isnull=True, place__path__startswith=meeting.place_path).exclude(
+        role=Role.RESIDENT
+    )
+    return (
+        person_list(actor=actor).filter(Q(pk__in=invited) | Q(pk__in=staff.values("person_id"))).order_by("name", "id")
+    )
+
+
+def agenda_topics(meeting: Meeting) -> list[Topic]:
+    """The topics on the meeting's agenda (a decision may settle one of them)."""
+    return [a.topic for a in meeting.agenda.select_related("topic") if a.topic is not None]
+
+
+def decision_departments(meeting: Meeting) -> QuerySet[Department]:
+    """The departments at the meeting's place or above it, which a decision's need may go to."""
+    return Department.objects.filter(place__path__in=ancestor_paths(meeting.place_path)).order_by("name", "id")
+
+
+def may_report(actor: Actor, decision: Decision) -> bool:
+    """The owner and the staff who run meetings at its place report on a decision."""
+    scope = scope_for(actor)
+    return scope.allows(DelibCap.RUN, decision.place_path) or (
+        scope.person_id is not None and scope.person_id == decision.owner_id
+    )
+
+
+def access_decision_to_report(actor: Actor, pk: Any) -> Decision:
+    """A decision the actor may read (else 404) and report on (else 403)."""
+    decision = access_decision(actor, pk)
+    if not may_report(actor, decision):
+        raise PermissionDenied(_("只有责任人或社区工作人员可以更新进展"))
+    return decision
 
 
 def decision_list(*, actor: Actor, place: Place | None = None) -> QuerySet[Decision]:

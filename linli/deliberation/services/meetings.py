@@ -49,7 +49,7 @@ from linli.deliberation.models import (
     VoteStatus,
 )
 from linli.deliberation.notifications.meetings import BATCH
-from linli.deliberation.selectors.meetings import AGENDA_TOPIC_STATUSES
+from linli.deliberation.selectors.meetings import AGENDA_TOPIC_STATUSES, may_report
 from linli.deliberation.services.topics import topic_mark, topic_mark_settled, topic_step_back
 from linli.deliberation.services.votes import vote_create
 from linli.needs.models import Channel, Need
@@ -680,12 +680,32 @@ def decision_spawn_vote(
     return vote
 
 
-def may_report(actor: Actor, decision: Decision) -> bool:
-    """The owner and the staff who run meetings at its place report on a decision."""
-    scope = scope_for(actor)
-    return scope.allows(DelibCap.RUN, decision.place_path) or (
-        scope.person_id is not None and scope.person_id == decision.owner_id
-    )
+@transaction.atomic
+def decision_record(
+    *,
+    actor: Actor,
+    meeting: Meeting,
+    text: str,
+    owner: Person,
+    due: dt.date,
+    topic: Topic | None = None,
+    spawn: str = "",
+    category_code: str | None = None,
+    department: Department | None = None,
+    electorate: str = Electorate.HOUSEHOLDS,
+    rule: str = VoteRule.MAJORITY,
+) -> Decision:
+    """A decision and its follow-up in one transaction: ``spawn`` ``"need"`` raises a need
+    (whistled to ``department`` if given), ``"vote"`` puts it to a vote; a refused follow-up
+    records no decision."""
+    if spawn not in ("", "need", "vote"):
+        raise ValidationError({"spawn": [_("未知的后续方式")]})
+    decision = decision_create(actor=actor, meeting=meeting, text=text, owner=owner, due=due, topic=topic)
+    if spawn == "need":
+        decision_spawn_need(actor=actor, decision=decision, category_code=category_code, department=department)
+    elif spawn == "vote":
+        decision_spawn_vote(actor=actor, decision=decision, electorate=electorate, rule=rule)
+    return decision
 
 
 @transaction.atomic

@@ -78,7 +78,12 @@ class TestAuthzMeetings(AuthzCases):
         "meeting-detail": Scoped("GET", "meeting", wrong="outsider"),
         "meeting-rsvp": Scoped("POST", "meeting", wrong="outsider"),
         "decision-detail": Scoped("GET", "decision", wrong="outsider"),
-        # last: it cancels the meeting the others use
+        "meeting-invite": Scoped("POST", "meeting", wrong="volunteer", right="secretary"),
+        "meeting-tick": Scoped("POST", "meeting", wrong="volunteer", right="community_staff"),
+        "meeting-minutes": Scoped("POST", "meeting", wrong="volunteer", right="secretary"),
+        "decision-report": Scoped("POST", "decision", wrong="volunteer", right="secretary"),
+        # last: they cancel the meeting the others use
+        "meeting-cancel": Scoped("POST", "meeting", wrong="volunteer", right="secretary"),
         "deliberation:meeting_cancel": Scoped("POST", "meeting", wrong="volunteer", right="secretary"),
     }
     lists = {"/api/meetings/": _expected_meetings, "/api/decisions/": _expected_decisions}

@@ -74,6 +74,8 @@ class TestAuthzTopics(AuthzCases):
         # the secretary's last: a topic declined is no longer the resident's to read
         "deliberation:topic_accept": Scoped("POST", "topic", wrong="grid_worker", right="secretary"),
         "deliberation:topic_decline": Scoped("POST", "topic", wrong="grid_worker", right="secretary"),
+        "topic-accept": Scoped("POST", "topic", wrong="grid_worker", right="secretary"),
+        "topic-decline": Scoped("POST", "topic", wrong="grid_worker", right="secretary"),
         "deliberation:topic_from_opinion": Scoped("POST", "opinion", wrong="grid_worker", right="secretary"),
         "deliberation:topic_board": Scoped("GET", "community", wrong="grid_worker", right="secretary"),
         "deliberation:topic_rules": Scoped("GET", "community", wrong="grid_worker", right="secretary"),

@@ -18,7 +18,6 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -27,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from linli.core.access import Role, scope_for
+from linli.core.access import scope_for
 from linli.core.pages import attempt, int_or_none, ints, local_span, messages_of
 from linli.core.pagination import paginate
 from linli.deliberation import ics as ics
@@ -47,23 +46,10 @@ from linli.deliberation.services import meetings as services
 from linli.needs.capabilities import NeedCap
 from linli.needs.models import Category
 from linli.people.capabilities import PeopleCap
-from linli.people.models import Department, Membership, Person
-from linli.people.selectors import household_list, person_list
-from linli.places.models import Place, PlaceKind, ancestor_path, ancestor_paths
+from linli.places.models import Place, PlaceKind, ancestor_path
 from linli.places.selectors import access_place, place_crumbs, places_rooted
 
 PER_PAGE = 30
-#: Roles one may invite by.
-INVITE_ROLES = (
-    Role.RESIDENT,
-    Role.BUILDING_LEADER,
-    Role.CENTRAL_HOUSEHOLD,
-    Role.VOLUNTEER,
-    Role.GRID_WORKER,
-    Role.COMMUNITY_STAFF,
-    Role.SECRETARY,
-    Role.MEDIATOR,
-)
 MEETING_PLACE_KINDS = (PlaceKind.COMMUNITY, PlaceKind.VILLAGE, PlaceKind.GRID, PlaceKind.BUILDING, PlaceKind.COURTYARD)
 
 
@@ -328,9 +314,7 @@ def _form_context(request: HttpRequest, place: Place, meeting: Meeting | None) -
 @require_http_methods(["GET", "POST"])
 def meeting_new(request: HttpRequest, code: str) -> HttpResponse:
     user = _user(request)
-    place = access_place(user, code, DelibCap.VIEW)
-    if not _can(request, DelibCap.RUN, place.path):
-        raise PermissionDenied(_("您没有此项权限"))
+    place = sel.access_place_to_plan(user, code)
     if request.method == "POST":
         made: list[Meeting] = []
 
@@ -394,7 +378,7 @@ def meeting_invite(request: HttpRequest, pk: int) -> HttpResponse:
                 added.append(len(rows))
             elif how == "household":
                 wanted = ints(post.getlist("household"))
-                households = list(household_list(actor=user, place=meeting.place).filter(pk__in=wanted)[:500])
+                households = list(sel.invitable_households(user, meeting).filter(pk__in=wanted)[:500])
                 rows = services.invite_by_households(actor=user, meeting=meeting, households=households)
                 added.append(len(rows))
             else:
@@ -410,7 +394,7 @@ def meeting_invite(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("已邀请%(n)s人(已受邀的不重复邀请)") % {"n": added[0]})
         return redirect("deliberation:meeting_invite", pk=meeting.pk)
     q = request.GET.get("q", "").strip()
-    households = household_list(actor=user, place=meeting.place).select_related("place")
+    households = sel.invitable_households(user, meeting).select_related("place")
     if q:
         households = households.filter(place__name__icontains=q)
     return render(
@@ -424,7 +408,7 @@ def meeting_invite(request: HttpRequest, pk: int) -> HttpResponse:
                 .exclude(kind=PlaceKind.HOUSEHOLD)
                 .order_by("path")[:200]
             ),
-            "roles": [(r.value, r.label) for r in INVITE_ROLES],
+            "roles": [(r.value, r.label) for r in sel.INVITE_ROLES],
             "households": list(households.order_by("place__path")[:100]),
             "q": q,
             "counts": sel.rsvp_counts(meeting),
@@ -471,13 +455,6 @@ def meeting_door_count(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "deliberation/meetings_count.html", {"meeting": meeting, "count": sel.door_count(meeting)})
 
 
-def _door_person(request: HttpRequest, meeting: Meeting) -> Person:
-    person = Person.objects.filter(pk=int_or_none(request.POST.get("person")) or 0).first()
-    if person is None:
-        raise ValidationError({"person": [_("请选择参会人")]})
-    return person
-
-
 @login_required
 @require_POST
 def meeting_tick(request: HttpRequest, pk: int) -> HttpResponse:
@@ -487,7 +464,7 @@ def meeting_tick(request: HttpRequest, pk: int) -> HttpResponse:
     undo = request.POST.get("undo") == "1"
 
     def run() -> None:
-        person = _door_person(request, meeting)
+        person = sel.door_person(request.POST.get("person"))
         if undo:
             services.attendance_untick(actor=user, meeting=meeting, person=person)
         else:
@@ -554,17 +531,6 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
 # --- decisions -----------------------------------------------------------------------------------
 
 
-def _owner_candidates(request: HttpRequest, meeting: Meeting) -> list[Person]:
-    """Who may own a decision: the invitees and the people of the meeting's place the reader
-    may see (at most 300)."""
-    invited = meeting.invitations.values("person_id")
-    staff = Membership.objects.filter(ended_at__isnull=True, place__path__startswith=meeting.place_path).exclude(
-        role=Role.RESIDENT
-    )
-    qs = person_list(actor=_user(request)).filter(Q(pk__in=invited) | Q(pk__in=staff.values("person_id")))
-    return list(qs.order_by("name", "id")[:300])
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def decision_new(request: HttpRequest, pk: int) -> HttpResponse:
@@ -572,16 +538,13 @@ def decision_new(request: HttpRequest, pk: int) -> HttpResponse:
     department if one is chosen) or a vote."""
     user = _user(request)
     meeting = sel.access_meeting_to(user, pk, DelibCap.RUN)
-    candidates = _owner_candidates(request, meeting)
-    topics = [a.topic for a in meeting.agenda.select_related("topic") if a.topic is not None]
-    departments = list(
-        Department.objects.filter(place__path__in=ancestor_paths(meeting.place_path)).order_by("name", "id")
-    )
+    candidates = list(sel.owner_candidates(user, meeting)[:300])
+    topics = sel.agenda_topics(meeting)
+    departments = list(sel.decision_departments(meeting))
     if request.method == "POST":
         post = request.POST
         made: list[int] = []
 
-        @transaction.atomic
         def run() -> None:
             owner = next((p for p in candidates if p.pk == int_or_none(post.get("owner"))), None)
             if owner is None:
@@ -590,23 +553,19 @@ def decision_new(request: HttpRequest, pk: int) -> HttpResponse:
                 due = dt.date.fromisoformat(post.get("due", ""))
             except ValueError as exc:
                 raise ValidationError({"due": [_("请填写完成期限(YYYY-MM-DD)")]}) from exc
-            topic = next((t for t in topics if t.pk == int_or_none(post.get("topic"))), None)
-            decision = services.decision_create(
-                actor=user, meeting=meeting, text=post.get("text", ""), owner=owner, due=due, topic=topic
+            decision = services.decision_record(
+                actor=user,
+                meeting=meeting,
+                text=post.get("text", ""),
+                owner=owner,
+                due=due,
+                topic=next((t for t in topics if t.pk == int_or_none(post.get("topic"))), None),
+                spawn=post.get("spawn", ""),
+                category_code=post.get("category") or None,
+                department=next((d for d in departments if d.pk == int_or_none(post.get("department"))), None),
+                electorate=post.get("electorate") or Electorate.HOUSEHOLDS,
+                rule=post.get("rule") or VoteRule.MAJORITY,
             )
-            spawn = post.get("spawn", "")
-            if spawn == "need":
-                department = next((d for d in departments if d.pk == int_or_none(post.get("department"))), None)
-                services.decision_spawn_need(
-                    actor=user, decision=decision, category_code=post.get("category") or None, department=department
-                )
-            elif spawn == "vote":
-                services.decision_spawn_vote(
-                    actor=user,
-                    decision=decision,
-                    electorate=post.get("electorate") or Electorate.HOUSEHOLDS,
-                    rule=post.get("rule") or VoteRule.MAJORITY,
-                )
             made.append(decision.pk)
 
         if attempt(request, run, _("决定已记录"), refusals=True):
@@ -645,7 +604,7 @@ def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "decision": decision,
             "meeting": decision.meeting,
             "notes": list(decision.notes.all()),
-            "may_report": services.may_report(user, decision),
+            "may_report": sel.may_report(user, decision),
             "can_people": _can(request, PeopleCap.VIEW_PEOPLE, decision.place_path),
             "can_need": decision.need_id is not None and _can(request, NeedCap.VIEW_NEEDS, decision.place_path),
             "vote": vote_list(actor=user).filter(pk=decision.vote_id).first() if decision.vote_id else None,
@@ -660,9 +619,7 @@ def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def decision_report(request: HttpRequest, pk: int) -> HttpResponse:
     """A note of progress; done or dropped (by the owner or the staff)."""
     user = _user(request)
-    decision = sel.access_decision(user, pk)
-    if not services.may_report(user, decision):
-        raise PermissionDenied(_("只有责任人或社区工作人员可以更新进展"))
+    decision = sel.access_decision_to_report(user, pk)
     attempt(
         request,
         lambda: services.decision_report(
