@@ -392,7 +392,11 @@ class _Builder:
         )
         vot.vote_open(actor=secretary, vote=vote, now=opened)
         # one line per owner (no owner of several units in the estate), in the register's order
-        lines = list(Elector.objects.filter(vote=vote).select_related("person__user").order_by("id"))
+        lines = list(
+            Elector.objects.filter(vote=vote)
+            .select_related("person__user")
+            .order_by("household__place__path", "person_id", "id")
+        )
         rng.shuffle(lines)
         taking_part = lines[: len(lines) * data["turnout"] // 1000]
         agreeing = len(taking_part) * data["agree"] // 1000
@@ -616,7 +620,11 @@ class _Builder:
         voting = revised + dt.timedelta(days=5)
         vote = conv.version_put_to_vote(actor=secretary, version=v2, electorate=Electorate.HOUSEHOLDS, now=voting)
         vot.vote_open(actor=secretary, vote=vote, now=voting)
-        lines = list(Elector.objects.filter(vote=vote).select_related("person__user").order_by("id"))
+        lines = list(
+            Elector.objects.filter(vote=vote)
+            .select_related("person__user")
+            .order_by("household__place__path", "person_id", "id")
+        )
         rng.shuffle(lines)
         taking_part = lines[: len(lines) * data["turnout"] // 1000]
         agreeing = len(taking_part) * data["agree"] // 1000
