@@ -323,6 +323,12 @@ SPECTACULAR_SETTINGS = {
         "DispatchStatusEnum": "linli.needs.models.DispatchStatus",
         "VisitKindEnum": "linli.visits.models.VisitKind",
         "VisitTagEnum": "linli.visits.models.VisitTag",
+        "MeetingKindEnum": "linli.deliberation.models.MeetingKind",
+        "MeetingStatusEnum": "linli.deliberation.models.MeetingStatus",
+        "DecisionStatusEnum": "linli.deliberation.models.DecisionStatus",
+        "TopicStatusEnum": "linli.deliberation.models.TopicStatus",
+        "VoteStatusEnum": "linli.deliberation.models.VoteStatus",
+        "VersionStatusEnum": "linli.deliberation.models.VersionStatus",
     },
 }
 

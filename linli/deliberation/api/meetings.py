@@ -157,7 +157,7 @@ class MeetingIn(serializers.Serializer[Any]):
     )
 
 
-class ReasonIn(serializers.Serializer[Any]):
+class MeetingReasonIn(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -306,13 +306,13 @@ class MeetingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Meet
         )
         return self._out(meeting, status.HTTP_201_CREATED)
 
-    @extend_schema(request=ReasonIn, responses={200: MeetingOut})
+    @extend_schema(request=MeetingReasonIn, responses={200: MeetingOut})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         """Cancel a planned meeting, with a reason: the invitees are told, its topics are back on
         the list. 400 for a meeting that is not planned."""
         meeting = self._meeting_to(DelibCap.RUN)
-        data = ReasonIn(data=request.data)
+        data = MeetingReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
         return self._out(
             services.meeting_cancel(actor=request.user, meeting=meeting, reason=data.validated_data["reason"])
@@ -433,7 +433,8 @@ class DecisionIn(serializers.Serializer[Any]):
 class ReportIn(serializers.Serializer[Any]):
     text = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     status = serializers.ChoiceField(
-        choices=["", *DecisionStatus.values],
+        choices=DecisionStatus.choices,
+        allow_blank=True,
         required=False,
         default="",
         help_text="done or dropped (dropping needs a reason in ``text``); empty: only a note",
