@@ -14,9 +14,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from linli.core.access import Actor, get_or_404, scope_for, under
 from linli.deliberation.capabilities import DelibCap
@@ -350,3 +352,13 @@ def my_households_under(actor: Actor, convention: Convention) -> list[Household]
             members__person_id=person_id, place__path__startswith=convention.place.path
         ).select_related("place")
     )
+
+
+def collect_version(actor: Actor, pk: int | str) -> ConventionVersion:
+    """A version whose signatures the actor collects: it holds ``CHECK_IN`` at the convention's
+    place or at a part of it (a grid worker, a building leader); 404 when unreadable, 403 when
+    readable but not collected by the actor."""
+    version = access_version(actor, pk)
+    if not scope_for(actor).reaches(DelibCap.CHECK_IN, version.convention.place_path):
+        raise PermissionDenied(_("您没有此项权限"))
+    return version
