@@ -339,6 +339,7 @@ class ConventionViewSet(viewsets.ReadOnlyModelViewSet[Convention]):
         return Response(ArticleOut(article).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        operation_id="api_conventions_article_change",
         request=ConventionArticleChangeIn,
         responses={200: VersionOut},
         description="Save an article's text, remove it or move it to another number (``action``); "
