@@ -58,7 +58,8 @@ def _expected_conventions(user: Any) -> set[int]:
 class TestConventionsAuthz(AuthzCases):
     public = {
         "deliberation:conventions": "the conventions the reader may read (selector-scoped)",
-        "convention-list": "scoped by the selector (compared below)",
+        "convention-list": "scoped by the selector (compared below); a POST creates at the place its body names "
+        "(test_conventions_api: a resident refused, another community's staff 404)",
     }
     # the order matters for the right-role case, which runs them in turn on one world: the
     # draft is put to a vote, then refused its discard, after every page that reads it
@@ -82,6 +83,13 @@ class TestConventionsAuthz(AuthzCases):
         "deliberation:convention_sign_paper": Scoped("POST", "version", wrong="resident", right="grid_worker"),
         "convention-comment": Scoped("POST", "convention", wrong="mediator", right="resident"),
         "convention-sign": Scoped("POST", "convention", wrong="mediator", right="resident"),
+        "convention-versions": Scoped("POST", "convention", wrong="grid_worker", right="secretary"),
+        "convention-articles": Scoped("POST", "convention", wrong="grid_worker", right="secretary"),
+        "convention-article": Scoped("POST", "convention_article", wrong="grid_worker", right="secretary"),
+        "convention-comments-open": Scoped("POST", "convention", wrong="grid_worker", right="secretary"),
+        "convention-publish": Scoped("POST", "convention", wrong="grid_worker", right="secretary"),
+        "convention-paper-signature": Scoped("POST", "convention", wrong="resident", right="grid_worker"),
+        "convention-vote": Scoped("POST", "convention", wrong="grid_worker", right="secretary"),
         "deliberation:convention_vote": Scoped("POST", "draft", wrong="grid_worker", right="secretary"),
         "deliberation:convention_discard": Scoped("POST", "draft", wrong="grid_worker", right="secretary"),
     }
@@ -96,4 +104,5 @@ class TestConventionsAuthz(AuthzCases):
             "draft": {"pk": made["draft"].pk},
             "draft_article": {"pk": made["draft"].articles.first().pk},
             "article": {"pk": made["version"].articles.first().pk},
+            "convention_article": {"pk": made["convention"].pk, "article_id": made["draft"].articles.first().pk},
         }
