@@ -39,8 +39,9 @@ def cw(world: Any) -> Any:
 
 
 def _create(w: Any, **extra: Any) -> Any:
+    headers = {k: extra.pop(k) for k in list(extra) if k.startswith("HTTP_")}
     body = {"place": w.community_a.code, "title": "常二社区居民公约", "articles": ["爱护环境。", "文明养犬。"]}
-    return _post(w.sec, "/api/conventions/", {**body, **extra})
+    return _post(w.sec, "/api/conventions/", {**body, **extra}, **headers)
 
 
 def test_the_secretary_drafts_edits_puts_to_a_vote_publishes_and_enters_paper(cw: Any) -> None:
@@ -112,7 +113,7 @@ def test_a_resident_and_another_communitys_staff_are_refused(cw: Any) -> None:
     assert article is not None
     base = f"/api/conventions/{convention.pk}"
     body = {"place": cw.community_a.code, "title": "x", "articles": ["y"]}
-    assert _post(cw.res, "/api/conventions/", body).status_code in (403, 404)
+    assert _post(cw.res, "/api/conventions/", body).status_code == 404
     assert _post(cw.other, "/api/conventions/", body).status_code == 404
     for url, payload in [
         (f"{base}/versions/", {}),
@@ -163,3 +164,11 @@ def test_a_resident_reading_a_published_convention_may_not_edit_it(cw: Any) -> N
     body = {"household": cw.household_a.pk, "signer": cw.resident_a.pk}
     assert _post(cw.res, f"{base}/paper-signature/", body).status_code == 403
     assert _post(cw.other, f"{base}/versions/", {}).status_code == 404
+
+
+def test_a_retried_create_with_the_same_key_writes_once(cw: Any) -> None:
+    first = _create(cw, HTTP_IDEMPOTENCY_KEY="conv-1")
+    again = _create(cw, HTTP_IDEMPOTENCY_KEY="conv-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert Convention.objects.filter(title="常二社区居民公约").count() == 1
