@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from linli.accounts.api_keys import ApiKeyAuthentication
 from linli.core.access import Actor
-from linli.core.api import TextUnmaskIn, idempotent, rate_limited
+from linli.core.api import IDEMPOTENCY_KEY, TextUnmaskIn, idempotent, rate_limited
 from linli.needs import selectors, services, workflow
 from linli.needs.models import (
     Category,
@@ -41,13 +41,6 @@ from linli.people.models import Department
 from linli.people.services import text_unmask
 from linli.places.models import Place
 from linli.places.selectors import place_list
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    description="retry-safe writes: the same key returns the first answer instead of writing again",
-)
 
 
 def _unknown_place(code: str, field: str) -> serializers.ValidationError:

@@ -10,14 +10,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from linli.core.access import require
-from linli.core.api import Pagination, idempotent
+from linli.core.api import IDEMPOTENCY_KEY, Pagination, idempotent
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import (
     ArticleComment,
@@ -33,13 +33,6 @@ from linli.deliberation.services import conventions as services
 from linli.people.identity import redact_text
 from linli.people.models import Household, Person
 from linli.places.selectors import access_place
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    description="retry-safe writes: the same key returns the first answer instead of writing again",
-)
 
 
 class ArticleOut(serializers.ModelSerializer[ConventionArticle]):

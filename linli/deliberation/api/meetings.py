@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from linli.core.access import scope_for
-from linli.core.api import Pagination, idempotent
+from linli.core.api import IDEMPOTENCY_KEY, Pagination, idempotent
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import Decision, DecisionStatus, Electorate, Meeting, MeetingKind, Rsvp, VoteRule
 from linli.deliberation.selectors import meetings as sel
@@ -119,14 +119,6 @@ class CheckinIn(serializers.Serializer[Any]):
 
 CheckinOut = inline_serializer(
     "MeetingCheckin", {"meeting": serializers.IntegerField(), "first": serializers.BooleanField()}
-)
-
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    description="retry-safe writes: the same key returns the first answer instead of writing again",
 )
 
 

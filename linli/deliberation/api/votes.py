@@ -34,7 +34,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from linli.core.access import require
-from linli.core.api import Pagination, idempotent
+from linli.core.api import IDEMPOTENCY_KEY, Pagination, idempotent
 from linli.core.errors import Conflict
 from linli.deliberation.capabilities import DelibCap
 from linli.deliberation.models import (
@@ -53,13 +53,6 @@ from linli.deliberation.services.votes import vote_cancel, vote_cast
 
 #: ids in a request body stay within PostgreSQL's integer (a larger number is a 400, not a 500)
 MAX_ID = 2_147_483_647
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    description="retry-safe writes: the same key returns the first answer instead of writing again",
-)
 
 
 def _id(**kwargs: Any) -> serializers.IntegerField:
