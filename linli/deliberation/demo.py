@@ -391,15 +391,8 @@ class _Builder:
             rule=VoteRule.ART278_SPECIAL,
         )
         vot.vote_open(actor=secretary, vote=vote, now=opened)
-        # one line per owner (no owner of several units in the estate), in the register's order
-        lines = list(
-            Elector.objects.filter(vote=vote)
-            .select_related("person__user")
-            .order_by("household__place__path", "person_id", "id")
-        )
-        rng.shuffle(lines)
-        taking_part = lines[: len(lines) * data["turnout"] // 1000]
-        agreeing = len(taking_part) * data["agree"] // 1000
+        # one line per owner (no owner of several units in the estate)
+        taking_part, agreeing = _turnout(vote, rng, data["turnout"], data["agree"])
         choices = ["yes"] * agreeing + [
             rng.choices(["no", "abstain"], [80, 20])[0] for _i in range(len(taking_part) - agreeing)
         ]
@@ -620,14 +613,7 @@ class _Builder:
         voting = revised + dt.timedelta(days=5)
         vote = conv.version_put_to_vote(actor=secretary, version=v2, electorate=Electorate.HOUSEHOLDS, now=voting)
         vot.vote_open(actor=secretary, vote=vote, now=voting)
-        lines = list(
-            Elector.objects.filter(vote=vote)
-            .select_related("person__user")
-            .order_by("household__place__path", "person_id", "id")
-        )
-        rng.shuffle(lines)
-        taking_part = lines[: len(lines) * data["turnout"] // 1000]
-        agreeing = len(taking_part) * data["agree"] // 1000
+        taking_part, agreeing = _turnout(vote, rng, data["turnout"], data["agree"])
         online = [line for line in taking_part[: len(taking_part) // 2] if line.person is not None]
         accounts = self.accounts_for([line.person for line in online if line.person is not None])
         collector = Person.objects.get(user=secretary)
@@ -759,6 +745,20 @@ class _Builder:
                 actor=secretary, meeting=meeting, text=text, owner=owner, due=self.today + dt.timedelta(days=due_in)
             )
             self.backdate(Decision, decision.pk, starts + dt.timedelta(hours=2))
+
+
+def _turnout(vote: Vote, rng: random.Random, turnout: int, agree: int) -> tuple[list[Elector], int]:
+    """The register's lines that take part (``turnout`` per thousand, drawn from the lines in the
+    order of the addresses, so the same seed draws the same people) and how many of them agree
+    (``agree`` per thousand of those)."""
+    lines = list(
+        Elector.objects.filter(vote=vote)
+        .select_related("person__user")
+        .order_by("household__place__path", "person_id", "id")
+    )
+    rng.shuffle(lines)
+    taking_part = lines[: len(lines) * turnout // 1000]
+    return taking_part, len(taking_part) * agree // 1000
 
 
 def steps(paths: list[str]) -> int:

@@ -37,6 +37,7 @@ from linli.deliberation.models import (
     VoteRule,
     VoteStatus,
 )
+from linli.deliberation.services.common import checked_text, now_or
 from linli.deliberation.services.votes import vote_create
 from linli.people.identity import mask_name
 from linli.people.models import Household, HouseholdMember, Person
@@ -57,17 +58,8 @@ CONVENTION_RULES = (VoteRule.MAJORITY, VoteRule.TWO_THIRDS)
 _SHIFT = 1000  # article numbers are moved out of the way by this much while renumbering
 
 
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or timezone.now()
-
-
 def _text(value: str, field: str, limit: int, *, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationError({field: [_("请填写内容")]})
-    if len(value) > limit:
-        raise ValidationError({field: [_("最多%(limit)s个字") % {"limit": limit}]})
-    return value
+    return checked_text(value, field, limit, blank=_("请填写内容") if required else "")
 
 
 def _lock(convention: Convention) -> Convention:
@@ -160,7 +152,7 @@ def version_create(
     """A new draft version copied from ``base`` (the latest version by default): an amendment of
     the adopted text, or a revision after comments or a failed vote. Refused while a draft or a
     vote is under way; a comment period still running on the latest version ends now."""
-    now = _now(now)
+    now = now_or(now)
     require(actor, DelibCap.RUN, convention.place)
     convention = _lock(convention)
     latest = _latest(convention)
@@ -270,7 +262,7 @@ def comments_open(
 ) -> ConventionVersion:
     """Open the latest draft for residents' comments until ``until`` (its text is then fixed:
     a revision is a new version)."""
-    now = _now(now)
+    now = now_or(now)
     require(actor, DelibCap.RUN, version.convention.place)
     _convention, version = _fresh(version)
     _expect_latest(version)
@@ -290,7 +282,7 @@ def comments_are_open(version: ConventionVersion, now: dt.datetime | None = None
     return (
         version.status == VersionStatus.COMMENTS
         and version.comments_until is not None
-        and _now(now) < version.comments_until
+        and now_or(now) < version.comments_until
     )
 
 
@@ -299,7 +291,7 @@ def comment_add(
     *, actor: Actor, article: ConventionArticle, text: str, now: dt.datetime | None = None
 ) -> ArticleComment:
     """A resident's comment on one article, during its version's comment period."""
-    now = _now(now)
+    now = now_or(now)
     version = article.version
     if not may_take_part(actor, version.convention):
         raise PermissionDenied(_("您不能对该公约提意见"))
@@ -333,7 +325,7 @@ def version_put_to_vote(
     """Put the latest version (a draft, or one whose comment period has ended) to a vote of the
     convention's place; its text is frozen from now on. A version whose vote was cancelled may
     be put to a vote again."""
-    now = _now(now)
+    now = now_or(now)
     require(actor, DelibCap.RUN, version.convention.place)
     convention, version = _fresh(version)
     _expect_latest(version)
@@ -407,7 +399,7 @@ def convention_vote_cancelled(vote: Any) -> None:
 def version_publish(*, actor: Actor, version: ConventionVersion, now: dt.datetime | None = None) -> ConventionVersion:
     """Publish an adopted version: residents may read it as the convention in force and sign it.
     Publishing again changes nothing."""
-    now = _now(now)
+    now = now_or(now)
     require(actor, DelibCap.RUN, version.convention.place)
     _convention, version = _fresh(version)
     if version.status != VersionStatus.ADOPTED:
@@ -458,7 +450,7 @@ def convention_sign(
     """Sign a published convention for the actor's household (one signature per household, by an
     adult member). Signing again returns the household's signature; a household another member
     signed for is refused with that member's masked name."""
-    now = _now(now)
+    now = now_or(now)
     person_id = scope_for(actor).person_id
     person = Person.objects.filter(pk=person_id).first() if person_id is not None else None
     if person is None:
@@ -496,7 +488,7 @@ def signature_record_paper(
 ) -> Signature:
     """Record a signature collected on paper: ``signer``, an adult member of ``household``,
     signed the printed convention. Staff enter it; the entry is audited."""
-    now = _now(now)
+    now = now_or(now)
     household = Household.objects.select_related("place").get(pk=household.pk)
     require(actor, DelibCap.CHECK_IN, household.place)
     version = ConventionVersion.objects.select_related("convention__place").get(pk=version.pk)

@@ -50,6 +50,7 @@ from linli.deliberation.models import (
 )
 from linli.deliberation.notifications.meetings import BATCH
 from linli.deliberation.selectors.meetings import AGENDA_TOPIC_STATUSES, may_report
+from linli.deliberation.services.common import checked_text, now_or
 from linli.deliberation.services.topics import topic_mark, topic_mark_settled, topic_step_back
 from linli.deliberation.services.votes import vote_create
 from linli.needs.models import Channel, Need
@@ -78,17 +79,8 @@ DOCUMENT_TYPES = {
 }
 
 
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or timezone.now()
-
-
 def _text(value: str, field: str, limit: int, *, required: bool = False) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationError({field: [_("请填写此项")]})
-    if len(value) > limit:
-        raise ValidationError({field: [_("最多%(limit)s个字") % {"limit": limit}]})
-    return value
+    return checked_text(value, field, limit, blank=_("请填写此项") if required else "")
 
 
 def _lock(meeting: Meeting) -> Meeting:
@@ -362,7 +354,7 @@ def invite_by_households(*, actor: Actor, meeting: Meeting, households: Sequence
 @transaction.atomic
 def rsvp_set(*, actor: Actor, meeting: Meeting, answer: str, now: dt.datetime | None = None) -> Invitation:
     """The invitee answers: yes, no or maybe (again as often as they like, until it ends)."""
-    now = _now(now)
+    now = now_or(now)
     if answer not in (Rsvp.YES, Rsvp.NO, Rsvp.MAYBE):
         raise ValidationError({"rsvp": [_("请选择参加、不参加或待定")]})
     person_id = scope_for(actor).person_id
@@ -423,7 +415,7 @@ def _attend(meeting: Meeting, person_id: int, method: str, actor: Actor, now: dt
 def checkin_by_token(*, actor: Actor, meeting: Meeting, token: str, now: dt.datetime | None = None) -> bool:
     """The resident who scanned the door's code checks themself in. Twice counts once:
     returns whether this was the first time."""
-    now = _now(now)
+    now = now_or(now)
     meeting = _lock(meeting)
     if not token or token != meeting.checkin_token:
         raise ValidationError({"checkin": [_("签到码无效")]})
@@ -437,7 +429,7 @@ def checkin_by_token(*, actor: Actor, meeting: Meeting, token: str, now: dt.date
 @transaction.atomic
 def attendance_tick(*, actor: Actor, meeting: Meeting, person: Person, now: dt.datetime | None = None) -> bool:
     """Staff at the door tick someone without a phone; returns whether it was new."""
-    now = _now(now)
+    now = now_or(now)
     require(actor, DelibCap.CHECK_IN, meeting.place)
     meeting = _lock(meeting)
     _check_window(meeting, now)
@@ -459,7 +451,7 @@ def attendance_tick(*, actor: Actor, meeting: Meeting, person: Person, now: dt.d
 @transaction.atomic
 def attendance_untick(*, actor: Actor, meeting: Meeting, person: Person, now: dt.datetime | None = None) -> None:
     """Undo a tick made by mistake (while check-in is open)."""
-    now = _now(now)
+    now = now_or(now)
     require(actor, DelibCap.CHECK_IN, meeting.place)
     meeting = _lock(meeting)
     _check_window(meeting, now)
@@ -530,7 +522,7 @@ def minutes_attach(
         name=filename,
         content_type=content_type,
         size=len(data),
-        uploaded_at=_now(now),
+        uploaded_at=now_or(now),
         uploaded_by=user_of(actor),
     )
     row.file.save(filename, ContentFile(data), save=False)
@@ -552,7 +544,7 @@ def minutes_detach(*, actor: Actor, attachment: MinutesAttachment) -> None:
 def minutes_publish(*, actor: Actor, meeting: Meeting, now: dt.datetime | None = None) -> Meeting:
     """Publish the minutes: residents of the place may read them (and the decisions); the
     meeting is held."""
-    now = _now(now)
+    now = now_or(now)
     require(actor, DelibCap.RUN, meeting.place)
     meeting = _lock(meeting)
     if meeting.status == MeetingStatus.CANCELLED:
@@ -714,7 +706,7 @@ def decision_report(
 ) -> Decision:
     """A note of progress, and perhaps the decision done or dropped (by its owner or the
     staff). When every decision of its topic that was not dropped is done, the topic is done."""
-    now = _now(now)
+    now = now_or(now)
     if not may_report(actor, decision):
         raise PermissionDenied(_("只有责任人或社区工作人员可以更新进展"))
     decision = Decision.objects.select_for_update().get(pk=decision.pk)

@@ -71,6 +71,7 @@ from linli.deliberation.selectors.votes import (
     register_fingerprint,
     require_reaching,
 )
+from linli.deliberation.services.common import now_or
 from linli.people.models import Household, HouseholdMember, Membership, Person, Relation, Tenure
 from linli.places.models import Place
 
@@ -83,10 +84,6 @@ REPRESENTATIVE_ROLES = (Role.BUILDING_LEADER, Role.CENTRAL_HOUSEHOLD)
 MAX_OPTIONS = 20
 #: A vote closes before this year (one in 9999 at UTC-12 is past 9999 in UTC).
 MAX_YEAR = 2100
-
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or timezone.now()
 
 
 # --- creating -------------------------------------------------------------------------------------
@@ -277,7 +274,7 @@ def vote_open(
     """Open a draft vote: draw the register (``draw_register``), write it (its rows can then be
     neither changed nor deleted), and keep its fingerprint and totals. Changes to households and
     memberships afterwards do not change the vote."""
-    now = _now(now)
+    now = now_or(now)
     require(actor, DelibCap.RUN, vote.place)
     vote = _lock(vote)
     if vote.status != VoteStatus.DRAFT:
@@ -385,7 +382,7 @@ def vote_cast(
     """The elector votes, online or at the meeting (``MEETING``: checked in at the vote's
     meeting). A household member casts the household's vote; an owner casts for all their units
     alike. ``elector``: which of the reader's lines, when it has several (two households)."""
-    now = _now(now)
+    now = now_or(now)
     if channel not in (Channel.ONLINE, Channel.MEETING):
         raise ValidationError({"channel": [_("本人只能网上投票或在会场扫码投票")]})
     vote = _lock(vote)
@@ -449,7 +446,7 @@ def vote_enter(
     named ``collector``), by proxy (``PROXY``: a recorded written authorisation for the line), or
     at the meeting for a checked-in elector without a phone (``MEETING``). A secret vote's papers
     are handed out (``paper_hand_out``) and keyed apart instead."""
-    now = _now(now)
+    now = now_or(now)
     require_reaching(actor, DelibCap.CHECK_IN, vote)
     vote = _lock(vote)
     _check_casting(vote, now)
@@ -504,7 +501,7 @@ def paper_hand_out(
     """A secret vote's paper given to an elector (at the station, door to door, or to a proxy
     holder): that is when the participation is recorded. The sheet, filled in and returned
     without a name, is keyed apart (``paper_key``) and cannot be traced back."""
-    now = _now(now)
+    now = now_or(now)
     require_reaching(actor, DelibCap.CHECK_IN, vote)
     vote = _lock(vote)
     _check_casting(vote, now)
@@ -550,7 +547,7 @@ def proxy_record(
 ) -> Proxy:
     """A written authorisation (委托书) for ``holder`` to vote for a line of the register, with
     its scan (re-encoded without its metadata, stored like other uploads)."""
-    now = _now(now)
+    now = now_or(now)
     require_reaching(actor, DelibCap.CHECK_IN, vote)
     vote = _lock(vote)
     _check_casting(vote, now)
@@ -631,7 +628,7 @@ def paper_key(
     than that keying's), the other is replaced. A named sheet carries its elector's register
     number; a secret sheet none. A secret vote's sheets are keyed once at least five papers are
     out, and never more are counted than were handed out."""
-    now = _now(now)
+    now = now_or(now)
     require_reaching(actor, DelibCap.COUNT, vote)
     vote = _lock(vote)
     if vote.status != VoteStatus.OPEN:
@@ -706,7 +703,7 @@ def vote_close(*, actor: Actor, vote: Vote, now: dt.datetime | None = None) -> V
     """Close an open vote and count it (``selectors.votes.compute_result``, through the tally):
     refused while paper sheets wait for their second keying or a mismatch is unsettled. A secret
     vote's keyings are then removed: its choices stay only in the detached secret ballots."""
-    now = _now(now)
+    now = now_or(now)
     require(actor, DelibCap.RUN, vote.place)
     vote = _lock(vote)
     if vote.status != VoteStatus.OPEN:
@@ -732,7 +729,7 @@ def vote_cancel(*, actor: Actor, vote: Vote, reason: str, now: dt.datetime | Non
     a secret vote's keyed sheets are removed as at close. The other parts are told
     (``hooks.vote_cancelled``): a decision put to the vote stays to be carried out, with a note; a
     convention's version goes back so that it can be put to a vote again."""
-    now = _now(now)
+    now = now_or(now)
     require(actor, DelibCap.RUN, vote.place)
     vote = _lock(vote)
     if vote.status not in (VoteStatus.DRAFT, VoteStatus.OPEN):
@@ -766,7 +763,7 @@ def vote_cancel(*, actor: Actor, vote: Vote, reason: str, now: dt.datetime | Non
 def close_due_votes(*, now: dt.datetime | None = None) -> int:
     """Close the open votes whose closing time has passed (the periodic sweep); a vote whose paper
     sheets still wait for keying stays open (no one can vote any more) until they are keyed."""
-    now = _now(now)
+    now = now_or(now)
     closed = 0
     for vote in open_votes_due(now):
         if pending_sheets(vote):
